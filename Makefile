@@ -1,0 +1,96 @@
+# hpcnode — see README.md. `make deps` installs what everything else needs.
+.DEFAULT_GOAL := all
+
+# Debian bookworm packages, the one list: build, tests and benchmarks.
+DEPS_PKGS := gcc make pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
+	libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev squashfs-tools util-linux attr
+
+BUILD ?= build
+SANITIZE ?= 0
+
+PKG_LIBS := mount
+CC ?= cc
+CFLAGS_BASE := -std=gnu11 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
+	-D_GNU_SOURCE -fPIC -fvisibility=hidden -Iinclude
+ifeq ($(SANITIZE),1)
+CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS_BASE := -fsanitize=address,undefined
+else
+CFLAGS_BASE += -O2
+LDFLAGS_BASE :=
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
+PKG_LDLIBS = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
+ALL_CFLAGS = $(CFLAGS_BASE) $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS_ALL = $(PKG_LDLIBS) -lpthread
+
+LIB_SRCS := $(wildcard user/lib/*.c)
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+LIB_A := $(BUILD)/libhpcnode.a
+LIB_SO := $(BUILD)/libhpcnode.so
+
+DEMO := $(BUILD)/hn-demo
+
+TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
+TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
+TEST_SRCS := $(wildcard tests/unit/test_*.c tests/integration/test_*.c)
+TEST_BINS := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
+
+.PHONY: all deps run test test-bins bench clean
+all: $(LIB_A) $(LIB_SO) $(DEMO)
+
+# Idempotent and quiet: asks dpkg first, touches apt only for what is missing.
+deps:
+	@missing=$$(for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing $$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq >/dev/null && \
+		apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+$(BUILD)/%.o: %.c $(wildcard include/hpcnode/*.h user/lib/*.h tests/lib/*.h) | $(BUILD)/.dirs
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/.dirs:
+	@mkdir -p $(BUILD)
+	@touch $@
+
+$(LIB_A): $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libhpcnode.so.0 $(LDFLAGS_BASE) -o $@ $^ $(LDLIBS_ALL)
+
+$(DEMO): $(BUILD)/user/demo/hn_demo.o $(LIB_A)
+	$(CC) $(LDFLAGS_BASE) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIB_A)
+	$(CC) $(LDFLAGS_BASE) -o $@ $^ -lcmocka $(LDLIBS_ALL)
+
+test-bins: $(TEST_BINS)
+
+# The main job: until the daemon exists, a demo that builds the hierarchy in
+# a scratch root, runs a job in a scope, prints the tree and cleans up.
+run:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	$(DEMO)
+
+test:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
+	@tests/run-suites.sh build/test
+
+bench:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory BUILD=build/bench $(patsubst $(BUILD)/%,build/bench/%,$(BENCH_BINS))
+	@for b in $(patsubst $(BUILD)/%,build/bench/%,$(BENCH_BINS)); do $$b || exit 1; done
+
+clean:
+	rm -rf build

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef HPCNODE_ERROR_H
+#define HPCNODE_ERROR_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HN_PUBLIC __attribute__((visibility("default")))
+
+/* What went wrong, as a category a caller can branch on. The errno in
+ * struct hn_error says how the kernel saw it; the message says where. */
+enum hn_error_kind {
+        HN_ERR_NONE = 0,
+        HN_ERR_INVALID_ARGUMENT,
+        HN_ERR_CREATION_FAILED,
+        HN_ERR_KILL_FAILED,
+        HN_ERR_NOT_FOUND,
+        HN_ERR_PERMISSION_DENIED,
+        HN_ERR_IO,
+};
+
+#define HN_ERROR_MESSAGE_MAX 512
+
+/* Filled by every library call that fails, when the caller passes one.
+ * Untouched on success. */
+struct hn_error {
+        enum hn_error_kind kind;
+        int sys_errno; /* positive errno, 0 if none applies */
+        char message[HN_ERROR_MESSAGE_MAX];
+};
+
+/* "invalid_argument", "creation_failed", … ; never NULL. */
+HN_PUBLIC const char *hn_error_kind_name(enum hn_error_kind kind);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

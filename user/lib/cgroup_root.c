@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <libmount.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cgroup_internal.h"
+
+static void free_table(struct libmnt_table **t) {
+        mnt_unref_table(*t);
+}
+static void free_iter(struct libmnt_iter **i) {
+        mnt_free_iter(*i);
+}
+
+/* Prefers /sys/fs/cgroup (pure v2), then /sys/fs/cgroup/unified (hybrid),
+ * then the first cgroup2 mount in the table. */
+int cgroup2_find_mount(char *ret, size_t size) {
+        __attribute__((cleanup(free_table))) struct libmnt_table *table =
+                mnt_new_table_from_file("/proc/self/mountinfo");
+        if (!table)
+                return -errno ? -errno : -ENOENT;
+        __attribute__((cleanup(free_iter))) struct libmnt_iter *iter = mnt_new_iter(MNT_ITER_FORWARD);
+        if (!iter)
+                return -ENOMEM;
+
+        static const char *const preferred[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+        const char *found = NULL;
+        int rank = 3;
+        struct libmnt_fs *fs;
+        while (mnt_table_next_fs(table, iter, &fs) == 0) {
+                const char *type = mnt_fs_get_fstype(fs), *target = mnt_fs_get_target(fs);
+                if (!type || !target || strcmp(type, "cgroup2") != 0)
+                        continue;
+                int this_rank = 2;
+                for (int i = 0; i < 2; i++)
+                        if (strcmp(target, preferred[i]) == 0)
+                                this_rank = i;
+                if (this_rank < rank) {
+                        rank = this_rank;
+                        found = target;
+                }
+        }
+        if (!found)
+                return -ENOENT;
+        if (strlen(found) + 1 > size)
+                return -ENAMETOOLONG;
+        snprintf(ret, size, "%s", found);
+        return 0;
+}

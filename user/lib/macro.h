@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Cleanup attributes in the systemd style: a variable declared with one of
+ * these is released on every path out of its scope. */
+#ifndef HN_MACRO_H
+#define HN_MACRO_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+
+static inline void closep(int *fd) {
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+static inline void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+/* Hands ownership of an fd out of a _cleanup_close_ variable. */
+static inline int take_fd(int *fd) {
+        int r = *fd;
+        *fd = -1;
+        return r;
+}
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+#endif
