@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup_internal.h"
+#include "fixture.h"
+
+void require_root_cgroup2(void) {
+        char mount[PATH_MAX];
+        if (geteuid() != 0)
+                SKIP_BECAUSE("needs root to create cgroups");
+        if (cgroup2_find_mount(mount, sizeof(mount)) < 0)
+                SKIP_BECAUSE("no cgroup2 mount");
+}
+
+int scratch_new(struct scratch *s) {
+        static unsigned counter;
+        memset(s, 0, sizeof(*s));
+        if (cgroup2_find_mount(s->mount, sizeof(s->mount)) < 0)
+                return -1;
+        snprintf(s->root, sizeof(s->root), "%s/hn-test.%d.%u", s->mount, (int) getpid(), counter++);
+        return mkdir(s->root, 0755) < 0 ? -1 : 0;
+}
+
+static void sleep_ms(unsigned ms) {
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+}
+
+static void remove_tree(const char *dir) {
+        char p[PATH_MAX + 32];
+        DIR *d = opendir(dir);
+        if (!d)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (de->d_type == DT_DIR && de->d_name[0] != '.') {
+                        char sub[PATH_MAX];
+                        snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+                        remove_tree(sub);
+                }
+        closedir(d);
+        snprintf(p, sizeof(p), "%s/cgroup.freeze", dir);
+        write_text(p, "0");
+        snprintf(p, sizeof(p), "%s/cgroup.kill", dir);
+        write_text(p, "1");
+        for (int i = 0; i < 500 && rmdir(dir) < 0 && errno == EBUSY; i++)
+                sleep_ms(10);
+}
+
+void scratch_remove(struct scratch *s) {
+        if (s->root[0])
+                remove_tree(s->root);
+        /* Reap whatever the test left as our children. */
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+                ;
+}
+
+void audit_record(const struct hn_audit_record *r, void *userdata) {
+        struct audit_log *log = userdata;
+        if (log->n >= 64)
+                return;
+        struct audit_entry *e = &log->e[log->n++];
+        snprintf(e->action, sizeof(e->action), "%s", r->action);
+        e->outcome = r->outcome;
+        e->caller = r->caller;
+        e->target_owner = r->target_owner;
+        snprintf(e->path, sizeof(e->path), "%s", r->path ? r->path : "");
+        snprintf(e->actor, sizeof(e->actor), "%s", r->actor ? r->actor : "");
+        snprintf(e->detail, sizeof(e->detail), "%s", r->detail ? r->detail : "");
+        e->sys_errno = r->sys_errno;
+        e->emergency = r->emergency;
+        e->realtime_ns = r->realtime_ns;
+        e->path_existed = r->path && path_exists(r->path);
+        int n = r->path ? procs_count(r->path) : -1;
+        e->procs_seen = n > 0 ? (unsigned) n : 0;
+}
+
+int audit_find(const struct audit_log *log, const char *action, int outcome) {
+        for (unsigned i = 0; i < log->n; i++)
+                if (strcmp(log->e[i].action, action) == 0 && (outcome < 0 || (int) log->e[i].outcome == outcome))
+                        return (int) i;
+        return -1;
+}
+
+int proc_cgroup_path(pid_t pid, char *ret, size_t size) {
+        char p[64], buf[PATH_MAX + 64];
+        snprintf(p, sizeof(p), "/proc/%d/cgroup", (int) pid);
+        if (read_text(p, buf, sizeof(buf)) < 0)
+                return -1;
+        for (char *line = buf; line && *line;) {
+                char *nl = strchr(line, '\n');
+                if (nl)
+                        *nl = '\0';
+                if (strncmp(line, "0::", 3) == 0) {
+                        snprintf(ret, size, "%s", line + 3);
+                        return 0;
+                }
+                line = nl ? nl + 1 : NULL;
+        }
+        return -1;
+}
+
+const char *path_below_mount(const struct scratch *s, const char *abs) {
+        return abs + strlen(s->mount);
+}
+
+int procs_count(const char *abs) {
+        char p[PATH_MAX + 16], buf[8192];
+        snprintf(p, sizeof(p), "%s/cgroup.procs", abs);
+        if (read_text(p, buf, sizeof(buf)) < 0)
+                return -1;
+        int n = 0;
+        for (char *c = buf; *c; c++)
+                if (*c == '\n')
+                        n++;
+        return n;
+}
+
+bool wait_procs_count(const char *abs, int n, unsigned timeout_ms) {
+        for (unsigned waited = 0; waited <= timeout_ms; waited += 10) {
+                if (procs_count(abs) == n)
+                        return true;
+                sleep_ms(10);
+        }
+        return false;
+}
+
+pid_t fork_sleeper(void) {
+        pid_t pid = fork();
+        if (pid == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                for (;;)
+                        pause();
+        }
+        return pid;
+}
+
+const char *helper_path(void) {
+        static char path[PATH_MAX + 32];
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n < 0)
+                return "hn_test_helper";
+        self[n] = '\0';
+        /* build/test/tests/<kind>/test_x -> build/test/tests/helper/hn_test_helper */
+        char *slash = strrchr(self, '/');
+        *slash = '\0';
+        slash = strrchr(self, '/');
+        *slash = '\0';
+        snprintf(path, sizeof(path), "%s/helper/hn_test_helper", self);
+        return path;
+}
+
+bool path_exists(const char *p) {
+        return access(p, F_OK) == 0;
+}
+
+int read_text(const char *path, char *buf, size_t size) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        size_t have = 0;
+        ssize_t n;
+        while (have < size - 1 && (n = read(fd, buf + have, size - 1 - have)) > 0)
+                have += (size_t) n;
+        close(fd);
+        buf[have] = '\0';
+        return 0;
+}
+
+int write_text(const char *path, const char *text) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = write(fd, text, strlen(text));
+        int e = errno;
+        close(fd);
+        return n < 0 ? -e : 0;
+}
+
+int env_setup(void **state) {
+        struct env *e = calloc(1, sizeof(*e));
+        if (!e)
+                return -1;
+        *state = e;
+        if (geteuid() != 0)
+                return 0; /* each test skips through require_root_cgroup2() */
+        if (scratch_new(&e->s) < 0)
+                return -1;
+        if (hn_cgroup_manager_new(e->s.root, HN_OWNER_PACT, &e->pact, NULL) < 0 ||
+            hn_cgroup_manager_new(e->s.root, HN_OWNER_WORKLOAD, &e->workload, NULL) < 0 ||
+            hn_cgroup_manager_new(e->s.root, HN_OWNER_NONE, &e->service, NULL) < 0)
+                return -1;
+        if (hn_cgroup_create_hierarchy(e->service, &e->enabled, NULL) < 0)
+                return -1;
+        snprintf(e->emergency_dir, sizeof(e->emergency_dir), "/tmp/hn-env.XXXXXX");
+        if (!mkdtemp(e->emergency_dir))
+                return -1;
+        char p[128];
+        snprintf(p, sizeof(p), "%s/emergency", e->emergency_dir);
+        if (hn_emergency_new(p, &e->emergency, NULL) < 0)
+                return -1;
+        hn_emergency_set_audit(e->emergency, audit_record, &e->log);
+        struct hn_cgroup_manager *all[] = { e->pact, e->workload, e->service };
+        for (int i = 0; i < 3; i++) {
+                struct hn_cgroup_options o;
+                hn_cgroup_options_default(&o);
+                o.kill_timeout_ms = 3000;
+                hn_cgroup_manager_set_options(all[i], &o, NULL);
+                hn_cgroup_manager_set_audit(all[i], audit_record, &e->log);
+                hn_cgroup_manager_set_emergency(all[i], e->emergency);
+        }
+        return 0;
+}
+
+int env_teardown(void **state) {
+        struct env *e = *state;
+        hn_cgroup_manager_free(e->pact);
+        hn_cgroup_manager_free(e->workload);
+        hn_cgroup_manager_free(e->service);
+        hn_emergency_free(e->emergency);
+        scratch_remove(&e->s);
+        if (e->emergency_dir[0]) {
+                char p[128];
+                snprintf(p, sizeof(p), "%s/emergency", e->emergency_dir);
+                unlink(p);
+                rmdir(e->emergency_dir);
+        }
+        free(e);
+        return 0;
+}
+
+const char *env_path(const struct env *e, const char *rel) {
+        static char buf[4][PATH_MAX + 128];
+        static unsigned next;
+        char *p = buf[next++ % 4];
+        snprintf(p, sizeof(buf[0]), "%s%s%s", e->s.root, rel[0] ? "/" : "", rel);
+        return p;
+}

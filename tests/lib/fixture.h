@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Shared test fixtures: scratch cgroup roots on the real cgroup2 mount,
+ * an audit recorder, and small process helpers. */
+#ifndef HN_TEST_FIXTURE_H
+#define HN_TEST_FIXTURE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <limits.h>
+#include <sys/types.h>
+#include <errno.h>
+#include <stdio.h>
+
+#include <hpcnode/cgroup.h>
+
+/* Prints "SKIP: <reason>" (the runner collects these) and skips. */
+#define SKIP_BECAUSE(...)                                                                                              \
+        do {                                                                                                           \
+                printf("SKIP: " __VA_ARGS__);                                                                          \
+                printf("\n");                                                                                          \
+                fflush(stdout);                                                                                        \
+                skip();                                                                                                \
+        } while (0)
+
+/* Skips unless root with a writable cgroup2 mount. */
+void require_root_cgroup2(void);
+
+/* A fresh directory under the cgroup2 mount, named hn-test.<pid>.<n>.
+ * Its hierarchy is built by the test. */
+struct scratch {
+        char root[PATH_MAX + 64];
+        char mount[PATH_MAX];
+};
+int scratch_new(struct scratch *s);
+/* Kills whatever is left inside and removes the whole tree, deepest first.
+ * Safe on a half-built or already-removed scratch. */
+void scratch_remove(struct scratch *s);
+
+/* Up to 64 audit records, strings copied. */
+struct audit_entry {
+        char action[64];
+        enum hn_audit_outcome outcome;
+        enum hn_slice_owner caller, target_owner;
+        char path[PATH_MAX];
+        char actor[300];
+        char detail[1024];
+        int sys_errno;
+        bool emergency;
+        uint64_t realtime_ns;
+        /* Observations made inside the callback, for "before the action". */
+        bool path_existed;
+        unsigned procs_seen;
+};
+struct audit_log {
+        struct audit_entry e[64];
+        unsigned n;
+};
+void audit_record(const struct hn_audit_record *r, void *userdata);
+/* Index of the first entry with that action (and outcome, if >= 0), or -1. */
+int audit_find(const struct audit_log *log, const char *action, int outcome);
+
+/* "0::/x/y" from /proc/PID/cgroup, as the path under the mount ("/x/y"). */
+int proc_cgroup_path(pid_t pid, char *ret, size_t size);
+/* The scope's path as /proc/PID/cgroup shows it for a member. */
+const char *path_below_mount(const struct scratch *s, const char *abs);
+
+/* Number of pids in cgroup.procs of abs (-1 on error). */
+int procs_count(const char *abs);
+/* Polls until procs_count(abs) == n or timeout_ms passes. */
+bool wait_procs_count(const char *abs, int n, unsigned timeout_ms);
+
+/* Forks a child that pauses until killed. */
+pid_t fork_sleeper(void);
+/* Path of the helper program built beside the tests. */
+const char *helper_path(void);
+
+bool path_exists(const char *p);
+int read_text(const char *path, char *buf, size_t size);
+int write_text(const char *path, const char *text);
+
+
+/* Per-test environment for integration tests: a scratch root with the
+ * hierarchy built, one manager per caller sharing one audit log. */
+struct env {
+        struct scratch s;
+        struct hn_cgroup_manager *pact, *workload, *service;
+        struct audit_log log;
+        unsigned enabled; /* controllers the hierarchy got */
+        char emergency_dir[64];
+        struct hn_emergency *emergency;
+};
+int env_setup(void **state);
+int env_teardown(void **state);
+/* Absolute path of rel inside the env's root. */
+const char *env_path(const struct env *e, const char *rel);
+#endif

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs every cmocka suite built under BUILD/tests (unit first, then
+# integration), prints each suite's counts and SKIP reasons, and ends with
+# one line "N passed, M failed, K skipped". Exit status 1 if anything failed.
+# A suite that dies before printing cmocka's summary (a crash, a sanitizer
+# report) counts as one failure and its output is shown.
+set -u
+build=${1:-build/test}
+label=${2:-host}
+passed=0 failed=0 skipped=0
+logdir="$build/logs/$label"
+mkdir -p "$logdir"
+
+suites() {
+        for kind in unit integration; do
+                find "$build/tests/$kind" -type f -name 'test_*' ! -name '*.o' -perm -u+x 2>/dev/null | sort
+        done
+}
+
+for bin in $(suites); do
+        name=$(basename "$bin")
+        log="$logdir/$name.log"
+        "$bin" >"$log" 2>&1
+        rc=$?
+        if ! grep -q '^\[==========\] .* test(s) run\.' "$log"; then
+                echo "$label $name: crashed or aborted (exit $rc); output:"
+                sed 's/^/    /' "$log" | tail -40
+                failed=$((failed + 1))
+                continue
+        fi
+        p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' "$log" | tail -1)
+        f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' "$log" | tail -1)
+        s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test(s), listed below:/\1/p' "$log" | tail -1)
+        p=${p:-0} f=${f:-0} s=${s:-0}
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+                f=1 # cmocka said nothing failed but the process did
+        fi
+        passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+        printf '%s %-28s %3d passed, %d failed, %d skipped\n' "$label" "$name" "$p" "$f" "$s"
+        grep '^SKIP: ' "$log" | sort -u | sed 's/^/    /'
+        if [ "$f" -gt 0 ]; then
+                sed 's/^/    | /' "$log" | grep -v '^    | \[ *\(RUN\|OK\) *\]' | tail -60
+        fi
+done
+
+# Scratch cgroups are named hn-test.<pid>.<n>; a suite that crashed may have
+# left one. Only ours are touched.
+for mnt in /sys/fs/cgroup/unified /sys/fs/cgroup; do
+        for d in "$mnt"/hn-test.*; do
+                [ -d "$d" ] || continue
+                find "$d" -depth -type d | while read -r c; do
+                        echo 0 > "$c/cgroup.freeze" 2>/dev/null
+                        echo 1 > "$c/cgroup.kill" 2>/dev/null
+                        for _ in $(seq 50); do rmdir "$c" 2>/dev/null && break; sleep 0.1; done
+                done
+                echo "$label: removed leftover scratch cgroup $d"
+        done
+done
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Emergency state: declared, persisted, shared, ended, expired. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixture.h"
+
+struct ctx {
+        char dir[64];
+        char path[128];
+        struct audit_log log;
+};
+
+static int setup(void **state) {
+        struct ctx *c = calloc(1, sizeof(*c));
+        snprintf(c->dir, sizeof(c->dir), "/tmp/hn-emergency.XXXXXX");
+        if (!mkdtemp(c->dir))
+                return -1;
+        snprintf(c->path, sizeof(c->path), "%s/emergency", c->dir);
+        *state = c;
+        return 0;
+}
+
+static int teardown(void **state) {
+        struct ctx *c = *state;
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", c->dir);
+        int r = system(cmd);
+        free(c);
+        return r;
+}
+
+static void begin_persists_and_survives_restart(void **state) {
+        struct ctx *c = *state;
+        struct hn_emergency *e = NULL, *again = NULL;
+        struct hn_emergency_info info;
+        struct hn_error err = { 0 };
+        assert_int_equal(hn_emergency_new(c->path, &e, &err), 0);
+        hn_emergency_set_audit(e, audit_record, &c->log);
+        assert_int_equal(hn_emergency_active(e, &info), 0);
+        assert_int_equal(hn_emergency_begin(e, "operator:alice", "node 17 hung jobs", 600, &err), 0);
+        assert_int_equal(hn_emergency_active(e, &info), 1);
+        assert_string_equal(info.actor, "operator:alice");
+        assert_string_equal(info.reason, "node 17 hung jobs");
+        assert_true(info.expires_unix == info.started_unix + 600);
+        assert_true(path_exists(c->path));
+
+        int i = audit_find(&c->log, "emergency.begin", HN_AUDIT_DONE);
+        assert_true(i >= 0);
+        assert_string_equal(c->log.e[i].actor, "operator:alice");
+        assert_string_equal(c->log.e[i].detail, "node 17 hung jobs");
+        assert_true(c->log.e[i].emergency);
+
+        /* A second process (or a restarted one) sees the same state. */
+        assert_int_equal(hn_emergency_new(c->path, &again, &err), 0);
+        assert_int_equal(hn_emergency_active(again, &info), 1);
+        assert_string_equal(info.actor, "operator:alice");
+
+        /* Only one at a time. */
+        assert_int_equal(hn_emergency_begin(again, "operator:bob", "other", 60, &err), -EBUSY);
+        assert_int_equal(err.kind, HN_ERR_PERMISSION_DENIED);
+        assert_non_null(strstr(err.message, "declared by operator:alice"));
+
+        assert_int_equal(hn_emergency_end(again, "operator:alice", &err), 0);
+        assert_int_equal(hn_emergency_active(e, NULL), 0);
+        assert_false(path_exists(c->path));
+        assert_int_equal(hn_emergency_end(e, "operator:alice", &err), -ENOENT);
+        assert_int_equal(err.kind, HN_ERR_NOT_FOUND);
+        hn_emergency_free(e);
+        hn_emergency_free(again);
+}
+
+static void expiry_closes_the_door_and_is_audited(void **state) {
+        struct ctx *c = *state;
+        struct hn_emergency *e = NULL;
+        assert_int_equal(hn_emergency_new(c->path, &e, NULL), 0);
+        hn_emergency_set_audit(e, audit_record, &c->log);
+        assert_int_equal(hn_emergency_begin(e, "op", "short", 1, NULL), 0);
+        assert_int_equal(hn_emergency_active(e, NULL), 1);
+        sleep(2);
+        assert_int_equal(hn_emergency_active(e, NULL), 0);
+        int i = audit_find(&c->log, "emergency.end", HN_AUDIT_DONE);
+        assert_true(i >= 0);
+        assert_string_equal(c->log.e[i].detail, "expired");
+        assert_false(path_exists(c->path));
+        hn_emergency_free(e);
+}
+
+static void bad_declarations_refused_and_nothing_written(void **state) {
+        struct ctx *c = *state;
+        struct hn_emergency *e = NULL;
+        struct hn_error err = { 0 };
+        char longtext[HN_EMERGENCY_TEXT_MAX + 2];
+        memset(longtext, 'x', sizeof(longtext) - 1);
+        longtext[sizeof(longtext) - 1] = '\0';
+        assert_int_equal(hn_emergency_new(c->path, &e, NULL), 0);
+        const struct {
+                const char *actor, *reason;
+                uint32_t secs;
+                const char *msg;
+        } bad[] = {
+                { "", "r", 10, "invalid emergency actor: empty" },
+                { NULL, "r", 10, "invalid emergency actor: empty" },
+                { "op", "", 10, "invalid emergency reason: empty" },
+                { "op", "line1\nline2", 10, "invalid emergency reason: contains a control character" },
+                { longtext, "r", 10, "invalid emergency actor: over 256 bytes" },
+                { "op", "r", 0, "invalid emergency duration 0 s: must be 1..86400" },
+                { "op", "r", 86401, "invalid emergency duration 86401 s: must be 1..86400" },
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_int_equal(hn_emergency_begin(e, bad[i].actor, bad[i].reason, bad[i].secs, &err), -EINVAL);
+                assert_int_equal(err.kind, HN_ERR_INVALID_ARGUMENT);
+                assert_string_equal(err.message, bad[i].msg);
+                assert_false(path_exists(c->path));
+        }
+        assert_int_equal(hn_emergency_new("relative/path", &e, &err), -EINVAL);
+        hn_emergency_free(e);
+}
+
+static void malformed_state_never_counts_as_active(void **state) {
+        struct ctx *c = *state;
+        struct hn_emergency *e = NULL;
+        assert_int_equal(write_text(c->path, ""), -ENOENT); /* write_text does not create */
+        FILE *f = fopen(c->path, "w");
+        fputs("actor=x\nexpires=99999999999\n", f); /* no reason, no start */
+        fclose(f);
+        assert_int_equal(hn_emergency_new(c->path, &e, NULL), 0);
+        assert_true(hn_emergency_active(e, NULL) < 0);
+        /* A new declaration replaces it. */
+        assert_int_equal(hn_emergency_begin(e, "op", "repair", 60, NULL), 0);
+        assert_int_equal(hn_emergency_active(e, NULL), 1);
+        hn_emergency_free(e);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(begin_persists_and_survives_restart, setup, teardown),
+                cmocka_unit_test_setup_teardown(expiry_closes_the_door_and_is_audited, setup, teardown),
+                cmocka_unit_test_setup_teardown(bad_declarations_refused_and_nothing_written, setup, teardown),
+                cmocka_unit_test_setup_teardown(malformed_state_never_counts_as_active, setup, teardown),
+        };
+        return cmocka_run_group_tests_name("emergency", tests, NULL, NULL);
+}

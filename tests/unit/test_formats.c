@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The text the library writes to and reads from cgroupfs. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup_controllers.h"
+#include "cgroup_limits.h"
+#include "cgroup_metrics_parse.h"
+#include "fileio.h"
+#include "fixture.h"
+
+static void io_max_line_names_only_set_fields(void **state) {
+        (void) state;
+        char buf[128];
+        struct hn_io_device_limit d = { .major = 8, .minor = 0, .rbps = 1048576, .wbps = 2097152 };
+        assert_int_equal(io_max_format_line(&d, buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "8:0 rbps=1048576 wbps=2097152");
+        d = (struct hn_io_device_limit){ .major = 259, .minor = 3, .riops = 100, .wiops = 200 };
+        assert_int_equal(io_max_format_line(&d, buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "259:3 riops=100 wiops=200");
+        d = (struct hn_io_device_limit){ .major = 254, .minor = 0, .rbps = 1, .wbps = 2, .riops = 3, .wiops = 4 };
+        assert_int_equal(io_max_format_line(&d, buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "254:0 rbps=1 wbps=2 riops=3 wiops=4");
+        d = (struct hn_io_device_limit){ .major = 8, .minor = 0 };
+        assert_int_equal(io_max_format_line(&d, buf, sizeof(buf)), -EINVAL);
+        d.wbps = UINT64_MAX;
+        assert_int_equal(io_max_format_line(&d, buf, 8), -ENOBUFS);
+}
+
+static void limits_validation(void **state) {
+        (void) state;
+        struct hn_error err = { 0 };
+        struct hn_resource_limits l = { .cpu_weight = 10000 };
+        assert_int_equal(limits_validate(&l, &err), 0);
+        assert_int_equal(limits_validate(NULL, &err), 0);
+        l.cpu_weight = 10001;
+        assert_int_equal(limits_validate(&l, &err), -EINVAL);
+        assert_string_equal(err.message, "invalid cpu_weight 10001: must be 1..10000");
+        struct hn_io_device_limit empty = { .major = 8, .minor = 0 };
+        l = (struct hn_resource_limits){ .io_devices = &empty, .n_io_devices = 1 };
+        assert_int_equal(limits_validate(&l, &err), -EINVAL);
+        assert_string_equal(err.message, "invalid io limit for 8:0: no field set");
+        l = (struct hn_resource_limits){ .n_io_devices = 2 };
+        assert_int_equal(limits_validate(&l, &err), -EINVAL);
+}
+
+static void mkfile(const char *dir, const char *rel, const char *content) {
+        char p[512];
+        snprintf(p, sizeof(p), "%s/%s", dir, rel);
+        FILE *f = fopen(p, "w");
+        assert_non_null(f);
+        fputs(content, f);
+        fclose(f);
+}
+
+/* A fake /sys/block: a disk, an empty loop device, a second disk. */
+static void whole_disks_skip_empty_devices(void **state) {
+        (void) state;
+        char dir[] = "/tmp/hn-sysblock.XXXXXX", p[512];
+        assert_non_null(mkdtemp(dir));
+        const char *devs[][3] = { { "vda", "254:0\n", "1000\n" }, { "loop0", "7:0\n", "0\n" },
+                                  { "nvme0n1", "259:0\n", "42\n" } };
+        for (int i = 0; i < 3; i++) {
+                snprintf(p, sizeof(p), "%s/%s", dir, devs[i][0]);
+                mkdir(p, 0755);
+                snprintf(p, sizeof(p), "%s/dev", devs[i][0]);
+                mkfile(dir, p, devs[i][1]);
+                snprintf(p, sizeof(p), "%s/size", devs[i][0]);
+                mkfile(dir, p, devs[i][2]);
+        }
+        struct hn_io_device_limit *list = NULL;
+        size_t n = 0;
+        assert_int_equal(whole_disks_list(dir, &list, &n), 0);
+        assert_int_equal(n, 2);
+        unsigned seen = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (list[i].major == 254 && list[i].minor == 0)
+                        seen |= 1;
+                if (list[i].major == 259 && list[i].minor == 0)
+                        seen |= 2;
+        }
+        assert_int_equal(seen, 3);
+        free(list);
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(whole_disks_list("/nonexistent", &list, &n), -ENOENT);
+}
+
+static void memory_max_parsing(void **state) {
+        (void) state;
+        uint64_t v = 7;
+        assert_int_equal(parse_memory_max("max", &v), 0);
+        assert_true(v == HN_MEMORY_UNLIMITED);
+        assert_int_equal(parse_memory_max("536870912", &v), 0);
+        assert_true(v == 536870912ull);
+        v = 7;
+        assert_int_equal(parse_memory_max("-1", &v), -EBADMSG);
+        assert_int_equal(parse_memory_max("12k", &v), -EBADMSG);
+        assert_int_equal(parse_memory_max("", &v), -EBADMSG);
+        assert_int_equal(parse_memory_max("99999999999999999999999", &v), -EBADMSG);
+        assert_true(v == 7);
+}
+
+static void pid_lines_counted(void **state) {
+        (void) state;
+        assert_int_equal(count_pid_lines(""), 0);
+        assert_int_equal(count_pid_lines("12\n"), 1);
+        assert_int_equal(count_pid_lines("12\n13\n14\n"), 3);
+        assert_int_equal(count_pid_lines("12\n13"), 2);
+}
+
+static void keyed_values_read(void **state) {
+        (void) state;
+        char dir[] = "/tmp/hn-keyed.XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        mkfile(dir, "cpu.stat", "usage_usec 123456\nuser_usec 100000\nsystem_usec 23456\n");
+        mkfile(dir, "bad", "usage_usec 12x\n");
+        int fd = open(dir, O_PATH | O_DIRECTORY);
+        unsigned long long v = 0;
+        assert_int_equal(read_keyed_u64_at(fd, "cpu.stat", "usage_usec", &v), 0);
+        assert_true(v == 123456);
+        assert_int_equal(read_keyed_u64_at(fd, "cpu.stat", "system_usec", &v), 0);
+        assert_true(v == 23456);
+        assert_int_equal(read_keyed_u64_at(fd, "cpu.stat", "usage", &v), -ENODATA);
+        assert_int_equal(read_keyed_u64_at(fd, "bad", "usage_usec", &v), -EBADMSG);
+        assert_int_equal(read_keyed_u64_at(fd, "missing", "usage_usec", &v), -ENOENT);
+        close(fd);
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        assert_int_equal(system(cmd), 0);
+}
+
+static void controller_masks(void **state) {
+        (void) state;
+        char buf[64];
+        assert_int_equal(controller_mask_parse("cpuset cpu io memory hugetlb pids rdma misc"), HN_CONTROLLERS_ALL);
+        assert_int_equal(controller_mask_parse("hugetlb"), 0);
+        assert_int_equal(controller_mask_parse("memory\n"), HN_CONTROLLER_MEMORY);
+        assert_int_equal(controller_mask_parse("cpuset"), 0); /* not "cpu" */
+        assert_string_equal(hn_controller_mask_format(HN_CONTROLLERS_ALL, buf, sizeof(buf)), "cpu io memory pids");
+        assert_string_equal(hn_controller_mask_format(HN_CONTROLLER_MEMORY | HN_CONTROLLER_CPU, buf, sizeof(buf)),
+                            "cpu memory");
+        assert_string_equal(hn_controller_mask_format(0, buf, sizeof(buf)), "");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(io_max_line_names_only_set_fields),
+                cmocka_unit_test(limits_validation),
+                cmocka_unit_test(whole_disks_skip_empty_devices),
+                cmocka_unit_test(memory_max_parsing),
+                cmocka_unit_test(pid_lines_counted),
+                cmocka_unit_test(keyed_values_read),
+                cmocka_unit_test(controller_masks),
+        };
+        return cmocka_run_group_tests_name("formats", tests, NULL, NULL);
+}
