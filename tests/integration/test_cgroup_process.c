@@ -130,7 +130,7 @@ static void spawned_program_sees_scope_first(void **state) {
                 pid_t pid;
                 assert_int_equal(hn_cgroup_spawn(e->workload, &h, argv, &pid, &err), 0);
                 int status;
-                assert_int_equal(waitpid(pid, &status, 0), pid);
+                assert_int_equal(wait_pid_ms(pid, 10000, &status), pid);
                 assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
                 assert_int_equal(read_text(out, got, sizeof(got)), 0);
                 unlink(out);
@@ -203,11 +203,8 @@ static void destroy_kills_tree(struct env *e, bool no_cgroup_kill) {
         assert_int_equal(hn_cgroup_destroy_scope(e->workload, &h, &err), 0);
         assert_false(path_exists(h.path));
         /* every one of the five died of SIGKILL: no grace period */
-        int killed = 0, status;
-        pid_t p;
-        while ((p = waitpid(-1, &status, 0)) > 0)
-                if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-                        killed++;
+        unsigned killed = 0;
+        assert_int_equal(wait_children(5, 5000, &killed), 5);
         assert_int_equal(killed, 5);
         int i = audit_find(&e->log, "cgroup.destroy", HN_AUDIT_DONE);
         assert_true(i >= 0);
@@ -327,7 +324,7 @@ static void emptiness_from_the_kernel(void **state) {
         assert_int_equal(hn_cgroup_spawn(e->workload, &h, argv, &pid, &err), 0);
         assert_int_equal(hn_cgroup_is_scope_empty(e->pact, &h, &empty, &err), 0);
         assert_false(empty);
-        waitpid(pid, NULL, 0); /* the job ends by itself */
+        assert_int_equal(wait_pid_ms(pid, 10000, NULL), pid); /* the job ends by itself */
         assert_int_equal(hn_cgroup_is_scope_empty(e->workload, &h, &empty, &err), 0);
         assert_true(empty);
         struct hn_cgroup_handle gone;

@@ -59,12 +59,61 @@ static void remove_tree(const char *dir) {
                 sleep_ms(10);
 }
 
+/* SIGKILLs every process whose parent is us: whatever a failed test left
+ * running, inside a scope or (if placement broke) outside one. */
+static void kill_own_children(void) {
+        DIR *d = opendir("/proc");
+        if (!d)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                char p[300], buf[512];
+                int pid = atoi(de->d_name);
+                if (pid <= 0)
+                        continue;
+                snprintf(p, sizeof(p), "/proc/%d/stat", pid);
+                if (read_text(p, buf, sizeof(buf)) < 0)
+                        continue;
+                char *close_paren = strrchr(buf, ')');
+                int ppid = 0;
+                if (close_paren && sscanf(close_paren + 2, "%*c %d", &ppid) == 1 && ppid == getpid())
+                        kill(pid, SIGKILL);
+        }
+        closedir(d);
+}
+
 void scratch_remove(struct scratch *s) {
+        kill_own_children();
         if (s->root[0])
                 remove_tree(s->root);
-        /* Reap whatever the test left as our children. */
-        while (waitpid(-1, NULL, WNOHANG) > 0)
-                ;
+        /* Reap them, without ever blocking on one that cannot die. */
+        for (int i = 0; i < 100; i++) {
+                pid_t p = waitpid(-1, NULL, WNOHANG);
+                if (p < 0)
+                        break;
+                if (p == 0)
+                        sleep_ms(10);
+        }
+}
+
+int wait_children(unsigned n, unsigned timeout_ms, unsigned *ret_sigkilled) {
+        unsigned got = 0, killed = 0;
+        for (unsigned waited = 0; got < n && waited <= timeout_ms;) {
+                int status;
+                pid_t p = waitpid(-1, &status, WNOHANG);
+                if (p < 0)
+                        break;
+                if (p == 0) {
+                        sleep_ms(10);
+                        waited += 10;
+                        continue;
+                }
+                got++;
+                if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+                        killed++;
+        }
+        *ret_sigkilled = killed;
+        return (int) got;
 }
 
 void audit_record(const struct hn_audit_record *r, void *userdata) {
@@ -248,4 +297,14 @@ const char *env_path(const struct env *e, const char *rel) {
         char *p = buf[next++ % 4];
         snprintf(p, sizeof(buf[0]), "%s%s%s", e->s.root, rel[0] ? "/" : "", rel);
         return p;
+}
+
+pid_t wait_pid_ms(pid_t pid, unsigned timeout_ms, int *ret_status) {
+        for (unsigned waited = 0; waited <= timeout_ms; waited += 10) {
+                pid_t p = waitpid(pid, ret_status, WNOHANG);
+                if (p != 0)
+                        return p;
+                sleep_ms(10);
+        }
+        return 0;
 }

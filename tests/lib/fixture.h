@@ -73,6 +73,13 @@ int procs_count(const char *abs);
 /* Polls until procs_count(abs) == n or timeout_ms passes. */
 bool wait_procs_count(const char *abs, int n, unsigned timeout_ms);
 
+/* Reaps up to n children within timeout_ms, never blocking past it;
+ * returns how many, and how many of them died of SIGKILL. */
+int wait_children(unsigned n, unsigned timeout_ms, unsigned *ret_sigkilled);
+
+/* waitpid(pid) for at most timeout_ms: pid, or 0 if it is still running. */
+pid_t wait_pid_ms(pid_t pid, unsigned timeout_ms, int *ret_status);
+
 /* Forks a child that pauses until killed. */
 pid_t fork_sleeper(void);
 /* Path of the helper program built beside the tests. */
