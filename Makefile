@@ -39,6 +39,9 @@ BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 
 .PHONY: all deps run test test-bins bench clean
+# Keep objects of test and bench programs: they are intermediates of a
+# pattern chain, which make would otherwise delete and rebuild every time.
+.SECONDARY:
 all: $(LIB_A) $(LIB_SO) $(DEMO)
 
 # Idempotent and quiet: asks dpkg first, touches apt only for what is missing.
