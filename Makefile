@@ -3,7 +3,7 @@
 
 # Debian bookworm packages, the one list: build, tests and benchmarks.
 DEPS_PKGS := gcc make pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev squashfs-tools util-linux attr
+	libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev squashfs-tools util-linux
 
 BUILD ?= build
 SANITIZE ?= 0
