@@ -11,11 +11,15 @@
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 
+/* Resets *fd so a later cleanup of the same variable does not close the
+ * number again: in a threaded process that number may already belong to
+ * another thread's freshly opened file. */
 static inline void closep(int *fd) {
         if (*fd >= 0) {
                 int saved = errno;
                 close(*fd);
                 errno = saved;
+                *fd = -1;
         }
 }
 static inline void freep(void *p) {
