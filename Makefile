@@ -3,7 +3,8 @@
 
 # Debian bookworm packages, the one list: build, tests and benchmarks.
 DEPS_PKGS := gcc make pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev squashfs-tools util-linux
+	libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev squashfs-tools util-linux \
+	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 
 BUILD ?= build
 SANITIZE ?= 0
@@ -38,7 +39,7 @@ TEST_BINS := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 
-.PHONY: all deps run test test-bins bench clean
+.PHONY: all deps run test test-host test-vm test-bins bench clean
 # Keep objects of test and bench programs: they are intermediates of a
 # pattern chain, which make would otherwise delete and rebuild every time.
 .SECONDARY:
@@ -96,10 +97,22 @@ run:
 	@$(MAKE) --no-print-directory all
 	$(DEMO)
 
+# Host suites, then every suite again inside the Debian 6.1 and 6.12
+# kernels (tests/vm/), with one closing total.
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
-	@tests/run-suites.sh build/test
+	@tests/run-all.sh
+
+test-host:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
+	@tests/run-suites.sh build/test host
+
+test-vm:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
+	@tests/vm/run-all.sh
 
 bench:
 	@$(MAKE) --no-print-directory deps

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# run-all.sh: `make test` after the build. The host suites, then the VM
+# suites (unless HN_SKIP_VM=1, which says so), then one closing line that
+# adds them up. The exit status covers all of them.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+total_p=0 total_f=0 total_s=0 status=0
+add() { # a "N passed, M failed, K skipped" line
+        local p f s
+        p=$(echo "$1" | grep -oE '[0-9]+ passed' | cut -d' ' -f1)
+        f=$(echo "$1" | grep -oE '[0-9]+ failed' | cut -d' ' -f1)
+        s=$(echo "$1" | grep -oE '[0-9]+ skipped' | cut -d' ' -f1)
+        total_p=$((total_p + ${p:-0})) total_f=$((total_f + ${f:-0})) total_s=$((total_s + ${s:-0}))
+}
+"$here/run-suites.sh" build/test host | tee build/test/host.out | sed 's/^\([0-9]* passed, \)/host: \1/'
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+add "$(tail -1 build/test/host.out)"
+if [ "${HN_SKIP_VM:-0}" = 1 ]; then
+        echo "vm: SKIP: HN_SKIP_VM=1 (the VM suites did not run)"
+else
+        "$here/vm/run-all.sh" | tee build/test/vm.out
+        [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+        while read -r line; do add "$line"; done < <(grep '^vm-[0-9.]*: [0-9]* passed' build/test/vm.out)
+fi
+[ "$total_f" -eq 0 ] || status=1
+echo "total: $total_p passed, $total_f failed, $total_s skipped"
+exit $status

@@ -1,0 +1,66 @@
+#!/bin/busybox sh
+# Guest /init. The host's / arrives read-only over virtio-9p ("hostroot"),
+# gets a tmpfs overlay so the guest can write without touching the host, and
+# the project directory arrives read-write ("project") at its host path so
+# logs land on the host. Then a pure cgroup2 with every controller, bpffs,
+# securityfs, tracefs and a cgroup-v1 freezer beside it, and the command in
+# /hn/run.sh (appended per run by run-vm.sh) runs chrooted in that root.
+# Its output goes to the second serial port; the exit code is printed on
+# the console as HN_VM_EXIT=<n>, then the VM powers off.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+
+fail() {
+        echo "hn-init: $*" >/dev/ttyS0
+        echo "HN_VM_EXIT=125" >/dev/ttyS0
+        poweroff -f
+}
+
+for m in $(cat /modules.order); do
+        insmod /lib/mod/$m 2>/dev/null || grep -q "^${m%.ko} " /proc/modules || fail "insmod $m failed"
+done
+. /hn/run.env
+
+mkdir -p /host /rw /newroot
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /host || fail "9p hostroot"
+mount -t tmpfs -o size=4g,mode=755 rw /rw || fail "tmpfs"
+mkdir -p /rw/upper /rw/work
+mount -t overlay overlay -o lowerdir=/host,upperdir=/rw/upper,workdir=/rw/work /newroot || fail "overlay"
+
+R=/newroot
+mount -t proc proc $R/proc
+mount -t sysfs sys $R/sys
+mount -t devtmpfs dev $R/dev
+mkdir -p $R/dev/pts $R/dev/shm
+mount -t devpts devpts $R/dev/pts
+mount -t tmpfs tmpfs $R/dev/shm
+mount -t tmpfs -o mode=1777 tmpfs $R/tmp
+mount -t tmpfs -o mode=755 tmpfs $R/run
+# After /tmp and /run: the project may live under either.
+mkdir -p "$R$HN_PROJECT"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 project "$R$HN_PROJECT" || fail "9p project"
+
+# Pure cgroup v2 with every controller delegated from the root.
+mount -t cgroup2 none $R/sys/fs/cgroup || fail "cgroup2"
+for c in $(cat $R/sys/fs/cgroup/cgroup.controllers); do
+        echo "+$c" >$R/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+done
+mount -t bpf bpf $R/sys/fs/bpf
+mount -t securityfs securityfs $R/sys/kernel/security
+mount -t tracefs tracefs $R/sys/kernel/tracing 2>/dev/null
+mount -t debugfs debugfs $R/sys/kernel/debug 2>/dev/null
+# A v1 freezer beside v2, for the F30 test (tests look for it here).
+mkdir -p $R/run/hn-freezer
+mount -t cgroup -o freezer none $R/run/hn-freezer 2>/dev/null
+ln -sf /proc/self/mounts $R/etc/mtab 2>/dev/null
+
+cp /hn/run.sh $R/run/hn-run.sh
+hostname hn-vm
+chroot $R /bin/sh -c "cd \"$HN_PROJECT\" && exec /bin/sh /run/hn-run.sh" >/dev/ttyS1 2>&1 </dev/null
+rc=$?
+sync
+echo "HN_VM_EXIT=$rc" >/dev/ttyS0
+poweroff -f

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# run-vm.sh KERNEL-DIR LABEL COMMAND
+# Boots the kernel prepared by kernel-fetch.sh under qemu and runs COMMAND
+# (a shell command line) in the project directory inside the guest, as root,
+# with a pure cgroup2 and BPF LSM enabled. Prints the command's output and
+# exits with its status. Distinct statuses for what is not the command's:
+#   124  the VM did not finish within HN_VM_TIMEOUT seconds (default 900)
+#   125  the guest printed no exit code (kernel panic, init failure)
+# Logs: build/vm/LABEL/console.log (kernel), output.log (command). On a
+# failure the tail of the kernel log is printed.
+set -uo pipefail
+kdir=${1:?usage: run-vm.sh KERNEL-DIR LABEL COMMAND}
+label=${2:?}
+cmd=${3:?}
+project=$(pwd -P)
+out="$project/build/vm/$label"
+rm -rf "$out"
+mkdir -p "$out/extra/hn"
+
+cat >"$out/extra/hn/run.env" <<EOT
+HN_PROJECT='$project'
+EOT
+cat >"$out/extra/hn/run.sh" <<EOT
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root HN_VM=1 HN_VM_LABEL='$label'
+$cmd
+EOT
+# An appended cpio must start on a 4-byte boundary of the initrd.
+cp "$kdir/initrd.cpio" "$out/initrd.cpio"
+pad=$(( (4 - $(stat -c %s "$out/initrd.cpio") % 4) % 4 ))
+head -c "$pad" /dev/zero >>"$out/initrd.cpio"
+(cd "$out/extra" && find hn | cpio -o -H newc --quiet) >>"$out/initrd.cpio"
+
+# A real virtual disk, so io.max has a whole-disk device to limit.
+truncate -s 256M "$out/disk.img"
+
+accel=${HN_VM_ACCEL:-tcg,thread=single}
+timeout_s=${HN_VM_TIMEOUT:-900}
+start=$(date +%s%N)
+timeout -s KILL "$timeout_s" qemu-system-x86_64 \
+        -M q35 -accel "$accel" -cpu max -m "${HN_VM_MEM:-3072}" -smp 1 \
+        -display none -vga none -nodefaults -no-reboot \
+        -kernel "$kdir/vmlinux" -initrd "$out/initrd.cpio" \
+        -append "console=ttyS0 rdinit=/init panic=-1 lsm=lockdown,capability,landlock,yama,bpf loglevel=4" \
+        -chardev file,id=con,path="$out/console.log" -serial chardev:con \
+        -chardev file,id=cmd,path="$out/output.log" -serial chardev:cmd \
+        -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+        -virtfs local,path="$project",mount_tag=project,security_model=none,multidevs=remap \
+        -drive file="$out/disk.img",format=raw,if=virtio \
+        </dev/null >"$out/qemu.log" 2>&1
+qrc=$?
+cat "$out/output.log" 2>/dev/null
+rc=$(sed -n 's/.*HN_VM_EXIT=\([0-9]*\).*/\1/p' "$out/console.log" 2>/dev/null | tail -1)
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+printf '%s: VM wall time %d.%d s\n' "$label" $((ms / 1000)) $((ms % 1000 / 100)) >&2
+if [ "$qrc" -eq 137 ]; then
+        rc=124
+        echo "$label: VM timed out after ${timeout_s} s" >&2
+elif [ -z "$rc" ]; then
+        rc=125
+        echo "$label: guest printed no exit code (panic or init failure); qemu said:" >&2
+        sed 's/^/    /' "$out/qemu.log" >&2
+fi
+if [ "$rc" -ne 0 ]; then
+        echo "$label: last kernel messages (full log: $out/console.log):" >&2
+        tail -25 "$out/console.log" | sed 's/^/    /' >&2
+fi
+exit "$rc"
