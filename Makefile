@@ -9,7 +9,7 @@ DEPS_PKGS := gcc make pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g
 BUILD ?= build
 SANITIZE ?= 0
 
-PKG_LIBS := mount
+PKG_LIBS := mount libbpf
 CC ?= cc
 CFLAGS_BASE := -std=gnu11 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 	-D_GNU_SOURCE -fPIC -fvisibility=hidden -Iinclude -Iuser/lib -Itests/lib
@@ -22,8 +22,16 @@ LDFLAGS_BASE :=
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 PKG_LDLIBS = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
-ALL_CFLAGS = $(CFLAGS_BASE) $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS_ALL = $(PKG_LDLIBS) -lpthread
+ALL_CFLAGS = $(CFLAGS_BASE) -I$(BUILD)/bpf $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS_ALL = $(PKG_LDLIBS) -lelf -lz -lpthread
+
+# BPF: CO-RE objects from bpf/*.bpf.c against the committed vmlinux.h, and
+# a bpftool skeleton for each, which the library compiles in.
+ARCH := x86
+VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ivmlinux/$(ARCH) -Iinclude
 
 LIB_SRCS := $(wildcard user/lib/*.c)
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
@@ -39,7 +47,7 @@ TEST_BINS := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 
-.PHONY: all deps run test test-host test-vm test-bins bench clean
+.PHONY: all deps run test test-host test-vm test-bins bench clean vmlinux
 # Keep objects of test and bench programs: they are intermediates of a
 # pattern chain, which make would otherwise delete and rebuild every time.
 .SECONDARY:
@@ -67,6 +75,22 @@ $(BUILD)/tests/%.o: CFLAGS += -Wno-format-truncation
 $(BUILD)/.dirs:
 	@mkdir -p $(BUILD)
 	@touch $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard bpf/*.h include/hpcnode/*.h)
+	@mkdir -p $(dir $@)
+	clang $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	bpftool gen skeleton $< name $* > $@
+
+# Library code includes the skeletons.
+$(LIB_OBJS): $(BPF_SKELS)
+
+# Regenerates the committed vmlinux.h from the running kernel's BTF. CO-RE
+# relocates every field access at load time, so one header serves every
+# kernel >= 5.15 with BTF; regenerate only to reach types newer kernels add.
+vmlinux:
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_H)
 
 $(LIB_A): $(LIB_OBJS)
 	rm -f $@

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include <hpcnode/lsm_probe.h>
+#include <hpcnode/probe.h>
+
+#include "fileio.h"
+#include "lsm_probe.skel.h"
+#include "macro.h"
+
+#define LSM_LIST "/sys/kernel/security/lsm"
+
+static bool lsm_listed(char *reason, size_t size) {
+        char buf[512];
+        int r = read_file_at(AT_FDCWD, LSM_LIST, buf, sizeof(buf));
+        if (r < 0) {
+                snprintf(reason, size, "cannot read %s: %s (securityfs not mounted?)", LSM_LIST, strerror(-r));
+                return false;
+        }
+        char list[sizeof(buf)];
+        memcpy(list, buf, sizeof(buf));
+        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+                if (strcmp(t, "bpf") == 0)
+                        return true;
+        snprintf(reason, size, "bpf is not in the active LSM list (%s = \"%.120s\"); boot with lsm=...,bpf",
+                 LSM_LIST, list);
+        return false;
+}
+
+/* Every failing step adds its cause, so the operator sees the whole story
+ * ("not in the LSM list; load: Operation not permitted"). */
+static void add_reason(char *reason, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add_reason(char *reason, size_t size, const char *fmt, ...) {
+        size_t used = strlen(reason);
+        va_list ap;
+        if (used && used + 2 < size) {
+                memcpy(reason + used, "; ", 3);
+                used += 2;
+        }
+        va_start(ap, fmt);
+        vsnprintf(reason + used, size - used, fmt, ap);
+        va_end(ap);
+}
+
+/* libbpf prints to stderr by default; a library stays silent. */
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap) {
+        (void) level, (void) fmt, (void) ap;
+        return 0;
+}
+
+/* With the program attached: a mkdir of the probe name in a fresh dir. */
+static bool check_denies(const char *tmpdir, char *reason, size_t size) {
+        char dir[512], target[600];
+        snprintf(dir, sizeof(dir), "%s/hn-lsm-probe.XXXXXX", tmpdir);
+        if (!mkdtemp(dir)) {
+                snprintf(reason, size, "mkdtemp in %s: %s", tmpdir, strerror(errno));
+                return false;
+        }
+        snprintf(target, sizeof(target), "%s/%s", dir, HN_LSM_PROBE_NAME);
+        int r = mkdir(target, 0700);
+        int e = errno;
+        if (r == 0)
+                rmdir(target);
+        rmdir(dir);
+        if (r == 0 || e != EPERM) {
+                snprintf(reason, size, "attached lsm/inode_mkdir program did not deny (mkdir: %s)",
+                         r == 0 ? "succeeded" : strerror(e));
+                return false;
+        }
+        return true;
+}
+
+void hn_probe_bpf_lsm(const char *tmpdir, struct hn_bpf_lsm_probe *ret) {
+        struct hn_bpf_lsm_probe out = { 0 };
+        libbpf_print_fn_t old = libbpf_set_print(quiet);
+
+        if (!tmpdir)
+                tmpdir = "/tmp";
+        out.listed = lsm_listed(out.reason, sizeof(out.reason));
+        struct lsm_probe *skel = lsm_probe__open();
+        if (!skel) {
+                add_reason(out.reason, sizeof(out.reason), "opening the probe object: %s", strerror(errno));
+                goto done;
+        }
+        skel->rodata->target_tgid = (unsigned) getpid();
+        int r = lsm_probe__load(skel);
+        if (r < 0) {
+                add_reason(out.reason, sizeof(out.reason), "loading lsm/inode_mkdir: %s", strerror(-r));
+                goto done;
+        }
+        out.loaded = true;
+        r = lsm_probe__attach(skel);
+        if (r < 0) {
+                add_reason(out.reason, sizeof(out.reason), "attaching lsm/inode_mkdir: %s", strerror(-r));
+                goto done;
+        }
+        out.attached = true;
+        char why[256] = "";
+        out.denies = check_denies(tmpdir, why, sizeof(why));
+        if (!out.denies)
+                add_reason(out.reason, sizeof(out.reason), "%s", why);
+done:
+        lsm_probe__destroy(skel);
+        libbpf_set_print(old);
+        out.available = out.listed && out.loaded && out.attached && out.denies;
+        if (out.available)
+                out.reason[0] = '\0';
+        *ret = out;
+}
