@@ -62,5 +62,8 @@ hostname hn-vm
 chroot $R /bin/sh -c "cd \"$HN_PROJECT\" && exec /bin/sh /run/hn-run.sh" >/dev/ttyS1 2>&1 </dev/null
 rc=$?
 sync
+# The console only carries warnings while the suite runs; on a failure the
+# whole kernel log goes there too, for build/vm/<label>/console.log.
+[ "$rc" -eq 0 ] || { echo "--- dmesg ---"; dmesg; } >/dev/ttyS0
 echo "HN_VM_EXIT=$rc" >/dev/ttyS0
 poweroff -f

@@ -20,6 +20,36 @@ mkdir -p "$cache"
 
 log() { echo "kernel-fetch: $*" >&2; }
 
+build_initrd() {
+        # Modules /init needs, dependencies first, decompressed (busybox insmod
+        # takes plain .ko files).
+        mods="virtio_pci virtio_blk 9pnet_virtio 9p overlay loop squashfs"
+        : >"$dir/modules.order"
+        staging="$dir/initrd"
+        mkdir -p "$staging/lib/mod" "$staging/bin" "$staging/proc" "$staging/sys" "$staging/dev" "$staging/etc"
+        for m in $mods; do
+                modprobe -d "$dir/root" -S "$version" --show-depends "$m" 2>/dev/null |
+                        sed -n 's/^insmod \([^ ]*\).*/\1/p'
+        done | awk '!seen[$0]++' | while read -r ko; do
+                name=$(basename "$ko")
+                case "$name" in
+                *.xz) xz -dc "$ko" >"$staging/lib/mod/${name%.xz}"; name=${name%.xz} ;;
+                *.zst) zstd -dcq "$ko" >"$staging/lib/mod/${name%.zst}"; name=${name%.zst} ;;
+                *) cp "$ko" "$staging/lib/mod/$name" ;;
+                esac
+                echo "$name" >>"$dir/modules.order"
+        done
+        cp "$dir/modules.order" "$staging/modules.order"
+        cp /bin/busybox "$staging/bin/busybox"
+        cp "$here/init.sh" "$staging/init"
+        chmod +x "$staging/init"
+        (cd "$staging" && find . | cpio -o -H newc --quiet) >"$dir/initrd.cpio.new"
+        mv "$dir/initrd.cpio.new" "$dir/initrd.cpio"
+        rm -rf "$staging"
+        echo "$want" >"$dir/initrd.sha"
+}
+
+
 resolve() {
         apt-cache depends "$meta" 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -1
 }
@@ -38,7 +68,10 @@ if [ -z "$image" ]; then
 fi
 version=${image#linux-image-}
 dir="$cache/$version"
-if [ -f "$dir/ready" ] && [ "$dir/ready" -nt "$here/init.sh" ] && [ "$dir/ready" -nt "$0" ]; then
+# The initramfs depends on the guest init and on this script, by content
+# (a fresh clone has new mtimes; that must not cost a download).
+want=$(cat "$here/init.sh" "$0" | sha256sum | cut -d' ' -f1)
+if [ -f "$dir/ready" ] && [ "$(cat "$dir/initrd.sha" 2>/dev/null)" = "$want" ]; then
         echo "$dir"
         exit 0
 fi
@@ -46,7 +79,12 @@ fi
 # One preparer at a time per version: make test-vm runs two kernels at once.
 exec 9>"$cache/.lock-$version"
 flock 9
-if [ -f "$dir/ready" ] && [ "$dir/ready" -nt "$here/init.sh" ] && [ "$dir/ready" -nt "$0" ]; then
+if [ -f "$dir/ready" ] && [ "$(cat "$dir/initrd.sha" 2>/dev/null)" = "$want" ]; then
+        echo "$dir"
+        exit 0
+fi
+if [ -f "$dir/ready" ]; then
+        build_initrd
         echo "$dir"
         exit 0
 fi
@@ -77,30 +115,7 @@ extract() { # magic-regex decompressor
 extract '\xfd\x37\x7a\x58\x5a\x00' 'xz -dc' || extract '\x28\xb5\x2f\xfd' 'zstd -dcq' ||
         extract '\x1f\x8b\x08' 'gzip -dc' || { log "no ELF kernel found in $bz"; exit 1; }
 
-# Modules /init needs, dependencies first, decompressed (busybox insmod
-# takes plain .ko files).
-mods="virtio_pci virtio_blk 9pnet_virtio 9p overlay loop squashfs"
-: >"$dir/modules.order"
-staging="$dir/initrd"
-mkdir -p "$staging/lib/mod" "$staging/bin" "$staging/proc" "$staging/sys" "$staging/dev" "$staging/etc"
-for m in $mods; do
-        modprobe -d "$dir/root" -S "$version" --show-depends "$m" 2>/dev/null |
-                sed -n 's/^insmod \([^ ]*\).*/\1/p'
-done | awk '!seen[$0]++' | while read -r ko; do
-        name=$(basename "$ko")
-        case "$name" in
-        *.xz) xz -dc "$ko" >"$staging/lib/mod/${name%.xz}"; name=${name%.xz} ;;
-        *.zst) zstd -dcq "$ko" >"$staging/lib/mod/${name%.zst}"; name=${name%.zst} ;;
-        *) cp "$ko" "$staging/lib/mod/$name" ;;
-        esac
-        echo "$name" >>"$dir/modules.order"
-done
-cp "$dir/modules.order" "$staging/modules.order"
-cp /bin/busybox "$staging/bin/busybox"
-cp "$here/init.sh" "$staging/init"
-chmod +x "$staging/init"
-(cd "$staging" && find . | cpio -o -H newc --quiet) >"$dir/initrd.cpio"
-rm -rf "$staging" "$dir/root/usr/lib/linux-image-$version" 2>/dev/null || true
+build_initrd
 touch "$dir/ready"
 log "prepared $dir ($(wc -l <"$dir/modules.order") modules)"
 echo "$dir"

@@ -37,7 +37,7 @@ truncate -s 256M "$out/disk.img"
 accel=${HN_VM_ACCEL:-tcg,thread=single}
 timeout_s=${HN_VM_TIMEOUT:-900}
 start=$(date +%s%N)
-timeout -s KILL "$timeout_s" qemu-system-x86_64 \
+timeout -k 10 "$timeout_s" qemu-system-x86_64 \
         -M q35 -accel "$accel" -cpu max -m "${HN_VM_MEM:-3072}" -smp 1 \
         -display none -vga none -nodefaults -no-reboot \
         -kernel "$kdir/vmlinux" -initrd "$out/initrd.cpio" \
@@ -53,7 +53,7 @@ cat "$out/output.log" 2>/dev/null
 rc=$(sed -n 's/.*HN_VM_EXIT=\([0-9]*\).*/\1/p' "$out/console.log" 2>/dev/null | tail -1)
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 printf '%s: VM wall time %d.%d s\n' "$label" $((ms / 1000)) $((ms % 1000 / 100)) >&2
-if [ "$qrc" -eq 137 ]; then
+if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
         rc=124
         echo "$label: VM timed out after ${timeout_s} s" >&2
 elif [ -z "$rc" ]; then
