@@ -20,6 +20,9 @@ enum hn_error_kind {
         HN_ERR_NOT_FOUND,
         HN_ERR_PERMISSION_DENIED,
         HN_ERR_IO,
+        HN_ERR_MOUNT_FAILED,
+        HN_ERR_UNMOUNT_FAILED,
+        HN_ERR_REFCOUNT_INCONSISTENCY,
 };
 
 #define HN_ERROR_MESSAGE_MAX 512

@@ -35,6 +35,12 @@ const char *hn_error_kind_name(enum hn_error_kind kind) {
                 return "permission_denied";
         case HN_ERR_IO:
                 return "io";
+        case HN_ERR_MOUNT_FAILED:
+                return "mount_failed";
+        case HN_ERR_UNMOUNT_FAILED:
+                return "unmount_failed";
+        case HN_ERR_REFCOUNT_INCONSISTENCY:
+                return "refcount_inconsistency";
         }
         return "unknown";
 }

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef HPCNODE_MOUNT_H
+#define HPCNODE_MOUNT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hpcnode/audit.h>
+#include <hpcnode/emergency.h>
+#include <hpcnode/error.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The refcounted SquashFS mount manager (seed MountManager, SPEC §3).
+ *
+ * One read-only loop mount per image under the uenv base, shared by every
+ * allocation that holds it; each holder gets its own read-only bind mount
+ * under the workdir base. The kernel's mount table is the durable record:
+ * refcount == number of allocations with a bind mount (WI2), and a fresh
+ * manager rebuilds everything from it (WI6). Calls return 0 or a negative
+ * errno and fill *err on failure, as in cgroup.h; the manager is
+ * thread-safe, and owns one timer thread for hold expiry (WI3). */
+
+#define HN_UENV_MOUNT_BASE "/run/pact/uenv"
+#define HN_WORKDIR_BASE "/run/pact/workdir"
+#define HN_DATA_STAGE_BASE "/run/pact/data"
+#define HN_DEFAULT_HOLD_TIME_SECS 60u
+#define HN_MOUNT_ID_MAX 128 /* allocation id, bytes */
+
+struct hn_mount_config {
+        const char *uenv_base;    /* image mounts: <uenv_base>/<name> */
+        const char *workdir_base; /* binds: <workdir_base>/<allocation>/uenv/<name> */
+        uint32_t hold_time_secs;  /* after the last release; 0 = unmount at once */
+};
+
+/* The seed's paths and hold time. */
+HN_PUBLIC void hn_mount_config_default(struct hn_mount_config *cfg);
+
+struct hn_mount_handle {
+        char image_path[4096];  /* canonical: directories resolved, no symlink at the end */
+        char mount_point[4096]; /* the shared image mount */
+        char allocation_id[HN_MOUNT_ID_MAX + 1];
+        char bind_path[4096];   /* this allocation's read-only bind */
+};
+
+/* One image, as hn_mount_list() reports it. */
+struct hn_mount_info {
+        char image_path[4096];
+        char mount_point[4096];
+        char loop_device[32];     /* "/dev/loop3" */
+        uint32_t refcount;
+        char **holders;           /* refcount allocation ids */
+        bool holding;             /* refcount 0, hold timer running */
+        uint64_t hold_deadline_usec; /* CLOCK_MONOTONIC, when holding */
+        bool foreign;             /* under our base, not made by hpcnode: reported, never touched */
+};
+
+struct hn_mount_manager;
+
+/* Creates the bases (0755) if missing. Never mounts or unmounts anything:
+ * call hn_mount_reconstruct_state() to adopt what the kernel already has. */
+HN_PUBLIC int hn_mount_manager_new(const struct hn_mount_config *cfg, struct hn_mount_manager **ret,
+                                   struct hn_error *err);
+/* Stops the timer thread. Never unmounts: the state lives in the kernel. */
+HN_PUBLIC void hn_mount_manager_free(struct hn_mount_manager *m);
+HN_PUBLIC void hn_mount_manager_set_audit(struct hn_mount_manager *m, hn_audit_fn fn, void *userdata);
+HN_PUBLIC void hn_mount_manager_set_emergency(struct hn_mount_manager *m, struct hn_emergency *e);
+
+/* The image must be an absolute path with no "." or ".." components, a
+ * regular file (the last component not a symlink) holding a squashfs
+ * superblock. The first reference attaches it read-only to a loop device
+ * and mounts it squashfs ro,nosuid,nodev (private propagation); every
+ * acquire makes the allocation's read-only bind. The same allocation
+ * acquiring the same image again gets the same handle, refcount unchanged. */
+HN_PUBLIC int hn_mount_acquire(struct hn_mount_manager *m, const char *image_path, const char *allocation_id,
+                               struct hn_mount_handle *ret, struct hn_error *err);
+
+/* Removes the allocation's bind and drops its reference; at zero the hold
+ * timer starts. A handle that holds nothing: RefcountInconsistency, and
+ * nothing is unmounted (F31). */
+HN_PUBLIC int hn_mount_release(struct hn_mount_manager *m, const struct hn_mount_handle *h, struct hn_error *err);
+
+/* Only during an emergency (RI3; PermissionDenied otherwise): detaches every
+ * bind of the image and the image itself at once (MNT_DETACH), cancels its
+ * timer. The audit record comes first. */
+HN_PUBLIC int hn_mount_force_unmount(struct hn_mount_manager *m, const char *image_path, struct hn_error *err);
+
+/* WI6: rebuilds every image's holders from /proc/self/mountinfo (libmount)
+ * and the loop devices' backing files. Binds of allocations not in active
+ * are removed; images left at zero start their hold timer; live
+ * allocations' mounts are not touched. Mounts under the bases that hpcnode
+ * did not make are reported (foreign) and never unmounted. */
+HN_PUBLIC int hn_mount_reconstruct_state(struct hn_mount_manager *m, const char *const *active, size_t n,
+                                         struct hn_error *err);
+
+/* Holders of a mounted image (0 during its hold); NotFound if not mounted. */
+HN_PUBLIC int hn_mount_refcount(struct hn_mount_manager *m, const char *image_path, uint32_t *ret_count,
+                                struct hn_error *err);
+
+/* Every image, ours and foreign, sorted by image path. Free with hn_mount_list_free. */
+HN_PUBLIC int hn_mount_list(struct hn_mount_manager *m, struct hn_mount_info **ret, size_t *ret_n,
+                            struct hn_error *err);
+HN_PUBLIC void hn_mount_list_free(struct hn_mount_info *list, size_t n);
+
+/* The earliest hold deadline (CLOCK_MONOTONIC µs), or 0 if no timer runs;
+ * for callers with an event loop that show or act on it. */
+HN_PUBLIC uint64_t hn_mount_next_deadline(struct hn_mount_manager *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

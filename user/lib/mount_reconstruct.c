@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <libmount.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#include "error_set.h"
+#include "loopdev.h"
+#include "mount_internal.h"
+#include "mount_names.h"
+
+static void free_table(struct libmnt_table **t) {
+        mnt_unref_table(*t);
+}
+static void free_iter(struct libmnt_iter **i) {
+        mnt_free_iter(*i);
+}
+
+/* If target is <base>/<rest>, returns rest; else NULL. */
+static const char *below(const char *target, const char *base) {
+        size_t n = strlen(base);
+        if (strncmp(target, base, n) != 0 || target[n] != '/' || target[n + 1] == '\0')
+                return NULL;
+        return target + n + 1;
+}
+
+static bool is_active(const char *alloc, const char *const *active, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(active[i], alloc) == 0)
+                        return true;
+        return false;
+}
+
+static struct image *image_new(struct hn_mount_manager *m, const char *path, const char *target, const char *loop,
+                               dev_t devno, bool foreign) {
+        struct image *img = calloc(1, sizeof(*img));
+        if (!img)
+                return NULL;
+        snprintf(img->path, sizeof(img->path), "%s", path);
+        snprintf(img->mount_point, sizeof(img->mount_point), "%s", target);
+        const char *slash = strrchr(target, '/');
+        snprintf(img->name, sizeof(img->name), "%s", slash ? slash + 1 : target);
+        snprintf(img->loop, sizeof(img->loop), "%s", loop ? loop : "");
+        img->devno = devno;
+        img->foreign = foreign;
+        img->next = m->images;
+        m->images = img;
+        return img;
+}
+
+/* An image mount directly under the uenv base: ours if its loop device's
+ * backing file names an image whose mount name is this directory's. */
+static int adopt_image(struct hn_mount_manager *m, struct libmnt_fs *fs, const char *target, const char *name) {
+        const char *type = mnt_fs_get_fstype(fs), *source = mnt_fs_get_source(fs);
+        char backing[PATH_MAX] = "", expected[128] = "";
+        for (struct image *i = m->images; i; i = i->next)
+                if (strcmp(i->mount_point, target) == 0)
+                        return 0; /* stacked on the same target: the first one counts */
+        if (type && strcmp(type, "squashfs") == 0 && source && strncmp(source, "/dev/loop", 9) == 0 &&
+            loop_backing_file(source, backing, sizeof(backing)) == 0)
+                image_mount_name(backing, expected, sizeof(expected));
+        bool ours = expected[0] && strcmp(expected, name) == 0;
+        struct image *img = image_new(m, backing[0] ? backing : (source ? source : ""), target, source,
+                                      mnt_fs_get_devno(fs), !ours);
+        if (!img)
+                return -ENOMEM;
+        if (!ours)
+                mount_audit(m, "mount.foreign", HN_AUDIT_DONE, target,
+                            "under the uenv base, not made by hpcnode: reported, left alone", 0, false);
+        return 0;
+}
+
+/* <workdir>/<alloc>/uenv/<name>: a holder if alloc is live, removed if not. */
+static int adopt_bind(struct hn_mount_manager *m, struct libmnt_fs *fs, const char *target, const char *rest,
+                      const char *const *active, size_t n_active) {
+        char alloc[HN_MOUNT_ID_MAX + 1], name[128], detail[HN_MOUNT_ID_MAX + 128];
+        const char *a_end = strchr(rest, '/');
+        struct image *img = NULL;
+        if (a_end && (size_t) (a_end - rest) <= HN_MOUNT_ID_MAX && strncmp(a_end, "/uenv/", 6) == 0 &&
+            !strchr(a_end + 6, '/') && strlen(a_end + 6) < sizeof(name)) {
+                snprintf(alloc, sizeof(alloc), "%.*s", (int) (a_end - rest), rest);
+                snprintf(name, sizeof(name), "%s", a_end + 6);
+                for (struct image *i = m->images; i; i = i->next)
+                        if (!i->foreign && strcmp(i->name, name) == 0 && i->devno == mnt_fs_get_devno(fs))
+                                img = i;
+        }
+        if (!img) {
+                mount_audit(m, "mount.foreign", HN_AUDIT_DONE, target,
+                            "under the workdir base, not a bind of an hpcnode image: reported, left alone", 0, false);
+                return image_new(m, "", target, mnt_fs_get_source(fs), mnt_fs_get_devno(fs), true) ? 0 : -ENOMEM;
+        }
+        for (size_t i = 0; i < img->n_holders; i++)
+                if (strcmp(img->holders[i], alloc) == 0)
+                        return 0;
+        if (is_active(alloc, active, n_active))
+                return image_add_holder(img, alloc);
+        int r = bind_remove(m, alloc, name, MNT_DETACH);
+        snprintf(detail, sizeof(detail), "allocation %s is not live: its bind %s", alloc, r < 0 ? "could not be removed" : "was removed");
+        mount_audit(m, "mount.refcount_corrected", r < 0 ? HN_AUDIT_FAILED : HN_AUDIT_DONE, target, detail, r, false);
+        return 0;
+}
+
+int hn_mount_reconstruct_state(struct hn_mount_manager *m, const char *const *active, size_t n, struct hn_error *err) {
+        int r;
+        if (n > 0 && !active)
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "invalid argument: %zu ids but no list", n);
+        for (size_t i = 0; i < n; i++)
+                if ((r = allocation_id_check(active[i], err)) < 0)
+                        return r;
+        __attribute__((cleanup(free_table))) struct libmnt_table *table =
+                mnt_new_table_from_file("/proc/self/mountinfo");
+        __attribute__((cleanup(free_iter))) struct libmnt_iter *iter = mnt_new_iter(MNT_ITER_FORWARD);
+        if (!table || !iter)
+                return hn_error_set(err, HN_ERR_IO, errno ? errno : ENOMEM, "reading /proc/self/mountinfo: %s",
+                                    strerror(errno ? errno : ENOMEM));
+
+        pthread_mutex_lock(&m->lock);
+        /* The kernel's table is the truth: forget what we thought. */
+        while (m->images) {
+                struct image *next = m->images->next;
+                image_free(m->images);
+                m->images = next;
+        }
+        struct libmnt_fs *fs;
+        r = 0;
+        /* Image mounts first, so binds can be matched to them. */
+        for (int pass = 0; pass < 2 && r == 0; pass++) {
+                mnt_reset_iter(iter, MNT_ITER_FORWARD);
+                while (r == 0 && mnt_table_next_fs(table, iter, &fs) == 0) {
+                        const char *target = mnt_fs_get_target(fs), *rest;
+                        if (!target)
+                                continue;
+                        if (pass == 0 && (rest = below(target, m->uenv)) && !strchr(rest, '/'))
+                                r = adopt_image(m, fs, target, rest);
+                        else if (pass == 1 && (rest = below(target, m->workdir)))
+                                r = adopt_bind(m, fs, target, rest, active, n);
+                }
+        }
+        for (struct image *i = m->images; i; i = i->next)
+                if (!i->foreign && i->n_holders == 0)
+                        image_start_hold(m, i);
+        pthread_cond_signal(&m->wake);
+        pthread_mutex_unlock(&m->lock);
+        if (r < 0)
+                return hn_error_set(err, HN_ERR_IO, r, "reconstructing mount state: %s", strerror(-r));
+        return 0;
+}
