@@ -114,9 +114,9 @@ static void random_load_keeps_counts_exact(void **state) {
                         for (int i = 0; i < 4; i++)
                                 if (w[k].held[a][i])
                                         assert_int_equal(hn_mount_release(e->m, &w[k].h[a][i], NULL), 0);
-        for (int i = 0; i < 300 && mounts_below(e->dir) > 0; i++)
+        for (int i = 0; i < 300 && mounts_below(e->uenv) + mounts_below(e->workdir) > 0; i++)
                 usleep(10000);
-        assert_int_equal(mounts_below(e->dir), 0);
+        assert_int_equal(mounts_below(e->uenv) + mounts_below(e->workdir), 0);
         assert_true(wait_loops_gone(e->dir, 3000));
 }
 

@@ -52,6 +52,10 @@ int mount_env_setup(void **state) {
         snprintf(e->dir, sizeof(e->dir), "/tmp/hn-mnt.XXXXXX");
         if (!mkdtemp(e->dir))
                 return -1;
+        /* tmpfs, like /run where the real bases live; and private to this
+         * namespace, so whatever a crashed test leaves goes with it. */
+        if (mount("tmpfs", e->dir, "tmpfs", 0, "mode=0700") < 0)
+                return -1;
         snprintf(e->uenv, sizeof(e->uenv), "%s/uenv", e->dir);
         snprintf(e->workdir, sizeof(e->workdir), "%s/workdir", e->dir);
         snprintf(e->images, sizeof(e->images), "%s/images", e->dir);
@@ -78,23 +82,41 @@ int mount_env_setup(void **state) {
         return 0;
 }
 
-/* Unmounts everything under dir, deepest (longest target) first. */
+/* Unmounts everything under dir, deepest (longest target) first: one
+ * pass over mountinfo collects them all, a few passes catch stacked ones. */
+static int cmp_len_desc(const void *a, const void *b) {
+        return (int) strlen(*(char *const *) b) - (int) strlen(*(char *const *) a);
+}
+
 static void unmount_below(const char *dir) {
-        for (int round = 0; round < 64; round++) {
-                char best[PATH_MAX] = "";
+        for (int pass = 0; pass < 4; pass++) {
+                char **targets = NULL;
+                size_t n = 0;
                 FILE *f = fopen("/proc/self/mountinfo", "r");
                 char line[4096];
                 while (f && fgets(line, sizeof(line), f)) {
                         char target[PATH_MAX];
                         if (sscanf(line, "%*d %*d %*u:%*u %*s %4095s", target) == 1 &&
-                            strncmp(target, dir, strlen(dir)) == 0 && strlen(target) > strlen(best))
-                                snprintf(best, sizeof(best), "%s", target);
+                            strncmp(target, dir, strlen(dir)) == 0) {
+                                char **grown = realloc(targets, (n + 1) * sizeof(char *));
+                                if (!grown)
+                                        break;
+                                targets = grown;
+                                targets[n++] = strdup(target);
+                        }
                 }
                 if (f)
                         fclose(f);
-                if (!best[0])
+                if (n > 1)
+                        qsort(targets, n, sizeof(char *), cmp_len_desc);
+                for (size_t i = 0; i < n; i++) {
+                        if (targets[i])
+                                umount2(targets[i], MNT_DETACH);
+                        free(targets[i]);
+                }
+                free(targets);
+                if (n == 0)
                         return;
-                umount2(best, MNT_DETACH);
         }
 }
 
@@ -103,10 +125,8 @@ int mount_env_teardown(void **state) {
         hn_mount_manager_free(e->m);
         hn_emergency_free(e->emergency);
         if (e->dir[0]) {
-                unmount_below(e->dir);
-                char cmd[256];
-                snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-                if (system(cmd) != 0)
+                unmount_below(e->dir); /* the tmpfs itself included */
+                if (rmdir(e->dir) < 0)
                         return -1;
         }
         free(e);

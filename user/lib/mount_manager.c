@@ -351,12 +351,6 @@ int hn_mount_acquire(struct hn_mount_manager *m, const char *image_path, const c
         if ((r = allocation_id_check(allocation_id, err)) < 0 ||
             (r = image_path_canonical(image_path, canonical, sizeof(canonical), err)) < 0)
                 return r;
-        /* Opened and checked before anything is touched, and held open
-         * until the loop device has it: what is checked is what is mounted. */
-        _cleanup_close_ int image_fd = -1;
-        if ((r = image_open(canonical, &image_fd, err)) < 0)
-                return r;
-
         pthread_mutex_lock(&m->lock);
         struct image *img = image_find(m, canonical);
         if (img && holder_index(img, allocation_id) >= 0) {
@@ -367,7 +361,12 @@ int hn_mount_acquire(struct hn_mount_manager *m, const char *image_path, const c
         }
         bool mounted_now = false;
         if (!img) {
-                if ((r = image_mount(m, canonical, image_fd, &img, err)) < 0)
+                /* Opened and checked before anything is touched, and held
+                 * open until the loop device has it: what is checked is what
+                 * is mounted. A further acquire binds what is mounted. */
+                _cleanup_close_ int image_fd = -1;
+                if ((r = image_open(canonical, &image_fd, err)) < 0 ||
+                    (r = image_mount(m, canonical, image_fd, &img, err)) < 0)
                         goto out;
                 mounted_now = true;
         }

@@ -26,11 +26,28 @@ static const char *below(const char *target, const char *base) {
         return target + n + 1;
 }
 
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/* active is sorted: a node may have thousands of allocations. */
 static bool is_active(const char *alloc, const char *const *active, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(active[i], alloc) == 0)
-                        return true;
-        return false;
+        return n > 0 && bsearch(&alloc, active, n, sizeof(char *), cmp_str) != NULL;
+}
+
+/* A bind stacked twice on one target is one holder, not two. */
+static void dedupe_holders(struct image *img) {
+        if (img->n_holders < 2)
+                return;
+        qsort(img->holders, img->n_holders, sizeof(char *), cmp_str);
+        size_t k = 1;
+        for (size_t i = 1; i < img->n_holders; i++) {
+                if (strcmp(img->holders[i], img->holders[k - 1]) == 0)
+                        free(img->holders[i]);
+                else
+                        img->holders[k++] = img->holders[i];
+        }
+        img->n_holders = k;
 }
 
 static struct image *image_new(struct hn_mount_manager *m, const char *path, const char *target, const char *loop,
@@ -91,9 +108,6 @@ static int adopt_bind(struct hn_mount_manager *m, struct libmnt_fs *fs, const ch
                             "under the workdir base, not a bind of an hpcnode image: reported, left alone", 0, false);
                 return image_new(m, "", target, mnt_fs_get_source(fs), mnt_fs_get_devno(fs), true) ? 0 : -ENOMEM;
         }
-        for (size_t i = 0; i < img->n_holders; i++)
-                if (strcmp(img->holders[i], alloc) == 0)
-                        return 0;
         if (is_active(alloc, active, n_active))
                 return image_add_holder(img, alloc);
         int r = bind_remove(m, alloc, name, MNT_DETACH);
@@ -109,12 +123,22 @@ int hn_mount_reconstruct_state(struct hn_mount_manager *m, const char *const *ac
         for (size_t i = 0; i < n; i++)
                 if ((r = allocation_id_check(active[i], err)) < 0)
                         return r;
+        const char **sorted = NULL;
+        if (n > 0) {
+                sorted = malloc(n * sizeof(char *));
+                if (!sorted)
+                        return hn_error_set(err, HN_ERR_IO, ENOMEM, "out of memory");
+                memcpy(sorted, active, n * sizeof(char *));
+                qsort(sorted, n, sizeof(char *), cmp_str);
+        }
         __attribute__((cleanup(free_table))) struct libmnt_table *table =
                 mnt_new_table_from_file("/proc/self/mountinfo");
         __attribute__((cleanup(free_iter))) struct libmnt_iter *iter = mnt_new_iter(MNT_ITER_FORWARD);
-        if (!table || !iter)
+        if (!table || !iter) {
+                free(sorted);
                 return hn_error_set(err, HN_ERR_IO, errno ? errno : ENOMEM, "reading /proc/self/mountinfo: %s",
                                     strerror(errno ? errno : ENOMEM));
+        }
 
         pthread_mutex_lock(&m->lock);
         /* The kernel's table is the truth: forget what we thought. */
@@ -135,14 +159,17 @@ int hn_mount_reconstruct_state(struct hn_mount_manager *m, const char *const *ac
                         if (pass == 0 && (rest = below(target, m->uenv)) && !strchr(rest, '/'))
                                 r = adopt_image(m, fs, target, rest);
                         else if (pass == 1 && (rest = below(target, m->workdir)))
-                                r = adopt_bind(m, fs, target, rest, active, n);
+                                r = adopt_bind(m, fs, target, rest, sorted, n);
                 }
         }
-        for (struct image *i = m->images; i; i = i->next)
+        for (struct image *i = m->images; i; i = i->next) {
+                dedupe_holders(i);
                 if (!i->foreign && i->n_holders == 0)
                         image_start_hold(m, i);
+        }
         pthread_cond_signal(&m->wake);
         pthread_mutex_unlock(&m->lock);
+        free(sorted);
         if (r < 0)
                 return hn_error_set(err, HN_ERR_IO, r, "reconstructing mount state: %s", strerror(-r));
         return 0;
