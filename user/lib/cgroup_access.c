@@ -3,17 +3,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cgroup_internal.h"
+#include "clock.h"
 #include "cgroup_path.h"
 #include "error_set.h"
-
-uint64_t realtime_now_ns(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
-}
 
 void cgroup_abs_path(const struct hn_cgroup_manager *m, const char *rel, char *buf, size_t size) {
         if (rel[0] == '\0')

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
+#include "cgroup_events.h"
 #include "cgroup_internal.h"
+#include "clock.h"
 #include "cgroup_metrics_parse.h"
 #include "cgroup_path.h"
 #include "cgroup_zombie.h"
@@ -109,30 +109,6 @@ int hn_cgroup_destroy_scope(struct hn_cgroup_manager *m, const struct hn_cgroup_
         return 0;
 }
 
-static int wait_frozen(int dirfd, bool frozen, unsigned timeout_ms) {
-        _cleanup_close_ int fd = openat(dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        struct timespec start, now;
-        clock_gettime(CLOCK_MONOTONIC, &start);
-        for (;;) {
-                char buf[256];
-                ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-                if (n < 0)
-                        return -errno;
-                buf[n] = '\0';
-                char *p = strstr(buf, "frozen ");
-                if (p && (p[strlen("frozen ")] == '1') == frozen)
-                        return 0;
-                clock_gettime(CLOCK_MONOTONIC, &now);
-                long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-                if (elapsed >= (long) timeout_ms)
-                        return -ETIMEDOUT;
-                struct pollfd pfd = { .fd = fd, .events = POLLPRI };
-                (void) poll(&pfd, 1, 100);
-        }
-}
-
 int hn_cgroup_freeze_scope(struct hn_cgroup_manager *m, const struct hn_cgroup_handle *h, bool frozen,
                            struct hn_error *err) {
         char rel[HN_CGROUP_PATH_MAX];
@@ -153,7 +129,8 @@ int hn_cgroup_freeze_scope(struct hn_cgroup_manager *m, const struct hn_cgroup_h
                 cgroup_audit_emergency_intent(m, "emergency.freeze", rel, frozen ? "freeze" : "thaw");
         r = write_file_at(fd, "cgroup.freeze", frozen ? "1" : "0");
         if (r == 0)
-                r = wait_frozen(fd, frozen, m->options.kill_timeout_ms);
+                r = cgroup_events_wait(fd, "frozen", frozen,
+                                       monotonic_usec() + (uint64_t) m->options.kill_timeout_ms * 1000u);
         if (r < 0) {
                 cgroup_audit(m, action, HN_AUDIT_FAILED, rel, strerror(-r), r, emergency);
                 return hn_error_set(err, HN_ERR_IO, r, "cgroup I/O error: %s/cgroup.freeze: %s", h->path,

@@ -54,6 +54,4 @@ int cgroup_kill_all(int dirfd, const struct hn_cgroup_options *opts);
 /* Removes the (empty) cgroup rel and every sub-cgroup under it, deepest first. */
 int cgroup_remove_tree(int parent_fd, const char *name);
 
-uint64_t realtime_now_ns(void);
-
 #endif

@@ -2,40 +2,22 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup_events.h"
 #include "cgroup_internal.h"
+#include "clock.h"
 #include "fileio.h"
 #include "macro.h"
 
-/* A missed kernfs notification must not turn into a full-timeout wait. */
-#define POPULATED_RECHECK_MS 100
 /* populated 0 can be reported a moment before the last reference to the
  * cgroup's css_set is dropped, when rmdir still says EBUSY. */
 #define RMDIR_BUSY_RETRIES 50
 #define RMDIR_BUSY_SLEEP_MS 10
-
-static uint64_t monotonic_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
-}
-
-static void sleep_ms(unsigned ms) {
-        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-}
-
-static void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
 
 /* Opens a directory fd that can be read (readdir) from an O_PATH one. */
 static DIR *opendir_at(int dirfd, const char *name) {
@@ -65,7 +47,7 @@ static unsigned kill_listed(int dirfd) {
                         while (*p == '\n')
                                 p++;
                 }
-        __attribute__((cleanup(closedirp))) DIR *d = opendir_at(dirfd, ".");
+        _cleanup_closedir_ DIR *d = opendir_at(dirfd, ".");
         if (!d)
                 return n;
         struct dirent *de;
@@ -78,40 +60,22 @@ static unsigned kill_listed(int dirfd) {
         return n;
 }
 
-/* Waits until cgroup.events says populated 0, or until deadline_ms. */
-static int wait_unpopulated(int dirfd, uint64_t deadline_ms) {
-        _cleanup_close_ int fd = openat(dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        for (;;) {
-                char buf[256];
-                ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-                if (n < 0)
-                        return -errno;
-                buf[n] = '\0';
-                char *p = strstr(buf, "populated ");
-                if (p && p[strlen("populated ")] == '0')
-                        return 0;
-                uint64_t now = monotonic_ms();
-                if (now >= deadline_ms)
-                        return -EBUSY;
-                uint64_t wait = deadline_ms - now;
-                /* kernfs signals a change of cgroup.events with POLLPRI. */
-                struct pollfd pfd = { .fd = fd, .events = POLLPRI };
-                (void) poll(&pfd, 1, (int) (wait < POPULATED_RECHECK_MS ? wait : POPULATED_RECHECK_MS));
-        }
+static int wait_unpopulated(int dirfd, uint64_t deadline_usec) {
+        int r = cgroup_events_wait(dirfd, "populated", false, deadline_usec);
+        return r == -ETIMEDOUT ? -EBUSY : r;
 }
 
 /* No cgroup.kill (< 5.14), or told not to use it: freeze so nothing can
  * fork, SIGKILL everything listed until the subtree is empty (fatal signals
  * get through the v2 freezer), then thaw so a survivor is not left frozen. */
-static int kill_by_signal(int dirfd, uint64_t deadline_ms) {
+static int kill_by_signal(int dirfd, uint64_t deadline_usec) {
         bool froze = write_file_at(dirfd, "cgroup.freeze", "1") == 0;
         int r;
         for (;;) {
                 (void) kill_listed(dirfd);
-                r = wait_unpopulated(dirfd, monotonic_ms() + 20 < deadline_ms ? monotonic_ms() + 20 : deadline_ms);
-                if (r != -EBUSY || monotonic_ms() >= deadline_ms)
+                uint64_t soon = monotonic_usec() + 20000u;
+                r = wait_unpopulated(dirfd, soon < deadline_usec ? soon : deadline_usec);
+                if (r != -EBUSY || monotonic_usec() >= deadline_usec)
                         break;
         }
         if (froze)
@@ -120,7 +84,7 @@ static int kill_by_signal(int dirfd, uint64_t deadline_ms) {
 }
 
 int cgroup_kill_all(int dirfd, const struct hn_cgroup_options *opts) {
-        uint64_t deadline = monotonic_ms() + opts->kill_timeout_ms;
+        uint64_t deadline = monotonic_usec() + (uint64_t) opts->kill_timeout_ms * 1000u;
         if (!opts->disable_cgroup_kill) {
                 int r = write_file_at(dirfd, "cgroup.kill", "1");
                 if (r == 0)
@@ -133,7 +97,7 @@ int cgroup_kill_all(int dirfd, const struct hn_cgroup_options *opts) {
 
 int cgroup_remove_tree(int parent_fd, const char *name) {
         {
-                __attribute__((cleanup(closedirp))) DIR *d = opendir_at(parent_fd, name);
+                _cleanup_closedir_ DIR *d = opendir_at(parent_fd, name);
                 if (!d)
                         return -errno;
                 struct dirent *de;
@@ -149,6 +113,6 @@ int cgroup_remove_tree(int parent_fd, const char *name) {
                         return 0;
                 if (errno != EBUSY || i >= RMDIR_BUSY_RETRIES)
                         return -errno;
-                sleep_ms(RMDIR_BUSY_SLEEP_MS);
+                sleep_msec(RMDIR_BUSY_SLEEP_MS);
         }
 }

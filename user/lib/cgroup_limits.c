@@ -54,13 +54,8 @@ int io_max_format_line(const struct hn_io_device_limit *d, char *buf, size_t siz
         return any ? 0 : -EINVAL;
 }
 
-static void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-
 int whole_disks_list(const char *sysfs_block, struct hn_io_device_limit **ret, size_t *ret_n) {
-        __attribute__((cleanup(closedirp))) DIR *dir = opendir(sysfs_block);
+        _cleanup_closedir_ DIR *dir = opendir(sysfs_block);
         if (!dir)
                 return -errno;
         _cleanup_free_ struct hn_io_device_limit *list = NULL;

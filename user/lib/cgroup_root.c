@@ -1,26 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <libmount.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cgroup_internal.h"
-
-static void free_table(struct libmnt_table **t) {
-        mnt_unref_table(*t);
-}
-static void free_iter(struct libmnt_iter **i) {
-        mnt_free_iter(*i);
-}
+#include "libmount_cleanup.h"
 
 /* Prefers /sys/fs/cgroup (pure v2), then /sys/fs/cgroup/unified (hybrid),
  * then the first cgroup2 mount in the table. */
 int cgroup2_find_mount(char *ret, size_t size) {
-        __attribute__((cleanup(free_table))) struct libmnt_table *table =
+        _cleanup_mnt_table_ struct libmnt_table *table =
                 mnt_new_table_from_file("/proc/self/mountinfo");
         if (!table)
                 return -errno ? -errno : -ENOENT;
-        __attribute__((cleanup(free_iter))) struct libmnt_iter *iter = mnt_new_iter(MNT_ITER_FORWARD);
+        _cleanup_mnt_iter_ struct libmnt_iter *iter = mnt_new_iter(MNT_ITER_FORWARD);
         if (!iter)
                 return -ENOMEM;
 

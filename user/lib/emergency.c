@@ -13,7 +13,7 @@
 
 #include <hpcnode/emergency.h>
 
-#include "cgroup_internal.h"
+#include "clock.h"
 #include "cgroup_path.h"
 #include "error_set.h"
 #include "fileio.h"

@@ -4,7 +4,9 @@
 #ifndef HN_MACRO_H
 #define HN_MACRO_H
 
+#include <dirent.h>
 #include <errno.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -39,6 +41,17 @@ static inline int take_fd(int *fd) {
         int r = *fd;
         *fd = -1;
         return r;
+}
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+#define _cleanup_closedir_ _cleanup_(closedirp)
+
+/* For qsort/bsearch over arrays of strings. */
+static inline int strcmp_ptr(const void *a, const void *b) {
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))

@@ -8,6 +8,8 @@
 
 #include <hpcnode/mount.h>
 
+#include "clock.h"
+
 /* One image mount. The list is the manager's view of the kernel's table;
  * every change to one is made under the manager's lock. */
 struct image {
@@ -52,6 +54,5 @@ void bind_path_of(const struct hn_mount_manager *m, const char *alloc, const cha
 int bind_remove(struct hn_mount_manager *m, const char *alloc, const char *name, int umount_flags);
 /* Starts the image's hold timer (or unmounts at once with hold 0). */
 void image_start_hold(struct hn_mount_manager *m, struct image *img);
-uint64_t monotonic_usec(void);
 
 #endif

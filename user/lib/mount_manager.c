@@ -6,10 +6,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "cgroup_internal.h"
+#include "clock.h"
 #include "error_set.h"
 #include "loopdev.h"
 #include "macro.h"
@@ -22,12 +21,6 @@ void hn_mount_config_default(struct hn_mount_config *cfg) {
                 .workdir_base = HN_WORKDIR_BASE,
                 .hold_time_secs = HN_DEFAULT_HOLD_TIME_SECS,
         };
-}
-
-uint64_t monotonic_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
 void mount_audit(struct hn_mount_manager *m, const char *action, enum hn_audit_outcome outcome, const char *path,
@@ -495,10 +488,6 @@ static int cmp_info(const void *a, const void *b) {
         return strcmp(((const struct hn_mount_info *) a)->image_path, ((const struct hn_mount_info *) b)->image_path);
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 int hn_mount_list(struct hn_mount_manager *m, struct hn_mount_info **ret, size_t *ret_n, struct hn_error *err) {
         if (!ret || !ret_n)
                 return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "invalid argument: NULL output");
@@ -525,7 +514,7 @@ int hn_mount_list(struct hn_mount_manager *m, struct hn_mount_info **ret, size_t
                 for (size_t j = 0; j < i->n_holders; j++)
                         if ((o->holders[j] = strdup(i->holders[j])))
                                 o->refcount++;
-                qsort(o->holders, o->refcount, sizeof(char *), cmp_str);
+                qsort(o->holders, o->refcount, sizeof(char *), strcmp_ptr);
         }
         pthread_mutex_unlock(&m->lock);
         if (!list)

@@ -1,22 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <libmount.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 
 #include "error_set.h"
+#include "libmount_cleanup.h"
 #include "loopdev.h"
 #include "mount_internal.h"
 #include "mount_names.h"
-
-static void free_table(struct libmnt_table **t) {
-        mnt_unref_table(*t);
-}
-static void free_iter(struct libmnt_iter **i) {
-        mnt_free_iter(*i);
-}
 
 /* If target is <base>/<rest>, returns rest; else NULL. */
 static const char *below(const char *target, const char *base) {
@@ -26,20 +19,16 @@ static const char *below(const char *target, const char *base) {
         return target + n + 1;
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(const char *const *) a, *(const char *const *) b);
-}
-
 /* active is sorted: a node may have thousands of allocations. */
 static bool is_active(const char *alloc, const char *const *active, size_t n) {
-        return n > 0 && bsearch(&alloc, active, n, sizeof(char *), cmp_str) != NULL;
+        return n > 0 && bsearch(&alloc, active, n, sizeof(char *), strcmp_ptr) != NULL;
 }
 
 /* A bind stacked twice on one target is one holder, not two. */
 static void dedupe_holders(struct image *img) {
         if (img->n_holders < 2)
                 return;
-        qsort(img->holders, img->n_holders, sizeof(char *), cmp_str);
+        qsort(img->holders, img->n_holders, sizeof(char *), strcmp_ptr);
         size_t k = 1;
         for (size_t i = 1; i < img->n_holders; i++) {
                 if (strcmp(img->holders[i], img->holders[k - 1]) == 0)
@@ -129,11 +118,11 @@ int hn_mount_reconstruct_state(struct hn_mount_manager *m, const char *const *ac
                 if (!sorted)
                         return hn_error_set(err, HN_ERR_IO, ENOMEM, "out of memory");
                 memcpy(sorted, active, n * sizeof(char *));
-                qsort(sorted, n, sizeof(char *), cmp_str);
+                qsort(sorted, n, sizeof(char *), strcmp_ptr);
         }
-        __attribute__((cleanup(free_table))) struct libmnt_table *table =
+        _cleanup_mnt_table_ struct libmnt_table *table =
                 mnt_new_table_from_file("/proc/self/mountinfo");
-        __attribute__((cleanup(free_iter))) struct libmnt_iter *iter = mnt_new_iter(MNT_ITER_FORWARD);
+        _cleanup_mnt_iter_ struct libmnt_iter *iter = mnt_new_iter(MNT_ITER_FORWARD);
         if (!table || !iter) {
                 free(sorted);
                 return hn_error_set(err, HN_ERR_IO, errno ? errno : ENOMEM, "reading /proc/self/mountinfo: %s",
