@@ -342,6 +342,43 @@ static void bad_input_changes_nothing(void **state) {
         assert_int_equal(entries, 0);
 }
 
+/* Past every check, the kernel refuses: a squashfs magic on a corrupt
+ * superblock gets a loop device, then mount(2) says no. The undo path must
+ * leave no loop device, no directory and no mount. */
+static void kernel_refused_mount_leaves_nothing(void **state) {
+        struct mount_env *e = *state;
+        REQUIRE_MOUNT_ENV();
+        char corrupt[300];
+        snprintf(corrupt, sizeof(corrupt), "%s/corrupt.sqfs", e->images);
+        FILE *f = fopen(corrupt, "w");
+        fputs("hsqs", f);
+        for (int i = 0; i < 8192; i++)
+                fputc(0x5a, f);
+        fclose(f);
+        struct hn_mount_handle h = { .image_path = "untouched" };
+        struct hn_error err = { 0 };
+        e->log.n = 0;
+        assert_true(hn_mount_acquire(e->m, corrupt, "job", &h, &err) < 0);
+        assert_int_equal(err.kind, HN_ERR_MOUNT_FAILED);
+        char want[400];
+        snprintf(want, sizeof(want), "mount failed for %s: ", corrupt);
+        assert_int_equal(strncmp(err.message, want, strlen(want)), 0);
+        assert_string_equal(h.image_path, "untouched");
+        assert_true(audit_find(&e->log, "mount.acquire", HN_AUDIT_FAILED) >= 0);
+        assert_true(wait_loops_gone(corrupt, 2000));
+        assert_int_equal(mounts_below(e->uenv) + mounts_below(e->workdir), 0);
+        DIR *d = opendir(e->uenv);
+        struct dirent *de;
+        int entries = 0;
+        while (d && (de = readdir(d)))
+                entries += de->d_name[0] != '.';
+        closedir(d);
+        assert_int_equal(entries, 0);
+        assert_int_equal(hn_mount_refcount(e->m, corrupt, &(uint32_t){ 0 }, NULL), -ENOENT);
+        /* and a good image still mounts afterwards */
+        assert_int_equal(hn_mount_acquire(e->m, e->image[0], "job", &h, NULL), 0);
+}
+
 static void bad_config_refused(void **state) {
         (void) state;
         struct hn_mount_manager *m = (void *) 0x1;
@@ -372,6 +409,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(impossible_release_is_refused, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(force_unmount_only_in_emergency, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(bad_input_changes_nothing, mount_env_setup, mount_env_teardown),
+                cmocka_unit_test_setup_teardown(kernel_refused_mount_leaves_nothing, mount_env_setup,
+                                                mount_env_teardown),
                 cmocka_unit_test(bad_config_refused),
         };
         return cmocka_run_group_tests_name("mount", tests, NULL, NULL);
