@@ -3,8 +3,16 @@
  *   hn_test_helper spin MS       burn CPU for MS milliseconds, then exit 0
  *   hn_test_helper alloc BYTES   touch BYTES of memory, then sleep (OOM tests)
  *   hn_test_helper tree N        fork N children that sleep, then sleep
- *   hn_test_helper sleep         sleep until killed */
+ *   hn_test_helper sleep         sleep until killed
+ *   hn_test_helper mkdir PATH    mkdir, exit 0 or errno
+ *   hn_test_helper rmdir PATH    rmdir, exit 0 or errno
+ *   hn_test_helper write PATH V  one write of V (e.g. "0" to cgroup.procs), exit 0 or errno
+ * Copies of it under other names stand for the node agents in the
+ * monitor tests: the kernel knows a writer by its executable. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,9 +50,22 @@ int main(int argc, char **argv) {
                 for (;;)
                         pause();
         }
+        if (argc >= 3 && strcmp(argv[1], "mkdir") == 0)
+                return mkdir(argv[2], 0755) < 0 ? errno : 0;
+        if (argc >= 3 && strcmp(argv[1], "rmdir") == 0)
+                return rmdir(argv[2]) < 0 ? errno : 0;
+        if (argc >= 4 && strcmp(argv[1], "write") == 0) {
+                int fd = open(argv[2], O_WRONLY);
+                if (fd < 0)
+                        return errno;
+                ssize_t n = write(fd, argv[3], strlen(argv[3]));
+                int e = n < 0 ? errno : 0;
+                close(fd);
+                return e;
+        }
         if (argc >= 2 && strcmp(argv[1], "sleep") == 0)
                 for (;;)
                         pause();
-        fprintf(stderr, "usage: hn_test_helper spin MS | alloc BYTES | tree N | sleep\n");
+        fprintf(stderr, "usage: hn_test_helper spin MS | alloc BYTES | tree N | sleep | mkdir P | rmdir P | write P V\n");
         return 64;
 }

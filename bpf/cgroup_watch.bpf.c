@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Structural cgroup actions inside either slice, attributed to the writer:
+ * mkdir, rmdir, a task moved in, and populated-state changes (WI5). tp_btf
+ * on cgroup tracepoints costs unrelated syscalls nothing. The owner of every
+ * cgroup is known here: the loader seeds owner_of from the hierarchy, and
+ * mkdir keeps it current (a child inherits its parent's owner). */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include <hpcnode/event.h>
+
+#include "identity.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(max_entries, 65536);
+        __type(key, __u64);  /* cgroup id */
+        __type(value, __u8); /* enum hn_event_owner */
+} owner_of SEC(".maps");
+
+struct {
+        __uint(type, BPF_MAP_TYPE_RINGBUF);
+        __uint(max_entries, 256 * 1024); /* the loader may resize it */
+} events SEC(".maps");
+
+/* Reservation failures per event type: an audit gap is never silent. */
+struct {
+        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+        __uint(max_entries, HN_EV_TYPE_MAX);
+        __type(key, __u32);
+        __type(value, __u64);
+} lost SEC(".maps");
+
+/* [0] != 0 while an emergency is in force; set by the daemon. */
+struct {
+        __uint(type, BPF_MAP_TYPE_ARRAY);
+        __uint(max_entries, 1);
+        __type(key, __u32);
+        __type(value, __u32);
+} emergency SEC(".maps");
+
+static __always_inline __u64 cgroup_id_of(struct cgroup *cgrp)
+{
+        return BPF_CORE_READ(cgrp, kn, id);
+}
+
+/* v1 hierarchies number their kernfs nodes on their own: an id from one
+ * could equal a v2 id in owner_of. Only the default hierarchy (id 0) counts. */
+static __always_inline bool on_default_hierarchy(struct cgroup *cgrp)
+{
+        return BPF_CORE_READ(cgrp, root, hierarchy_id) == 0;
+}
+
+static __always_inline __u8 owner_lookup(__u64 id)
+{
+        __u8 *o = bpf_map_lookup_elem(&owner_of, &id);
+        return o ? *o : HN_EVO_NONE;
+}
+
+static __always_inline void count_loss(__u32 type)
+{
+        __u64 *n = bpf_map_lookup_elem(&lost, &type);
+        if (n)
+                __sync_fetch_and_add(n, 1);
+}
+
+static __always_inline int emit(__u32 type, struct cgroup *cgrp, const char *path, __u8 target_owner, __u32 value)
+{
+        struct hn_writer w;
+        __u32 zero = 0, *em;
+        struct hn_event *e;
+
+        writer_identify(&w);
+        e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+        if (!e) {
+                count_loss(type);
+                return 0;
+        }
+        e->version = HN_EVENT_VERSION;
+        e->type = type;
+        e->flags = 0;
+        em = bpf_map_lookup_elem(&emergency, &zero);
+        if (em && *em)
+                e->flags |= HN_EVF_EMERGENCY;
+        if (w.owner == HN_EVO_MANAGER)
+                e->flags |= HN_EVF_MANAGER;
+        /* Populated changes are the kernel's doing, not a write. */
+        else if (type != HN_EV_CGROUP_POPULATED && w.owner != target_owner)
+                e->flags |= HN_EVF_CROSS_SLICE;
+        e->ts_boot_ns = bpf_ktime_get_boot_ns();
+        e->cgroup_id = cgroup_id_of(cgrp);
+        e->writer_cgroup_id = w.cgroup_id;
+        e->exe_ino = w.exe.ino;
+        e->exe_dev = w.exe.dev;
+        e->pid = w.pid;
+        e->tgid = w.tgid;
+        e->uid = w.uid;
+        e->value = value;
+        e->target_owner = target_owner;
+        e->writer_owner = w.owner;
+        e->reserved[0] = e->reserved[1] = 0;
+        bpf_get_current_comm(e->comm, sizeof(e->comm));
+        if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) < 0)
+                e->path[0] = '\0';
+        bpf_ringbuf_submit(e, 0);
+        return 0;
+}
+
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(hn_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+        if (!on_default_hierarchy(cgrp))
+                return 0;
+        __u64 parent = BPF_CORE_READ(cgrp, self.parent, cgroup, kn, id);
+        __u8 owner = owner_lookup(parent);
+        if (owner == HN_EVO_NONE)
+                return 0;
+        __u64 id = cgroup_id_of(cgrp);
+        (void) id;
+        return emit(HN_EV_CGROUP_MKDIR, cgrp, path, owner, 0);
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(hn_cgroup_rmdir, struct cgroup *cgrp, const char *path)
+{
+        if (!on_default_hierarchy(cgrp))
+                return 0;
+        __u64 id = cgroup_id_of(cgrp);
+        __u8 owner = owner_lookup(id);
+        if (owner == HN_EVO_NONE)
+                return 0;
+        emit(HN_EV_CGROUP_RMDIR, cgrp, path, owner, 0);
+        bpf_map_delete_elem(&owner_of, &id);
+        return 0;
+}
+
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(hn_cgroup_attach_task, struct cgroup *dst, const char *path, struct task_struct *task, bool threadgroup)
+{
+        if (!on_default_hierarchy(dst))
+                return 0;
+        __u8 owner = owner_lookup(cgroup_id_of(dst));
+        if (owner == HN_EVO_NONE)
+                return 0;
+        return emit(HN_EV_CGROUP_ATTACH, dst, path, owner, BPF_CORE_READ(task, tgid));
+}
+
+SEC("tp_btf/cgroup_notify_populated")
+int BPF_PROG(hn_cgroup_notify_populated, struct cgroup *cgrp, const char *path, int val)
+{
+        if (!on_default_hierarchy(cgrp))
+                return 0;
+        __u8 owner = owner_lookup(cgroup_id_of(cgrp));
+        if (owner == HN_EVO_NONE)
+                return 0;
+        return emit(HN_EV_CGROUP_POPULATED, cgrp, path, owner, (__u32)val);
+}

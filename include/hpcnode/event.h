@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The record that crosses the BPF ring buffer, shared by bpf/ and user/.
+ * Fixed-width types, no kernel or libc headers on the BPF side, and
+ * _Static_asserts on the layout: a change breaks the build, not production.
+ * Bump HN_EVENT_VERSION on any change. */
+#ifndef HPCNODE_EVENT_H
+#define HPCNODE_EVENT_H
+
+#ifdef __VMLINUX_H__ /* BPF side: vmlinux.h has the kernel's types */
+typedef __u8 hn_u8;
+typedef __u16 hn_u16;
+typedef __u32 hn_u32;
+typedef __u64 hn_u64;
+#else
+#include <stdint.h>
+typedef uint8_t hn_u8;
+typedef uint16_t hn_u16;
+typedef uint32_t hn_u32;
+typedef uint64_t hn_u64;
+#endif
+
+#define HN_EVENT_VERSION 1
+
+enum hn_event_type {
+        HN_EV_CGROUP_MKDIR = 1,
+        HN_EV_CGROUP_RMDIR = 2,
+        HN_EV_CGROUP_ATTACH = 3,    /* a task moved in; value = its pid */
+        HN_EV_CGROUP_POPULATED = 4, /* value = the new populated state (WI5) */
+        HN_EV_TYPE_MAX = 5,         /* sizes the loss-counter map */
+};
+
+enum hn_event_flag {
+        HN_EVF_CROSS_SLICE = 1u << 0, /* writer does not own the target's slice */
+        HN_EVF_DENIED = 1u << 1,      /* an LSM program refused it */
+        HN_EVF_EMERGENCY = 1u << 2,   /* an emergency was in force */
+        HN_EVF_MANAGER = 1u << 3,     /* the writer is hpcnoded itself */
+};
+
+/* Owners as the kernel side knows them: hn_slice_owner's values, plus the
+ * manager identity, which owns no slice but may write in both. */
+enum hn_event_owner {
+        HN_EVO_NONE = 0,
+        HN_EVO_PACT = 1,
+        HN_EVO_WORKLOAD = 2,
+        HN_EVO_MANAGER = 3,
+};
+
+#define HN_EVENT_COMM_LEN 16
+#define HN_EVENT_PATH_LEN 192
+
+struct hn_event {
+        hn_u16 version;
+        hn_u16 type;            /* enum hn_event_type */
+        hn_u32 flags;           /* enum hn_event_flag */
+        hn_u64 ts_boot_ns;      /* bpf_ktime_get_boot_ns() */
+        hn_u64 cgroup_id;       /* the target cgroup (kernfs id) */
+        hn_u64 writer_cgroup_id;
+        hn_u64 exe_ino;         /* the writer's executable */
+        hn_u32 exe_dev;         /* its superblock's dev_t, kernel encoding */
+        hn_u32 pid;             /* writer thread id */
+        hn_u32 tgid;            /* writer process id */
+        hn_u32 uid;
+        hn_u32 value;           /* per type: attached pid, populated state */
+        hn_u8 target_owner;     /* enum hn_event_owner */
+        hn_u8 writer_owner;
+        hn_u8 reserved[2];
+        char comm[HN_EVENT_COMM_LEN];
+        char path[HN_EVENT_PATH_LEN]; /* cgroup path from the hierarchy root */
+};
+
+_Static_assert(sizeof(struct hn_event) == 272, "hn_event layout changed: bump HN_EVENT_VERSION");
+_Static_assert(__builtin_offsetof(struct hn_event, cgroup_id) == 16, "hn_event layout");
+_Static_assert(__builtin_offsetof(struct hn_event, pid) == 44, "hn_event layout");
+_Static_assert(__builtin_offsetof(struct hn_event, target_owner) == 60, "hn_event layout");
+_Static_assert(__builtin_offsetof(struct hn_event, comm) == 64, "hn_event layout");
+_Static_assert(__builtin_offsetof(struct hn_event, path) == 80, "hn_event layout");
+
+/* Key of the executable-identity map: the writer's exe by inode. */
+struct hn_exe_key {
+        hn_u64 ino;
+        hn_u32 dev;
+        hn_u32 pad;
+};
+_Static_assert(sizeof(struct hn_exe_key) == 16, "hn_exe_key layout");
+
+#endif

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The cgroup watcher on the real kernel: real processes acting as the two
+ * agents (copies of the test helper whose executables are registered as
+ * pact's and workload's identities) write into the slices; each act yields
+ * exactly one record, every field checked. Here (no BPF LSM) the verdict is
+ * "allowed" and the write happens. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <hpcnode/monitor.h>
+
+#include "fixture.h"
+
+struct mon_env {
+        struct env *cg;
+        struct hn_monitor *mon;
+        char exe_dir[64];
+        char pact_exe[128], workload_exe[128];
+        struct hn_event ev[256];
+        unsigned n;
+};
+
+static void collect(const struct hn_event *e, void *userdata) {
+        struct mon_env *m = userdata;
+        if (m->n < 256)
+                m->ev[m->n++] = *e;
+}
+
+static int copy_file(const char *from, const char *to) {
+        char cmd[1024];
+        snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 755 '%s'", from, to, to);
+        return system(cmd) == 0 ? 0 : -1;
+}
+
+static int mon_setup(void **state) {
+        struct mon_env *m = calloc(1, sizeof(*m));
+        *state = m;
+        if (env_setup((void **) &m->cg) < 0)
+                return -1;
+        if (geteuid() != 0)
+                return 0;
+        snprintf(m->exe_dir, sizeof(m->exe_dir), "/tmp/hn-mon.XXXXXX");
+        if (!mkdtemp(m->exe_dir))
+                return -1;
+        snprintf(m->pact_exe, sizeof(m->pact_exe), "%s/pact-agent", m->exe_dir);
+        snprintf(m->workload_exe, sizeof(m->workload_exe), "%s/lattice-agent", m->exe_dir);
+        if (copy_file(helper_path(), m->pact_exe) < 0 || copy_file(helper_path(), m->workload_exe) < 0)
+                return -1;
+        struct hn_monitor_options o = { .cgroup_root = m->cg->s.root };
+        struct hn_error err;
+        if (hn_monitor_new(&o, &m->mon, &err) < 0) {
+                print_message("monitor: %s\n", err.message);
+                return 0; /* the tests skip with the reason */
+        }
+        if (hn_monitor_add_identity_exe(m->mon, HN_OWNER_PACT, m->pact_exe, &err) < 0 ||
+            hn_monitor_add_identity_exe(m->mon, HN_OWNER_WORKLOAD, m->workload_exe, &err) < 0 ||
+            hn_monitor_start(m->mon, &err) < 0) {
+                print_message("monitor: %s\n", err.message);
+                return -1;
+        }
+        return 0;
+}
+
+static int mon_teardown(void **state) {
+        struct mon_env *m = *state;
+        hn_monitor_free(m->mon);
+        void *cg = m->cg;
+        env_teardown(&cg);
+        if (m->exe_dir[0]) {
+                char cmd[128];
+                snprintf(cmd, sizeof(cmd), "rm -rf '%s'", m->exe_dir);
+                if (system(cmd) != 0)
+                        return -1;
+        }
+        free(m);
+        return 0;
+}
+
+#define REQUIRE_MONITOR(m)                                                                                             \
+        do {                                                                                                           \
+                require_root_cgroup2();                                                                                \
+                if (!(m)->mon)                                                                                         \
+                        SKIP_BECAUSE("the BPF programs did not load here");                                            \
+        } while (0)
+
+/* Runs exe with args as a child; returns its pid after it exited 0. */
+static pid_t act(const char *exe, const char *verb, const char *path, const char *value) {
+        pid_t pid = fork();
+        if (pid == 0) {
+                execl(exe, exe, verb, path, value, (char *) NULL);
+                _exit(127);
+        }
+        int status;
+        assert_int_equal(wait_pid_ms(pid, 5000, &status), pid);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fail_msg("%s %s %s: exit %d", exe, verb, path, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        return pid;
+}
+
+/* Drains the ring buffer: everything the act produced is there already
+ * (the tracepoint runs in the writer's syscall), but give it a moment. */
+static void drain(struct mon_env *m) {
+        m->n = 0;
+        while (hn_monitor_poll(m->mon, 50, collect, m) > 0)
+                ;
+}
+
+static const struct hn_event *only(struct mon_env *m, unsigned type) {
+        const struct hn_event *found = NULL;
+        unsigned count = 0;
+        for (unsigned i = 0; i < m->n; i++)
+                if (m->ev[i].type == type) {
+                        found = &m->ev[i];
+                        count++;
+                }
+        if (count != 1)
+                fail_msg("%u records of type %s, want exactly 1 (of %u in all)", count, hn_event_type_name(type), m->n);
+        return found;
+}
+
+/* writer_cg 0: the writer ran where the test runs. */
+static void assert_writer_in(const struct hn_event *e, pid_t pid, const char *exe, const char *comm, uint64_t writer_cg) {
+        struct stat st;
+        assert_int_equal(stat(exe, &st), 0);
+        assert_int_equal(e->version, HN_EVENT_VERSION);
+        assert_int_equal(e->pid, pid);
+        assert_int_equal(e->tgid, pid);
+        assert_int_equal(e->uid, 0);
+        assert_true(e->exe_ino == st.st_ino);
+        assert_int_equal(e->exe_dev, (major(st.st_dev) << 20) | minor(st.st_dev));
+        assert_string_equal(e->comm, comm);
+        if (writer_cg) {
+                assert_true(e->writer_cgroup_id == writer_cg);
+                assert_true(e->ts_boot_ns > 0);
+                return;
+        }
+        uint64_t own_cg;
+        char cg[PATH_MAX], abs[PATH_MAX + 64];
+        assert_int_equal(proc_cgroup_path(getpid(), cg, sizeof(cg)), 0);
+        struct scratch s;
+        assert_int_equal(scratch_new(&s), 0); /* only to learn the mount */
+        rmdir(s.root);
+        snprintf(abs, sizeof(abs), "%s%s", s.mount, cg);
+        assert_int_equal(hn_cgroup_id(abs, &own_cg), 0);
+        assert_true(e->writer_cgroup_id == own_cg); /* the child runs where the test runs */
+        assert_true(e->ts_boot_ns > 0);
+}
+
+static void assert_writer(const struct hn_event *e, pid_t pid, const char *exe, const char *comm) {
+        assert_writer_in(e, pid, exe, comm, 0);
+}
+
+static void workload_mkdir_in_pact_is_cross_slice(void **state) {
+        struct mon_env *m = *state;
+        REQUIRE_MONITOR(m);
+        const char *target = env_path(m->cg, "pact.slice/infra.slice/intruder");
+        drain(m);
+        pid_t pid = act(m->workload_exe, "mkdir", target, NULL);
+        drain(m);
+        const struct hn_event *e = only(m, HN_EV_CGROUP_MKDIR);
+        assert_int_equal(m->n, 1);
+        assert_writer(e, pid, m->workload_exe, "lattice-agent");
+        assert_int_equal(e->flags, HN_EVF_CROSS_SLICE); /* audit mode: not denied */
+        assert_int_equal(e->target_owner, HN_EVO_PACT);
+        assert_int_equal(e->writer_owner, HN_EVO_WORKLOAD);
+        uint64_t id;
+        assert_int_equal(hn_cgroup_id(target, &id), 0);
+        assert_true(e->cgroup_id == id);
+        assert_string_equal(e->path, path_below_mount(&m->cg->s, target));
+        assert_true(path_exists(target)); /* audit mode: the write happened */
+}
+
+static void owner_mkdir_is_not_cross_slice(void **state) {
+        struct mon_env *m = *state;
+        REQUIRE_MONITOR(m);
+        drain(m);
+        pid_t pid = act(m->pact_exe, "mkdir", env_path(m->cg, "pact.slice/gpu.slice/ok"), NULL);
+        drain(m);
+        const struct hn_event *e = only(m, HN_EV_CGROUP_MKDIR);
+        assert_writer(e, pid, m->pact_exe, "pact-agent");
+        assert_int_equal(e->flags, 0);
+        assert_int_equal(e->writer_owner, HN_EVO_PACT);
+        /* and a grandchild inherits the owner the kernel recorded for its parent */
+        pid = act(m->workload_exe, "mkdir", env_path(m->cg, "pact.slice/gpu.slice/ok/deeper"), NULL);
+        drain(m);
+        e = only(m, HN_EV_CGROUP_MKDIR);
+        assert_int_equal(e->target_owner, HN_EVO_PACT);
+        assert_int_equal(e->flags, HN_EVF_CROSS_SLICE);
+}
+
+static void manager_writes_are_marked_not_cross(void **state) {
+        struct mon_env *m = *state;
+        REQUIRE_MONITOR(m);
+        struct hn_cgroup_handle h;
+        drain(m);
+        assert_int_equal(hn_cgroup_create_scope(m->cg->workload, "workload.slice", "mgr", NULL, &h, NULL), 0);
+        drain(m);
+        const struct hn_event *e = only(m, HN_EV_CGROUP_MKDIR);
+        assert_int_equal(e->tgid, getpid());
+        assert_int_equal(e->writer_owner, HN_EVO_MANAGER);
+        assert_int_equal(e->flags, HN_EVF_MANAGER);
+}
+
+static void attach_and_populated_are_reported(void **state) {
+        struct mon_env *m = *state;
+        REQUIRE_MONITOR(m);
+        struct hn_cgroup_handle h;
+        assert_int_equal(hn_cgroup_create_scope(m->cg->pact, "pact.slice/infra.slice", "chronyd", NULL, &h, NULL), 0);
+        char procs[PATH_MAX + 32];
+        snprintf(procs, sizeof(procs), "%s/cgroup.procs", h.path);
+        drain(m);
+        /* the workload agent moves itself into pact's scope: a cross-slice attach */
+        pid_t pid = act(m->workload_exe, "write", procs, "0");
+        drain(m);
+        const struct hn_event *e = only(m, HN_EV_CGROUP_ATTACH);
+        uint64_t id;
+        assert_int_equal(hn_cgroup_id(h.path, &id), 0);
+        /* cgroup_attach_task fires after the move: a process moving itself
+         * is already in the destination when it is recorded */
+        assert_writer_in(e, pid, m->workload_exe, "lattice-agent", id);
+        assert_int_equal(e->value, pid);
+        assert_int_equal(e->target_owner, HN_EVO_PACT);
+        assert_int_equal(e->flags, HN_EVF_CROSS_SLICE);
+        assert_true(e->cgroup_id == id);
+        /* the scope became populated, then empty when the writer exited: WI5 from the kernel */
+        unsigned pop = 0, unpop = 0;
+        for (unsigned i = 0; i < m->n; i++)
+                if (m->ev[i].type == HN_EV_CGROUP_POPULATED && m->ev[i].cgroup_id == id) {
+                        pop += m->ev[i].value == 1;
+                        unpop += m->ev[i].value == 0;
+                        assert_int_equal(m->ev[i].flags & HN_EVF_CROSS_SLICE, 0);
+                }
+        assert_int_equal(pop, 1);
+        assert_int_equal(unpop, 1);
+}
+
+static void rmdir_cross_slice(void **state) {
+        struct mon_env *m = *state;
+        REQUIRE_MONITOR(m);
+        const char *victim = env_path(m->cg, "workload.slice/alloc-1");
+        act(m->workload_exe, "mkdir", victim, NULL);
+        drain(m);
+        pid_t pid = act(m->pact_exe, "rmdir", victim, NULL);
+        drain(m);
+        const struct hn_event *e = only(m, HN_EV_CGROUP_RMDIR);
+        assert_writer(e, pid, m->pact_exe, "pact-agent");
+        assert_int_equal(e->target_owner, HN_EVO_WORKLOAD);
+        assert_int_equal(e->writer_owner, HN_EVO_PACT);
+        assert_int_equal(e->flags, HN_EVF_CROSS_SLICE);
+        assert_false(path_exists(victim));
+}
+
+/* Outside both slices nothing is recorded: the filter is in the kernel. */
+static void outside_the_slices_is_silent(void **state) {
+        struct mon_env *m = *state;
+        REQUIRE_MONITOR(m);
+        drain(m);
+        act(m->workload_exe, "mkdir", env_path(m->cg, "other.slice"), NULL);
+        act(m->workload_exe, "mkdir", env_path(m->cg, "pact.slice-evil"), NULL);
+        act(m->workload_exe, "rmdir", env_path(m->cg, "other.slice"), NULL);
+        drain(m);
+        assert_int_equal(m->n, 0);
+}
+
+/* A tiny ring buffer and nobody reading: the kernel counts what it drops. */
+static void losses_are_counted(void **state) {
+        struct mon_env *m = *state;
+        REQUIRE_MONITOR(m);
+        struct hn_monitor *tiny;
+        struct hn_monitor_options o = { .cgroup_root = m->cg->s.root, .ringbuf_bytes = 4096 };
+        assert_int_equal(hn_monitor_new(&o, &tiny, NULL), 0);
+        assert_int_equal(hn_monitor_start(tiny, NULL), 0);
+        for (int i = 0; i < 100; i++) {
+                char p[64];
+                snprintf(p, sizeof(p), "workload.slice/storm-%d", i);
+                assert_int_equal(mkdir(env_path(m->cg, p), 0755), 0);
+        }
+        uint64_t lost[HN_EV_TYPE_MAX];
+        assert_int_equal(hn_monitor_losses(tiny, lost, NULL), 0);
+        printf("# 100 mkdirs into a 4 KiB ring buffer: %llu lost\n", (unsigned long long) lost[HN_EV_CGROUP_MKDIR]);
+        assert_true(lost[HN_EV_CGROUP_MKDIR] >= 80); /* 4 KiB holds at most 14 records */
+        assert_true(lost[HN_EV_CGROUP_MKDIR] < 100);
+        assert_int_equal(lost[HN_EV_CGROUP_RMDIR], 0);
+        hn_monitor_free(tiny);
+        struct hn_monitor_options bad = { .ringbuf_bytes = 5000 };
+        struct hn_error err = { 0 };
+        assert_int_equal(hn_monitor_new(&bad, &tiny, &err), -EINVAL);
+        assert_string_equal(err.message, "invalid ring buffer size 5000: a power of two, at least 4096");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(workload_mkdir_in_pact_is_cross_slice, mon_setup, mon_teardown),
+                cmocka_unit_test_setup_teardown(owner_mkdir_is_not_cross_slice, mon_setup, mon_teardown),
+                cmocka_unit_test_setup_teardown(manager_writes_are_marked_not_cross, mon_setup, mon_teardown),
+                cmocka_unit_test_setup_teardown(attach_and_populated_are_reported, mon_setup, mon_teardown),
+                cmocka_unit_test_setup_teardown(rmdir_cross_slice, mon_setup, mon_teardown),
+                cmocka_unit_test_setup_teardown(outside_the_slices_is_silent, mon_setup, mon_teardown),
+                cmocka_unit_test_setup_teardown(losses_are_counted, mon_setup, mon_teardown),
+        };
+        return cmocka_run_group_tests_name("monitor", tests, NULL, NULL);
+}

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <hpcnode/monitor.h>
+
+#include "cgroup_internal.h"
+#include "cgroup_watch.skel.h"
+#include "error_set.h"
+#include "macro.h"
+
+#define DEFAULT_RINGBUF_BYTES (256u * 1024u)
+
+struct hn_monitor {
+        struct cgroup_watch *skel;
+        struct ring_buffer *rb;
+        char root[PATH_MAX];
+        hn_event_fn fn; /* of the poll in progress */
+        void *userdata;
+};
+
+const char *hn_event_type_name(unsigned type) {
+        switch (type) {
+        case HN_EV_CGROUP_MKDIR:
+                return "cgroup.mkdir";
+        case HN_EV_CGROUP_RMDIR:
+                return "cgroup.rmdir";
+        case HN_EV_CGROUP_ATTACH:
+                return "cgroup.attach";
+        case HN_EV_CGROUP_POPULATED:
+                return "cgroup.populated";
+        }
+        return "unknown";
+}
+
+int hn_cgroup_id(const char *path, uint64_t *ret) {
+        /* cgroupfs file handles are the 8-byte kernfs id, which is what
+         * bpf_get_current_cgroup_id() and kn->id say. */
+        struct {
+                struct file_handle fh;
+                uint64_t id;
+        } h = { .fh.handle_bytes = sizeof(uint64_t) };
+        int mount_id;
+        if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mount_id, 0) < 0)
+                return -errno;
+        if (h.fh.handle_bytes != sizeof(uint64_t))
+                return -EINVAL;
+        memcpy(ret, h.fh.f_handle, sizeof(*ret));
+        return 0;
+}
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap) {
+        (void) level, (void) fmt, (void) ap;
+        return 0;
+}
+
+int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **ret, struct hn_error *err) {
+        struct hn_monitor_options def = { 0 };
+        char found[PATH_MAX];
+        int r;
+        if (!ret)
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "invalid argument: ret is NULL");
+        if (!opts)
+                opts = &def;
+        uint32_t bytes = opts->ringbuf_bytes ? opts->ringbuf_bytes : DEFAULT_RINGBUF_BYTES;
+        if (bytes < 4096 || (bytes & (bytes - 1)))
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL,
+                                    "invalid ring buffer size %u: a power of two, at least 4096", bytes);
+        const char *root = opts->cgroup_root;
+        if (!root) {
+                if ((r = cgroup2_find_mount(found, sizeof(found))) < 0)
+                        return hn_error_set(err, HN_ERR_NOT_FOUND, -r, "cgroup path not found: no cgroup2 mount");
+                root = found;
+        }
+        struct hn_monitor *m = calloc(1, sizeof(*m));
+        if (!m)
+                return hn_error_set(err, HN_ERR_IO, ENOMEM, "out of memory");
+        if (!realpath(root, m->root)) {
+                r = -errno;
+                free(m);
+                return hn_error_set(err, HN_ERR_NOT_FOUND, r, "cgroup path not found: %s: %s", root, strerror(-r));
+        }
+        libbpf_set_print(quiet);
+        m->skel = cgroup_watch__open();
+        if (!m->skel) {
+                r = -errno;
+                free(m);
+                return hn_error_set(err, HN_ERR_IO, r, "BPF: opening cgroup_watch: %s", strerror(-r));
+        }
+        m->skel->rodata->manager_tgid = (uint32_t) getpid();
+        if ((r = bpf_map__set_max_entries(m->skel->maps.events, bytes)) < 0 ||
+            (r = cgroup_watch__load(m->skel)) < 0) {
+                hn_monitor_free(m);
+                return hn_error_set(err, HN_ERR_IO, r, "BPF: loading cgroup_watch: %s", strerror(-r));
+        }
+        *ret = m;
+        return 0;
+}
+
+void hn_monitor_free(struct hn_monitor *m) {
+        if (!m)
+                return;
+        ring_buffer__free(m->rb);
+        cgroup_watch__destroy(m->skel);
+        free(m);
+}
+
+static int check_owner(enum hn_slice_owner owner, struct hn_error *err) {
+        if (owner != HN_OWNER_PACT && owner != HN_OWNER_WORKLOAD)
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "invalid identity owner %d: pact or workload",
+                                    (int) owner);
+        return 0;
+}
+
+/* enum hn_slice_owner and enum hn_event_owner share their values. */
+_Static_assert((int) HN_OWNER_PACT == (int) HN_EVO_PACT && (int) HN_OWNER_WORKLOAD == (int) HN_EVO_WORKLOAD,
+               "owner encodings");
+
+int hn_monitor_add_identity_exe(struct hn_monitor *m, enum hn_slice_owner owner, const char *path,
+                                struct hn_error *err) {
+        struct stat st;
+        int r = check_owner(owner, err);
+        if (r < 0)
+                return r;
+        if (!path || stat(path, &st) < 0)
+                return hn_error_set(err, HN_ERR_NOT_FOUND, path ? errno : EINVAL, "identity executable %s: %s",
+                                    path ? path : "(null)", strerror(path ? errno : EINVAL));
+        if (!S_ISREG(st.st_mode))
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "identity executable %s: not a regular file",
+                                    path);
+        /* The kernel keeps dev_t as major << 20 | minor. */
+        struct hn_exe_key key = { .ino = st.st_ino, .dev = (major(st.st_dev) << 20) | minor(st.st_dev) };
+        uint8_t v = (uint8_t) owner;
+        if (bpf_map__update_elem(m->skel->maps.identity_exe, &key, sizeof(key), &v, sizeof(v), BPF_ANY) < 0)
+                return hn_error_set(err, HN_ERR_IO, errno, "identity executable %s: %s", path, strerror(errno));
+        return 0;
+}
+
+int hn_monitor_add_identity_uid(struct hn_monitor *m, enum hn_slice_owner owner, uid_t uid, struct hn_error *err) {
+        int r = check_owner(owner, err);
+        if (r < 0)
+                return r;
+        uint32_t key = (uint32_t) uid;
+        uint8_t v = (uint8_t) owner;
+        if (bpf_map__update_elem(m->skel->maps.identity_uid, &key, sizeof(key), &v, sizeof(v), BPF_ANY) < 0)
+                return hn_error_set(err, HN_ERR_IO, errno, "identity uid %u: %s", key, strerror(errno));
+        return 0;
+}
+
+int hn_monitor_add_identity_cgroup(struct hn_monitor *m, enum hn_slice_owner owner, const char *path,
+                                   struct hn_error *err) {
+        uint64_t id;
+        int r = check_owner(owner, err);
+        if (r < 0)
+                return r;
+        if (!path || (r = hn_cgroup_id(path, &id)) < 0)
+                return hn_error_set(err, HN_ERR_NOT_FOUND, path ? -r : EINVAL, "identity cgroup %s: %s",
+                                    path ? path : "(null)", strerror(path ? -r : EINVAL));
+        uint8_t v = (uint8_t) owner;
+        if (bpf_map__update_elem(m->skel->maps.identity_cgroup, &id, sizeof(id), &v, sizeof(v), BPF_ANY) < 0)
+                return hn_error_set(err, HN_ERR_IO, errno, "identity cgroup %s: %s", path, strerror(errno));
+        return 0;
+}
+
+/* Puts dir and every cgroup below it in the owner map. */
+static int seed_tree(struct hn_monitor *m, const char *dir, uint8_t owner) {
+        uint64_t id;
+        int r = hn_cgroup_id(dir, &id);
+        if (r == -ENOENT)
+                return 0; /* that slice does not exist (yet) */
+        if (r < 0)
+                return r;
+        if (bpf_map__update_elem(m->skel->maps.owner_of, &id, sizeof(id), &owner, sizeof(owner), BPF_ANY) < 0)
+                return -errno;
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                char sub[PATH_MAX];
+                if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                if ((size_t) snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) >= sizeof(sub))
+                        continue;
+                if ((r = seed_tree(m, sub, owner)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int hn_monitor_resync(struct hn_monitor *m, struct hn_error *err) {
+        static const struct {
+                const char *slice;
+                uint8_t owner;
+        } slices[] = { { HN_SLICE_PACT_ROOT, HN_EVO_PACT }, { HN_SLICE_WORKLOAD_ROOT, HN_EVO_WORKLOAD } };
+        /* Stale ids of cgroups removed while records were lost go first. */
+        uint64_t key, next;
+        const struct bpf_map *map = m->skel->maps.owner_of;
+        int fd = bpf_map__fd(map);
+        while (bpf_map_get_next_key(fd, NULL, &next) == 0) {
+                key = next;
+                if (bpf_map_delete_elem(fd, &key) < 0)
+                        break;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(slices); i++) {
+                char dir[PATH_MAX + 32];
+                snprintf(dir, sizeof(dir), "%s/%s", m->root, slices[i].slice);
+                int r = seed_tree(m, dir, slices[i].owner);
+                if (r < 0)
+                        return hn_error_set(err, HN_ERR_IO, r, "seeding owners from %s: %s", dir, strerror(-r));
+        }
+        return 0;
+}
+
+static int on_record(void *ctx, void *data, size_t size) {
+        struct hn_monitor *m = ctx;
+        struct hn_event e;
+        if (size < sizeof(e))
+                return 0;
+        memcpy(&e, data, sizeof(e));
+        e.comm[sizeof(e.comm) - 1] = '\0';
+        e.path[sizeof(e.path) - 1] = '\0';
+        if (m->fn)
+                m->fn(&e, m->userdata);
+        return 0;
+}
+
+int hn_monitor_start(struct hn_monitor *m, struct hn_error *err) {
+        int r = hn_monitor_resync(m, err);
+        if (r < 0)
+                return r;
+        m->rb = ring_buffer__new(bpf_map__fd(m->skel->maps.events), on_record, m, NULL);
+        if (!m->rb)
+                return hn_error_set(err, HN_ERR_IO, errno, "BPF: ring buffer: %s", strerror(errno));
+        if ((r = cgroup_watch__attach(m->skel)) < 0)
+                return hn_error_set(err, HN_ERR_IO, r, "BPF: attaching cgroup_watch: %s", strerror(-r));
+        return 0;
+}
+
+int hn_monitor_fd(struct hn_monitor *m) {
+        return m->rb ? ring_buffer__epoll_fd(m->rb) : -EBADF;
+}
+
+int hn_monitor_poll(struct hn_monitor *m, int timeout_ms, hn_event_fn fn, void *userdata) {
+        if (!m->rb)
+                return -EBADF;
+        m->fn = fn;
+        m->userdata = userdata;
+        int r = ring_buffer__poll(m->rb, timeout_ms);
+        m->fn = NULL;
+        return r;
+}
+
+int hn_monitor_losses(struct hn_monitor *m, uint64_t ret[HN_EV_TYPE_MAX], struct hn_error *err) {
+        int ncpu = libbpf_num_possible_cpus();
+        if (ncpu <= 0)
+                return hn_error_set(err, HN_ERR_IO, -ncpu, "counting CPUs: %s", strerror(-ncpu));
+        uint64_t *per_cpu = calloc((size_t) ncpu, sizeof(uint64_t));
+        if (!per_cpu)
+                return hn_error_set(err, HN_ERR_IO, ENOMEM, "out of memory");
+        for (uint32_t t = 0; t < HN_EV_TYPE_MAX; t++) {
+                ret[t] = 0;
+                if (bpf_map__lookup_elem(m->skel->maps.lost, &t, sizeof(t), per_cpu, (size_t) ncpu * sizeof(uint64_t),
+                                         0) < 0)
+                        continue;
+                for (int c = 0; c < ncpu; c++)
+                        ret[t] += per_cpu[c];
+        }
+        free(per_cpu);
+        return 0;
+}
+
+int hn_monitor_set_emergency(struct hn_monitor *m, bool active) {
+        uint32_t zero = 0, v = active;
+        return bpf_map__update_elem(m->skel->maps.emergency, &zero, sizeof(zero), &v, sizeof(v), BPF_ANY) < 0 ? -errno
+                                                                                                              : 0;
+}
