@@ -120,7 +120,7 @@ int BPF_PROG(hn_cgroup_mkdir, struct cgroup *cgrp, const char *path)
         if (owner == HN_EVO_NONE)
                 return 0;
         __u64 id = cgroup_id_of(cgrp);
-        (void) id;
+        bpf_map_update_elem(&owner_of, &id, &owner, BPF_ANY);
         return emit(HN_EV_CGROUP_MKDIR, cgrp, path, owner, 0);
 }
 
