@@ -9,10 +9,10 @@ DEPS_PKGS := gcc make pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g
 BUILD ?= build
 SANITIZE ?= 0
 
-PKG_LIBS := mount libbpf
+PKG_LIBS := mount libbpf libsystemd json-c
 CC ?= cc
 CFLAGS_BASE := -std=gnu11 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
-	-D_GNU_SOURCE -fPIC -fvisibility=hidden -Iinclude -Iuser/lib -Itests/lib
+	-D_GNU_SOURCE -fPIC -fvisibility=hidden -Iinclude -Iuser/lib -Iuser/daemon -Itests/lib
 ifeq ($(SANITIZE),1)
 CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS_BASE := -fsanitize=address,undefined
@@ -23,7 +23,8 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 PKG_LDLIBS = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS_BASE) -I$(BUILD)/bpf $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS_ALL = $(PKG_LDLIBS) -lelf -lz -lpthread
+LDLIBS_ALL = $(shell pkg-config --libs mount libbpf 2>/dev/null) -lelf -lz -lpthread
+DAEMON_LDLIBS = $(PKG_LDLIBS) -lelf -lz -lpthread
 
 # BPF: CO-RE objects from bpf/*.bpf.c against the committed vmlinux.h, and
 # a bpftool skeleton for each, which the library compiles in.
@@ -39,6 +40,9 @@ LIB_A := $(BUILD)/libhpcnode.a
 LIB_SO := $(BUILD)/libhpcnode.so
 
 DEMO := $(BUILD)/hn-demo
+DAEMON := $(BUILD)/hpcnoded
+DAEMON_SRCS := $(wildcard user/daemon/*.c)
+DAEMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRCS))
 
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
@@ -47,11 +51,11 @@ TEST_BINS := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 
-.PHONY: all deps run test test-host test-vm test-bins bench clean vmlinux
+.PHONY: all deps run demo test test-host test-vm test-bins bench clean vmlinux
 # Keep objects of test and bench programs: they are intermediates of a
 # pattern chain, which make would otherwise delete and rebuild every time.
 .SECONDARY:
-all: $(LIB_A) $(LIB_SO) $(DEMO)
+all: $(LIB_A) $(LIB_SO) $(DEMO) $(DAEMON)
 
 # Idempotent and quiet: asks dpkg first, touches apt only for what is missing.
 deps:
@@ -102,8 +106,11 @@ $(LIB_SO): $(LIB_OBJS)
 $(DEMO): $(BUILD)/user/demo/hn_demo.o $(LIB_A)
 	$(CC) $(LDFLAGS_BASE) -o $@ $^ $(LDLIBS_ALL)
 
+$(DAEMON): $(DAEMON_OBJS) $(LIB_A)
+	$(CC) $(LDFLAGS_BASE) -o $@ $^ $(DAEMON_LDLIBS)
+
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIB_A)
-	$(CC) $(LDFLAGS_BASE) -o $@ $^ -lcmocka $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS_BASE) -o $@ $^ -lcmocka $(DAEMON_LDLIBS)
 
 # Built without sanitizers: it runs inside scopes under memory limits, where
 # ASan's shadow reservations would only blur what the test measures.
@@ -112,11 +119,18 @@ $(HELPER): tests/helper/hn_test_helper.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 
-test-bins: $(TEST_BINS) $(HELPER)
+test-bins: $(TEST_BINS) $(HELPER) $(DAEMON)
 
-# The main job: until the daemon exists, a demo that builds the hierarchy in
-# a scratch root, runs a job in a scope, prints the tree and cleans up.
+# The main job: hpcnoded in the foreground on the cgroup2 mount, every audit
+# record printed as it happens (and appended to /var/log/hpcnode/audit.jsonl).
+# /etc/hpcnode/hpcnoded.conf is read if present. Ctrl-C stops it.
 run:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	$(DAEMON) --foreground
+
+# The library demo in a scratch cgroup root, removed afterwards.
+demo:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all
 	$(DEMO)

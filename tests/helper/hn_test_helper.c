@@ -52,6 +52,15 @@ int main(int argc, char **argv) {
         }
         if (argc >= 3 && strcmp(argv[1], "mkdir") == 0)
                 return mkdir(argv[2], 0755) < 0 ? errno : 0;
+        if (argc >= 4 && strcmp(argv[1], "mkdirs") == 0) { /* PREFIX N: a storm */
+                for (int i = 0; i < atoi(argv[3]); i++) {
+                        char p[4096];
+                        snprintf(p, sizeof(p), "%s-%d", argv[2], i);
+                        if (mkdir(p, 0755) < 0)
+                                return errno;
+                }
+                return 0;
+        }
         if (argc >= 3 && strcmp(argv[1], "rmdir") == 0)
                 return rmdir(argv[2]) < 0 ? errno : 0;
         if (argc >= 4 && strcmp(argv[1], "write") == 0) {

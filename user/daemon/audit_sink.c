@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
+
+#include <hpcnode/monitor.h>
+
+#include "audit_sink.h"
+#include "error_set.h"
+
+/* Journal message ids: an alert can be selected with MESSAGE_ID= alone. */
+#define MSGID_EVENT "7f3c2a4e9b1d4e21a6c8d05e1f2b3a41"
+#define MSGID_CROSS_SLICE "c0d4b6a2e8f94c1d9a3b5e7f6d2c8a10"
+#define MSGID_LIBRARY "1e9a7c3b5d2f4a6e8b0c2d4f6a8e0c21"
+
+static int64_t clock_ns(clockid_t c) {
+        struct timespec ts;
+        clock_gettime(c, &ts);
+        return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int open_log(const char *path) {
+        if (!*path)
+                return -1;
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = '\0';
+                (void) mkdir(dir, 0750);
+        }
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        return fd < 0 ? -errno : fd;
+}
+
+int hnd_sink_open(struct hnd_sink *s, const struct hnd_config *cfg, const char *cgroup_mount, bool echo,
+                  struct hn_error *err) {
+        *s = (struct hnd_sink){ .fd = -1, .fsync = cfg->audit_fsync, .journal = cfg->journal, .echo = echo,
+                                .mode = "audit" };
+        snprintf(s->path, sizeof(s->path), "%s", cfg->audit_log);
+        snprintf(s->cgroup_mount, sizeof(s->cgroup_mount), "%s", cgroup_mount);
+        s->boot_to_real_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+        if (*s->path) {
+                s->fd = open_log(s->path);
+                if (s->fd < 0)
+                        return hn_error_set(err, HN_ERR_IO, -s->fd, "audit log %s: %s", s->path, strerror(-s->fd));
+        }
+        return 0;
+}
+
+int hnd_sink_reopen(struct hnd_sink *s) {
+        if (!*s->path)
+                return 0;
+        int fd = open_log(s->path);
+        if (fd < 0)
+                return fd;
+        if (s->fd >= 0)
+                close(s->fd);
+        s->fd = fd;
+        return 0;
+}
+
+void hnd_sink_close(struct hnd_sink *s) {
+        if (s->fd >= 0)
+                close(s->fd);
+        s->fd = -1;
+}
+
+static void add_time(json_object *o, int64_t real_ns) {
+        char buf[64];
+        time_t secs = (time_t) (real_ns / 1000000000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf + n, sizeof(buf) - n, ".%09" PRId64 "Z", real_ns % 1000000000);
+        json_object_object_add(o, "time_ns", json_object_new_int64(real_ns));
+        json_object_object_add(o, "time", json_object_new_string(buf));
+}
+
+static void write_line(struct hnd_sink *s, json_object *o) {
+        const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        size_t len = strlen(text);
+        s->records++;
+        if (s->fd >= 0) {
+                struct iovec iov[2] = { { (void *) text, len }, { "\n", 1 } };
+                if (writev(s->fd, iov, 2) != (ssize_t) len + 1 || (s->fsync && fdatasync(s->fd) < 0))
+                        s->failures++;
+        }
+        if (s->echo) {
+                fputs(text, stdout);
+                fputc('\n', stdout);
+                fflush(stdout);
+        }
+}
+
+static const char *owner_name(unsigned o) {
+        return o == HN_EVO_PACT ? "pact" : o == HN_EVO_WORKLOAD ? "workload" : o == HN_EVO_MANAGER ? "manager" : "none";
+}
+
+/* The writer's executable, if the process is still there and still runs
+ * the file the kernel saw; else its device and inode. */
+static void writer_exe(const struct hn_event *e, char *buf, size_t size) {
+        char link[64], path[PATH_MAX];
+        struct stat st;
+        snprintf(link, sizeof(link), "/proc/%u/exe", e->tgid);
+        ssize_t n = readlink(link, path, sizeof(path) - 1);
+        if (n > 0 && stat(link, &st) == 0 && st.st_ino == e->exe_ino &&
+            ((major(st.st_dev) << 20) | minor(st.st_dev)) == e->exe_dev) {
+                path[n] = '\0';
+                snprintf(buf, size, "%s", path);
+                return;
+        }
+        snprintf(buf, size, "(exited) dev=%u:%u ino=%" PRIu64, e->exe_dev >> 20, e->exe_dev & 0xfffff, e->exe_ino);
+}
+
+void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e) {
+        char exe[PATH_MAX], target[PATH_MAX + 256];
+        bool cross = e->flags & HN_EVF_CROSS_SLICE, denied = e->flags & HN_EVF_DENIED;
+        const char *type = hn_event_type_name(e->type), *verdict = denied ? "denied" : "allowed";
+        snprintf(target, sizeof(target), "%s%s", s->cgroup_mount, e->path);
+        writer_exe(e, exe, sizeof(exe));
+
+        json_object *o = json_object_new_object();
+        add_time(o, (int64_t) e->ts_boot_ns + s->boot_to_real_ns);
+        json_object_object_add(o, "event", json_object_new_string(type));
+        json_object_object_add(o, "verdict", json_object_new_string(verdict));
+        json_object_object_add(o, "cross_slice", json_object_new_boolean(cross));
+        json_object *t = json_object_new_object();
+        json_object_object_add(t, "path", json_object_new_string(target));
+        json_object_object_add(t, "cgroup_id", json_object_new_int64((int64_t) e->cgroup_id));
+        json_object_object_add(t, "owner", json_object_new_string(owner_name(e->target_owner)));
+        json_object_object_add(o, "target", t);
+        json_object *w = json_object_new_object();
+        json_object_object_add(w, "pid", json_object_new_int64(e->pid));
+        json_object_object_add(w, "tgid", json_object_new_int64(e->tgid));
+        json_object_object_add(w, "uid", json_object_new_int64(e->uid));
+        json_object_object_add(w, "comm", json_object_new_string(e->comm));
+        json_object_object_add(w, "exe", json_object_new_string(exe));
+        json_object_object_add(w, "cgroup_id", json_object_new_int64((int64_t) e->writer_cgroup_id));
+        json_object_object_add(w, "identity", json_object_new_string(owner_name(e->writer_owner)));
+        json_object_object_add(o, "writer", w);
+        if (e->type == HN_EV_CGROUP_ATTACH || e->type == HN_EV_CGROUP_POPULATED)
+                json_object_object_add(o, e->type == HN_EV_CGROUP_ATTACH ? "attached_pid" : "populated",
+                                       json_object_new_int64(e->value));
+        json_object_object_add(o, "mode", json_object_new_string(s->mode));
+        json_object_object_add(o, "emergency", json_object_new_boolean(e->flags & HN_EVF_EMERGENCY));
+        write_line(s, o);
+        json_object_put(o);
+
+        if (s->journal)
+                sd_journal_send("MESSAGE=%s%s %s by %s (pid %u, %s) %s", cross ? "cross-slice write: " : "", type,
+                                target, e->comm, e->tgid, owner_name(e->writer_owner), verdict,
+                                "MESSAGE_ID=%s", cross ? MSGID_CROSS_SLICE : MSGID_EVENT, "PRIORITY=%d",
+                                cross ? LOG_WARNING : LOG_INFO, "HPCNODE_EVENT=%s", type, "HPCNODE_VERDICT=%s",
+                                verdict, "HPCNODE_CROSS_SLICE=%d", cross, "HPCNODE_TARGET=%s", target,
+                                "HPCNODE_TARGET_OWNER=%s", owner_name(e->target_owner), "HPCNODE_WRITER_PID=%u",
+                                e->tgid, "HPCNODE_WRITER_EXE=%s", exe, "HPCNODE_WRITER_IDENTITY=%s",
+                                owner_name(e->writer_owner), "HPCNODE_MODE=%s", s->mode, NULL);
+}
+
+void hnd_sink_library(const struct hn_audit_record *r, void *userdata) {
+        struct hnd_sink *s = userdata;
+        json_object *o = json_object_new_object();
+        add_time(o, (int64_t) r->realtime_ns);
+        json_object_object_add(o, "event", json_object_new_string(r->action));
+        json_object_object_add(o, "outcome", json_object_new_string(hn_audit_outcome_name(r->outcome)));
+        json_object_object_add(o, "path", json_object_new_string(r->path ? r->path : ""));
+        json_object_object_add(o, "caller", json_object_new_string(hn_slice_owner_name(r->caller)));
+        json_object_object_add(o, "target_owner", json_object_new_string(hn_slice_owner_name(r->target_owner)));
+        if (r->actor)
+                json_object_object_add(o, "actor", json_object_new_string(r->actor));
+        if (r->detail)
+                json_object_object_add(o, "detail", json_object_new_string(r->detail));
+        if (r->sys_errno)
+                json_object_object_add(o, "errno", json_object_new_int(r->sys_errno));
+        json_object_object_add(o, "mode", json_object_new_string(s->mode));
+        json_object_object_add(o, "emergency", json_object_new_boolean(r->emergency));
+        write_line(s, o);
+        json_object_put(o);
+        if (s->journal)
+                sd_journal_send("MESSAGE=%s %s %s%s%s", r->action, hn_audit_outcome_name(r->outcome),
+                                r->path ? r->path : "", r->detail ? ": " : "", r->detail ? r->detail : "",
+                                "MESSAGE_ID=%s", MSGID_LIBRARY, "PRIORITY=%d",
+                                r->outcome == HN_AUDIT_DONE ? LOG_INFO : LOG_NOTICE, "HPCNODE_EVENT=%s", r->action,
+                                "HPCNODE_OUTCOME=%s", hn_audit_outcome_name(r->outcome), "HPCNODE_MODE=%s", s->mode,
+                                NULL);
+}
+
+void hnd_sink_note(struct hnd_sink *s, const char *event, const char *detail, int priority) {
+        json_object *o = json_object_new_object();
+        add_time(o, clock_ns(CLOCK_REALTIME));
+        json_object_object_add(o, "event", json_object_new_string(event));
+        if (detail)
+                json_object_object_add(o, "detail", json_object_new_string(detail));
+        json_object_object_add(o, "mode", json_object_new_string(s->mode));
+        write_line(s, o);
+        json_object_put(o);
+        if (s->journal)
+                sd_journal_send("MESSAGE=%s%s%s", event, detail ? ": " : "", detail ? detail : "", "PRIORITY=%d",
+                                priority, "HPCNODE_EVENT=%s", event, "HPCNODE_MODE=%s", s->mode, NULL);
+}

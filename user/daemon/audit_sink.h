@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef HND_AUDIT_SINK_H
+#define HND_AUDIT_SINK_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <hpcnode/audit.h>
+#include <hpcnode/event.h>
+
+#include "config.h"
+
+/* Where every record goes: JSON lines appended to a file (fsync'ed per
+ * record when configured; reopened on SIGHUP so logrotate can move it),
+ * the journal as structured fields, and stdout in the foreground. */
+struct hnd_sink {
+        int fd;
+        char path[PATH_MAX];
+        bool fsync, journal, echo;
+        const char *mode;             /* "audit" or "enforce" */
+        char cgroup_mount[PATH_MAX];  /* event paths are below it */
+        int64_t boot_to_real_ns;      /* CLOCK_REALTIME - CLOCK_BOOTTIME */
+        uint64_t records, failures;
+};
+
+int hnd_sink_open(struct hnd_sink *s, const struct hnd_config *cfg, const char *cgroup_mount, bool echo,
+                  struct hn_error *err);
+int hnd_sink_reopen(struct hnd_sink *s);
+void hnd_sink_close(struct hnd_sink *s);
+
+/* A kernel record from the ring buffer. */
+void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e);
+/* A record from the library's audit callback (cgroup/mount managers, emergency). */
+void hnd_sink_library(const struct hn_audit_record *r, void *sink);
+/* The daemon's own: start, stop, mode, resync. detail may be NULL. */
+void hnd_sink_note(struct hnd_sink *s, const char *event, const char *detail, int priority);
+
+#endif

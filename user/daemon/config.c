@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "error_set.h"
+#include "macro.h"
+
+void hnd_config_default(struct hnd_config *cfg) {
+        *cfg = (struct hnd_config){
+                .mode = HND_MODE_AUTO,
+                .audit_log = "/var/log/hpcnode/audit.jsonl",
+                .audit_fsync = true,
+                .journal = true,
+                .ringbuf_bytes = 256u * 1024u,
+                .emergency_state = "/run/hpcnode/emergency",
+                .loss_check_ms = 1000,
+        };
+}
+
+const char *hnd_mode_name(enum hnd_mode mode) {
+        return mode == HND_MODE_ENFORCE ? "enforce" : mode == HND_MODE_AUDIT ? "audit" : "auto";
+}
+
+static char *strip(char *s) {
+        while (isspace((unsigned char) *s))
+                s++;
+        size_t n = strlen(s);
+        while (n > 0 && isspace((unsigned char) s[n - 1]))
+                s[--n] = '\0';
+        return s;
+}
+
+static int parse_bool(const char *v, bool *ret) {
+        if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+                *ret = true;
+        else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+                *ret = false;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+static int parse_u32(const char *v, uint32_t *ret) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (errno || end == v || *end || n > UINT32_MAX || v[0] == '-')
+                return -EINVAL;
+        *ret = (uint32_t) n;
+        return 0;
+}
+
+static int copy_path(const char *v, char *dst, bool allow_empty) {
+        if ((!allow_empty && !*v) || (*v && *v != '/') || strlen(v) >= PATH_MAX)
+                return -EINVAL;
+        snprintf(dst, PATH_MAX, "%s", v);
+        return 0;
+}
+
+static int main_key(struct hnd_config *cfg, const char *key, const char *v, const char **why) {
+        uint32_t n;
+        if (!strcmp(key, "CgroupRoot"))
+                return *why = "an absolute path, or empty for the cgroup2 mount", copy_path(v, cfg->cgroup_root, true);
+        if (!strcmp(key, "Mode")) {
+                *why = "auto, enforce or audit";
+                if (!strcmp(v, "auto"))
+                        cfg->mode = HND_MODE_AUTO;
+                else if (!strcmp(v, "enforce"))
+                        cfg->mode = HND_MODE_ENFORCE;
+                else if (!strcmp(v, "audit"))
+                        cfg->mode = HND_MODE_AUDIT;
+                else
+                        return -EINVAL;
+                return 0;
+        }
+        if (!strcmp(key, "AuditLog"))
+                return *why = "an absolute path, or empty for none", copy_path(v, cfg->audit_log, true);
+        if (!strcmp(key, "AuditFsync"))
+                return *why = "yes or no", parse_bool(v, &cfg->audit_fsync);
+        if (!strcmp(key, "Journal"))
+                return *why = "yes or no", parse_bool(v, &cfg->journal);
+        if (!strcmp(key, "RingBufferBytes")) {
+                *why = "a power of two, at least 4096";
+                if (parse_u32(v, &n) < 0 || n < 4096 || (n & (n - 1)))
+                        return -EINVAL;
+                cfg->ringbuf_bytes = n;
+                return 0;
+        }
+        if (!strcmp(key, "EmergencyState"))
+                return *why = "an absolute path", copy_path(v, cfg->emergency_state, false);
+        if (!strcmp(key, "LossCheckMSec")) {
+                *why = "10..60000";
+                if (parse_u32(v, &n) < 0 || n < 10 || n > 60000)
+                        return -EINVAL;
+                cfg->loss_check_ms = n;
+                return 0;
+        }
+        *why = "unknown key";
+        return -ENOENT;
+}
+
+static int identity_key(struct hnd_config *cfg, enum hn_slice_owner owner, const char *key, const char *v,
+                        const char **why) {
+        struct hnd_identity id = { .owner = owner };
+        uint32_t uid;
+        if (!strcmp(key, "Executable")) {
+                *why = "an absolute path";
+                id.kind = HND_ID_EXE;
+                if (copy_path(v, id.value, false) < 0)
+                        return -EINVAL;
+        } else if (!strcmp(key, "Uid")) {
+                *why = "a numeric uid";
+                id.kind = HND_ID_UID;
+                if (parse_u32(v, &uid) < 0)
+                        return -EINVAL;
+                snprintf(id.value, sizeof(id.value), "%u", uid);
+        } else if (!strcmp(key, "Cgroup")) {
+                *why = "a cgroup path relative to the root";
+                id.kind = HND_ID_CGROUP;
+                if (!*v || *v == '/' || strstr(v, "..") || strlen(v) >= PATH_MAX)
+                        return -EINVAL;
+                snprintf(id.value, sizeof(id.value), "%s", v);
+        } else {
+                *why = "unknown key";
+                return -ENOENT;
+        }
+        if (cfg->n_identities >= HND_MAX_IDENTITIES) {
+                *why = "too many identities";
+                return -E2BIG;
+        }
+        cfg->identities[cfg->n_identities++] = id;
+        return 0;
+}
+
+int hnd_config_load(const char *path, bool must_exist, struct hnd_config *cfg, struct hn_error *err) {
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        if (!f) {
+                if (errno == ENOENT && !must_exist)
+                        return 0;
+                return hn_error_set(err, HN_ERR_NOT_FOUND, errno, "%s: %s", path, strerror(errno));
+        }
+        struct hnd_config parsed = *cfg;
+        char line[PATH_MAX + 256];
+        enum { S_NONE, S_MAIN, S_PACT, S_WORKLOAD } section = S_NONE;
+        for (unsigned lineno = 1; fgets(line, sizeof(line), f); lineno++) {
+                char *s = strip(line);
+                if (!*s || *s == '#' || *s == ';')
+                        continue;
+                if (*s == '[') {
+                        if (!strcmp(s, "[hpcnoded]"))
+                                section = S_MAIN;
+                        else if (!strcmp(s, "[identity.pact]"))
+                                section = S_PACT;
+                        else if (!strcmp(s, "[identity.workload]"))
+                                section = S_WORKLOAD;
+                        else
+                                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL,
+                                                    "%s:%u: unknown section %s", path, lineno, s);
+                        continue;
+                }
+                char *eq = strchr(s, '=');
+                if (!eq)
+                        return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "%s:%u: expected Key=value", path,
+                                            lineno);
+                *eq = '\0';
+                char *key = strip(s), *value = strip(eq + 1);
+                const char *why = "";
+                int r;
+                if (section == S_NONE)
+                        return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "%s:%u: %s= before any section",
+                                            path, lineno, key);
+                if (section == S_MAIN)
+                        r = main_key(&parsed, key, value, &why);
+                else
+                        r = identity_key(&parsed, section == S_PACT ? HN_OWNER_PACT : HN_OWNER_WORKLOAD, key, value,
+                                         &why);
+                if (r == -ENOENT)
+                        return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "%s:%u: unknown key %s", path, lineno,
+                                            key);
+                if (r < 0)
+                        return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "%s:%u: %s=%s: expected %s", path,
+                                            lineno, key, value, why);
+        }
+        *cfg = parsed;
+        return 0;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef HND_CONFIG_H
+#define HND_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <hpcnode/error.h>
+#include <hpcnode/slice.h>
+
+#define HND_DEFAULT_CONFIG "/etc/hpcnode/hpcnoded.conf"
+#define HND_MAX_IDENTITIES 32
+
+enum hnd_mode { HND_MODE_AUTO, HND_MODE_ENFORCE, HND_MODE_AUDIT };
+
+struct hnd_identity {
+        enum hn_slice_owner owner;
+        enum { HND_ID_EXE, HND_ID_UID, HND_ID_CGROUP } kind;
+        char value[PATH_MAX]; /* path, or the uid in decimal */
+};
+
+/* hpcnoded.conf(5): every key, its default, in one place. */
+struct hnd_config {
+        char cgroup_root[PATH_MAX];    /* CgroupRoot=, "" = the cgroup2 mount */
+        enum hnd_mode mode;            /* Mode=auto|enforce|audit, auto */
+        char audit_log[PATH_MAX];      /* AuditLog=, /var/log/hpcnode/audit.jsonl; "" = none */
+        bool audit_fsync;              /* AuditFsync=yes|no, yes */
+        bool journal;                  /* Journal=yes|no, yes */
+        uint32_t ringbuf_bytes;        /* RingBufferBytes=, 262144 */
+        char emergency_state[PATH_MAX]; /* EmergencyState=, /run/hpcnode/emergency */
+        uint32_t loss_check_ms;        /* LossCheckMSec=, 1000 */
+        struct hnd_identity identities[HND_MAX_IDENTITIES];
+        unsigned n_identities;
+};
+
+void hnd_config_default(struct hnd_config *cfg);
+/* Parses path over the defaults. A missing file is an error only when
+ * must_exist; unknown sections and keys, bad values: the file, the line,
+ * and what is wrong. */
+int hnd_config_load(const char *path, bool must_exist, struct hnd_config *cfg, struct hn_error *err);
+const char *hnd_mode_name(enum hnd_mode mode);
+
+#endif
