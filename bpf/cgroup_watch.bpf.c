@@ -68,46 +68,54 @@ static __always_inline void count_loss(__u32 type)
                 __sync_fetch_and_add(n, 1);
 }
 
-static __always_inline int emit(__u32 type, struct cgroup *cgrp, const char *path, __u8 target_owner, __u32 value)
+static __always_inline bool emergency_on(void)
 {
-        struct hn_writer w;
-        __u32 zero = 0, *em;
-        struct hn_event *e;
+        __u32 zero = 0, *em = bpf_map_lookup_elem(&emergency, &zero);
+        return em && *em;
+}
 
-        writer_identify(&w);
-        e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+static __always_inline int emit_for(const struct hn_writer *w, __u32 type, __u64 cgroup_id, const char *path,
+                                    __u8 target_owner, __u32 value, __u32 extra_flags)
+{
+        struct hn_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
         if (!e) {
                 count_loss(type);
                 return 0;
         }
         e->version = HN_EVENT_VERSION;
         e->type = type;
-        e->flags = 0;
-        em = bpf_map_lookup_elem(&emergency, &zero);
-        if (em && *em)
+        e->flags = extra_flags;
+        if (emergency_on())
                 e->flags |= HN_EVF_EMERGENCY;
-        if (w.owner == HN_EVO_MANAGER)
+        if (w->owner == HN_EVO_MANAGER)
                 e->flags |= HN_EVF_MANAGER;
         /* Populated changes are the kernel's doing, not a write. */
-        else if (type != HN_EV_CGROUP_POPULATED && w.owner != target_owner)
+        else if (type != HN_EV_CGROUP_POPULATED && w->owner != target_owner)
                 e->flags |= HN_EVF_CROSS_SLICE;
         e->ts_boot_ns = bpf_ktime_get_boot_ns();
-        e->cgroup_id = cgroup_id_of(cgrp);
-        e->writer_cgroup_id = w.cgroup_id;
-        e->exe_ino = w.exe.ino;
-        e->exe_dev = w.exe.dev;
-        e->pid = w.pid;
-        e->tgid = w.tgid;
-        e->uid = w.uid;
+        e->cgroup_id = cgroup_id;
+        e->writer_cgroup_id = w->cgroup_id;
+        e->exe_ino = w->exe.ino;
+        e->exe_dev = w->exe.dev;
+        e->pid = w->pid;
+        e->tgid = w->tgid;
+        e->uid = w->uid;
         e->value = value;
         e->target_owner = target_owner;
-        e->writer_owner = w.owner;
+        e->writer_owner = w->owner;
         e->reserved[0] = e->reserved[1] = 0;
         bpf_get_current_comm(e->comm, sizeof(e->comm));
         if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) < 0)
                 e->path[0] = '\0';
         bpf_ringbuf_submit(e, 0);
         return 0;
+}
+
+static __always_inline int emit(__u32 type, struct cgroup *cgrp, const char *path, __u8 target_owner, __u32 value)
+{
+        struct hn_writer w;
+        writer_identify(&w);
+        return emit_for(&w, type, cgroup_id_of(cgrp), path, target_owner, value, 0);
 }
 
 SEC("tp_btf/cgroup_mkdir")
@@ -158,4 +166,113 @@ int BPF_PROG(hn_cgroup_notify_populated, struct cgroup *cgrp, const char *path, 
         if (owner == HN_EVO_NONE)
                 return 0;
         return emit(HN_EV_CGROUP_POPULATED, cgrp, path, owner, (__u32)val);
+}
+
+/* ---- Enforcement (BPF LSM). The loader switches these programs off where
+ * the kernel has no BPF LSM; the tp_btf programs above record what happens,
+ * these decide whether it may. */
+
+#define EPERM 1
+#define MAX_ERRNO 4095
+#define FMODE_WRITE 0x2
+#define CGROUP2_SUPER_MAGIC 0x63677270
+
+/* Set through rodata: deny cross-slice writes (enforce mode), or only
+ * record control-file opens (audit mode with BPF LSM). */
+const volatile bool enforce = false;
+
+static __always_inline bool on_cgroup2(struct inode *inode)
+{
+        return BPF_CORE_READ(inode, i_sb, s_magic) == CGROUP2_SUPER_MAGIC;
+}
+
+/* A cgroup2 directory inode's kernfs node id is the cgroup id. */
+static __always_inline __u64 cgroup_id_of_inode(struct inode *inode)
+{
+        struct kernfs_node *kn = (struct kernfs_node *)BPF_CORE_READ(inode, i_private);
+        return BPF_CORE_READ(kn, id);
+}
+
+static __always_inline bool name_is(const char *name, const char *want, int len)
+{
+        for (int i = 0; i < len; i++)
+                if (name[i] != want[i])
+                        return false;
+        return true;
+}
+
+/* The previous program's verdict stands, bounded so the verifier (6.12+)
+ * can prove the range. */
+static __always_inline int previous(int ret)
+{
+        long prev = ret;
+        return prev < 0 && prev >= -MAX_ERRNO ? prev : -EPERM;
+}
+
+/* 0 or -EPERM; records a denial always, an allowed act when asked. The
+ * verdict is a real branch (barrier_var): clang's branch-free form is one
+ * the verifier cannot bound to [-4095, 0]. */
+static __always_inline int judge(__u32 type, __u64 cgroup_id, const unsigned char *name, bool record_allowed)
+{
+        __u8 owner = owner_lookup(cgroup_id);
+        if (owner == HN_EVO_NONE)
+                return 0;
+        struct hn_writer w;
+        writer_identify(&w);
+        int deny = enforce && w.owner != HN_EVO_MANAGER && w.owner != owner;
+        /* RI3: in an emergency pact may kill and freeze in workload.slice. */
+        if (deny && type == HN_EV_CONTROL_OPEN && w.owner == HN_EVO_PACT && owner == HN_EVO_WORKLOAD &&
+            emergency_on()) {
+                char n[14] = {};
+                bpf_probe_read_kernel_str(n, sizeof(n), name);
+                if (name_is(n, "cgroup.kill", 12) || name_is(n, "cgroup.freeze", 14))
+                        deny = 0;
+        }
+        barrier_var(deny);
+        if (deny) {
+                emit_for(&w, type, cgroup_id, (const char *)name, owner, 0, HN_EVF_DENIED | HN_EVF_NAME_ONLY);
+                return -EPERM;
+        }
+        if (record_allowed)
+                emit_for(&w, type, cgroup_id, (const char *)name, owner, 0, HN_EVF_NAME_ONLY);
+        return 0;
+}
+
+SEC("lsm/inode_mkdir")
+int BPF_PROG(hn_lsm_mkdir, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
+{
+        if (ret)
+                return previous(ret);
+        if (!on_cgroup2(dir))
+                return 0;
+        /* allowed mkdirs are recorded by tp_btf/cgroup_mkdir, with the path */
+        return judge(HN_EV_CGROUP_MKDIR, cgroup_id_of_inode(dir), BPF_CORE_READ(dentry, d_name.name), false);
+}
+
+SEC("lsm/inode_rmdir")
+int BPF_PROG(hn_lsm_rmdir, struct inode *dir, struct dentry *dentry, int ret)
+{
+        if (ret)
+                return previous(ret);
+        if (!on_cgroup2(dir))
+                return 0;
+        return judge(HN_EV_CGROUP_RMDIR, cgroup_id_of_inode(BPF_CORE_READ(dentry, d_inode)),
+                     BPF_CORE_READ(dentry, d_name.name), false);
+}
+
+/* Opening a control file for writing is the act: cgroup.procs moves
+ * processes, cgroup.kill kills, memory.max limits. Reads never count. */
+SEC("lsm/file_open")
+int BPF_PROG(hn_lsm_file_open, struct file *file, int ret)
+{
+        if (ret)
+                return previous(ret);
+        if (!(BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
+                return 0;
+        struct inode *inode = BPF_CORE_READ(file, f_inode);
+        if (!on_cgroup2(inode))
+                return 0;
+        struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+        struct inode *dir = BPF_CORE_READ(dentry, d_parent, d_inode);
+        return judge(HN_EV_CONTROL_OPEN, cgroup_id_of_inode(dir), BPF_CORE_READ(dentry, d_name.name), true);
 }

@@ -26,7 +26,8 @@ enum hn_event_type {
         HN_EV_CGROUP_RMDIR = 2,
         HN_EV_CGROUP_ATTACH = 3,    /* a task moved in; value = its pid */
         HN_EV_CGROUP_POPULATED = 4, /* value = the new populated state (WI5) */
-        HN_EV_TYPE_MAX = 5,         /* sizes the loss-counter map */
+        HN_EV_CONTROL_OPEN = 5,     /* a cgroupfs control file opened for writing (LSM) */
+        HN_EV_TYPE_MAX = 6,         /* sizes the loss-counter map */
 };
 
 enum hn_event_flag {
@@ -34,6 +35,7 @@ enum hn_event_flag {
         HN_EVF_DENIED = 1u << 1,      /* an LSM program refused it */
         HN_EVF_EMERGENCY = 1u << 2,   /* an emergency was in force */
         HN_EVF_MANAGER = 1u << 3,     /* the writer is hpcnoded itself */
+        HN_EVF_NAME_ONLY = 1u << 4,   /* LSM records: path is a name inside cgroup_id, not a full path */
 };
 
 /* Owners as the kernel side knows them: hn_slice_owner's values, plus the

@@ -23,6 +23,8 @@ extern "C" {
 struct hn_monitor_options {
         const char *cgroup_root; /* NULL: the cgroup2 mount; else a directory inside one */
         uint32_t ringbuf_bytes;  /* 0: 256 KiB; a power of two, at least 4096 */
+        bool lsm;                /* load the lsm/ programs (the kernel must run BPF LSM) */
+        bool enforce;            /* with lsm: deny cross-slice writes with EPERM */
 };
 
 struct hn_monitor;
@@ -60,6 +62,8 @@ HN_PUBLIC int hn_monitor_set_emergency(struct hn_monitor *m, bool active);
 
 /* The cgroup id (kernfs id) of a directory in a cgroup2 mount. */
 HN_PUBLIC int hn_cgroup_id(const char *path, uint64_t *ret);
+/* The path of a live cgroup from its id (open_by_handle_at below mount). */
+HN_PUBLIC int hn_cgroup_path_by_id(const char *mount, uint64_t id, char *ret, size_t size);
 /* "cgroup.mkdir", …; never NULL. */
 HN_PUBLIC const char *hn_event_type_name(unsigned type);
 

@@ -128,7 +128,18 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e) {
         char exe[PATH_MAX], target[PATH_MAX + 256];
         bool cross = e->flags & HN_EVF_CROSS_SLICE, denied = e->flags & HN_EVF_DENIED;
         const char *type = hn_event_type_name(e->type), *verdict = denied ? "denied" : "allowed";
-        snprintf(target, sizeof(target), "%s%s", s->cgroup_mount, e->path);
+        if (e->flags & HN_EVF_NAME_ONLY) {
+                /* LSM records name a child (mkdir, control file) of cgroup_id,
+                 * or for rmdir the cgroup itself. */
+                char dir[PATH_MAX];
+                if (hn_cgroup_path_by_id(s->cgroup_mount, e->cgroup_id, dir, sizeof(dir)) < 0)
+                        snprintf(dir, sizeof(dir), "(cgroup %" PRIu64 ")", e->cgroup_id);
+                if (e->type == HN_EV_CGROUP_RMDIR)
+                        snprintf(target, sizeof(target), "%s", dir);
+                else
+                        snprintf(target, sizeof(target), "%s/%s", dir, e->path);
+        } else
+                snprintf(target, sizeof(target), "%s%s", s->cgroup_mount, e->path);
         writer_exe(e, exe, sizeof(exe));
 
         json_object *o = json_object_new_object();

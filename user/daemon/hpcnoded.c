@@ -41,22 +41,23 @@ static void usage(void) {
                "  --probe        print what this kernel offers and exit\n");
 }
 
-/* Enforcement needs BPF LSM and the lsm/ programs that deny; until those
- * exist hpcnoded records and alerts (audit mode) and says why. */
-#define ENFORCE_NOT_BUILT "the lsm/ enforcement programs are not part of this build yet"
-
+/* Enforce where the kernel can deny (BPF LSM proved by the probe), audit
+ * everywhere else; Mode=enforce without BPF LSM refuses to start rather
+ * than pretend. Mount enforcement comes with the mount watcher. */
 static int decide_mode(const struct hnd_config *cfg, const struct hn_bpf_lsm_probe *lsm, const char **ret_mode,
                        char *why, size_t size) {
-        if (cfg->mode == HND_MODE_AUDIT) {
-                snprintf(why, size, "audit mode requested by configuration");
-        } else if (!lsm->available) {
+        if (!lsm->available) {
                 snprintf(why, size, "no BPF LSM: %s", lsm->reason);
+                if (cfg->mode == HND_MODE_ENFORCE)
+                        return -EOPNOTSUPP;
+                *ret_mode = "audit";
+        } else if (cfg->mode == HND_MODE_AUDIT) {
+                snprintf(why, size, "BPF LSM works here; audit mode requested by configuration");
+                *ret_mode = "audit";
         } else {
-                snprintf(why, size, "BPF LSM works here, but %s", ENFORCE_NOT_BUILT);
+                snprintf(why, size, "BPF LSM works here: cross-slice cgroup writes are denied");
+                *ret_mode = "enforce";
         }
-        if (cfg->mode == HND_MODE_ENFORCE)
-                return -EOPNOTSUPP; /* enforce was required and cannot be had: refuse to pretend */
-        *ret_mode = "audit";
         return 0;
 }
 
@@ -77,7 +78,7 @@ static int probe_main(void) {
                r == 0 ? "" : ": ", r == 0 ? "" : err.message);
         printf("%-34s %s%s%s\n", "BPF LSM (deny in the kernel)", lsm.available ? "yes" : "no",
                lsm.available ? "" : ": ", lsm.reason);
-        printf("%-34s %s\n", "enforce mode", lsm.available ? "no: " ENFORCE_NOT_BUILT : "no: needs BPF LSM");
+        printf("%-34s %s\n", "enforce mode", lsm.available ? "yes (cgroup writes)" : "no: needs BPF LSM");
         printf("%-34s %s\n", "attribution of structural actions", "tp_btf (no cost to unrelated syscalls)");
         return r == 0 ? 0 : 1;
 }
@@ -177,7 +178,9 @@ static int setup(struct daemon *d, bool echo, char *why, size_t why_size, const 
                 return -1;
         }
         struct hn_monitor_options mo = { .cgroup_root = hn_cgroup_manager_root(d->cgroups),
-                                         .ringbuf_bytes = d->cfg.ringbuf_bytes };
+                                         .ringbuf_bytes = d->cfg.ringbuf_bytes,
+                                         .lsm = lsm.available,
+                                         .enforce = !strcmp(*mode, "enforce") };
         if (hn_monitor_new(&mo, &d->monitor, &err) < 0) {
                 fprintf(stderr, "hpcnoded: %s\n", err.message);
                 return -1;

@@ -39,6 +39,8 @@ const char *hn_event_type_name(unsigned type) {
                 return "cgroup.attach";
         case HN_EV_CGROUP_POPULATED:
                 return "cgroup.populated";
+        case HN_EV_CONTROL_OPEN:
+                return "cgroup.control_write";
         }
         return "unknown";
 }
@@ -56,6 +58,30 @@ int hn_cgroup_id(const char *path, uint64_t *ret) {
         if (h.fh.handle_bytes != sizeof(uint64_t))
                 return -EINVAL;
         memcpy(ret, h.fh.f_handle, sizeof(*ret));
+        return 0;
+}
+
+/* kernfs file handles: type FILEID_KERNFS, the 8-byte id. */
+#define FILEID_KERNFS 0xfe
+
+int hn_cgroup_path_by_id(const char *mount, uint64_t id, char *ret, size_t size) {
+        _cleanup_close_ int mfd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (mfd < 0)
+                return -errno;
+        struct {
+                struct file_handle fh;
+                uint64_t id;
+        } h = { .fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = FILEID_KERNFS };
+        memcpy(h.fh.f_handle, &id, sizeof(id));
+        _cleanup_close_ int fd = open_by_handle_at(mfd, &h.fh, O_PATH | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        char link[64];
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(link, ret, size - 1);
+        if (n < 0)
+                return -errno;
+        ret[n] = '\0';
         return 0;
 }
 
@@ -98,6 +124,14 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
                 return hn_error_set(err, HN_ERR_IO, r, "BPF: opening cgroup_watch: %s", strerror(-r));
         }
         m->skel->rodata->manager_tgid = (uint32_t) getpid();
+        m->skel->rodata->enforce = opts->lsm && opts->enforce;
+        /* One object for every kernel: what this one cannot run is switched
+         * off before load. */
+        if (!opts->lsm) {
+                bpf_program__set_autoload(m->skel->progs.hn_lsm_mkdir, false);
+                bpf_program__set_autoload(m->skel->progs.hn_lsm_rmdir, false);
+                bpf_program__set_autoload(m->skel->progs.hn_lsm_file_open, false);
+        }
         if ((r = bpf_map__set_max_entries(m->skel->maps.events, bytes)) < 0 ||
             (r = cgroup_watch__load(m->skel)) < 0) {
                 hn_monitor_free(m);
