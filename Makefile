@@ -87,8 +87,9 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard bpf/*.h include/hpcnod
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	bpftool gen skeleton $< name $* > $@
 
-# Library code includes the skeletons.
+# Library code, tests and benchmarks include the skeletons.
 $(LIB_OBJS): $(BPF_SKELS)
+$(patsubst %.c,$(BUILD)/%.o,$(TEST_SRCS) $(TEST_LIB_SRCS) $(BENCH_SRCS)): | $(BPF_SKELS)
 
 # Regenerates the committed vmlinux.h from the running kernel's BTF. CO-RE
 # relocates every field access at load time, so one header serves every
