@@ -20,7 +20,9 @@
 
 struct dmn {
         struct env *cg;
-        char dir[64], config[128], log[128], pact_exe[128], workload_exe[128], daemon[PATH_MAX];
+        char dir[64], config[128], log[128], daemon[PATH_MAX];
+        struct agents agents;
+        const char *pact_exe, *workload_exe;
         pid_t pid;
 };
 
@@ -64,12 +66,11 @@ static int dmn_setup(void **state) {
                 return -1;
         snprintf(d->config, sizeof(d->config), "%s/hpcnoded.conf", d->dir);
         snprintf(d->log, sizeof(d->log), "%s/audit.jsonl", d->dir);
-        snprintf(d->pact_exe, sizeof(d->pact_exe), "%s/pact-agent", d->dir);
-        snprintf(d->workload_exe, sizeof(d->workload_exe), "%s/lattice-agent", d->dir);
-        char cmd[1024];
-        snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && cp '%s' '%s'", helper_path(), d->pact_exe, helper_path(),
-                 d->workload_exe);
-        return system(cmd) == 0 ? 0 : -1;
+        if (agents_make(&d->agents) < 0)
+                return -1;
+        d->pact_exe = d->agents.pact_exe;
+        d->workload_exe = d->agents.workload_exe;
+        return 0;
 }
 
 static int dmn_teardown(void **state) {
@@ -80,6 +81,7 @@ static int dmn_teardown(void **state) {
         }
         void *cg = d->cg;
         env_teardown(&cg);
+        agents_remove(&d->agents);
         if (d->dir[0]) {
                 char cmd[128];
                 snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);
@@ -159,17 +161,10 @@ static void start(struct dmn *d) {
         json_object_put(o);
 }
 
-/* Runs exe verb a b, which must exit with want (0, or the errno it met). */
+/* Runs an agent stand-in, which must exit with want (0, or the errno it met). */
 static pid_t act_expect(const char *exe, const char *verb, const char *a, const char *b, int want) {
-        pid_t pid = fork();
-        if (pid == 0) {
-                execl(exe, exe, verb, a, b, (char *) NULL);
-                _exit(127);
-        }
-        int status;
-        assert_int_equal(wait_pid_ms(pid, 10000, &status), pid);
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), want);
+        pid_t pid = 0;
+        assert_int_equal(agent_run(exe, verb, a, b, &pid), want);
         return pid;
 }
 

@@ -18,7 +18,8 @@
 struct enf {
         struct env *cg;
         struct hn_monitor *mon;
-        char dir[64], pact_exe[128], workload_exe[128];
+        struct agents agents;
+        const char *pact_exe, *workload_exe;
         struct hn_event ev[256];
         unsigned n;
         char skip[300];
@@ -43,16 +44,10 @@ static int enf_setup(void **state) {
                 snprintf(m->skip, sizeof(m->skip), "no BPF LSM here (%s); the VM suite runs this", p.reason);
                 return 0;
         }
-        snprintf(m->dir, sizeof(m->dir), "/tmp/hn-enf.XXXXXX");
-        if (!mkdtemp(m->dir))
+        if (agents_make(&m->agents) < 0)
                 return -1;
-        snprintf(m->pact_exe, sizeof(m->pact_exe), "%s/pact-agent", m->dir);
-        snprintf(m->workload_exe, sizeof(m->workload_exe), "%s/lattice-agent", m->dir);
-        char cmd[1024];
-        snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && cp '%s' '%s'", helper_path(), m->pact_exe, helper_path(),
-                 m->workload_exe);
-        if (system(cmd) != 0)
-                return -1;
+        m->pact_exe = m->agents.pact_exe;
+        m->workload_exe = m->agents.workload_exe;
         struct hn_monitor_options o = { .cgroup_root = m->cg->s.root, .lsm = true, .enforce = true };
         struct hn_error err;
         if (hn_monitor_new(&o, &m->mon, &err) < 0 ||
@@ -70,12 +65,7 @@ static int enf_teardown(void **state) {
         hn_monitor_free(m->mon); /* detach first: teardown's own writes are the manager's anyway */
         void *cg = m->cg;
         env_teardown(&cg);
-        if (m->dir[0]) {
-                char cmd[128];
-                snprintf(cmd, sizeof(cmd), "rm -rf '%s'", m->dir);
-                if (system(cmd) != 0)
-                        return -1;
-        }
+        agents_remove(&m->agents);
         free(m);
         return 0;
 }
@@ -86,21 +76,6 @@ static int enf_teardown(void **state) {
                 if ((m)->skip[0])                                                                                      \
                         SKIP_BECAUSE("%s", (m)->skip);                                                                 \
         } while (0)
-
-/* Runs exe verb a b; returns its exit code (0, or the errno it met). */
-static int run(const char *exe, const char *verb, const char *a, const char *b, pid_t *ret_pid) {
-        pid_t pid = fork();
-        if (pid == 0) {
-                execl(exe, exe, verb, a, b, (char *) NULL);
-                _exit(127);
-        }
-        int status;
-        assert_int_equal(wait_pid_ms(pid, 5000, &status), pid);
-        if (ret_pid)
-                *ret_pid = pid;
-        assert_true(WIFEXITED(status));
-        return WEXITSTATUS(status);
-}
 
 static void drain(struct enf *m) {
         m->n = 0;
@@ -130,7 +105,7 @@ static void cross_slice_mkdir_denied(void **state) {
         const char *target = env_path(m->cg, "pact.slice/infra.slice/intruder");
         drain(m);
         pid_t pid;
-        assert_int_equal(run(m->workload_exe, "mkdir", target, NULL, &pid), EPERM);
+        assert_int_equal(agent_run(m->workload_exe, "mkdir", target, NULL, &pid), EPERM);
         assert_false(path_exists(target));
         drain(m);
         const struct hn_event *e = only_denied(m, HN_EV_CGROUP_MKDIR);
@@ -149,13 +124,13 @@ static void cross_slice_mkdir_denied(void **state) {
         assert_int_equal(hn_cgroup_path_by_id(s.mount, e->cgroup_id, resolved, sizeof(resolved)), 0);
         assert_string_equal(resolved, env_path(m->cg, "pact.slice/infra.slice"));
         /* the owner may: allowed, recorded by the tracepoint, not denied */
-        assert_int_equal(run(m->pact_exe, "mkdir", target, NULL, NULL), 0);
+        assert_int_equal(agent_run(m->pact_exe, "mkdir", target, NULL, NULL), 0);
         assert_true(path_exists(target));
         drain(m);
         for (unsigned i = 0; i < m->n; i++)
                 assert_int_equal(m->ev[i].flags & HN_EVF_DENIED, 0);
         /* and rmdir of it by workload is denied too */
-        assert_int_equal(run(m->workload_exe, "rmdir", target, NULL, NULL), EPERM);
+        assert_int_equal(agent_run(m->workload_exe, "rmdir", target, NULL, NULL), EPERM);
         assert_true(path_exists(target));
         drain(m);
         e = only_denied(m, HN_EV_CGROUP_RMDIR);
@@ -180,7 +155,7 @@ static void cross_slice_control_writes_denied(void **state) {
                 if (!path_exists(p))
                         continue; /* memory.max needs the memory controller: the VM has it */
                 drain(m);
-                assert_int_equal(run(m->workload_exe, "write", p, values[i], NULL), EPERM);
+                assert_int_equal(agent_run(m->workload_exe, "write", p, values[i], NULL), EPERM);
                 drain(m);
                 const struct hn_event *e = only_denied(m, HN_EV_CONTROL_OPEN);
                 assert_string_equal(e->path, files[i]);
@@ -195,7 +170,7 @@ static void cross_slice_control_writes_denied(void **state) {
         char p[PATH_MAX + 32];
         snprintf(p, sizeof(p), "%s/cgroup.freeze", h.path);
         drain(m);
-        assert_int_equal(run(m->pact_exe, "write", p, "0", NULL), 0);
+        assert_int_equal(agent_run(m->pact_exe, "write", p, "0", NULL), 0);
         drain(m);
         bool seen = false;
         for (unsigned i = 0; i < m->n; i++)
@@ -219,11 +194,11 @@ static void emergency_opens_kill_for_pact(void **state) {
         assert_int_equal(hn_cgroup_spawn(m->cg->workload, &h, argv, &job, NULL), 0);
         char p[PATH_MAX + 32];
         snprintf(p, sizeof(p), "%s/cgroup.kill", h.path);
-        assert_int_equal(run(m->pact_exe, "write", p, "1", NULL), EPERM);
+        assert_int_equal(agent_run(m->pact_exe, "write", p, "1", NULL), EPERM);
         assert_int_equal(kill(job, 0), 0);
         assert_int_equal(hn_monitor_set_emergency(m->mon, true), 0);
         drain(m);
-        assert_int_equal(run(m->pact_exe, "write", p, "1", NULL), 0);
+        assert_int_equal(agent_run(m->pact_exe, "write", p, "1", NULL), 0);
         int status;
         assert_int_equal(wait_pid_ms(job, 5000, &status), job);
         assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -239,7 +214,7 @@ static void emergency_opens_kill_for_pact(void **state) {
         assert_true(seen);
         /* the emergency opens kill and freeze, not placement */
         snprintf(p, sizeof(p), "%s/cgroup.procs", h.path);
-        assert_int_equal(run(m->pact_exe, "write", p, "0", NULL), EPERM);
+        assert_int_equal(agent_run(m->pact_exe, "write", p, "0", NULL), EPERM);
         assert_int_equal(hn_monitor_set_emergency(m->mon, false), 0);
 }
 
@@ -251,7 +226,7 @@ static void reads_pass_silently(void **state) {
         char p[PATH_MAX + 32], buf[256];
         snprintf(p, sizeof(p), "%s/cgroup.procs", env_path(m->cg, "pact.slice/infra.slice"));
         assert_int_equal(read_text(p, buf, sizeof(buf)), 0);
-        assert_int_equal(run(m->workload_exe, "write", "/dev/null", "x", NULL), 0);
+        assert_int_equal(agent_run(m->workload_exe, "write", "/dev/null", "x", NULL), 0);
         drain(m);
         assert_int_equal(m->n, 0);
 }

@@ -20,8 +20,8 @@
 struct mon_env {
         struct env *cg;
         struct hn_monitor *mon;
-        char exe_dir[64];
-        char pact_exe[128], workload_exe[128];
+        struct agents agents;
+        const char *pact_exe, *workload_exe;
         struct hn_event ev[256];
         unsigned n;
 };
@@ -32,12 +32,6 @@ static void collect(const struct hn_event *e, void *userdata) {
                 m->ev[m->n++] = *e;
 }
 
-static int copy_file(const char *from, const char *to) {
-        char cmd[1024];
-        snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 755 '%s'", from, to, to);
-        return system(cmd) == 0 ? 0 : -1;
-}
-
 static int mon_setup(void **state) {
         struct mon_env *m = calloc(1, sizeof(*m));
         *state = m;
@@ -45,13 +39,10 @@ static int mon_setup(void **state) {
                 return -1;
         if (geteuid() != 0)
                 return 0;
-        snprintf(m->exe_dir, sizeof(m->exe_dir), "/tmp/hn-mon.XXXXXX");
-        if (!mkdtemp(m->exe_dir))
+        if (agents_make(&m->agents) < 0)
                 return -1;
-        snprintf(m->pact_exe, sizeof(m->pact_exe), "%s/pact-agent", m->exe_dir);
-        snprintf(m->workload_exe, sizeof(m->workload_exe), "%s/lattice-agent", m->exe_dir);
-        if (copy_file(helper_path(), m->pact_exe) < 0 || copy_file(helper_path(), m->workload_exe) < 0)
-                return -1;
+        m->pact_exe = m->agents.pact_exe;
+        m->workload_exe = m->agents.workload_exe;
         struct hn_monitor_options o = { .cgroup_root = m->cg->s.root };
         struct hn_error err;
         if (hn_monitor_new(&o, &m->mon, &err) < 0) {
@@ -72,12 +63,7 @@ static int mon_teardown(void **state) {
         hn_monitor_free(m->mon);
         void *cg = m->cg;
         env_teardown(&cg);
-        if (m->exe_dir[0]) {
-                char cmd[128];
-                snprintf(cmd, sizeof(cmd), "rm -rf '%s'", m->exe_dir);
-                if (system(cmd) != 0)
-                        return -1;
-        }
+        agents_remove(&m->agents);
         free(m);
         return 0;
 }
@@ -89,17 +75,12 @@ static int mon_teardown(void **state) {
                         SKIP_BECAUSE("the BPF programs did not load here");                                            \
         } while (0)
 
-/* Runs exe with args as a child; returns its pid after it exited 0. */
+/* Runs an agent stand-in, which must succeed; returns its pid. */
 static pid_t act(const char *exe, const char *verb, const char *path, const char *value) {
-        pid_t pid = fork();
-        if (pid == 0) {
-                execl(exe, exe, verb, path, value, (char *) NULL);
-                _exit(127);
-        }
-        int status;
-        assert_int_equal(wait_pid_ms(pid, 5000, &status), pid);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                fail_msg("%s %s %s: exit %d", exe, verb, path, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        pid_t pid = 0;
+        int rc = agent_run(exe, verb, path, value, &pid);
+        if (rc != 0)
+                fail_msg("%s %s %s: exit %d", exe, verb, path, rc);
         return pid;
 }
 

@@ -14,13 +14,6 @@
 
 #include "mount_fixture.h"
 
-#define REQUIRE_MOUNT_ENV()                                                                                            \
-        do {                                                                                                           \
-                const char *why = mount_ns_enter();                                                                    \
-                if (why)                                                                                               \
-                        SKIP_BECAUSE("%s", why);                                                                       \
-        } while (0)
-
 static void read_id(const char *dir, char *buf, size_t size) {
         char p[PATH_MAX + 8];
         snprintf(p, sizeof(p), "%s/id", dir);

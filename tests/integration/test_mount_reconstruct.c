@@ -15,13 +15,6 @@
 
 #include "mount_fixture.h"
 
-#define REQUIRE_MOUNT_ENV()                                                                                            \
-        do {                                                                                                           \
-                const char *why = mount_ns_enter();                                                                    \
-                if (why)                                                                                               \
-                        SKIP_BECAUSE("%s", why);                                                                       \
-        } while (0)
-
 static const struct {
         int image;
         const char *alloc;

@@ -308,3 +308,41 @@ pid_t wait_pid_ms(pid_t pid, unsigned timeout_ms, int *ret_status) {
         }
         return 0;
 }
+
+int agents_make(struct agents *a) {
+        char cmd[1024];
+        snprintf(a->dir, sizeof(a->dir), "/tmp/hn-agents.XXXXXX");
+        if (!mkdtemp(a->dir))
+                return -1;
+        snprintf(a->pact_exe, sizeof(a->pact_exe), "%s/pact-agent", a->dir);
+        snprintf(a->workload_exe, sizeof(a->workload_exe), "%s/lattice-agent", a->dir);
+        snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && cp '%s' '%s'", helper_path(), a->pact_exe, helper_path(),
+                 a->workload_exe);
+        return system(cmd) == 0 ? 0 : -1;
+}
+
+void agents_remove(struct agents *a) {
+        if (!a->dir[0])
+                return;
+        unlink(a->pact_exe);
+        unlink(a->workload_exe);
+        rmdir(a->dir);
+        a->dir[0] = '\0';
+}
+
+int agent_run(const char *exe, const char *verb, const char *a, const char *b, pid_t *ret_pid) {
+        pid_t pid = fork();
+        if (pid == 0) {
+                execl(exe, exe, verb, a, b, (char *) NULL);
+                _exit(127);
+        }
+        int status = 0;
+        if (wait_pid_ms(pid, 10000, &status) != pid) {
+                kill(pid, SIGKILL);
+                wait_pid_ms(pid, 1000, NULL);
+                return -1;
+        }
+        if (ret_pid)
+                *ret_pid = pid;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}

@@ -80,6 +80,19 @@ int wait_children(unsigned n, unsigned timeout_ms, unsigned *ret_sigkilled);
 /* waitpid(pid) for at most timeout_ms: pid, or 0 if it is still running. */
 pid_t wait_pid_ms(pid_t pid, unsigned timeout_ms, int *ret_status);
 
+/* Copies of the test helper standing for the two node agents: the kernel
+ * knows a writer by its executable, so each copy is a distinct identity. */
+struct agents {
+        char dir[64];
+        char pact_exe[128];     /* .../pact-agent */
+        char workload_exe[128]; /* .../lattice-agent */
+};
+int agents_make(struct agents *a);
+void agents_remove(struct agents *a);
+/* Runs exe verb [a [b]] as a child and reaps it (bounded); returns its exit
+ * code: 0, or the errno it met. */
+int agent_run(const char *exe, const char *verb, const char *a, const char *b, pid_t *ret_pid);
+
 /* Forks a child that pauses until killed. */
 pid_t fork_sleeper(void);
 /* Path of the helper program built beside the tests. */

@@ -13,6 +13,13 @@
 /* unshare(CLONE_NEWNS) + make every mount private. 0, or skip reason. */
 const char *mount_ns_enter(void);
 
+#define REQUIRE_MOUNT_ENV()                                                                                            \
+        do {                                                                                                           \
+                const char *why_ = mount_ns_enter();                                                                   \
+                if (why_)                                                                                              \
+                        SKIP_BECAUSE("%s", why_);                                                                      \
+        } while (0)
+
 struct mount_env {
         char dir[128];      /* scratch root */
         char uenv[192], workdir[192], images[192];
