@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <hpcnode/emergency.h>
 #include <hpcnode/monitor.h>
 #include <hpcnode/probe.h>
 
@@ -146,7 +147,21 @@ static int64_t num(json_object *o, const char *a, const char *b) {
         return json_object_get_int64(v);
 }
 
+/* Lines of the log that mention needle. */
+static int count_lines(const char *log, const char *needle) {
+        FILE *f = fopen(log, "r");
+        char line[8192];
+        int n = 0;
+        while (f && fgets(line, sizeof(line), f))
+                n += strstr(line, needle) != NULL;
+        if (f)
+                fclose(f);
+        return n;
+}
+
 static void start(struct dmn *d) {
+        /* a restart appends to the same log: wait for a new start record */
+        int before = count_lines(d->log, "\"event\":\"hpcnoded.start\"");
         d->pid = fork();
         if (d->pid == 0) {
                 int null = open("/dev/null", O_WRONLY);
@@ -154,9 +169,14 @@ static void start(struct dmn *d) {
                 execl(daemon_path(), "hpcnoded", "--config", d->config, (char *) NULL);
                 _exit(127);
         }
+        for (double end = now_s() + 10; now_s() < end;) {
+                if (count_lines(d->log, "\"event\":\"hpcnoded.start\"") > before)
+                        break;
+                usleep(20000);
+        }
+        if (count_lines(d->log, "\"event\":\"hpcnoded.start\"") <= before)
+                fail_msg("hpcnoded did not start (no new hpcnoded.start record in %s)", d->log);
         json_object *o = wait_record(d->log, "hpcnoded.start", NULL);
-        if (!o)
-                fail_msg("hpcnoded did not start (no hpcnoded.start record in %s)", d->log);
         assert_non_null(strstr(str(o, "detail", NULL), can_enforce() ? "mode enforce" : "mode audit"));
         json_object_put(o);
 }
@@ -294,6 +314,46 @@ static void storm_gives_a_resync_record(void **state) {
         json_object_put(o);
 }
 
+/* The state lives in the kernel and in files, not in the daemon: a
+ * restarted hpcnoded knows the owner of a cgroup made while it was down,
+ * and an emergency declared meanwhile. */
+static void restart_loses_no_state(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        write_config(d, NULL);
+        start(d);
+        kill(d->pid, SIGTERM);
+        assert_int_equal(wait_pid_ms(d->pid, 5000, NULL), d->pid);
+        d->pid = 0;
+        /* while it is down: a new allocation cgroup, and an emergency */
+        const char *alloc = env_path(d->cg, "workload.slice/alloc-9");
+        act(d->workload_exe, "mkdir", alloc, NULL);
+        char state_path[128];
+        snprintf(state_path, sizeof(state_path), "%s/emergency", d->dir);
+        struct hn_emergency *em;
+        assert_int_equal(hn_emergency_new(state_path, &em, NULL), 0);
+        assert_int_equal(hn_emergency_begin(em, "operator:dana", "restart test", 120, NULL), 0);
+        hn_emergency_free(em);
+        /* a second start appends to the same trail */
+        start(d);
+        char sub[PATH_MAX + 16];
+        snprintf(sub, sizeof(sub), "%s/step-1", alloc);
+        bool enforce = can_enforce();
+        act_expect(d->pact_exe, "mkdir", sub, NULL, enforce ? EPERM : 0);
+        json_object *o = wait_record(d->log, "cgroup.mkdir", sub);
+        assert_non_null(o);
+        /* the cgroup made while the daemon was down is known to be workload's */
+        assert_string_equal(str(o, "target", "owner"), "workload");
+        assert_true(json_object_get_boolean(json_object_object_get(o, "cross_slice")));
+        assert_string_equal(str(o, "writer", "identity"), "pact");
+        /* and the emergency declared meanwhile is in force for the kernel's records */
+        assert_true(json_object_get_boolean(json_object_object_get(o, "emergency")));
+        json_object_put(o);
+        /* both starts, and the stop between them, are in the one trail */
+        assert_int_equal(count_lines(d->log, "\"event\":\"hpcnoded.start\""), 2);
+        assert_int_equal(count_lines(d->log, "\"event\":\"hpcnoded.stop\""), 1);
+}
+
 static void bad_config_and_impossible_enforce_refused(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
@@ -333,6 +393,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(library_actions_share_the_trail, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(sighup_reopens_and_sigterm_stops, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(storm_gives_a_resync_record, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(restart_loses_no_state, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(bad_config_and_impossible_enforce_refused, dmn_setup, dmn_teardown),
         };
         return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);
