@@ -157,6 +157,30 @@ int BPF_PROG(hn_cgroup_attach_task, struct cgroup *dst, const char *path, struct
         return emit(HN_EV_CGROUP_ATTACH, dst, path, owner, BPF_CORE_READ(task, tgid));
 }
 
+/* cgroup.freeze, attributed at no cost to unrelated syscalls: the v2
+ * freezer's tracepoints fire in the writer's context (Linux 5.2+). */
+static __always_inline int freeze_event(struct cgroup *cgrp, const char *path, __u32 frozen)
+{
+        if (!on_default_hierarchy(cgrp))
+                return 0;
+        __u8 owner = owner_lookup(cgroup_id_of(cgrp));
+        if (owner == HN_EVO_NONE)
+                return 0;
+        return emit(HN_EV_CGROUP_FREEZE, cgrp, path, owner, frozen);
+}
+
+SEC("tp_btf/cgroup_freeze")
+int BPF_PROG(hn_cgroup_freeze, struct cgroup *cgrp, const char *path)
+{
+        return freeze_event(cgrp, path, 1);
+}
+
+SEC("tp_btf/cgroup_unfreeze")
+int BPF_PROG(hn_cgroup_unfreeze, struct cgroup *cgrp, const char *path)
+{
+        return freeze_event(cgrp, path, 0);
+}
+
 SEC("tp_btf/cgroup_notify_populated")
 int BPF_PROG(hn_cgroup_notify_populated, struct cgroup *cgrp, const char *path, int val)
 {

@@ -14,5 +14,9 @@ SEC("tp_btf/cgroup_rmdir")
 int BPF_PROG(floor_rmdir, struct cgroup *cgrp, const char *path) { return 0; }
 SEC("tp_btf/cgroup_attach_task")
 int BPF_PROG(floor_attach, struct cgroup *dst, const char *path, struct task_struct *task, bool tg) { return 0; }
+SEC("tp_btf/cgroup_freeze")
+int BPF_PROG(floor_freeze, struct cgroup *cgrp, const char *path) { return 0; }
+SEC("tp_btf/cgroup_unfreeze")
+int BPF_PROG(floor_unfreeze, struct cgroup *cgrp, const char *path) { return 0; }
 SEC("tp_btf/cgroup_notify_populated")
 int BPF_PROG(floor_populated, struct cgroup *cgrp, const char *path, int val) { return 0; }

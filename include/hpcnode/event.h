@@ -27,7 +27,8 @@ enum hn_event_type {
         HN_EV_CGROUP_ATTACH = 3,    /* a task moved in; value = its pid */
         HN_EV_CGROUP_POPULATED = 4, /* value = the new populated state (WI5) */
         HN_EV_CONTROL_OPEN = 5,     /* a cgroupfs control file opened for writing (LSM) */
-        HN_EV_TYPE_MAX = 6,         /* sizes the loss-counter map */
+        HN_EV_CGROUP_FREEZE = 6,    /* cgroup.freeze written; value = 1 freeze, 0 thaw */
+        HN_EV_TYPE_MAX = 7,         /* sizes the loss-counter map */
 };
 
 enum hn_event_flag {

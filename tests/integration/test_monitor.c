@@ -221,6 +221,37 @@ static void attach_and_populated_are_reported(void **state) {
         assert_int_equal(unpop, 1);
 }
 
+/* cgroup.freeze is attributed in audit mode too, through the freezer's
+ * own tracepoints: freeze and thaw, each one record. */
+static void freeze_is_attributed(void **state) {
+        struct mon_env *m = *state;
+        REQUIRE_MONITOR(m);
+        struct hn_cgroup_handle h;
+        assert_int_equal(hn_cgroup_create_scope(m->cg->pact, "pact.slice/infra.slice", "rasdaemon", NULL, &h, NULL), 0);
+        char freeze[PATH_MAX + 32];
+        snprintf(freeze, sizeof(freeze), "%s/cgroup.freeze", h.path);
+        uint64_t id;
+        assert_int_equal(hn_cgroup_id(h.path, &id), 0);
+        for (int frozen = 1; frozen >= 0; frozen--) {
+                drain(m);
+                pid_t pid = act(m->workload_exe, "write", freeze, frozen ? "1" : "0");
+                drain(m);
+                const struct hn_event *e = only(m, HN_EV_CGROUP_FREEZE);
+                assert_writer(e, pid, m->workload_exe, "lattice-agent");
+                assert_int_equal(e->value, (unsigned) frozen);
+                assert_true(e->cgroup_id == id);
+                assert_int_equal(e->target_owner, HN_EVO_PACT);
+                assert_int_equal(e->flags, HN_EVF_CROSS_SLICE);
+                assert_string_equal(e->path, path_below_mount(&m->cg->s, h.path));
+        }
+        /* the owner's freeze is recorded, not as cross-slice */
+        drain(m);
+        act(m->pact_exe, "write", freeze, "1");
+        drain(m);
+        assert_int_equal(only(m, HN_EV_CGROUP_FREEZE)->flags, 0);
+        act(m->pact_exe, "write", freeze, "0");
+}
+
 static void rmdir_cross_slice(void **state) {
         struct mon_env *m = *state;
         REQUIRE_MONITOR(m);
@@ -281,6 +312,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(owner_mkdir_is_not_cross_slice, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(manager_writes_are_marked_not_cross, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(attach_and_populated_are_reported, mon_setup, mon_teardown),
+                cmocka_unit_test_setup_teardown(freeze_is_attributed, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(rmdir_cross_slice, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(outside_the_slices_is_silent, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(losses_are_counted, mon_setup, mon_teardown),

@@ -161,8 +161,11 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e) {
         json_object_object_add(w, "cgroup_id", json_object_new_int64((int64_t) e->writer_cgroup_id));
         json_object_object_add(w, "identity", json_object_new_string(owner_name(e->writer_owner)));
         json_object_object_add(o, "writer", w);
-        if (e->type == HN_EV_CGROUP_ATTACH || e->type == HN_EV_CGROUP_POPULATED)
-                json_object_object_add(o, e->type == HN_EV_CGROUP_ATTACH ? "attached_pid" : "populated",
+        if (e->type == HN_EV_CGROUP_ATTACH || e->type == HN_EV_CGROUP_POPULATED || e->type == HN_EV_CGROUP_FREEZE)
+                json_object_object_add(o,
+                                       e->type == HN_EV_CGROUP_ATTACH   ? "attached_pid"
+                                       : e->type == HN_EV_CGROUP_FREEZE ? "frozen"
+                                                                        : "populated",
                                        json_object_new_int64(e->value));
         json_object_object_add(o, "mode", json_object_new_string(s->mode));
         json_object_object_add(o, "emergency", json_object_new_boolean(e->flags & HN_EVF_EMERGENCY));

@@ -41,6 +41,8 @@ const char *hn_event_type_name(unsigned type) {
                 return "cgroup.populated";
         case HN_EV_CONTROL_OPEN:
                 return "cgroup.control_write";
+        case HN_EV_CGROUP_FREEZE:
+                return "cgroup.freeze";
         }
         return "unknown";
 }
