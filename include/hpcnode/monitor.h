@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 
 #include <hpcnode/error.h>
@@ -59,6 +60,12 @@ HN_PUBLIC int hn_monitor_poll(struct hn_monitor *m, int timeout_ms, hn_event_fn 
 HN_PUBLIC int hn_monitor_losses(struct hn_monitor *m, uint64_t ret[HN_EV_TYPE_MAX], struct hn_error *err);
 /* Marks the emergency state for the programs' records. */
 HN_PUBLIC int hn_monitor_set_emergency(struct hn_monitor *m, bool active);
+
+/* dev_t as the kernel keeps it in super_block.s_dev (major << 20 | minor),
+ * which is what hn_event.exe_dev holds; st_dev is encoded differently. */
+static inline uint32_t hn_kernel_dev(dev_t dev) {
+        return (uint32_t) ((major(dev) << 20) | minor(dev));
+}
 
 /* The cgroup id (kernfs id) of a directory in a cgroup2 mount. */
 HN_PUBLIC int hn_cgroup_id(const char *path, uint64_t *ret);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,7 +115,7 @@ static void writer_exe(const struct hn_event *e, char *buf, size_t size) {
         snprintf(link, sizeof(link), "/proc/%u/exe", e->tgid);
         ssize_t n = readlink(link, path, sizeof(path) - 1);
         if (n > 0 && stat(link, &st) == 0 && st.st_ino == e->exe_ino &&
-            ((major(st.st_dev) << 20) | minor(st.st_dev)) == e->exe_dev) {
+            hn_kernel_dev(st.st_dev) == e->exe_dev) {
                 path[n] = '\0';
                 snprintf(buf, size, "%s", path);
                 return;

@@ -66,10 +66,7 @@ static int probe_main(void) {
         struct hn_monitor *mon = NULL;
         struct hn_error err = { 0 };
         char mount[4096] = "(none)";
-        struct hn_cgroup_manager *m = NULL;
-        if (hn_cgroup_manager_new(NULL, HN_OWNER_NONE, &m, &err) == 0)
-                snprintf(mount, sizeof(mount), "%s", hn_cgroup_manager_root(m));
-        hn_cgroup_manager_free(m);
+        (void) hn_cgroup2_find_mount(mount, sizeof(mount));
         hn_probe_bpf_lsm(NULL, &lsm);
         int r = hn_monitor_new(NULL, &mon, &err);
         hn_monitor_free(mon);
@@ -155,11 +152,9 @@ static int setup(struct daemon *d, bool echo, char *why, size_t why_size, const 
                 fprintf(stderr, "hpcnoded: %s\n", err.message);
                 return -1;
         }
+        /* Kernel records carry paths from the hierarchy's root: the mount. */
         char mount[4096] = "";
-        struct hn_cgroup_manager *probe = NULL;
-        if (hn_cgroup_manager_new(NULL, HN_OWNER_NONE, &probe, NULL) == 0)
-                snprintf(mount, sizeof(mount), "%s", hn_cgroup_manager_root(probe));
-        hn_cgroup_manager_free(probe);
+        (void) hn_cgroup2_find_mount(mount, sizeof(mount));
         if (hnd_sink_open(&d->sink, &d->cfg, mount, echo, &err) < 0) {
                 fprintf(stderr, "hpcnoded: %s\n", err.message);
                 return -1;

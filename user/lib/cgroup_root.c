@@ -41,3 +41,7 @@ int cgroup2_find_mount(char *ret, size_t size) {
         snprintf(ret, size, "%s", found);
         return 0;
 }
+
+int hn_cgroup2_find_mount(char *ret, size_t size) {
+        return cgroup2_find_mount(ret, size);
+}

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -174,8 +173,7 @@ int hn_monitor_add_identity_exe(struct hn_monitor *m, enum hn_slice_owner owner,
         if (!S_ISREG(st.st_mode))
                 return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "identity executable %s: not a regular file",
                                     path);
-        /* The kernel keeps dev_t as major << 20 | minor. */
-        struct hn_exe_key key = { .ino = st.st_ino, .dev = (major(st.st_dev) << 20) | minor(st.st_dev) };
+        struct hn_exe_key key = { .ino = st.st_ino, .dev = hn_kernel_dev(st.st_dev) };
         uint8_t v = (uint8_t) owner;
         if (bpf_map__update_elem(m->skel->maps.identity_exe, &key, sizeof(key), &v, sizeof(v), BPF_ANY) < 0)
                 return hn_error_set(err, HN_ERR_IO, errno, "identity executable %s: %s", path, strerror(errno));
