@@ -20,16 +20,9 @@ struct enf {
         struct hn_monitor *mon;
         struct agents agents;
         const char *pact_exe, *workload_exe;
-        struct hn_event ev[256];
-        unsigned n;
+        struct event_log log;
         char skip[300];
 };
-
-static void collect(const struct hn_event *e, void *userdata) {
-        struct enf *m = userdata;
-        if (m->n < 256)
-                m->ev[m->n++] = *e;
-}
 
 static int enf_setup(void **state) {
         struct enf *m = calloc(1, sizeof(*m));
@@ -77,18 +70,12 @@ static int enf_teardown(void **state) {
                         SKIP_BECAUSE("%s", (m)->skip);                                                                 \
         } while (0)
 
-static void drain(struct enf *m) {
-        m->n = 0;
-        while (hn_monitor_poll(m->mon, 50, collect, m) > 0)
-                ;
-}
-
 static const struct hn_event *only_denied(struct enf *m, unsigned type) {
         const struct hn_event *found = NULL;
         unsigned count = 0;
-        for (unsigned i = 0; i < m->n; i++)
-                if (m->ev[i].flags & HN_EVF_DENIED) {
-                        found = &m->ev[i];
+        for (unsigned i = 0; i < m->log.n; i++)
+                if (m->log.ev[i].flags & HN_EVF_DENIED) {
+                        found = &m->log.ev[i];
                         count++;
                 }
         if (count != 1)
@@ -103,11 +90,11 @@ static void cross_slice_mkdir_denied(void **state) {
         struct enf *m = *state;
         REQUIRE_LSM(m);
         const char *target = env_path(m->cg, "pact.slice/infra.slice/intruder");
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         pid_t pid;
         assert_int_equal(agent_run(m->workload_exe, "mkdir", target, NULL, &pid), EPERM);
         assert_false(path_exists(target));
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         const struct hn_event *e = only_denied(m, HN_EV_CGROUP_MKDIR);
         uint64_t parent;
         assert_int_equal(hn_cgroup_id(env_path(m->cg, "pact.slice/infra.slice"), &parent), 0);
@@ -125,13 +112,13 @@ static void cross_slice_mkdir_denied(void **state) {
         /* the owner may: allowed, recorded by the tracepoint, not denied */
         assert_int_equal(agent_run(m->pact_exe, "mkdir", target, NULL, NULL), 0);
         assert_true(path_exists(target));
-        drain(m);
-        for (unsigned i = 0; i < m->n; i++)
-                assert_int_equal(m->ev[i].flags & HN_EVF_DENIED, 0);
+        event_log_drain(&m->log, m->mon);
+        for (unsigned i = 0; i < m->log.n; i++)
+                assert_int_equal(m->log.ev[i].flags & HN_EVF_DENIED, 0);
         /* and rmdir of it by workload is denied too */
         assert_int_equal(agent_run(m->workload_exe, "rmdir", target, NULL, NULL), EPERM);
         assert_true(path_exists(target));
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         e = only_denied(m, HN_EV_CGROUP_RMDIR);
         uint64_t id;
         assert_int_equal(hn_cgroup_id(target, &id), 0);
@@ -153,9 +140,9 @@ static void cross_slice_control_writes_denied(void **state) {
                 snprintf(p, sizeof(p), "%s/%s", h.path, files[i]);
                 if (!path_exists(p))
                         continue; /* memory.max needs the memory controller: the VM has it */
-                drain(m);
+                event_log_drain(&m->log, m->mon);
                 assert_int_equal(agent_run(m->workload_exe, "write", p, values[i], NULL), EPERM);
-                drain(m);
+                event_log_drain(&m->log, m->mon);
                 const struct hn_event *e = only_denied(m, HN_EV_CONTROL_OPEN);
                 assert_string_equal(e->path, files[i]);
                 uint64_t id;
@@ -168,13 +155,13 @@ static void cross_slice_control_writes_denied(void **state) {
         /* the owner's own writes pass, and are recorded, not denied */
         char p[PATH_MAX + 32];
         snprintf(p, sizeof(p), "%s/cgroup.freeze", h.path);
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         assert_int_equal(agent_run(m->pact_exe, "write", p, "0", NULL), 0);
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         bool seen = false;
-        for (unsigned i = 0; i < m->n; i++)
-                if (m->ev[i].type == HN_EV_CONTROL_OPEN) {
-                        assert_int_equal(m->ev[i].flags & HN_EVF_DENIED, 0);
+        for (unsigned i = 0; i < m->log.n; i++)
+                if (m->log.ev[i].type == HN_EV_CONTROL_OPEN) {
+                        assert_int_equal(m->log.ev[i].flags & HN_EVF_DENIED, 0);
                         seen = true;
                 }
         assert_true(seen);
@@ -196,18 +183,18 @@ static void emergency_opens_kill_for_pact(void **state) {
         assert_int_equal(agent_run(m->pact_exe, "write", p, "1", NULL), EPERM);
         assert_int_equal(kill(job, 0), 0);
         assert_int_equal(hn_monitor_set_emergency(m->mon, true), 0);
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         assert_int_equal(agent_run(m->pact_exe, "write", p, "1", NULL), 0);
         int status;
         assert_int_equal(wait_pid_ms(job, 5000, &status), job);
         assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         bool seen = false;
-        for (unsigned i = 0; i < m->n; i++)
-                if (m->ev[i].type == HN_EV_CONTROL_OPEN) {
-                        assert_int_equal(m->ev[i].flags & HN_EVF_DENIED, 0);
-                        assert_true(m->ev[i].flags & HN_EVF_EMERGENCY);
-                        assert_true(m->ev[i].flags & HN_EVF_CROSS_SLICE);
+        for (unsigned i = 0; i < m->log.n; i++)
+                if (m->log.ev[i].type == HN_EV_CONTROL_OPEN) {
+                        assert_int_equal(m->log.ev[i].flags & HN_EVF_DENIED, 0);
+                        assert_true(m->log.ev[i].flags & HN_EVF_EMERGENCY);
+                        assert_true(m->log.ev[i].flags & HN_EVF_CROSS_SLICE);
                         seen = true;
                 }
         assert_true(seen);
@@ -221,13 +208,13 @@ static void emergency_opens_kill_for_pact(void **state) {
 static void reads_pass_silently(void **state) {
         struct enf *m = *state;
         REQUIRE_LSM(m);
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         char p[PATH_MAX + 32], buf[256];
         snprintf(p, sizeof(p), "%s/cgroup.procs", env_path(m->cg, "pact.slice/infra.slice"));
         assert_int_equal(read_text(p, buf, sizeof(buf)), 0);
         assert_int_equal(agent_run(m->workload_exe, "write", "/dev/null", "x", NULL), 0);
-        drain(m);
-        assert_int_equal(m->n, 0);
+        event_log_drain(&m->log, m->mon);
+        assert_int_equal(m->log.n, 0);
 }
 
 int main(void) {

@@ -22,15 +22,8 @@ struct mon_env {
         struct hn_monitor *mon;
         struct agents agents;
         const char *pact_exe, *workload_exe;
-        struct hn_event ev[256];
-        unsigned n;
+        struct event_log log;
 };
-
-static void collect(const struct hn_event *e, void *userdata) {
-        struct mon_env *m = userdata;
-        if (m->n < 256)
-                m->ev[m->n++] = *e;
-}
 
 static int mon_setup(void **state) {
         struct mon_env *m = calloc(1, sizeof(*m));
@@ -84,24 +77,17 @@ static pid_t act(const char *exe, const char *verb, const char *path, const char
         return pid;
 }
 
-/* Drains the ring buffer: everything the act produced is there already
- * (the tracepoint runs in the writer's syscall), but give it a moment. */
-static void drain(struct mon_env *m) {
-        m->n = 0;
-        while (hn_monitor_poll(m->mon, 50, collect, m) > 0)
-                ;
-}
-
+/* The one record of type among those drained; fails unless exactly one. */
 static const struct hn_event *only(struct mon_env *m, unsigned type) {
         const struct hn_event *found = NULL;
         unsigned count = 0;
-        for (unsigned i = 0; i < m->n; i++)
-                if (m->ev[i].type == type) {
-                        found = &m->ev[i];
+        for (unsigned i = 0; i < m->log.n; i++)
+                if (m->log.ev[i].type == type) {
+                        found = &m->log.ev[i];
                         count++;
                 }
         if (count != 1)
-                fail_msg("%u records of type %s, want exactly 1 (of %u in all)", count, hn_event_type_name(type), m->n);
+                fail_msg("%u records of type %s, want exactly 1 (of %u in all)", count, hn_event_type_name(type), m->log.n);
         return found;
 }
 
@@ -140,11 +126,11 @@ static void workload_mkdir_in_pact_is_cross_slice(void **state) {
         struct mon_env *m = *state;
         REQUIRE_MONITOR(m);
         const char *target = env_path(m->cg, "pact.slice/infra.slice/intruder");
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         pid_t pid = act(m->workload_exe, "mkdir", target, NULL);
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         const struct hn_event *e = only(m, HN_EV_CGROUP_MKDIR);
-        assert_int_equal(m->n, 1);
+        assert_int_equal(m->log.n, 1);
         assert_writer(e, pid, m->workload_exe, "lattice-agent");
         assert_int_equal(e->flags, HN_EVF_CROSS_SLICE); /* audit mode: not denied */
         assert_int_equal(e->target_owner, HN_EVO_PACT);
@@ -159,16 +145,16 @@ static void workload_mkdir_in_pact_is_cross_slice(void **state) {
 static void owner_mkdir_is_not_cross_slice(void **state) {
         struct mon_env *m = *state;
         REQUIRE_MONITOR(m);
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         pid_t pid = act(m->pact_exe, "mkdir", env_path(m->cg, "pact.slice/gpu.slice/ok"), NULL);
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         const struct hn_event *e = only(m, HN_EV_CGROUP_MKDIR);
         assert_writer(e, pid, m->pact_exe, "pact-agent");
         assert_int_equal(e->flags, 0);
         assert_int_equal(e->writer_owner, HN_EVO_PACT);
         /* and a grandchild inherits the owner the kernel recorded for its parent */
         pid = act(m->workload_exe, "mkdir", env_path(m->cg, "pact.slice/gpu.slice/ok/deeper"), NULL);
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         e = only(m, HN_EV_CGROUP_MKDIR);
         assert_int_equal(e->target_owner, HN_EVO_PACT);
         assert_int_equal(e->flags, HN_EVF_CROSS_SLICE);
@@ -178,9 +164,9 @@ static void manager_writes_are_marked_not_cross(void **state) {
         struct mon_env *m = *state;
         REQUIRE_MONITOR(m);
         struct hn_cgroup_handle h;
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         assert_int_equal(hn_cgroup_create_scope(m->cg->workload, "workload.slice", "mgr", NULL, &h, NULL), 0);
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         const struct hn_event *e = only(m, HN_EV_CGROUP_MKDIR);
         assert_int_equal(e->tgid, getpid());
         assert_int_equal(e->writer_owner, HN_EVO_MANAGER);
@@ -194,10 +180,10 @@ static void attach_and_populated_are_reported(void **state) {
         assert_int_equal(hn_cgroup_create_scope(m->cg->pact, "pact.slice/infra.slice", "chronyd", NULL, &h, NULL), 0);
         char procs[PATH_MAX + 32];
         snprintf(procs, sizeof(procs), "%s/cgroup.procs", h.path);
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         /* the workload agent moves itself into pact's scope: a cross-slice attach */
         pid_t pid = act(m->workload_exe, "write", procs, "0");
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         const struct hn_event *e = only(m, HN_EV_CGROUP_ATTACH);
         uint64_t id;
         assert_int_equal(hn_cgroup_id(h.path, &id), 0);
@@ -210,11 +196,11 @@ static void attach_and_populated_are_reported(void **state) {
         assert_true(e->cgroup_id == id);
         /* the scope became populated, then empty when the writer exited: WI5 from the kernel */
         unsigned pop = 0, unpop = 0;
-        for (unsigned i = 0; i < m->n; i++)
-                if (m->ev[i].type == HN_EV_CGROUP_POPULATED && m->ev[i].cgroup_id == id) {
-                        pop += m->ev[i].value == 1;
-                        unpop += m->ev[i].value == 0;
-                        assert_int_equal(m->ev[i].flags & HN_EVF_CROSS_SLICE, 0);
+        for (unsigned i = 0; i < m->log.n; i++)
+                if (m->log.ev[i].type == HN_EV_CGROUP_POPULATED && m->log.ev[i].cgroup_id == id) {
+                        pop += m->log.ev[i].value == 1;
+                        unpop += m->log.ev[i].value == 0;
+                        assert_int_equal(m->log.ev[i].flags & HN_EVF_CROSS_SLICE, 0);
                 }
         assert_int_equal(pop, 1);
         assert_int_equal(unpop, 1);
@@ -232,9 +218,9 @@ static void freeze_is_attributed(void **state) {
         uint64_t id;
         assert_int_equal(hn_cgroup_id(h.path, &id), 0);
         for (int frozen = 1; frozen >= 0; frozen--) {
-                drain(m);
+                event_log_drain(&m->log, m->mon);
                 pid_t pid = act(m->workload_exe, "write", freeze, frozen ? "1" : "0");
-                drain(m);
+                event_log_drain(&m->log, m->mon);
                 const struct hn_event *e = only(m, HN_EV_CGROUP_FREEZE);
                 assert_writer(e, pid, m->workload_exe, "lattice-agent");
                 assert_int_equal(e->value, (unsigned) frozen);
@@ -244,9 +230,9 @@ static void freeze_is_attributed(void **state) {
                 assert_string_equal(e->path, path_below_mount(&m->cg->s, h.path));
         }
         /* the owner's freeze is recorded, not as cross-slice */
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         act(m->pact_exe, "write", freeze, "1");
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         assert_int_equal(only(m, HN_EV_CGROUP_FREEZE)->flags, 0);
         act(m->pact_exe, "write", freeze, "0");
 }
@@ -256,9 +242,9 @@ static void rmdir_cross_slice(void **state) {
         REQUIRE_MONITOR(m);
         const char *victim = env_path(m->cg, "workload.slice/alloc-1");
         act(m->workload_exe, "mkdir", victim, NULL);
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         pid_t pid = act(m->pact_exe, "rmdir", victim, NULL);
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         const struct hn_event *e = only(m, HN_EV_CGROUP_RMDIR);
         assert_writer(e, pid, m->pact_exe, "pact-agent");
         assert_int_equal(e->target_owner, HN_EVO_WORKLOAD);
@@ -271,12 +257,12 @@ static void rmdir_cross_slice(void **state) {
 static void outside_the_slices_is_silent(void **state) {
         struct mon_env *m = *state;
         REQUIRE_MONITOR(m);
-        drain(m);
+        event_log_drain(&m->log, m->mon);
         act(m->workload_exe, "mkdir", env_path(m->cg, "other.slice"), NULL);
         act(m->workload_exe, "mkdir", env_path(m->cg, "pact.slice-evil"), NULL);
         act(m->workload_exe, "rmdir", env_path(m->cg, "other.slice"), NULL);
-        drain(m);
-        assert_int_equal(m->n, 0);
+        event_log_drain(&m->log, m->mon);
+        assert_int_equal(m->log.n, 0);
 }
 
 /* A tiny ring buffer and nobody reading: the kernel counts what it drops. */

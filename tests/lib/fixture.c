@@ -346,3 +346,15 @@ int agent_run(const char *exe, const char *verb, const char *a, const char *b, p
                 *ret_pid = pid;
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+static void event_log_add(const struct hn_event *e, void *userdata) {
+        struct event_log *log = userdata;
+        if (log->n < sizeof(log->ev) / sizeof(log->ev[0]))
+                log->ev[log->n++] = *e;
+}
+
+void event_log_drain(struct event_log *log, struct hn_monitor *mon) {
+        log->n = 0;
+        while (hn_monitor_poll(mon, 50, event_log_add, log) > 0)
+                ;
+}

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include <hpcnode/cgroup.h>
+#include <hpcnode/monitor.h>
 
 /* Prints "SKIP: <reason>" (the runner collects these) and skips. */
 #define SKIP_BECAUSE(...)                                                                                              \
@@ -79,6 +80,15 @@ int wait_children(unsigned n, unsigned timeout_ms, unsigned *ret_sigkilled);
 
 /* waitpid(pid) for at most timeout_ms: pid, or 0 if it is still running. */
 pid_t wait_pid_ms(pid_t pid, unsigned timeout_ms, int *ret_status);
+
+/* Records read from a monitor, for assertions. */
+struct event_log {
+        struct hn_event ev[256];
+        unsigned n;
+};
+/* Empties log, then reads every record waiting (the tracepoint runs in the
+ * writer's syscall, so an act's records are queued when it returns). */
+void event_log_drain(struct event_log *log, struct hn_monitor *mon);
 
 /* Copies of the test helper standing for the two node agents: the kernel
  * knows a writer by its executable, so each copy is a distinct identity. */
