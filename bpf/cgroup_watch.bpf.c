@@ -75,7 +75,7 @@ static __always_inline bool emergency_on(void)
 }
 
 static __always_inline int emit_for(const struct hn_writer *w, __u32 type, __u64 cgroup_id, const char *path,
-                                    __u8 target_owner, __u32 value, __u32 extra_flags)
+                                    __u8 target_owner, __u32 value, __u32 extra_flags, __u8 source)
 {
         struct hn_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
         if (!e) {
@@ -103,7 +103,8 @@ static __always_inline int emit_for(const struct hn_writer *w, __u32 type, __u64
         e->value = value;
         e->target_owner = target_owner;
         e->writer_owner = w->owner;
-        e->reserved[0] = e->reserved[1] = 0;
+        e->source = source;
+        e->reserved = 0;
         bpf_get_current_comm(e->comm, sizeof(e->comm));
         if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) < 0)
                 e->path[0] = '\0';
@@ -115,7 +116,7 @@ static __always_inline int emit(__u32 type, struct cgroup *cgrp, const char *pat
 {
         struct hn_writer w;
         writer_identify(&w);
-        return emit_for(&w, type, cgroup_id_of(cgrp), path, target_owner, value, 0);
+        return emit_for(&w, type, cgroup_id_of(cgrp), path, target_owner, value, 0, HN_EVS_TP_BTF);
 }
 
 SEC("tp_btf/cgroup_mkdir")
@@ -192,18 +193,89 @@ int BPF_PROG(hn_cgroup_notify_populated, struct cgroup *cgrp, const char *path, 
         return emit(HN_EV_CGROUP_POPULATED, cgrp, path, owner, (__u32)val);
 }
 
-/* ---- Enforcement (BPF LSM). The loader switches these programs off where
- * the kernel has no BPF LSM; the tp_btf programs above record what happens,
- * these decide whether it may. */
+/* cgroup.kill, attributed at no cost to unrelated syscalls: the kernel
+ * sends SIGKILL to each process with no siginfo (SEND_SIG_NOINFO), from the
+ * writer's own write(2). kill(2) and pidfd_send_signal carry a siginfo, the
+ * OOM killer SEND_SIG_PRIV, and the fork-time kill of a newborn runs in
+ * fork, not write, so none of them is taken for cgroup.kill. */
+
+#define SIGKILL 9
+#define NR_WRITE 1 /* x86-64 syscall numbers: the only vmlinux.h we build against */
+#define NR_PWRITE64 18
+#define NR_WRITEV 20
+#define NR_PWRITEV 296
+#define NR_PWRITEV2 328
+
+/* One record per write, not per process killed: the writer thread's count
+ * of completed writes (ioac.syscw, bumped when vfs_write returns) names
+ * the write in progress. */
+struct {
+        __uint(type, BPF_MAP_TYPE_LRU_HASH);
+        __uint(max_entries, 1024);
+        __type(key, __u32);   /* writer thread id */
+        __type(value, __u64); /* syscw + 1 of the write already recorded */
+} kill_recorded SEC(".maps");
+
+static __always_inline bool in_write_syscall(void)
+{
+        struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+        long nr = BPF_CORE_READ(regs, orig_ax);
+        return nr == NR_WRITE || nr == NR_PWRITE64 || nr == NR_WRITEV || nr == NR_PWRITEV || nr == NR_PWRITEV2;
+}
+
+/* false if this write was recorded already */
+static __always_inline bool first_of_write(void)
+{
+        struct task_struct *cur = bpf_get_current_task_btf();
+        if (!bpf_core_field_exists(cur->ioac))
+                return true; /* no I/O accounting: a record per process killed */
+        __u64 seq = BPF_CORE_READ(cur, ioac.syscw) + 1;
+        __u32 tid = (__u32)bpf_get_current_pid_tgid();
+        __u64 *seen = bpf_map_lookup_elem(&kill_recorded, &tid);
+        if (seen && *seen == seq)
+                return false;
+        bpf_map_update_elem(&kill_recorded, &tid, &seq, BPF_ANY);
+        return true;
+}
+
+SEC("tp_btf/signal_generate")
+int BPF_PROG(hn_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task, int group,
+             int result)
+{
+        /* The verifier takes tp_btf pointer arguments for non-NULL and
+         * prunes a test of one (some kernels): read the raw value. */
+        __u64 info_raw = 1;
+        bpf_probe_read_kernel(&info_raw, sizeof(info_raw), &ctx[1]);
+        if (sig != SIGKILL || info_raw)
+                return 0;
+        struct cgroup *cgrp = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+        __u64 id = cgroup_id_of(cgrp);
+        __u8 owner = owner_lookup(id);
+        if (owner == HN_EVO_NONE || !in_write_syscall() || !first_of_write())
+                return 0;
+        struct hn_writer w;
+        writer_identify(&w);
+        /* the cgroup of the first process killed: the written cgroup, or
+         * for a parent without processes of its own, its first child */
+        return emit_for(&w, HN_EV_CGROUP_KILL, id, "cgroup.kill", owner, BPF_CORE_READ(task, tgid),
+                        HN_EVF_NAME_ONLY, HN_EVS_TP_BTF);
+}
+
+/* ---- Control files opened for writing: enforcement (BPF LSM) and
+ * attribution (LSM, or the syscall exit tracepoints where there is no BPF
+ * LSM). The loader switches off what the kernel or the configured
+ * attribution level does not use. */
 
 #define EPERM 1
 #define MAX_ERRNO 4095
 #define FMODE_WRITE 0x2
 #define CGROUP2_SUPER_MAGIC 0x63677270
 
-/* Set through rodata: deny cross-slice writes (enforce mode), or only
- * record control-file opens (audit mode with BPF LSM). */
+/* Set through rodata: deny cross-slice writes (enforce mode). */
 const volatile bool enforce = false;
+/* Set through rodata: the LSM hook records allowed control-file opens
+ * (attribution level lsm). Denials are recorded always. */
+const volatile bool lsm_records_opens = false;
 
 static __always_inline bool on_cgroup2(struct inode *inode)
 {
@@ -223,6 +295,17 @@ static __always_inline bool name_is(const char *name, const char *want, int len)
                 if (name[i] != want[i])
                         return false;
         return true;
+}
+
+/* Files whose effect the tp_btf programs record with what happened (the
+ * process moved, the cgroup frozen or killed): an allowed open of one is
+ * not recorded again, so each act is one record. */
+static __always_inline bool structural_file(const unsigned char *name)
+{
+        char n[16] = {};
+        bpf_probe_read_kernel_str(n, sizeof(n), name);
+        return name_is(n, "cgroup.procs", 13) || name_is(n, "cgroup.threads", 15) || name_is(n, "cgroup.kill", 12) ||
+               name_is(n, "cgroup.freeze", 14);
 }
 
 /* The previous program's verdict stands, bounded so the verifier (6.12+)
@@ -254,11 +337,12 @@ static __always_inline int judge(__u32 type, __u64 cgroup_id, const unsigned cha
         }
         barrier_var(deny);
         if (deny) {
-                emit_for(&w, type, cgroup_id, (const char *)name, owner, 0, HN_EVF_DENIED | HN_EVF_NAME_ONLY);
+                emit_for(&w, type, cgroup_id, (const char *)name, owner, 0, HN_EVF_DENIED | HN_EVF_NAME_ONLY,
+                         HN_EVS_LSM);
                 return -EPERM;
         }
         if (record_allowed)
-                emit_for(&w, type, cgroup_id, (const char *)name, owner, 0, HN_EVF_NAME_ONLY);
+                emit_for(&w, type, cgroup_id, (const char *)name, owner, 0, HN_EVF_NAME_ONLY, HN_EVS_LSM);
         return 0;
 }
 
@@ -297,6 +381,55 @@ int BPF_PROG(hn_lsm_file_open, struct file *file, int ret)
         if (!on_cgroup2(inode))
                 return 0;
         struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
-        struct inode *dir = BPF_CORE_READ(dentry, d_parent, d_inode);
-        return judge(HN_EV_CONTROL_OPEN, cgroup_id_of_inode(dir), BPF_CORE_READ(dentry, d_name.name), true);
+        const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+        return judge(HN_EV_CONTROL_OPEN, cgroup_id_of_inode(BPF_CORE_READ(dentry, d_parent, d_inode)), name,
+                     lsm_records_opens && !structural_file(name));
+}
+
+/* Attribution level "tracepoint": the same record from the exits of
+ * open(2), openat(2) and openat2(2), after the open succeeded. Any syscall
+ * tracepoint puts every syscall of every task on the kernel's slow path,
+ * which is why this is a level the operator chooses. The cheapest test
+ * goes first: most opens fail the write-mode check. */
+static __always_inline int control_open_exit(long fd)
+{
+        if (fd < 0)
+                return 0;
+        struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+        struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+        if ((unsigned long)fd >= BPF_CORE_READ(fdt, max_fds))
+                return 0;
+        struct file **fds = BPF_CORE_READ(fdt, fd);
+        struct file *file = NULL;
+        bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+        if (!file || !(BPF_CORE_READ(file, f_mode) & FMODE_WRITE) || !on_cgroup2(BPF_CORE_READ(file, f_inode)))
+                return 0;
+        struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+        const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+        __u64 cgroup_id = cgroup_id_of_inode(BPF_CORE_READ(dentry, d_parent, d_inode));
+        __u8 owner = owner_lookup(cgroup_id);
+        if (owner == HN_EVO_NONE || structural_file(name))
+                return 0;
+        struct hn_writer w;
+        writer_identify(&w);
+        return emit_for(&w, HN_EV_CONTROL_OPEN, cgroup_id, (const char *)name, owner, 0, HN_EVF_NAME_ONLY,
+                        HN_EVS_SYSCALL);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int hn_sys_exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+        return control_open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int hn_sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+        return control_open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int hn_sys_exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+        return control_open_exit(ctx->ret);
 }

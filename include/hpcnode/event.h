@@ -19,16 +19,17 @@ typedef uint32_t hn_u32;
 typedef uint64_t hn_u64;
 #endif
 
-#define HN_EVENT_VERSION 1
+#define HN_EVENT_VERSION 2
 
 enum hn_event_type {
         HN_EV_CGROUP_MKDIR = 1,
         HN_EV_CGROUP_RMDIR = 2,
         HN_EV_CGROUP_ATTACH = 3,    /* a task moved in; value = its pid */
         HN_EV_CGROUP_POPULATED = 4, /* value = the new populated state (WI5) */
-        HN_EV_CONTROL_OPEN = 5,     /* a cgroupfs control file opened for writing (LSM) */
+        HN_EV_CONTROL_OPEN = 5,     /* a control file opened for writing; path = its name */
         HN_EV_CGROUP_FREEZE = 6,    /* cgroup.freeze written; value = 1 freeze, 0 thaw */
-        HN_EV_TYPE_MAX = 7,         /* sizes the loss-counter map */
+        HN_EV_CGROUP_KILL = 7,      /* cgroup.kill written; value = the first process killed */
+        HN_EV_TYPE_MAX = 8,         /* sizes the loss-counter map */
 };
 
 enum hn_event_flag {
@@ -36,7 +37,14 @@ enum hn_event_flag {
         HN_EVF_DENIED = 1u << 1,      /* an LSM program refused it */
         HN_EVF_EMERGENCY = 1u << 2,   /* an emergency was in force */
         HN_EVF_MANAGER = 1u << 3,     /* the writer is hpcnoded itself */
-        HN_EVF_NAME_ONLY = 1u << 4,   /* LSM records: path is a name inside cgroup_id, not a full path */
+        HN_EVF_NAME_ONLY = 1u << 4,   /* path is a name inside cgroup_id (a child, a control file) */
+};
+
+/* The hook that saw the act: how the writer was known. */
+enum hn_event_source {
+        HN_EVS_TP_BTF = 0,  /* a cgroup or signal tracepoint, in the writer's context */
+        HN_EVS_LSM = 1,     /* a BPF LSM hook, before the act (it may deny) */
+        HN_EVS_SYSCALL = 2, /* a syscall exit tracepoint, after the open succeeded */
 };
 
 /* Owners as the kernel side knows them: hn_slice_owner's values, plus the
@@ -66,7 +74,8 @@ struct hn_event {
         hn_u32 value;           /* per type: attached pid, populated state */
         hn_u8 target_owner;     /* enum hn_event_owner */
         hn_u8 writer_owner;
-        hn_u8 reserved[2];
+        hn_u8 source;           /* enum hn_event_source */
+        hn_u8 reserved;
         char comm[HN_EVENT_COMM_LEN];
         char path[HN_EVENT_PATH_LEN]; /* cgroup path from the hierarchy root */
 };

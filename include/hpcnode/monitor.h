@@ -21,11 +21,22 @@ extern "C" {
  * and the cross-slice verdict computed there. The calling process is the
  * manager identity. */
 
+/* Who records an allowed write of a control file (memory.max, io.max, …).
+ * Structural acts (mkdir, rmdir, moves, freeze, kill) are attributed by
+ * tp_btf at every level, at no cost to unrelated syscalls. */
+enum hn_attribution {
+        HN_ATTRIBUTION_AUTO = 0,   /* lsm with BPF LSM (options.lsm), else tracepoint */
+        HN_ATTRIBUTION_LSM,        /* the lsm/file_open hook: no cost outside cgroupfs */
+        HN_ATTRIBUTION_TRACEPOINT, /* syscalls:sys_exit_open{,at,at2}: every syscall of every task pays */
+        HN_ATTRIBUTION_OFF,        /* nobody: only a reconciler of values can notice */
+};
+
 struct hn_monitor_options {
         const char *cgroup_root; /* NULL: the cgroup2 mount; else a directory inside one */
         uint32_t ringbuf_bytes;  /* 0: 256 KiB; a power of two, at least 4096 */
         bool lsm;                /* load the lsm/ programs (the kernel must run BPF LSM) */
         bool enforce;            /* with lsm: deny cross-slice writes with EPERM */
+        enum hn_attribution attribution;
 };
 
 struct hn_monitor;
@@ -43,6 +54,27 @@ HN_PUBLIC int hn_monitor_add_identity_uid(struct hn_monitor *m, enum hn_slice_ow
                                           struct hn_error *err);
 HN_PUBLIC int hn_monitor_add_identity_cgroup(struct hn_monitor *m, enum hn_slice_owner owner, const char *path,
                                              struct hn_error *err);
+
+/* The whole identity configuration at once (a reload): every entry is
+ * checked first, and on any error nothing changes. Then the new entries are
+ * written and those no longer configured removed, so a writer that keeps
+ * its identity never passes through "unknown" on the way. */
+enum hn_identity_kind { HN_IDENTITY_EXE, HN_IDENTITY_UID, HN_IDENTITY_CGROUP };
+struct hn_identity {
+        enum hn_slice_owner owner; /* HN_OWNER_PACT or HN_OWNER_WORKLOAD */
+        enum hn_identity_kind kind;
+        const char *path; /* EXE: the executable; CGROUP: the cgroup directory */
+        uid_t uid;        /* UID */
+};
+HN_PUBLIC int hn_monitor_replace_identities(struct hn_monitor *m, const struct hn_identity *ids, size_t n,
+                                            struct hn_error *err);
+
+/* The attribution level in force (never AUTO). */
+HN_PUBLIC enum hn_attribution hn_monitor_attribution(const struct hn_monitor *m);
+/* "auto", "lsm", "tracepoint", "off"; NULL for a bad value. */
+HN_PUBLIC const char *hn_attribution_name(enum hn_attribution a);
+/* The inverse; -EINVAL for an unknown name. */
+HN_PUBLIC int hn_attribution_from_name(const char *name, enum hn_attribution *ret);
 
 /* Seeds the kernel's owner map from the hierarchy under the root, then
  * attaches the programs. */

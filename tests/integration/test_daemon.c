@@ -349,9 +349,144 @@ static void restart_loses_no_state(void **state) {
         /* and the emergency declared meanwhile is in force for the kernel's records */
         assert_true(json_object_get_boolean(json_object_object_get(o, "emergency")));
         json_object_put(o);
+        /* its end, while the daemon runs, reaches the kernel on a later tick
+         * (not the first: the tick must keep ticking) */
+        usleep(300000);
+        assert_int_equal(hn_emergency_new(state_path, &em, NULL), 0);
+        assert_int_equal(hn_emergency_end(em, "operator:dana", NULL), 0);
+        hn_emergency_free(em);
+        usleep(400000); /* LossCheckMSec=100: several ticks */
+        snprintf(sub, sizeof(sub), "%s/step-2", alloc);
+        act_expect(d->pact_exe, "mkdir", sub, NULL, enforce ? EPERM : 0);
+        o = wait_record(d->log, "cgroup.mkdir", sub);
+        assert_non_null(o);
+        assert_false(json_object_get_boolean(json_object_object_get(o, "emergency")));
+        json_object_put(o);
         /* both starts, and the stop between them, are in the one trail */
         assert_int_equal(count_lines(d->log, "\"event\":\"hpcnoded.start\""), 2);
         assert_int_equal(count_lines(d->log, "\"event\":\"hpcnoded.stop\""), 1);
+}
+
+/* SIGHUP reloads the identities: a swapped pair and a removed one take
+ * effect at once; a broken file changes nothing and says why. */
+static void sighup_reloads_identities(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        write_config(d, NULL);
+        start(d);
+        /* workload's executable becomes pact's; pact's own is dropped */
+        FILE *f = fopen(d->config, "w");
+        fprintf(f, "[hpcnoded]\nCgroupRoot=%s\nAuditLog=%s\nJournal=no\nLossCheckMSec=100\nEmergencyState=%s/emergency\n"
+                   "RingBufferBytes=8192\n[identity.pact]\nExecutable=%s\n",
+                d->cg->s.root, d->log, d->dir, d->workload_exe);
+        fclose(f);
+        kill(d->pid, SIGHUP);
+        json_object *o = wait_record(d->log, "config.reloaded", NULL);
+        assert_non_null(o);
+        char want[512];
+        snprintf(want, sizeof(want), "%s: 1 identities; needs a restart to apply: RingBufferBytes", d->config);
+        assert_string_equal(str(o, "detail", NULL), want);
+        json_object_put(o);
+        const char *mine = env_path(d->cg, "pact.slice/infra.slice/now-mine");
+        act(d->workload_exe, "mkdir", mine, NULL);
+        o = wait_record(d->log, "cgroup.mkdir", mine);
+        assert_non_null(o);
+        assert_string_equal(str(o, "writer", "identity"), "pact");
+        assert_false(json_object_get_boolean(json_object_object_get(o, "cross_slice")));
+        json_object_put(o);
+        const char *stranger = env_path(d->cg, "workload.slice/by-a-stranger");
+        act(d->pact_exe, "mkdir", stranger, NULL);
+        o = wait_record(d->log, "cgroup.mkdir", stranger);
+        assert_non_null(o);
+        assert_string_equal(str(o, "writer", "identity"), "none");
+        json_object_put(o);
+        /* a broken file: refused with its reason, the identities stay */
+        f = fopen(d->config, "w");
+        fprintf(f, "[identity.pact]\nExecutable=/nonexistent/agent\n");
+        fclose(f);
+        kill(d->pid, SIGHUP);
+        o = wait_record(d->log, "config.reload_failed", NULL);
+        assert_non_null(o);
+        assert_string_equal(str(o, "detail", NULL), "identity executable /nonexistent/agent: No such file or directory");
+        json_object_put(o);
+        const char *still = env_path(d->cg, "pact.slice/infra.slice/still-mine");
+        act(d->workload_exe, "mkdir", still, NULL);
+        o = wait_record(d->log, "cgroup.mkdir", still);
+        assert_non_null(o);
+        assert_string_equal(str(o, "writer", "identity"), "pact");
+        json_object_put(o);
+}
+
+/* The safety net: with attribution off, a changed limit is still seen on
+ * the next tick, unattributed, old and new value given. */
+static void limits_reconciler_sees_unattributed_changes(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        write_config(d, "Attribution=off\nLimitCheckMSec=100");
+        start(d);
+        json_object *o = wait_record(d->log, "hpcnoded.start", NULL);
+        assert_non_null(strstr(str(o, "detail", NULL), "attribution of control-file writes: off"));
+        json_object_put(o);
+        char file[PATH_MAX + 32];
+        snprintf(file, sizeof(file), "%s/cgroup.max.descendants", env_path(d->cg, "workload.slice"));
+        usleep(300000); /* a baseline scan has run */
+        act(d->pact_exe, "write", file, "40");
+        o = wait_record(d->log, "cgroup.limit_changed", NULL);
+        assert_non_null(o);
+        assert_string_equal(str(o, "target", "path"), file);
+        assert_string_equal(str(o, "target", "file"), "cgroup.max.descendants");
+        assert_string_equal(str(o, "target", "owner"), "workload");
+        assert_string_equal(str(o, "old", NULL), "max");
+        assert_string_equal(str(o, "new", NULL), "40");
+        assert_false(json_object_get_boolean(json_object_object_get(o, "attributed")));
+        json_object_put(o);
+        /* attribution off: no control-file record, and one change is one record */
+        usleep(300000);
+        assert_int_equal(count_lines(d->log, "\"event\":\"cgroup.control_write\""), 0);
+        assert_int_equal(count_lines(d->log, "\"event\":\"cgroup.limit_changed\""), 1);
+        /* the tick keeps ticking: a second change, a second record */
+        act(d->pact_exe, "write", file, "max");
+        for (double end = now_s() + 10; now_s() < end;)
+                if (count_lines(d->log, "\"new\":\"max\"") == 1)
+                        break;
+        assert_int_equal(count_lines(d->log, "\"new\":\"max\""), 1);
+}
+
+/* The tracepoint level in the daemon: a control-file write and a kill
+ * each become a record naming the file, with the hook that saw it. */
+static void control_write_and_kill_records(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        if (can_enforce())
+                SKIP_BECAUSE("BPF LSM here: test_enforce covers the denials");
+        write_config(d, "Attribution=tracepoint\nLimitCheckMSec=0");
+        start(d);
+        struct hn_cgroup_handle h;
+        assert_int_equal(hn_cgroup_create_scope(d->cg->pact, "pact.slice/infra.slice", "sshd", NULL, &h, NULL), 0);
+        char *argv[] = { (char *) helper_path(), "sleep", NULL };
+        pid_t job;
+        assert_int_equal(hn_cgroup_spawn(d->cg->pact, &h, argv, &job, NULL), 0);
+        char file[PATH_MAX + 32];
+        snprintf(file, sizeof(file), "%s/cgroup.max.depth", h.path);
+        pid_t pid = act(d->workload_exe, "write", file, "2");
+        json_object *o = wait_record(d->log, "cgroup.control_write", file);
+        assert_non_null(o);
+        assert_string_equal(str(o, "hook", NULL), "syscall_exit");
+        assert_string_equal(str(o, "writer", "identity"), "workload");
+        assert_int_equal(num(o, "writer", "pid"), pid);
+        assert_true(json_object_get_boolean(json_object_object_get(o, "cross_slice")));
+        json_object_put(o);
+        snprintf(file, sizeof(file), "%s/cgroup.kill", h.path);
+        pid = act(d->workload_exe, "write", file, "1");
+        assert_int_equal(wait_pid_ms(job, 5000, NULL), job);
+        o = wait_record(d->log, "cgroup.kill", file);
+        assert_non_null(o);
+        assert_string_equal(str(o, "hook", NULL), "tp_btf");
+        assert_int_equal(num(o, "killed_pid", NULL), job);
+        assert_int_equal(num(o, "writer", "pid"), pid);
+        assert_string_equal(str(o, "target", "owner"), "pact");
+        assert_true(json_object_get_boolean(json_object_object_get(o, "cross_slice")));
+        json_object_put(o);
 }
 
 static void bad_config_and_impossible_enforce_refused(void **state) {
@@ -372,6 +507,17 @@ static void bad_config_and_impossible_enforce_refused(void **state) {
         snprintf(cmd, sizeof(cmd), "%s/rc", d->dir);
         read_text(cmd, out, sizeof(out));
         assert_string_equal(out, "1\n");
+        /* Attribution=lsm without BPF LSM is refused too, with the reason */
+        if (!can_enforce()) {
+                write_config(d, "Attribution=lsm");
+                snprintf(cmd, sizeof(cmd), "'%s' --config '%s' 2>'%s/err'; echo $? > '%s/rc'", daemon_path(), d->config,
+                         d->dir, d->dir);
+                assert_int_equal(system(cmd), 0);
+                snprintf(cmd, sizeof(cmd), "%s/err", d->dir);
+                read_text(cmd, out, sizeof(out));
+                assert_string_equal(out, "hpcnoded: attribution level lsm needs the lsm/ programs (options.lsm), which "
+                                         "need BPF LSM\n");
+        }
         if (can_enforce())
                 return; /* Mode=enforce is what this kernel can do: nothing to refuse */
         /* Without BPF LSM, Mode=enforce is refused, never pretended. */
@@ -394,6 +540,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(sighup_reopens_and_sigterm_stops, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(storm_gives_a_resync_record, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(restart_loses_no_state, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(sighup_reloads_identities, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(limits_reconciler_sees_unattributed_changes, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(control_write_and_kill_records, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(bad_config_and_impossible_enforce_refused, dmn_setup, dmn_teardown),
         };
         return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);

@@ -265,6 +265,128 @@ static void outside_the_slices_is_silent(void **state) {
         assert_int_equal(m->log.n, 0);
 }
 
+/* Attribution level "tracepoint" (the default without BPF LSM): a control
+ * file opened for writing is one record from the open's syscall exit, by
+ * name inside its cgroup, and the write happened. cgroup.max.depth stands
+ * in for memory.max here: this host has no v2 controllers. */
+static void control_write_attributed_by_syscall_exit(void **state) {
+        struct mon_env *m = *state;
+        REQUIRE_MONITOR(m);
+        assert_int_equal(hn_monitor_attribution(m->mon), HN_ATTRIBUTION_TRACEPOINT);
+        const char *dir = env_path(m->cg, "pact.slice/infra.slice");
+        char file[PATH_MAX + 32], buf[64];
+        snprintf(file, sizeof(file), "%s/cgroup.max.depth", dir);
+        uint64_t id;
+        assert_int_equal(hn_cgroup_id(dir, &id), 0);
+        event_log_drain(&m->log, m->mon);
+        pid_t pid = act(m->workload_exe, "write", file, "7");
+        event_log_drain(&m->log, m->mon);
+        assert_int_equal(m->log.n, 1);
+        const struct hn_event *e = only(m, HN_EV_CONTROL_OPEN);
+        assert_writer(e, pid, m->workload_exe, "lattice-agent");
+        assert_int_equal(e->flags, HN_EVF_CROSS_SLICE | HN_EVF_NAME_ONLY);
+        assert_int_equal(e->source, HN_EVS_SYSCALL);
+        assert_true(e->cgroup_id == id);
+        assert_string_equal(e->path, "cgroup.max.depth");
+        assert_int_equal(e->target_owner, HN_EVO_PACT);
+        assert_int_equal(e->writer_owner, HN_EVO_WORKLOAD);
+        assert_int_equal(read_text(file, buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "7\n"); /* audit mode: the write happened */
+        /* the owner's write: recorded, not cross-slice */
+        event_log_drain(&m->log, m->mon);
+        act(m->pact_exe, "write", file, "max");
+        event_log_drain(&m->log, m->mon);
+        assert_int_equal(only(m, HN_EV_CONTROL_OPEN)->flags, HN_EVF_NAME_ONLY);
+        /* reads, and writes outside the slices, are never recorded */
+        event_log_drain(&m->log, m->mon);
+        assert_int_equal(read_text(file, buf, sizeof(buf)), 0);
+        snprintf(file, sizeof(file), "%s/cgroup.max.depth", env_path(m->cg, "other.slice"));
+        assert_int_equal(mkdir(env_path(m->cg, "other.slice"), 0755), 0);
+        act(m->workload_exe, "write", file, "3");
+        act(m->workload_exe, "write", "/dev/null", "x");
+        event_log_drain(&m->log, m->mon);
+        assert_int_equal(m->log.n, 0);
+}
+
+/* cgroup.kill: one record per write however many processes die, from
+ * signal_generate in the writer's context: no syscall tracepoint needed. */
+static void kill_is_one_record_per_write(void **state) {
+        struct mon_env *m = *state;
+        REQUIRE_MONITOR(m);
+        struct hn_cgroup_handle h;
+        assert_int_equal(hn_cgroup_create_scope(m->cg->pact, "pact.slice/infra.slice", "slurmd", NULL, &h, NULL), 0);
+        char *argv[] = { (char *) helper_path(), "sleep", NULL };
+        pid_t jobs[3];
+        for (int i = 0; i < 3; i++)
+                assert_int_equal(hn_cgroup_spawn(m->cg->pact, &h, argv, &jobs[i], NULL), 0);
+        char kill_file[PATH_MAX + 32];
+        snprintf(kill_file, sizeof(kill_file), "%s/cgroup.kill", h.path);
+        uint64_t id;
+        assert_int_equal(hn_cgroup_id(h.path, &id), 0);
+        event_log_drain(&m->log, m->mon);
+        pid_t pid = act(m->workload_exe, "write", kill_file, "1");
+        for (int i = 0; i < 3; i++) {
+                int status;
+                assert_int_equal(wait_pid_ms(jobs[i], 5000, &status), jobs[i]);
+                assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        }
+        event_log_drain(&m->log, m->mon);
+        const struct hn_event *e = only(m, HN_EV_CGROUP_KILL);
+        assert_writer(e, pid, m->workload_exe, "lattice-agent");
+        assert_int_equal(e->flags, HN_EVF_CROSS_SLICE | HN_EVF_NAME_ONLY);
+        assert_int_equal(e->source, HN_EVS_TP_BTF);
+        assert_true(e->cgroup_id == id);
+        assert_string_equal(e->path, "cgroup.kill");
+        assert_int_equal(e->target_owner, HN_EVO_PACT);
+        assert_true(e->value == (uint32_t) jobs[0] || e->value == (uint32_t) jobs[1] || e->value == (uint32_t) jobs[2]);
+        /* no control-file record besides: the kill record is the act's one */
+        for (unsigned i = 0; i < m->log.n; i++)
+                assert_int_not_equal(m->log.ev[i].type, HN_EV_CONTROL_OPEN);
+        /* an ordinary SIGKILL is not a cgroup.kill (a fresh scope: a
+         * process forked into a killed cgroup is killed at birth) */
+        pid_t job;
+        assert_int_equal(hn_cgroup_create_scope(m->cg->pact, "pact.slice/infra.slice", "munged", NULL, &h, NULL), 0);
+        assert_int_equal(hn_cgroup_spawn(m->cg->pact, &h, argv, &job, NULL), 0);
+        event_log_drain(&m->log, m->mon);
+        assert_int_equal(kill(job, SIGKILL), 0);
+        assert_int_equal(wait_pid_ms(job, 5000, NULL), job);
+        event_log_drain(&m->log, m->mon);
+        assert_true(m->log.n > 0); /* the scope and its parents emptied */
+        for (unsigned i = 0; i < m->log.n; i++)
+                assert_int_not_equal(m->log.ev[i].type, HN_EV_CGROUP_KILL);
+}
+
+/* Level off: control files go unrecorded (the daemon's limits reconciler
+ * is the safety net); structural acts are still attributed. */
+static void attribution_off_records_structure_only(void **state) {
+        struct mon_env *m = *state;
+        REQUIRE_MONITOR(m);
+        struct hn_monitor *off;
+        struct hn_monitor_options o = { .cgroup_root = m->cg->s.root, .attribution = HN_ATTRIBUTION_OFF };
+        assert_int_equal(hn_monitor_new(&o, &off, NULL), 0);
+        assert_int_equal(hn_monitor_attribution(off), HN_ATTRIBUTION_OFF);
+        assert_int_equal(hn_monitor_start(off, NULL), 0);
+        struct event_log log = { 0 };
+        event_log_drain(&log, off);
+        char file[PATH_MAX + 32];
+        snprintf(file, sizeof(file), "%s/cgroup.max.descendants", env_path(m->cg, "workload.slice"));
+        act(m->pact_exe, "write", file, "100");
+        act(m->pact_exe, "mkdir", env_path(m->cg, "workload.slice/stray"), NULL);
+        event_log_drain(&log, off);
+        assert_int_equal(log.n, 1);
+        assert_int_equal(log.ev[0].type, HN_EV_CGROUP_MKDIR);
+        hn_monitor_free(off);
+        /* lsm without the lsm/ programs is refused, and bad levels too */
+        struct hn_error err = { 0 };
+        o.attribution = HN_ATTRIBUTION_LSM;
+        assert_int_equal(hn_monitor_new(&o, &off, &err), -EOPNOTSUPP);
+        assert_string_equal(err.message,
+                            "attribution level lsm needs the lsm/ programs (options.lsm), which need BPF LSM");
+        o.attribution = (enum hn_attribution) 9;
+        assert_int_equal(hn_monitor_new(&o, &off, &err), -EINVAL);
+        assert_string_equal(err.message, "invalid attribution level 9");
+}
+
 /* A tiny ring buffer and nobody reading: the kernel counts what it drops. */
 static void losses_are_counted(void **state) {
         struct mon_env *m = *state;
@@ -300,6 +422,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(freeze_is_attributed, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(rmdir_cross_slice, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(outside_the_slices_is_silent, mon_setup, mon_teardown),
+                cmocka_unit_test_setup_teardown(control_write_attributed_by_syscall_exit, mon_setup, mon_teardown),
+                cmocka_unit_test_setup_teardown(kill_is_one_record_per_write, mon_setup, mon_teardown),
+                cmocka_unit_test_setup_teardown(attribution_off_records_structure_only, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(losses_are_counted, mon_setup, mon_teardown),
         };
         return cmocka_run_group_tests_name("monitor", tests, NULL, NULL);

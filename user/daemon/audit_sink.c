@@ -22,6 +22,7 @@
 #define MSGID_EVENT "7f3c2a4e9b1d4e21a6c8d05e1f2b3a41"
 #define MSGID_CROSS_SLICE "c0d4b6a2e8f94c1d9a3b5e7f6d2c8a10"
 #define MSGID_LIBRARY "1e9a7c3b5d2f4a6e8b0c2d4f6a8e0c21"
+#define MSGID_LIMIT_CHANGED "5b8e2d7a1c4f4e9b8a6d3c2e1f0b9a87"
 
 static int64_t clock_ns(clockid_t c) {
         struct timespec ts;
@@ -123,6 +124,27 @@ static void writer_exe(const struct hn_event *e, char *buf, size_t size) {
         snprintf(buf, size, "(exited) dev=%u:%u ino=%" PRIu64, e->exe_dev >> 20, e->exe_dev & 0xfffff, e->exe_ino);
 }
 
+/* The field that carries hn_event.value, per type. */
+static const char *value_field(unsigned type) {
+        switch (type) {
+        case HN_EV_CGROUP_ATTACH:
+                return "attached_pid";
+        case HN_EV_CGROUP_POPULATED:
+                return "populated";
+        case HN_EV_CGROUP_FREEZE:
+                return "frozen";
+        case HN_EV_CGROUP_KILL:
+                return "killed_pid";
+        }
+        return NULL;
+}
+
+/* How the writer was seen: before the act (lsm), in its context (tp_btf),
+ * or after a successful open (syscall exit). */
+static const char *source_name(unsigned source) {
+        return source == HN_EVS_LSM ? "lsm" : source == HN_EVS_SYSCALL ? "syscall_exit" : "tp_btf";
+}
+
 void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e) {
         char exe[PATH_MAX], target[PATH_MAX + 256];
         bool cross = e->flags & HN_EVF_CROSS_SLICE, denied = e->flags & HN_EVF_DENIED;
@@ -160,12 +182,10 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e) {
         json_object_object_add(w, "cgroup_id", json_object_new_int64((int64_t) e->writer_cgroup_id));
         json_object_object_add(w, "identity", json_object_new_string(owner_name(e->writer_owner)));
         json_object_object_add(o, "writer", w);
-        if (e->type == HN_EV_CGROUP_ATTACH || e->type == HN_EV_CGROUP_POPULATED || e->type == HN_EV_CGROUP_FREEZE)
-                json_object_object_add(o,
-                                       e->type == HN_EV_CGROUP_ATTACH   ? "attached_pid"
-                                       : e->type == HN_EV_CGROUP_FREEZE ? "frozen"
-                                                                        : "populated",
-                                       json_object_new_int64(e->value));
+        const char *value_name = value_field(e->type);
+        if (value_name)
+                json_object_object_add(o, value_name, json_object_new_int64(e->value));
+        json_object_object_add(o, "hook", json_object_new_string(source_name(e->source)));
         json_object_object_add(o, "mode", json_object_new_string(s->mode));
         json_object_object_add(o, "emergency", json_object_new_boolean(e->flags & HN_EVF_EMERGENCY));
         write_line(s, o);
@@ -208,6 +228,30 @@ void hnd_sink_library(const struct hn_audit_record *r, void *userdata) {
                                 r->outcome == HN_AUDIT_DONE ? LOG_INFO : LOG_NOTICE, "HPCNODE_EVENT=%s", r->action,
                                 "HPCNODE_OUTCOME=%s", hn_audit_outcome_name(r->outcome), "HPCNODE_MODE=%s", s->mode,
                                 NULL);
+}
+
+void hnd_sink_limit_changed(struct hnd_sink *s, const struct hnd_limit_change *c) {
+        const char *owner = hn_slice_owner_name(c->owner);
+        json_object *o = json_object_new_object();
+        add_time(o, clock_ns(CLOCK_REALTIME));
+        json_object_object_add(o, "event", json_object_new_string("cgroup.limit_changed"));
+        json_object_object_add(o, "attributed", json_object_new_boolean(false));
+        json_object *t = json_object_new_object();
+        json_object_object_add(t, "path", json_object_new_string(c->path));
+        json_object_object_add(t, "file", json_object_new_string(c->file));
+        json_object_object_add(t, "owner", json_object_new_string(owner));
+        json_object_object_add(o, "target", t);
+        json_object_object_add(o, "old", json_object_new_string(c->old_value));
+        json_object_object_add(o, "new", json_object_new_string(c->new_value));
+        json_object_object_add(o, "mode", json_object_new_string(s->mode));
+        write_line(s, o);
+        json_object_put(o);
+        if (s->journal)
+                sd_journal_send("MESSAGE=limit changed, writer unknown: %s %s -> %s", c->path, c->old_value,
+                                c->new_value, "MESSAGE_ID=%s", MSGID_LIMIT_CHANGED, "PRIORITY=%d", LOG_WARNING,
+                                "HPCNODE_EVENT=cgroup.limit_changed", "HPCNODE_TARGET=%s", c->path,
+                                "HPCNODE_TARGET_OWNER=%s", owner, "HPCNODE_OLD=%s", c->old_value, "HPCNODE_NEW=%s",
+                                c->new_value, "HPCNODE_MODE=%s", s->mode, NULL);
 }
 
 void hnd_sink_note(struct hnd_sink *s, const char *event, const char *detail, int priority) {

@@ -10,6 +10,7 @@
 #include <hpcnode/event.h>
 
 #include "config.h"
+#include "limits_watch.h"
 
 /* Where every record goes: JSON lines appended to a file (fsync'ed per
  * record when configured; reopened on SIGHUP so logrotate can move it),
@@ -33,6 +34,8 @@ void hnd_sink_close(struct hnd_sink *s);
 void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e);
 /* A record from the library's audit callback (cgroup/mount managers, emergency). */
 void hnd_sink_library(const struct hn_audit_record *r, void *sink);
+/* A changed limit seen by the reconciler: unattributed, so an alert. */
+void hnd_sink_limit_changed(struct hnd_sink *s, const struct hnd_limit_change *c);
 /* The daemon's own: start, stop, mode, resync. detail may be NULL. */
 void hnd_sink_note(struct hnd_sink *s, const char *event, const char *detail, int priority);
 

@@ -18,6 +18,8 @@ void hnd_config_default(struct hnd_config *cfg) {
                 .ringbuf_bytes = 256u * 1024u,
                 .emergency_state = "/run/hpcnode/emergency",
                 .loss_check_ms = 1000,
+                .attribution = HN_ATTRIBUTION_AUTO,
+                .limit_check_ms = 2000,
         };
 }
 
@@ -97,6 +99,15 @@ static int main_key(struct hnd_config *cfg, const char *key, const char *v, cons
                 if (parse_u32(v, &n) < 0 || n < 10 || n > 60000)
                         return -EINVAL;
                 cfg->loss_check_ms = n;
+                return 0;
+        }
+        if (!strcmp(key, "Attribution"))
+                return *why = "auto, lsm, tracepoint or off", hn_attribution_from_name(v, &cfg->attribution);
+        if (!strcmp(key, "LimitCheckMSec")) {
+                *why = "0 (off) or 100..3600000";
+                if (parse_u32(v, &n) < 0 || (n && (n < 100 || n > 3600000)))
+                        return -EINVAL;
+                cfg->limit_check_ms = n;
                 return 0;
         }
         *why = "unknown key";

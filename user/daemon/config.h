@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <hpcnode/error.h>
+#include <hpcnode/monitor.h>
 #include <hpcnode/slice.h>
 
 #define HND_DEFAULT_CONFIG "/etc/hpcnode/hpcnoded.conf"
@@ -31,6 +32,8 @@ struct hnd_config {
         uint32_t ringbuf_bytes;        /* RingBufferBytes=, 262144 */
         char emergency_state[PATH_MAX]; /* EmergencyState=, /run/hpcnode/emergency */
         uint32_t loss_check_ms;        /* LossCheckMSec=, 1000 */
+        enum hn_attribution attribution; /* Attribution=auto|lsm|tracepoint|off, auto */
+        uint32_t limit_check_ms;       /* LimitCheckMSec=, 2000; 0 = no limits reconciler */
         struct hnd_identity identities[HND_MAX_IDENTITIES];
         unsigned n_identities;
 };

@@ -17,12 +17,21 @@
 #include "cgroup_watch.skel.h"
 #include "error_set.h"
 #include "macro.h"
+#include "tracepoint_attach.h"
 
 #define DEFAULT_RINGBUF_BYTES (256u * 1024u)
+
+/* Attribution level tracepoint: the exits of every open syscall. */
+static const struct {
+        const char *name;
+        bool required; /* open(2) and openat2(2) may be missing from a kernel */
+} open_exits[] = { { "sys_exit_openat", true }, { "sys_exit_openat2", false }, { "sys_exit_open", false } };
 
 struct hn_monitor {
         struct cgroup_watch *skel;
         struct ring_buffer *rb;
+        enum hn_attribution attribution;
+        struct bpf_link *open_links[ELEMENTSOF(open_exits)];
         char root[PATH_MAX];
         hn_event_fn fn; /* of the poll in progress */
         void *userdata;
@@ -42,8 +51,41 @@ const char *hn_event_type_name(unsigned type) {
                 return "cgroup.control_write";
         case HN_EV_CGROUP_FREEZE:
                 return "cgroup.freeze";
+        case HN_EV_CGROUP_KILL:
+                return "cgroup.kill";
         }
         return "unknown";
+}
+
+static const char *const attribution_names[] = {
+        [HN_ATTRIBUTION_AUTO] = "auto",
+        [HN_ATTRIBUTION_LSM] = "lsm",
+        [HN_ATTRIBUTION_TRACEPOINT] = "tracepoint",
+        [HN_ATTRIBUTION_OFF] = "off",
+};
+
+const char *hn_attribution_name(enum hn_attribution a) {
+        return (unsigned) a < ELEMENTSOF(attribution_names) ? attribution_names[a] : NULL;
+}
+
+int hn_attribution_from_name(const char *name, enum hn_attribution *ret) {
+        for (size_t i = 0; name && i < ELEMENTSOF(attribution_names); i++)
+                if (!strcmp(name, attribution_names[i])) {
+                        *ret = (enum hn_attribution) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+enum hn_attribution hn_monitor_attribution(const struct hn_monitor *m) {
+        return m->attribution;
+}
+
+static struct bpf_program *open_exit_prog(struct cgroup_watch *skel, size_t i) {
+        struct bpf_program *progs[ELEMENTSOF(open_exits)] = { skel->progs.hn_sys_exit_openat,
+                                                               skel->progs.hn_sys_exit_openat2,
+                                                               skel->progs.hn_sys_exit_open };
+        return progs[i];
 }
 
 int hn_cgroup_id(const char *path, uint64_t *ret) {
@@ -103,6 +145,14 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
         if (bytes < 4096 || (bytes & (bytes - 1)))
                 return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL,
                                     "invalid ring buffer size %u: a power of two, at least 4096", bytes);
+        enum hn_attribution level = opts->attribution;
+        if (!hn_attribution_name(level))
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "invalid attribution level %d", (int) level);
+        if (level == HN_ATTRIBUTION_AUTO)
+                level = opts->lsm ? HN_ATTRIBUTION_LSM : HN_ATTRIBUTION_TRACEPOINT;
+        if (level == HN_ATTRIBUTION_LSM && !opts->lsm)
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EOPNOTSUPP,
+                                    "attribution level lsm needs the lsm/ programs (options.lsm), which need BPF LSM");
         const char *root = opts->cgroup_root;
         if (!root) {
                 if ((r = cgroup2_find_mount(found, sizeof(found))) < 0)
@@ -125,13 +175,20 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
                 return hn_error_set(err, HN_ERR_IO, r, "BPF: opening cgroup_watch: %s", strerror(-r));
         }
         m->skel->rodata->manager_tgid = (uint32_t) getpid();
+        m->attribution = level;
         m->skel->rodata->enforce = opts->lsm && opts->enforce;
-        /* One object for every kernel: what this one cannot run is switched
-         * off before load. */
+        m->skel->rodata->lsm_records_opens = level == HN_ATTRIBUTION_LSM;
+        /* One object for every kernel: what this one cannot run, or the
+         * level does not use, is switched off before load. */
         if (!opts->lsm) {
                 bpf_program__set_autoload(m->skel->progs.hn_lsm_mkdir, false);
                 bpf_program__set_autoload(m->skel->progs.hn_lsm_rmdir, false);
                 bpf_program__set_autoload(m->skel->progs.hn_lsm_file_open, false);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(open_exits); i++) {
+                struct bpf_program *p = open_exit_prog(m->skel, i);
+                bpf_program__set_autoattach(p, false); /* attached by hn_tracepoint_attach */
+                bpf_program__set_autoload(p, level == HN_ATTRIBUTION_TRACEPOINT);
         }
         if ((r = bpf_map__set_max_entries(m->skel->maps.events, bytes)) < 0 ||
             (r = cgroup_watch__load(m->skel)) < 0) {
@@ -146,6 +203,8 @@ void hn_monitor_free(struct hn_monitor *m) {
         if (!m)
                 return;
         ring_buffer__free(m->rb);
+        for (size_t i = 0; i < ELEMENTSOF(m->open_links); i++)
+                bpf_link__destroy(m->open_links[i]);
         cgroup_watch__destroy(m->skel);
         free(m);
 }
@@ -161,48 +220,131 @@ static int check_owner(enum hn_slice_owner owner, struct hn_error *err) {
 _Static_assert((int) HN_OWNER_PACT == (int) HN_EVO_PACT && (int) HN_OWNER_WORKLOAD == (int) HN_EVO_WORKLOAD,
                "owner encodings");
 
-int hn_monitor_add_identity_exe(struct hn_monitor *m, enum hn_slice_owner owner, const char *path,
-                                struct hn_error *err) {
+/* An identity as the kernel keys it: which map, and the key's bytes. */
+struct identity_key {
+        int map; /* 0 exe, 1 uid, 2 cgroup */
+        union {
+                struct hn_exe_key exe;
+                uint32_t uid;
+                uint64_t cgroup_id;
+        } key;
+        uint8_t owner;
+};
+
+static const size_t key_size[3] = { sizeof(struct hn_exe_key), sizeof(uint32_t), sizeof(uint64_t) };
+
+static struct bpf_map *identity_map(struct hn_monitor *m, int map) {
+        return map == 0 ? m->skel->maps.identity_exe : map == 1 ? m->skel->maps.identity_uid : m->skel->maps.identity_cgroup;
+}
+
+/* Checks one identity and computes its key; touches nothing. */
+static int identity_resolve(const struct hn_identity *id, struct identity_key *ret, struct hn_error *err) {
         struct stat st;
-        int r = check_owner(owner, err);
+        uint64_t cg;
+        int r = check_owner(id->owner, err);
         if (r < 0)
                 return r;
-        if (!path || stat(path, &st) < 0)
-                return hn_error_set(err, HN_ERR_NOT_FOUND, path ? errno : EINVAL, "identity executable %s: %s",
-                                    path ? path : "(null)", strerror(path ? errno : EINVAL));
-        if (!S_ISREG(st.st_mode))
-                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "identity executable %s: not a regular file",
-                                    path);
-        struct hn_exe_key key = { .ino = st.st_ino, .dev = hn_kernel_dev(st.st_dev) };
-        uint8_t v = (uint8_t) owner;
-        if (bpf_map__update_elem(m->skel->maps.identity_exe, &key, sizeof(key), &v, sizeof(v), BPF_ANY) < 0)
-                return hn_error_set(err, HN_ERR_IO, errno, "identity executable %s: %s", path, strerror(errno));
+        *ret = (struct identity_key){ .owner = (uint8_t) id->owner };
+        switch (id->kind) {
+        case HN_IDENTITY_EXE:
+                if (!id->path || stat(id->path, &st) < 0)
+                        return hn_error_set(err, HN_ERR_NOT_FOUND, id->path ? errno : EINVAL, "identity executable %s: %s",
+                                            id->path ? id->path : "(null)", strerror(id->path ? errno : EINVAL));
+                if (!S_ISREG(st.st_mode))
+                        return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL,
+                                            "identity executable %s: not a regular file", id->path);
+                ret->map = 0;
+                ret->key.exe = (struct hn_exe_key){ .ino = st.st_ino, .dev = hn_kernel_dev(st.st_dev) };
+                return 0;
+        case HN_IDENTITY_UID:
+                ret->map = 1;
+                ret->key.uid = (uint32_t) id->uid;
+                return 0;
+        case HN_IDENTITY_CGROUP:
+                if (!id->path || (r = hn_cgroup_id(id->path, &cg)) < 0)
+                        return hn_error_set(err, HN_ERR_NOT_FOUND, id->path ? -r : EINVAL, "identity cgroup %s: %s",
+                                            id->path ? id->path : "(null)", strerror(id->path ? -r : EINVAL));
+                ret->map = 2;
+                ret->key.cgroup_id = cg;
+                return 0;
+        }
+        return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "invalid identity kind %d", (int) id->kind);
+}
+
+static int identity_write(struct hn_monitor *m, const struct identity_key *k, const struct hn_identity *id,
+                          struct hn_error *err) {
+        if (bpf_map__update_elem(identity_map(m, k->map), &k->key, key_size[k->map], &k->owner, sizeof(k->owner),
+                                 BPF_ANY) < 0) {
+                if (id->kind == HN_IDENTITY_UID)
+                        return hn_error_set(err, HN_ERR_IO, errno, "identity uid %u: %s", k->key.uid, strerror(errno));
+                return hn_error_set(err, HN_ERR_IO, errno, "identity %s: %s", id->path, strerror(errno));
+        }
         return 0;
 }
 
+static int add_identity(struct hn_monitor *m, const struct hn_identity *id, struct hn_error *err) {
+        struct identity_key k;
+        int r = identity_resolve(id, &k, err);
+        return r < 0 ? r : identity_write(m, &k, id, err);
+}
+
+int hn_monitor_add_identity_exe(struct hn_monitor *m, enum hn_slice_owner owner, const char *path,
+                                struct hn_error *err) {
+        return add_identity(m, &(struct hn_identity){ .owner = owner, .kind = HN_IDENTITY_EXE, .path = path }, err);
+}
+
 int hn_monitor_add_identity_uid(struct hn_monitor *m, enum hn_slice_owner owner, uid_t uid, struct hn_error *err) {
-        int r = check_owner(owner, err);
-        if (r < 0)
-                return r;
-        uint32_t key = (uint32_t) uid;
-        uint8_t v = (uint8_t) owner;
-        if (bpf_map__update_elem(m->skel->maps.identity_uid, &key, sizeof(key), &v, sizeof(v), BPF_ANY) < 0)
-                return hn_error_set(err, HN_ERR_IO, errno, "identity uid %u: %s", key, strerror(errno));
-        return 0;
+        return add_identity(m, &(struct hn_identity){ .owner = owner, .kind = HN_IDENTITY_UID, .uid = uid }, err);
 }
 
 int hn_monitor_add_identity_cgroup(struct hn_monitor *m, enum hn_slice_owner owner, const char *path,
                                    struct hn_error *err) {
-        uint64_t id;
-        int r = check_owner(owner, err);
-        if (r < 0)
-                return r;
-        if (!path || (r = hn_cgroup_id(path, &id)) < 0)
-                return hn_error_set(err, HN_ERR_NOT_FOUND, path ? -r : EINVAL, "identity cgroup %s: %s",
-                                    path ? path : "(null)", strerror(path ? -r : EINVAL));
-        uint8_t v = (uint8_t) owner;
-        if (bpf_map__update_elem(m->skel->maps.identity_cgroup, &id, sizeof(id), &v, sizeof(v), BPF_ANY) < 0)
-                return hn_error_set(err, HN_ERR_IO, errno, "identity cgroup %s: %s", path, strerror(errno));
+        return add_identity(m, &(struct hn_identity){ .owner = owner, .kind = HN_IDENTITY_CGROUP, .path = path }, err);
+}
+
+static bool key_wanted(const struct identity_key *keys, size_t n, int map, const void *key) {
+        for (size_t i = 0; i < n; i++)
+                if (keys[i].map == map && !memcmp(&keys[i].key, key, key_size[map]))
+                        return true;
+        return false;
+}
+
+int hn_monitor_replace_identities(struct hn_monitor *m, const struct hn_identity *ids, size_t n,
+                                  struct hn_error *err) {
+        if (n && !ids)
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "invalid argument: ids is NULL");
+        _cleanup_free_ struct identity_key *keys = calloc(n ? n : 1, sizeof(*keys));
+        if (!keys)
+                return hn_error_set(err, HN_ERR_IO, ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+                int r = identity_resolve(&ids[i], &keys[i], err);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < n; i++) {
+                int r = identity_write(m, &keys[i], &ids[i], err);
+                if (r < 0)
+                        return r;
+        }
+        /* Stale entries go last; collected first, as deleting while
+         * walking a hash map can skip keys. */
+        for (int map = 0; map < 3; map++) {
+                int fd = bpf_map__fd(identity_map(m, map));
+                union {
+                        struct hn_exe_key exe;
+                        uint64_t u64;
+                } cur, next, stale[256];
+                size_t n_stale = 0;
+                void *prev = NULL;
+                while (n_stale < ELEMENTSOF(stale) && bpf_map_get_next_key(fd, prev, &next) == 0) {
+                        if (!key_wanted(keys, n, map, &next))
+                                stale[n_stale++] = next;
+                        cur = next;
+                        prev = &cur;
+                }
+                for (size_t i = 0; i < n_stale; i++)
+                        (void) bpf_map_delete_elem(fd, &stale[i]);
+        }
         return 0;
 }
 
@@ -278,6 +420,17 @@ int hn_monitor_start(struct hn_monitor *m, struct hn_error *err) {
                 return hn_error_set(err, HN_ERR_IO, errno, "BPF: ring buffer: %s", strerror(errno));
         if ((r = cgroup_watch__attach(m->skel)) < 0)
                 return hn_error_set(err, HN_ERR_IO, r, "BPF: attaching cgroup_watch: %s", strerror(-r));
+        if (m->attribution != HN_ATTRIBUTION_TRACEPOINT)
+                return 0;
+        for (size_t i = 0; i < ELEMENTSOF(open_exits); i++) {
+                r = hn_tracepoint_attach(open_exit_prog(m->skel, i), "syscalls", open_exits[i].name,
+                                         &m->open_links[i]);
+                if (r == -ENOENT && !open_exits[i].required)
+                        continue;
+                if (r < 0)
+                        return hn_error_set(err, HN_ERR_IO, r, "BPF: attaching to syscalls:%s: %s", open_exits[i].name,
+                                            strerror(-r));
+        }
         return 0;
 }
 

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef HND_PROBE_COST_H
+#define HND_PROBE_COST_H
+
+#include <hpcnode/monitor.h>
+
+/* What an attribution level costs an unrelated syscall on this machine:
+ * getppid(2) and an open+close of /dev/null, median ns per call with
+ * nothing attached and with a monitor at that level, interleaved. About a
+ * second. Negative errno if the monitor cannot start here. */
+struct hnd_cost {
+        double getppid_none, getppid_level;
+        double open_none, open_level;
+};
+int hnd_measure_cost(enum hn_attribution level, bool lsm, struct hnd_cost *ret, struct hn_error *err);
+
+#endif
