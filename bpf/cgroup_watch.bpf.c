@@ -11,6 +11,7 @@
 
 #include <hpcnode/event.h>
 
+#include "exe_path.bpf.h"
 #include "identity.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -108,6 +109,7 @@ static __always_inline int emit_for(const struct hn_writer *w, __u32 type, __u64
         bpf_get_current_comm(e->comm, sizeof(e->comm));
         if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) < 0)
                 e->path[0] = '\0';
+        exe_path_fill(e->exe);
         bpf_ringbuf_submit(e, 0);
         return 0;
 }

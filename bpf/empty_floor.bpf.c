@@ -20,3 +20,24 @@ SEC("tp_btf/cgroup_unfreeze")
 int BPF_PROG(floor_unfreeze, struct cgroup *cgrp, const char *path) { return 0; }
 SEC("tp_btf/cgroup_notify_populated")
 int BPF_PROG(floor_populated, struct cgroup *cgrp, const char *path, int val) { return 0; }
+SEC("tp_btf/signal_generate")
+int BPF_PROG(floor_signal, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
+{
+        return 0;
+}
+
+/* Level tracepoint's floor: the syscall exits, attached by the bench. */
+SEC("tracepoint/syscalls/sys_exit_openat")
+int floor_exit_openat(void *ctx) { return 0; }
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int floor_exit_openat2(void *ctx) { return 0; }
+SEC("tracepoint/syscalls/sys_exit_open")
+int floor_exit_open(void *ctx) { return 0; }
+
+/* Level lsm's floor (BPF LSM kernels only). */
+SEC("lsm/inode_mkdir")
+int BPF_PROG(floor_lsm_mkdir, struct inode *dir, struct dentry *dentry, umode_t mode, int ret) { return 0; }
+SEC("lsm/inode_rmdir")
+int BPF_PROG(floor_lsm_rmdir, struct inode *dir, struct dentry *dentry, int ret) { return 0; }
+SEC("lsm/file_open")
+int BPF_PROG(floor_lsm_file_open, struct file *file, int ret) { return 0; }

@@ -58,6 +58,7 @@ enum hn_event_owner {
 
 #define HN_EVENT_COMM_LEN 16
 #define HN_EVENT_PATH_LEN 192
+#define HN_EVENT_EXE_LEN 128 /* a power of two: the BPF side masks offsets with it */
 
 struct hn_event {
         hn_u16 version;
@@ -78,14 +79,20 @@ struct hn_event {
         hn_u8 reserved;
         char comm[HN_EVENT_COMM_LEN];
         char path[HN_EVENT_PATH_LEN]; /* cgroup path from the hierarchy root */
+        /* The writer's executable as the kernel saw it: path components
+         * leaf first, each NUL-terminated, an empty one ends the list
+         * ("agent\0bin\0usr\0\0" is /usr/bin/agent). Deep paths keep the
+         * leaf side. Use hn_event_exe_path(). */
+        char exe[HN_EVENT_EXE_LEN];
 };
 
-_Static_assert(sizeof(struct hn_event) == 272, "hn_event layout changed: bump HN_EVENT_VERSION");
+_Static_assert(sizeof(struct hn_event) == 400, "hn_event layout changed: bump HN_EVENT_VERSION");
 _Static_assert(__builtin_offsetof(struct hn_event, cgroup_id) == 16, "hn_event layout");
 _Static_assert(__builtin_offsetof(struct hn_event, pid) == 44, "hn_event layout");
 _Static_assert(__builtin_offsetof(struct hn_event, target_owner) == 60, "hn_event layout");
 _Static_assert(__builtin_offsetof(struct hn_event, comm) == 64, "hn_event layout");
 _Static_assert(__builtin_offsetof(struct hn_event, path) == 80, "hn_event layout");
+_Static_assert(__builtin_offsetof(struct hn_event, exe) == 272, "hn_event layout");
 
 /* Key of the executable-identity map: the writer's exe by inode. */
 struct hn_exe_key {

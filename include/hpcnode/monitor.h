@@ -103,6 +103,11 @@ static inline uint32_t hn_kernel_dev(dev_t dev) {
 HN_PUBLIC int hn_cgroup_id(const char *path, uint64_t *ret);
 /* The path of a live cgroup from its id (open_by_handle_at below mount). */
 HN_PUBLIC int hn_cgroup_path_by_id(const char *mount, uint64_t id, char *ret, size_t size);
+/* The writer's executable from hn_event.exe as an absolute path
+ * ("/usr/bin/agent"); a path too deep for the record starts with "…/".
+ * -ENOENT when the kernel saw none (a kernel thread), -ENAMETOOLONG when
+ * size is too small. */
+HN_PUBLIC int hn_event_exe_path(const struct hn_event *e, char *ret, size_t size);
 /* "cgroup.mkdir", …; never NULL. */
 HN_PUBLIC const char *hn_event_type_name(unsigned type);
 

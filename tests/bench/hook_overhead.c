@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* hook_overhead: what the cgroup watcher costs, measured against the same
- * syscall loops with nothing attached and with empty programs on the same
- * tracepoints (the floor), interleaved in one run so the machine's drift
- * hits every variant alike.
- *   getppid          an unrelated syscall: tp_btf must cost it nothing
- *   open RDONLY      a read of a control file inside a slice
- *   mkdir + rmdir    a structural act inside a slice: the watched path */
+/* hook_overhead: what the cgroup watcher costs, per attribution level,
+ * against the same syscall loops with nothing attached and with empty
+ * programs on the same hooks (the floor: the kernel's price for attaching
+ * anything there). Interleaved in one run so drift hits every variant.
+ *   getppid              an unrelated syscall
+ *   open RDONLY          a read of a control file inside a slice
+ *   open WRONLY          a control file opened for writing inside a slice
+ *   mkdir + rmdir        a structural act inside a slice
+ * Levels: off (tp_btf only), tracepoint (+ syscall exits), and lsm where
+ * the kernel runs BPF LSM (the VM). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -17,11 +21,14 @@
 #include <bpf/libbpf.h>
 
 #include <hpcnode/monitor.h>
+#include <hpcnode/probe.h>
 
 #include "empty_floor.skel.h"
 #include "fixture.h"
+#include "tracepoint_attach.h"
 
 #define ROUNDS 7
+#define LOOPS 4
 
 static double now_ns(void) {
         struct timespec ts;
@@ -40,9 +47,9 @@ static double run_loop(int which, const char *dir, int n) {
         for (int i = 0; i < n; i++) {
                 if (which == 0)
                         syscall(SYS_getppid);
-                else if (which == 1) {
-                        snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
-                        close(open(p, O_RDONLY | O_CLOEXEC));
+                else if (which == 1 || which == 2) {
+                        snprintf(p, sizeof(p), "%s/%s", dir, which == 1 ? "cgroup.procs" : "cgroup.max.depth");
+                        close(open(p, (which == 1 ? O_RDONLY : O_WRONLY) | O_CLOEXEC));
                 } else {
                         snprintf(p, sizeof(p), "%s/b%d", dir, i);
                         mkdir(p, 0755);
@@ -57,57 +64,103 @@ static int cmp(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
+struct floor {
+        struct empty_floor *skel;
+        struct bpf_link *exits[3];
+};
+
+static void floor_free(struct floor *f) {
+        for (int i = 0; i < 3; i++)
+                bpf_link__destroy(f->exits[i]);
+        empty_floor__destroy(f->skel);
+        *f = (struct floor){ 0 };
+}
+
+/* Empty programs on the hooks the watcher uses at that level. */
+static int floor_attach(struct floor *f, enum hn_attribution level) {
+        struct bpf_program *exits[3];
+        f->skel = empty_floor__open();
+        if (!f->skel)
+                return -1;
+        exits[0] = f->skel->progs.floor_exit_openat;
+        exits[1] = f->skel->progs.floor_exit_openat2;
+        exits[2] = f->skel->progs.floor_exit_open;
+        for (int i = 0; i < 3; i++) {
+                bpf_program__set_autoattach(exits[i], false);
+                bpf_program__set_autoload(exits[i], level == HN_ATTRIBUTION_TRACEPOINT);
+        }
+        bpf_program__set_autoload(f->skel->progs.floor_lsm_mkdir, level == HN_ATTRIBUTION_LSM);
+        bpf_program__set_autoload(f->skel->progs.floor_lsm_rmdir, level == HN_ATTRIBUTION_LSM);
+        bpf_program__set_autoload(f->skel->progs.floor_lsm_file_open, level == HN_ATTRIBUTION_LSM);
+        if (empty_floor__load(f->skel) < 0 || empty_floor__attach(f->skel) < 0)
+                return -1;
+        static const char *const names[3] = { "sys_exit_openat", "sys_exit_openat2", "sys_exit_open" };
+        for (int i = 0; level == HN_ATTRIBUTION_TRACEPOINT && i < 3; i++)
+                if (hn_tracepoint_attach(exits[i], "syscalls", names[i], &f->exits[i]) < 0 && i == 0)
+                        return -1;
+        return 0;
+}
+
 int main(void) {
         struct env *e;
         if (geteuid() != 0 || env_setup((void **) &e) < 0) {
                 fprintf(stderr, "hook_overhead: needs root and a cgroup2 mount\n");
                 return 1;
         }
-        const char *dir = env_path(e, "workload.slice");
+        libbpf_set_print(NULL);
         char slice[PATH_MAX];
-        snprintf(slice, sizeof(slice), "%s", dir);
-        const char *names[3] = { "getppid", "open RDONLY cgroup.procs", "mkdir + rmdir in a slice" };
-        const int iters[3] = { 2000000, 100000, 3000 };
-        double res[3][3][ROUNDS]; /* loop, variant (none, floor, watcher), round */
-        struct hn_monitor_options o = { .cgroup_root = e->s.root };
-        struct hn_monitor *mon = NULL;
-        struct hn_error err;
-        if (hn_monitor_new(&o, &mon, &err) < 0 || hn_monitor_start(mon, &err) < 0) {
-                fprintf(stderr, "hook_overhead: %s\n", err.message);
-                return 1;
-        }
-        hn_monitor_free(mon); /* loaded once to prove it loads; attached per round below */
+        snprintf(slice, sizeof(slice), "%s", env_path(e, "workload.slice"));
+        struct hn_bpf_lsm_probe lsm;
+        hn_probe_bpf_lsm(NULL, &lsm);
+        const enum hn_attribution levels[] = { HN_ATTRIBUTION_OFF, HN_ATTRIBUTION_TRACEPOINT, HN_ATTRIBUTION_LSM };
+        int n_levels = lsm.available ? 3 : 2;
+        const char *names[LOOPS] = { "getppid", "open RDONLY cgroup.procs", "open WRONLY cgroup.max.depth",
+                                     "mkdir + rmdir in a slice" };
+        const int iters[LOOPS] = { 1000000, 50000, 50000, 3000 };
+        /* variant 0: nothing; per level: 1 + 2l floor, 2 + 2l watcher */
+        static double res[LOOPS][7][ROUNDS];
+        int n_variants = 1 + 2 * n_levels;
         for (int r = 0; r < ROUNDS; r++)
-                for (int v = 0; v < 3; v++) {
-                        struct empty_floor *floor = NULL;
-                        mon = NULL;
-                        if (v == 1) {
-                                floor = empty_floor__open_and_load();
-                                if (!floor || empty_floor__attach(floor) < 0)
+                for (int v = 0; v < n_variants; v++) {
+                        struct floor floor = { 0 };
+                        struct hn_monitor *mon = NULL;
+                        struct hn_error err = { 0 };
+                        if (v > 0) {
+                                enum hn_attribution level = levels[(v - 1) / 2];
+                                struct hn_monitor_options o = { .cgroup_root = e->s.root,
+                                                                .lsm = level == HN_ATTRIBUTION_LSM,
+                                                                .attribution = level };
+                                if ((v - 1) % 2 == 0 ? floor_attach(&floor, level) < 0
+                                                     : hn_monitor_new(&o, &mon, &err) < 0 ||
+                                                               hn_monitor_start(mon, &err) < 0) {
+                                        fprintf(stderr, "hook_overhead: level %s: %s\n", hn_attribution_name(level),
+                                                err.message[0] ? err.message : "floor did not attach");
                                         return 1;
-                        } else if (v == 2) {
-                                if (hn_monitor_new(&o, &mon, NULL) < 0 || hn_monitor_start(mon, NULL) < 0)
-                                        return 1;
+                                }
                         }
-                        for (int l = 0; l < 3; l++) {
+                        for (int l = 0; l < LOOPS; l++) {
                                 res[l][v][r] = run_loop(l, slice, iters[l]);
                                 if (mon)
                                         while (hn_monitor_poll(mon, 0, drop, NULL) > 0)
                                                 ;
                         }
-                        empty_floor__destroy(floor);
+                        floor_free(&floor);
                         hn_monitor_free(mon);
                 }
-        printf("hook_overhead: median ns per call over %d interleaved rounds (tp_btf attribution)\n", ROUNDS);
-        printf("%-28s %10s %10s %10s %12s %12s\n", "loop", "none", "floor", "watcher", "watch/none", "watch/floor");
-        for (int l = 0; l < 3; l++) {
-                double m[3];
-                for (int v = 0; v < 3; v++) {
+        printf("hook_overhead: median ns per call over %d interleaved rounds%s\n", ROUNDS,
+               lsm.available ? "" : " (no BPF LSM here: level lsm runs in the VM)");
+        printf("%-30s %-10s %9s %9s %9s %10s %11s\n", "loop", "level", "none", "floor", "watcher", "watch/none",
+               "watch/floor");
+        for (int l = 0; l < LOOPS; l++) {
+                double m[7];
+                for (int v = 0; v < n_variants; v++) {
                         qsort(res[l][v], ROUNDS, sizeof(double), cmp);
                         m[v] = res[l][v][ROUNDS / 2];
                 }
-                printf("%-28s %10.1f %10.1f %10.1f %11.3fx %11.3fx\n", names[l], m[0], m[1], m[2], m[2] / m[0],
-                       m[2] / m[1]);
+                for (int k = 0; k < n_levels; k++)
+                        printf("%-30s %-10s %9.1f %9.1f %9.1f %9.3fx %10.3fx\n", k ? "" : names[l],
+                               hn_attribution_name(levels[k]), m[0], m[1 + 2 * k], m[2 + 2 * k], m[2 + 2 * k] / m[0],
+                               m[2 + 2 * k] / m[1 + 2 * k]);
         }
         env_teardown((void **) &e);
         return 0;

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The text the library writes to and reads from cgroupfs. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <hpcnode/monitor.h>
 
 #include "cgroup_controllers.h"
 #include "cgroup_limits.h"
@@ -135,6 +138,25 @@ static void keyed_values_read(void **state) {
         assert_int_equal(system(cmd), 0);
 }
 
+/* hn_event.exe: leaf-first components; an empty one ends the list. */
+static void event_exe_path_decoding(void **state) {
+        (void) state;
+        struct hn_event e = { 0 };
+        char out[PATH_MAX];
+        memcpy(e.exe, "agent\0bin\0usr\0\0", 16);
+        assert_int_equal(hn_event_exe_path(&e, out, sizeof(out)), 0);
+        assert_string_equal(out, "/usr/bin/agent");
+        assert_int_equal(hn_event_exe_path(&e, out, 14), -ENAMETOOLONG);
+        memset(e.exe, 0, sizeof(e.exe));
+        assert_int_equal(hn_event_exe_path(&e, out, sizeof(out)), -ENOENT);
+        /* too deep for the record: the leaf side is kept, and marked */
+        memset(e.exe, 'x', sizeof(e.exe));
+        memcpy(e.exe, "agent\0deep\0", 11);
+        e.exe[sizeof(e.exe) - 1] = '\0';
+        assert_int_equal(hn_event_exe_path(&e, out, sizeof(out)), 0);
+        assert_string_equal(out, "…/deep/agent");
+}
+
 static void controller_masks(void **state) {
         (void) state;
         char buf[64];
@@ -151,6 +173,7 @@ static void controller_masks(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(io_max_line_names_only_set_fields),
+                cmocka_unit_test(event_exe_path_decoding),
                 cmocka_unit_test(limits_validation),
                 cmocka_unit_test(whole_disks_skip_empty_devices),
                 cmocka_unit_test(memory_max_parsing),

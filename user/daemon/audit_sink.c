@@ -108,20 +108,12 @@ static const char *owner_name(unsigned o) {
         return o == HN_EVO_PACT ? "pact" : o == HN_EVO_WORKLOAD ? "workload" : o == HN_EVO_MANAGER ? "manager" : "none";
 }
 
-/* The writer's executable, if the process is still there and still runs
- * the file the kernel saw; else its device and inode. */
+/* The writer's executable as the kernel saw it at the act, so an exited
+ * writer is named too; the device and inode if the kernel saw no path. */
 static void writer_exe(const struct hn_event *e, char *buf, size_t size) {
-        char link[64], path[PATH_MAX];
-        struct stat st;
-        snprintf(link, sizeof(link), "/proc/%u/exe", e->tgid);
-        ssize_t n = readlink(link, path, sizeof(path) - 1);
-        if (n > 0 && stat(link, &st) == 0 && st.st_ino == e->exe_ino &&
-            hn_kernel_dev(st.st_dev) == e->exe_dev) {
-                path[n] = '\0';
-                snprintf(buf, size, "%s", path);
+        if (hn_event_exe_path(e, buf, size) == 0)
                 return;
-        }
-        snprintf(buf, size, "(exited) dev=%u:%u ino=%" PRIu64, e->exe_dev >> 20, e->exe_dev & 0xfffff, e->exe_ino);
+        snprintf(buf, size, "dev=%u:%u ino=%" PRIu64, e->exe_dev >> 20, e->exe_dev & 0xfffff, e->exe_ino);
 }
 
 /* The field that carries hn_event.value, per type. */

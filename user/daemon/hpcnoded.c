@@ -319,13 +319,22 @@ static int setup(struct daemon *d, bool echo, char *why, size_t why_size, const 
         return 0;
 }
 
+/* Whatever setup got to, in reverse. */
+static void daemon_free(struct daemon *d) {
+        hn_monitor_free(d->monitor);
+        hnd_limits_free(d->limits);
+        hn_cgroup_manager_free(d->cgroups);
+        hn_emergency_free(d->emergency);
+        hnd_sink_close(&d->sink);
+}
+
 int main(int argc, char **argv) {
         static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
                                               { "foreground", no_argument, NULL, 'f' },
                                               { "probe", no_argument, NULL, 'p' },
                                               { "help", no_argument, NULL, 'h' },
                                               {} };
-        struct daemon d = { .config_path = HND_DEFAULT_CONFIG };
+        struct daemon d = { .config_path = HND_DEFAULT_CONFIG, .sink.fd = -1 };
         bool echo = false, probe = false;
         int c;
         while ((c = getopt_long(argc, argv, "c:fph", opts, NULL)) >= 0)
@@ -364,8 +373,10 @@ int main(int argc, char **argv) {
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
-        if (setup(&d, echo, why, sizeof(why), &mode) < 0)
+        if (setup(&d, echo, why, sizeof(why), &mode) < 0) {
+                daemon_free(&d);
                 return 1;
+        }
 
         char start[1024];
         snprintf(start, sizeof(start), "mode %s: %s; attribution of control-file writes: %s; cgroup root %s", mode, why,
@@ -392,10 +403,6 @@ int main(int argc, char **argv) {
         (void) hn_monitor_poll(d.monitor, 0, on_event, &d.sink); /* what is queued is still recorded */
         hnd_sink_note(&d.sink, "hpcnoded.stop", r < 0 ? strerror(-r) : "signal", LOG_NOTICE);
         sd_event_unref(ev);
-        hn_monitor_free(d.monitor);
-        hnd_limits_free(d.limits);
-        hn_cgroup_manager_free(d.cgroups);
-        hn_emergency_free(d.emergency);
-        hnd_sink_close(&d.sink);
+        daemon_free(&d);
         return r < 0 ? 1 : 0;
 }

@@ -57,6 +57,36 @@ const char *hn_event_type_name(unsigned type) {
         return "unknown";
 }
 
+int hn_event_exe_path(const struct hn_event *e, char *ret, size_t size) {
+        const char *comp[HN_EVENT_EXE_LEN / 2];
+        size_t n = 0, at = 0;
+        bool complete = false;
+        /* leaf first, NUL-separated, an empty component ends the list */
+        while (at < sizeof(e->exe)) {
+                size_t len = strnlen(e->exe + at, sizeof(e->exe) - at);
+                if (len == 0) {
+                        complete = true;
+                        break;
+                }
+                if (at + len >= sizeof(e->exe) - 1)
+                        break; /* reaches the last byte: cut off by the record's size */
+                comp[n++] = e->exe + at;
+                at += len + 1;
+        }
+        if (n == 0)
+                return -ENOENT;
+        size_t used = 0;
+        char buf[PATH_MAX];
+        if (!complete)
+                used += (size_t) snprintf(buf, sizeof(buf), "…");
+        for (size_t i = n; i-- > 0 && used < sizeof(buf);)
+                used += (size_t) snprintf(buf + used, sizeof(buf) - used, "/%s", comp[i]);
+        if (used >= size)
+                return -ENAMETOOLONG;
+        memcpy(ret, buf, used + 1);
+        return 0;
+}
+
 static const char *const attribution_names[] = {
         [HN_ATTRIBUTION_AUTO] = "auto",
         [HN_ATTRIBUTION_LSM] = "lsm",
