@@ -3,7 +3,7 @@
  * the act: a writer that has exited by the time the record is read is
  * still named. Components are written leaf first ("lattice-agent/sbin/usr"
  * style, each NUL-terminated); userspace reverses them. Mount points are
- * crossed through struct mount, up to the writer's root. */
+ * crossed through struct mount, up to the writer's root directory. */
 #ifndef HN_EXE_PATH_BPF_H
 #define HN_EXE_PATH_BPF_H
 
@@ -25,45 +25,68 @@ struct {
         __type(value, char[HN_EXE_SCRATCH]);
 } exe_scratch SEC(".maps");
 
+/* The walk's state; scalars only, so bpf_loop's callback (verified once,
+ * not once per iteration and per caller) can carry it. */
+struct exe_walk {
+        __u64 dentry, mnt;      /* struct dentry *, struct mount * */
+        __u64 root, root_mnt;   /* the writer's root: struct dentry *, struct vfsmount * */
+        __u32 off;
+};
+
+static long exe_walk_step(__u64 index, void *ctx)
+{
+        struct exe_walk *w = ctx;
+        struct dentry *d = (struct dentry *)w->dentry;
+        struct mount *mnt = (struct mount *)w->mnt;
+        __u32 zero = 0;
+        char *buf = bpf_map_lookup_elem(&exe_scratch, &zero);
+        if (!buf)
+                return 1;
+        if (w->dentry == w->root && (__u64)&mnt->mnt == w->root_mnt)
+                return 1; /* the writer's root: a chroot or a container ends the walk, as in d_path() */
+        struct dentry *parent = BPF_CORE_READ(d, d_parent);
+        if (d == BPF_CORE_READ(mnt, mnt.mnt_root) || d == parent) {
+                struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+                if (up == mnt)
+                        return 1; /* the top of the mount tree */
+                w->dentry = (__u64)BPF_CORE_READ(mnt, mnt_mountpoint);
+                w->mnt = (__u64)up;
+                return 0;
+        }
+        if (w->off >= HN_EVENT_EXE_LEN - 1)
+                return 1; /* deeper than fits: the leaf side is kept */
+        long n = bpf_probe_read_kernel_str(buf + (w->off & (HN_EVENT_EXE_LEN - 1)), HN_EVENT_EXE_LEN,
+                                           BPF_CORE_READ(d, d_name.name));
+        if (n <= 0)
+                return 1;
+        w->off += n;
+        w->dentry = (__u64)parent;
+        return 0;
+}
+
 static __always_inline void exe_path_fill(char out[HN_EVENT_EXE_LEN])
 {
         __u32 zero = 0;
-        char *buf = bpf_map_lookup_elem(&exe_scratch, &zero);
         out[0] = '\0';
-        if (!buf)
-                return;
         struct task_struct *task = (struct task_struct *)bpf_get_current_task();
         struct file *exe = BPF_CORE_READ(task, mm, exe_file);
         if (!exe)
                 return; /* a kernel thread */
-        struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
         struct vfsmount *vm = BPF_CORE_READ(exe, f_path.mnt);
-        /* container_of, with the offset relocated for the running kernel */
-        struct mount *mnt = (struct mount *)((char *)vm - bpf_core_field_offset(struct mount, mnt));
-        __u32 off = 0;
-        for (int i = 0; i < HN_EXE_MAX_COMPONENTS; i++) {
-                struct dentry *parent = BPF_CORE_READ(d, d_parent);
-                if (d == BPF_CORE_READ(mnt, mnt.mnt_root) || d == parent) {
-                        struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-                        if (up == mnt)
-                                break; /* the root of the writer's tree */
-                        d = BPF_CORE_READ(mnt, mnt_mountpoint);
-                        mnt = up;
-                        continue;
-                }
-                if (off >= HN_EVENT_EXE_LEN - 1)
-                        break; /* deeper than fits: the leaf side is kept */
-                long n = bpf_probe_read_kernel_str(buf + (off & (HN_EVENT_EXE_LEN - 1)), HN_EVENT_EXE_LEN,
-                                                   BPF_CORE_READ(d, d_name.name));
-                if (n <= 0)
-                        break;
-                off += n;
-                d = parent;
-        }
-        if (off)
-                bpf_probe_read_kernel(out, HN_EVENT_EXE_LEN, buf);
-        if (off < HN_EVENT_EXE_LEN) {
-                __u32 end = off;
+        struct exe_walk w = {
+                .dentry = (__u64)BPF_CORE_READ(exe, f_path.dentry),
+                /* container_of, with the offset relocated for the running kernel */
+                .mnt = (__u64)((char *)vm - bpf_core_field_offset(struct mount, mnt)),
+                .root = (__u64)BPF_CORE_READ(task, fs, root.dentry),
+                .root_mnt = (__u64)BPF_CORE_READ(task, fs, root.mnt),
+        };
+        bpf_loop(HN_EXE_MAX_COMPONENTS, exe_walk_step, &w, 0);
+        char *buf = bpf_map_lookup_elem(&exe_scratch, &zero);
+        if (!buf || !w.off)
+                return;
+        bpf_probe_read_kernel(out, HN_EVENT_EXE_LEN, buf);
+        __u32 end = w.off;
+        if (end < HN_EVENT_EXE_LEN) {
                 barrier_var(end); /* keep the mask: the verifier needs it */
                 out[end & (HN_EVENT_EXE_LEN - 1)] = '\0'; /* the end marker: an empty component */
         }
