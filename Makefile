@@ -51,7 +51,7 @@ TEST_BINS := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 
-.PHONY: all deps run demo test test-host test-vm test-bins bench clean vmlinux
+.PHONY: all deps run demo test test-host test-vm test-bins bench bench-vm clean vmlinux
 # Keep objects of test and bench programs: they are intermediates of a
 # pattern chain, which make would otherwise delete and rebuild every time.
 .SECONDARY:
@@ -157,6 +157,14 @@ bench:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory BUILD=build/bench $(patsubst $(BUILD)/%,build/bench/%,$(BENCH_BINS))
 	@for b in $(patsubst $(BUILD)/%,build/bench/%,$(BENCH_BINS)); do $$b || exit 1; done
+
+# The same benchmarks inside Debian's 6.12 kernel (BPF LSM, v2 controllers).
+# TCG: only the ratios mean anything there.
+bench-vm:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory BUILD=build/bench $(patsubst $(BUILD)/%,build/bench/%,$(BENCH_BINS))
+	@kdir=$$(tests/vm/kernel-fetch.sh linux-image-6.12-amd64) && tests/vm/run-vm.sh "$$kdir" bench-6.12 \
+		'for b in $(patsubst $(BUILD)/%,build/bench/%,$(BENCH_BINS)); do $$b || exit 1; done'
 
 clean:
 	rm -rf build
