@@ -109,7 +109,7 @@ static __always_inline int emit_for(const struct hn_writer *w, __u32 type, __u64
         bpf_get_current_comm(e->comm, sizeof(e->comm));
         if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) < 0)
                 e->path[0] = '\0';
-        exe_path_fill(e->exe);
+        exe_path_fill(e->exe, &w->exe);
         bpf_ringbuf_submit(e, 0);
         return 0;
 }
@@ -397,13 +397,15 @@ static __always_inline int control_open_exit(long fd)
 {
         if (fd < 0)
                 return 0;
-        struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-        struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-        if ((unsigned long)fd >= BPF_CORE_READ(fdt, max_fds))
+        /* Every open of every task comes here: direct loads through the
+         * BTF task pointer, one helper call for the fd slot, one for the
+         * mode, before anything is known to be ours. */
+        struct task_struct *task = bpf_get_current_task_btf();
+        struct fdtable *fdt = task->files->fdt;
+        if ((unsigned long)fd >= fdt->max_fds)
                 return 0;
-        struct file **fds = BPF_CORE_READ(fdt, fd);
         struct file *file = NULL;
-        bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+        bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]);
         if (!file || !(BPF_CORE_READ(file, f_mode) & FMODE_WRITE) || !on_cgroup2(BPF_CORE_READ(file, f_inode)))
                 return 0;
         struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);

@@ -25,6 +25,20 @@ struct {
         __type(value, char[HN_EXE_SCRATCH]);
 } exe_scratch SEC(".maps");
 
+/* Paths already walked, per executable and root: a writer's second act
+ * costs one lookup. A binary renamed while cached keeps its old name here
+ * until the entry ages out (LRU); its device and inode stay exact. */
+struct exe_cache_key {
+        struct hn_exe_key exe;
+        __u64 root; /* struct dentry * of the writer's root */
+};
+struct {
+        __uint(type, BPF_MAP_TYPE_LRU_HASH);
+        __uint(max_entries, 1024);
+        __type(key, struct exe_cache_key);
+        __type(value, char[HN_EVENT_EXE_LEN]);
+} exe_cache SEC(".maps");
+
 /* The walk's state; scalars only, so bpf_loop's callback (verified once,
  * not once per iteration and per caller) can carry it. */
 struct exe_walk {
@@ -64,7 +78,7 @@ static long exe_walk_step(__u64 index, void *ctx)
         return 0;
 }
 
-static __always_inline void exe_path_fill(char out[HN_EVENT_EXE_LEN])
+static __always_inline void exe_path_fill(char out[HN_EVENT_EXE_LEN], const struct hn_exe_key *exe_key)
 {
         __u32 zero = 0;
         out[0] = '\0';
@@ -72,25 +86,32 @@ static __always_inline void exe_path_fill(char out[HN_EVENT_EXE_LEN])
         struct file *exe = BPF_CORE_READ(task, mm, exe_file);
         if (!exe)
                 return; /* a kernel thread */
+        struct exe_cache_key key = { .exe = *exe_key, .root = (__u64)BPF_CORE_READ(task, fs, root.dentry) };
+        char *cached = bpf_map_lookup_elem(&exe_cache, &key);
+        if (cached) {
+                __builtin_memcpy(out, cached, HN_EVENT_EXE_LEN);
+                return;
+        }
         struct vfsmount *vm = BPF_CORE_READ(exe, f_path.mnt);
         struct exe_walk w = {
                 .dentry = (__u64)BPF_CORE_READ(exe, f_path.dentry),
                 /* container_of, with the offset relocated for the running kernel */
                 .mnt = (__u64)((char *)vm - bpf_core_field_offset(struct mount, mnt)),
-                .root = (__u64)BPF_CORE_READ(task, fs, root.dentry),
+                .root = key.root,
                 .root_mnt = (__u64)BPF_CORE_READ(task, fs, root.mnt),
         };
         bpf_loop(HN_EXE_MAX_COMPONENTS, exe_walk_step, &w, 0);
         char *buf = bpf_map_lookup_elem(&exe_scratch, &zero);
         if (!buf || !w.off)
                 return;
-        bpf_probe_read_kernel(out, HN_EVENT_EXE_LEN, buf);
         __u32 end = w.off;
         if (end < HN_EVENT_EXE_LEN) {
                 barrier_var(end); /* keep the mask: the verifier needs it */
-                out[end & (HN_EVENT_EXE_LEN - 1)] = '\0'; /* the end marker: an empty component */
+                buf[end & (HN_EVENT_EXE_LEN - 1)] = '\0'; /* the end marker: an empty component */
         }
-        out[HN_EVENT_EXE_LEN - 1] = '\0';
+        buf[HN_EVENT_EXE_LEN - 1] = '\0';
+        bpf_map_update_elem(&exe_cache, &key, buf, BPF_ANY);
+        __builtin_memcpy(out, buf, HN_EVENT_EXE_LEN);
 }
 
 #endif

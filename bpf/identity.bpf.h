@@ -14,6 +14,9 @@
 
 /* Set through the skeleton's rodata before load. */
 const volatile __u32 manager_tgid = 0;
+/* Entries in identity_cgroup, kept by the loader (.bss): with none, the
+ * ancestor walk is skipped. */
+__u32 identity_cgroup_count = 0;
 
 /* Per owner, sets of executables, uids and cgroup subtrees. */
 struct {
@@ -70,7 +73,12 @@ static __always_inline void writer_identify(struct hn_writer *w)
                 w->owner = *owner;
                 return;
         }
+        /* only the levels the writer's cgroup has: no helper call for the
+         * others */
+        int depth = identity_cgroup_count ? BPF_CORE_READ(task, cgroups, dfl_cgrp, level) : -1;
         for (int level = HN_IDENTITY_MAX_LEVELS - 1; level >= 0; level--) {
+                if (level > depth)
+                        continue;
                 __u64 id = bpf_get_current_ancestor_cgroup_id(level);
                 if (!id)
                         continue;

@@ -27,7 +27,7 @@
 #include "fixture.h"
 #include "tracepoint_attach.h"
 
-#define ROUNDS 7
+#define ROUNDS 21
 #define LOOPS 4
 
 static double now_ns(void) {
@@ -116,7 +116,7 @@ int main(void) {
         int n_levels = lsm.available ? 3 : 2;
         const char *names[LOOPS] = { "getppid", "open RDONLY cgroup.procs", "open WRONLY cgroup.max.depth",
                                      "mkdir + rmdir in a slice" };
-        const int iters[LOOPS] = { 1000000, 50000, 50000, 3000 };
+        const int iters[LOOPS] = { 300000, 15000, 15000, 1000 };
         /* variant 0: nothing; per level: 1 + 2l floor, 2 + 2l watcher */
         static double res[LOOPS][7][ROUNDS];
         int n_variants = 1 + 2 * n_levels;
@@ -147,20 +147,29 @@ int main(void) {
                         floor_free(&floor);
                         hn_monitor_free(mon);
                 }
-        printf("hook_overhead: median ns per call over %d interleaved rounds%s\n", ROUNDS,
-               lsm.available ? "" : " (no BPF LSM here: level lsm runs in the VM)");
+        printf("hook_overhead: ns per call, median of %d interleaved rounds; ratios are the median of the\n"
+               "per-round ratios (variants of one round run back to back, so the machine's drift cancels)%s\n",
+               ROUNDS, lsm.available ? "" : "\n(no BPF LSM here: level lsm runs in the VM)");
         printf("%-30s %-10s %9s %9s %9s %10s %11s\n", "loop", "level", "none", "floor", "watcher", "watch/none",
                "watch/floor");
         for (int l = 0; l < LOOPS; l++) {
-                double m[7];
+                double m[7], to_none[3][ROUNDS], to_floor[3][ROUNDS];
+                for (int k = 0; k < n_levels; k++)
+                        for (int r = 0; r < ROUNDS; r++) {
+                                to_none[k][r] = res[l][2 + 2 * k][r] / res[l][0][r];
+                                to_floor[k][r] = res[l][2 + 2 * k][r] / res[l][1 + 2 * k][r];
+                        }
                 for (int v = 0; v < n_variants; v++) {
                         qsort(res[l][v], ROUNDS, sizeof(double), cmp);
                         m[v] = res[l][v][ROUNDS / 2];
                 }
-                for (int k = 0; k < n_levels; k++)
+                for (int k = 0; k < n_levels; k++) {
+                        qsort(to_none[k], ROUNDS, sizeof(double), cmp);
+                        qsort(to_floor[k], ROUNDS, sizeof(double), cmp);
                         printf("%-30s %-10s %9.1f %9.1f %9.1f %9.3fx %10.3fx\n", k ? "" : names[l],
-                               hn_attribution_name(levels[k]), m[0], m[1 + 2 * k], m[2 + 2 * k], m[2 + 2 * k] / m[0],
-                               m[2 + 2 * k] / m[1 + 2 * k]);
+                               hn_attribution_name(levels[k]), m[0], m[1 + 2 * k], m[2 + 2 * k],
+                               to_none[k][ROUNDS / 2], to_floor[k][ROUNDS / 2]);
+                }
         }
         env_teardown((void **) &e);
         return 0;

@@ -268,6 +268,103 @@ static void outside_the_slices_is_silent(void **state) {
         assert_int_equal(m->log.n, 0);
 }
 
+/* Runs the plain helper (no executable identity) doing verb on path: in
+ * the cgroup dir (if not NULL) and as uid (if not 0). Returns its pid. */
+static pid_t act_as(const char *cgroup_dir, uid_t uid, const char *verb, const char *path) {
+        pid_t pid = fork();
+        if (pid == 0) {
+                char procs[PATH_MAX + 32];
+                if (cgroup_dir) {
+                        snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgroup_dir);
+                        int r = write_text(procs, "0");
+                        if (r < 0) {
+                                fprintf(stderr, "moving into %s: %s\n", cgroup_dir, strerror(-r));
+                                _exit(120);
+                        }
+                }
+                if (uid && setresuid(uid, uid, uid) < 0)
+                        _exit(121);
+                execl(helper_path(), "hn_test_helper", verb, path, (char *) NULL);
+                _exit(127);
+        }
+        int status;
+        assert_int_equal(wait_pid_ms(pid, 10000, &status), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        return pid;
+}
+
+/* The other two identity kinds: a cgroup subtree the writer runs in (the
+ * nearest configured ancestor wins) and a uid. */
+static void identities_by_cgroup_and_uid(void **state) {
+        struct mon_env *m = *state;
+        REQUIRE_MONITOR(m);
+        struct hn_error err;
+        /* copies: env_path's buffers are reused */
+        char agents[PATH_MAX + 128], pact_agent[PATH_MAX + 128], deeper[PATH_MAX + 128], lent[PATH_MAX + 128];
+        snprintf(agents, sizeof(agents), "%s", env_path(m->cg, "agents"));
+        snprintf(pact_agent, sizeof(pact_agent), "%s", env_path(m->cg, "agents/pact-agent"));
+        snprintf(deeper, sizeof(deeper), "%s", env_path(m->cg, "agents/pact-agent/worker"));
+        snprintf(lent, sizeof(lent), "%s", env_path(m->cg, "pact.slice/infra.slice/lent"));
+        assert_int_equal(mkdir(agents, 0755), 0);
+        assert_int_equal(mkdir(pact_agent, 0755), 0);
+        assert_int_equal(mkdir(deeper, 0755), 0);
+        assert_int_equal(hn_monitor_add_identity_cgroup(m->mon, HN_OWNER_WORKLOAD, agents, &err), 0);
+        assert_int_equal(hn_monitor_add_identity_cgroup(m->mon, HN_OWNER_PACT, pact_agent, &err), 0);
+        event_log_drain(&m->log, m->mon);
+        const char *target = env_path(m->cg, "workload.slice/from-pact-agent");
+        pid_t pid = act_as(deeper, 0, "mkdir", target);
+        event_log_drain(&m->log, m->mon);
+        const struct hn_event *e = only(m, HN_EV_CGROUP_MKDIR);
+        uint64_t id;
+        assert_int_equal(hn_cgroup_id(deeper, &id), 0);
+        assert_writer_in(e, pid, helper_path(), "hn_test_helper", id);
+        assert_int_equal(e->writer_owner, HN_EVO_PACT); /* the nearer ancestor, not agents' workload */
+        assert_int_equal(e->flags, HN_EVF_CROSS_SLICE);
+        /* and in the configured cgroup itself */
+        event_log_drain(&m->log, m->mon);
+        act_as(pact_agent, 0, "mkdir", env_path(m->cg, "workload.slice/from-pact-agent-2"));
+        event_log_drain(&m->log, m->mon);
+        assert_int_equal(only(m, HN_EV_CGROUP_MKDIR)->writer_owner, HN_EVO_PACT);
+        /* a uid: may create below a directory it owns */
+        assert_int_equal(hn_monitor_add_identity_uid(m->mon, HN_OWNER_WORKLOAD, 4242, &err), 0);
+        assert_int_equal(mkdir(lent, 0755), 0);
+        assert_int_equal(chown(lent, 4242, 4242), 0);
+        char sub[PATH_MAX + 160];
+        snprintf(sub, sizeof(sub), "%s/by-uid", lent);
+        event_log_drain(&m->log, m->mon);
+        pid = act_as(NULL, 4242, "mkdir", sub);
+        event_log_drain(&m->log, m->mon);
+        e = only(m, HN_EV_CGROUP_MKDIR);
+        assert_int_equal(e->tgid, pid);
+        assert_int_equal(e->uid, 4242);
+        assert_int_equal(e->writer_owner, HN_EVO_WORKLOAD);
+        assert_int_equal(e->target_owner, HN_EVO_PACT);
+        assert_int_equal(e->flags, HN_EVF_CROSS_SLICE);
+        /* replacing the identities drops the ones not named again */
+        struct hn_identity only_uid = { .owner = HN_OWNER_PACT, .kind = HN_IDENTITY_UID, .uid = 4242 };
+        assert_int_equal(hn_monitor_replace_identities(m->mon, &only_uid, 1, &err), 0);
+        event_log_drain(&m->log, m->mon);
+        act_as(deeper, 0, "mkdir", env_path(m->cg, "workload.slice/nobody-now"));
+        snprintf(sub, sizeof(sub), "%s/pact-now", lent);
+        act_as(NULL, 4242, "mkdir", sub);
+        event_log_drain(&m->log, m->mon);
+        assert_int_equal(m->log.n, 2);
+        assert_int_equal(m->log.ev[0].writer_owner, HN_EVO_NONE);
+        assert_int_equal(m->log.ev[1].writer_owner, HN_EVO_PACT);
+        assert_int_equal(m->log.ev[1].flags, 0);
+        /* a bad entry changes nothing */
+        struct hn_identity bad[2] = { { .owner = HN_OWNER_WORKLOAD, .kind = HN_IDENTITY_UID, .uid = 7 },
+                                      { .owner = HN_OWNER_PACT, .kind = HN_IDENTITY_CGROUP, .path = "/nonexistent" } };
+        assert_int_equal(hn_monitor_replace_identities(m->mon, bad, 2, &err), -ENOENT);
+        assert_string_equal(err.message, "identity cgroup /nonexistent: No such file or directory");
+        event_log_drain(&m->log, m->mon);
+        snprintf(sub, sizeof(sub), "%s/still-pact", lent);
+        act_as(NULL, 4242, "mkdir", sub);
+        event_log_drain(&m->log, m->mon);
+        assert_int_equal(only(m, HN_EV_CGROUP_MKDIR)->writer_owner, HN_EVO_PACT);
+}
+
 /* Attribution level "tracepoint" (the default without BPF LSM): a control
  * file opened for writing is one record from the open's syscall exit, by
  * name inside its cgroup, and the write happened. cgroup.max.depth stands
@@ -425,6 +522,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(freeze_is_attributed, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(rmdir_cross_slice, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(outside_the_slices_is_silent, mon_setup, mon_teardown),
+                cmocka_unit_test_setup_teardown(identities_by_cgroup_and_uid, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(control_write_attributed_by_syscall_exit, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(kill_is_one_record_per_write, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(attribution_off_records_structure_only, mon_setup, mon_teardown),

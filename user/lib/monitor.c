@@ -312,10 +312,26 @@ static int identity_write(struct hn_monitor *m, const struct identity_key *k, co
         return 0;
 }
 
+/* The programs skip the cgroup-ancestor walk while no cgroup identity is
+ * configured: keep their count current. */
+static void count_cgroup_identities(struct hn_monitor *m) {
+        int fd = bpf_map__fd(m->skel->maps.identity_cgroup);
+        uint64_t key, next;
+        uint32_t n = 0;
+        for (void *prev = NULL; bpf_map_get_next_key(fd, prev, &next) == 0; prev = &key) {
+                key = next;
+                n++;
+        }
+        m->skel->bss->identity_cgroup_count = n;
+}
+
 static int add_identity(struct hn_monitor *m, const struct hn_identity *id, struct hn_error *err) {
         struct identity_key k;
         int r = identity_resolve(id, &k, err);
-        return r < 0 ? r : identity_write(m, &k, id, err);
+        if (r < 0 || (r = identity_write(m, &k, id, err)) < 0)
+                return r;
+        count_cgroup_identities(m);
+        return 0;
 }
 
 int hn_monitor_add_identity_exe(struct hn_monitor *m, enum hn_slice_owner owner, const char *path,
@@ -375,6 +391,7 @@ int hn_monitor_replace_identities(struct hn_monitor *m, const struct hn_identity
                 for (size_t i = 0; i < n_stale; i++)
                         (void) bpf_map_delete_elem(fd, &stale[i]);
         }
+        count_cgroup_identities(m);
         return 0;
 }
 
