@@ -46,3 +46,12 @@ int BPF_PROG(hn_lsm_probe_mkdir, struct inode *dir, struct dentry *dentry, umode
                 return 0;
         return -EPERM;
 }
+
+/* Trampolines (fentry/fexit) are a separate capability: the probe loads
+ * and attaches this on its own ("?": not loaded unless asked). hpcnode
+ * does not need them; --probe reports them for the operator. */
+SEC("?fentry/vfs_mkdir")
+int BPF_PROG(hn_probe_fentry)
+{
+        return 0;
+}

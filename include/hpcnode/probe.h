@@ -26,6 +26,15 @@ struct hn_bpf_lsm_probe {
  * the directory. Never fails: the outcome is in *ret. */
 HN_PUBLIC void hn_probe_bpf_lsm(const char *tmpdir, struct hn_bpf_lsm_probe *ret);
 
+/* Do BPF trampolines (fentry/fexit) load and attach here? hpcnode does not
+ * depend on them (tp_btf and lsm/ cover its hooks); reported by --probe.
+ * Never fails: reason says why not. */
+struct hn_trampoline_probe {
+        bool available;
+        char reason[256];
+};
+HN_PUBLIC void hn_probe_trampolines(struct hn_trampoline_probe *ret);
+
 #ifdef __cplusplus
 }
 #endif

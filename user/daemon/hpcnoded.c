@@ -83,6 +83,10 @@ static int probe_main(void) {
         printf("%-36s %s%s%s\n", "BPF LSM (deny in the kernel)", lsm.available ? "yes" : "no",
                lsm.available ? "" : ": ", lsm.reason);
         printf("%-36s %s\n", "enforce mode", lsm.available ? "yes (cgroup writes)" : "no: needs BPF LSM");
+        struct hn_trampoline_probe tramp;
+        hn_probe_trampolines(&tramp);
+        printf("%-36s %s%s%s\n", "fentry/fexit trampolines (unused)", tramp.available ? "yes" : "no",
+               tramp.available ? "" : ": ", tramp.reason);
         printf("%-36s %s\n", "structural acts (mkdir..kill)", "attributed by tp_btf (no cost to unrelated syscalls)");
         printf("%-36s %s\n", "attribution level auto", lsm.available ? "lsm" : "tracepoint");
         if (r < 0)

@@ -92,6 +92,7 @@ void hn_probe_bpf_lsm(const char *tmpdir, struct hn_bpf_lsm_probe *ret) {
                 goto done;
         }
         skel->rodata->target_tgid = (unsigned) getpid();
+        bpf_program__set_autoload(skel->progs.hn_probe_fentry, false);
         int r = lsm_probe__load(skel);
         if (r < 0) {
                 add_reason(out.reason, sizeof(out.reason), "loading lsm/inode_mkdir: %s", strerror(-r));
@@ -114,5 +115,35 @@ done:
         out.available = out.listed && out.loaded && out.attached && out.denies;
         if (out.available)
                 out.reason[0] = '\0';
+        *ret = out;
+}
+
+void hn_probe_trampolines(struct hn_trampoline_probe *ret) {
+        struct hn_trampoline_probe out = { 0 };
+        libbpf_print_fn_t old = libbpf_set_print(quiet);
+        struct bpf_link *link = NULL;
+        struct lsm_probe *skel = lsm_probe__open();
+        int r;
+        if (!skel) {
+                snprintf(out.reason, sizeof(out.reason), "opening the probe object: %s", strerror(errno));
+                goto done;
+        }
+        bpf_program__set_autoload(skel->progs.hn_lsm_probe_mkdir, false);
+        bpf_program__set_autoload(skel->progs.hn_probe_fentry, true);
+        if ((r = lsm_probe__load(skel)) < 0) {
+                snprintf(out.reason, sizeof(out.reason), "loading fentry/vfs_mkdir: %s", strerror(-r));
+                goto done;
+        }
+        link = bpf_program__attach(skel->progs.hn_probe_fentry);
+        if ((r = libbpf_get_error(link)) != 0) {
+                link = NULL;
+                snprintf(out.reason, sizeof(out.reason), "attaching fentry/vfs_mkdir: %s", strerror(r < 0 ? -r : r));
+                goto done;
+        }
+        out.available = true;
+done:
+        bpf_link__destroy(link);
+        lsm_probe__destroy(skel);
+        libbpf_set_print(old);
         *ret = out;
 }
