@@ -107,6 +107,37 @@ HN_PUBLIC void hn_mount_list_free(struct hn_mount_info *list, size_t n);
 
 /* The earliest hold deadline (CLOCK_MONOTONIC µs), or 0 if no timer runs;
  * for callers with an event loop that show or act on it. */
+/* Drift: the kernel's mount table no longer matches the manager's state
+ * (WI2, WI6, F31). hn_mount_reconcile compares them and classifies every
+ * difference; what is safe is repaired (an undercount re-mounted or
+ * re-bound, an overcount corrected), nothing is ever unmounted on doubt,
+ * a foreign mount is reported and never touched. Repairs are also audited
+ * as "mount.refcount_corrected". */
+enum hn_drift_class {
+        HN_DRIFT_HELD_MOUNT_REMOVED = 1, /* an image mount with holders, or in its hold window, is gone */
+        HN_DRIFT_BIND_REMOVED,           /* a live allocation's bind is gone */
+        HN_DRIFT_FOREIGN_MOUNT,          /* under a base, not made by hpcnode */
+        HN_DRIFT_REFCOUNT_MISMATCH,      /* a holder whose allocation is gone (its workdir removed) */
+        HN_DRIFT_LOOP_LEAK,              /* a loop device backed by a managed image that nothing mounts */
+        HN_DRIFT_MOVED,                  /* a managed mount is now elsewhere (mount --move) */
+};
+struct hn_drift {
+        enum hn_drift_class cls;
+        const char *path;   /* the mount point, bind path or loop device */
+        const char *image;  /* the image, "" when unknown (foreign) */
+        const char *detail; /* what was found, and what was done */
+        bool repaired;      /* re-mounted, re-bound or corrected */
+        int sys_errno;      /* a repair that failed */
+};
+typedef void (*hn_drift_fn)(const struct hn_drift *d, void *userdata);
+/* "held_mount_removed", …; never NULL. */
+HN_PUBLIC const char *hn_drift_class_name(enum hn_drift_class c);
+/* One pass over /proc/self/mountinfo and the loop devices. fn gets every
+ * drift found (after the manager's lock is released): those that cannot
+ * be repaired (foreign, loop leak) once while they last. Returns how many
+ * were found, or a negative errno. */
+HN_PUBLIC int hn_mount_reconcile(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata, struct hn_error *err);
+
 HN_PUBLIC uint64_t hn_mount_next_deadline(struct hn_mount_manager *m);
 
 #ifdef __cplusplus

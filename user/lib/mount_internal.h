@@ -38,6 +38,10 @@ struct hn_mount_manager {
         struct image *images;
         hn_audit_fn audit_fn;
         void *audit_userdata;
+        /* Drift already reported that no repair ends (foreign mounts,
+         * leaked loops): reported once while it lasts. */
+        char **reported;
+        size_t n_reported;
         struct hn_emergency *emergency;
 };
 
@@ -52,6 +56,13 @@ void image_drop_holder(struct image *img, size_t i);
 void bind_path_of(const struct hn_mount_manager *m, const char *alloc, const char *name, char *ret, size_t size);
 /* Unmounts a bind and removes its now-empty directories up to the workdir. */
 int bind_remove(struct hn_mount_manager *m, const char *alloc, const char *name, int umount_flags);
+/* The allocation's read-only bind at bind_path_of(); on failure nothing
+ * is left and a mount.acquire failure is audited. */
+int bind_make(struct hn_mount_manager *m, struct image *img, const char *alloc, char *ret, size_t size,
+              struct hn_error *err);
+/* Mounts the image again at its mount point (a fresh loop device), for a
+ * repair: fills img->loop and img->devno. Negative errno. */
+int image_remount(struct image *img);
 /* Starts the image's hold timer (or unmounts at once with hold 0). */
 void image_start_hold(struct hn_mount_manager *m, struct image *img);
 

@@ -245,6 +245,9 @@ void hn_mount_manager_free(struct hn_mount_manager *m) {
                 image_free(m->images);
                 m->images = next;
         }
+        for (size_t i = 0; i < m->n_reported; i++)
+                free(m->reported[i]);
+        free(m->reported);
         pthread_cond_destroy(&m->wake);
         pthread_mutex_destroy(&m->lock);
         free(m);
@@ -263,6 +266,51 @@ void hn_mount_manager_set_emergency(struct hn_mount_manager *m, struct hn_emerge
         pthread_mutex_unlock(&m->lock);
 }
 
+/* A loop device for the image and the squashfs mount at img->mount_point;
+ * fills img->loop and img->devno. Negative errno; *ret_loop_failed says
+ * which step failed. The loop device detaches itself once unmounted. */
+static int image_attach_mount(struct image *img, int image_fd, bool *ret_loop_failed) {
+        _cleanup_close_ int loop_fd = loop_attach_ro(image_fd, img->path, img->loop, sizeof(img->loop));
+        *ret_loop_failed = loop_fd < 0;
+        if (loop_fd < 0)
+                return loop_fd;
+        if (mount(img->loop, img->mount_point, "squashfs", MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0 ||
+            mount(NULL, img->mount_point, NULL, MS_PRIVATE, NULL) < 0) {
+                int r = -errno;
+                (void) umount2(img->mount_point, MNT_DETACH);
+                return r; /* closing loop_fd detaches the device (autoclear) */
+        }
+        struct stat st;
+        if (stat(img->mount_point, &st) == 0)
+                img->devno = st.st_dev;
+        return 0;
+}
+
+int image_remount(struct image *img) {
+        if (mkdir(img->mount_point, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        /* The loop device still backs the image (binds keep its superblock
+         * alive): mount it again, so the binds and the image mount share
+         * one superblock as before. */
+        char backing[PATH_MAX];
+        if (img->loop[0] && loop_backing_file(img->loop, backing, sizeof(backing)) == 0 &&
+            strcmp(backing, img->path) == 0) {
+                if (mount(img->loop, img->mount_point, "squashfs", MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+                        return -errno;
+                if (mount(NULL, img->mount_point, NULL, MS_PRIVATE, NULL) < 0) {
+                        int r = -errno;
+                        (void) umount2(img->mount_point, MNT_DETACH);
+                        return r;
+                }
+                return 0;
+        }
+        _cleanup_close_ int fd = open(img->path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        bool loop_failed;
+        return image_attach_mount(img, fd, &loop_failed);
+}
+
 /* First reference: loop device + squashfs mount. With the lock held. */
 static int image_mount(struct hn_mount_manager *m, const char *canonical, int image_fd, struct image **ret,
                        struct hn_error *err) {
@@ -279,37 +327,26 @@ static int image_mount(struct hn_mount_manager *m, const char *canonical, int im
                 return hn_error_set(err, HN_ERR_MOUNT_FAILED, r, "mount failed for %s: mkdir %s: %s", canonical,
                                     img->mount_point, strerror(-r));
         }
-        _cleanup_close_ int loop_fd = loop_attach_ro(image_fd, canonical, img->loop, sizeof(img->loop));
-        if (loop_fd < 0) {
-                r = loop_fd;
-                goto fail;
+        bool loop_failed = false;
+        r = image_attach_mount(img, image_fd, &loop_failed);
+        if (r < 0) {
+                (void) rmdir(img->mount_point);
+                mount_audit(m, "mount.acquire", HN_AUDIT_FAILED, canonical, strerror(-r), r, false);
+                r = hn_error_set(err, HN_ERR_MOUNT_FAILED, r, "mount failed for %s: %s%s%s", canonical,
+                                 loop_failed ? "loop device: " : "", strerror(-r),
+                                 loop_failed && r == -ENOENT ? " (no /dev/loop-control: loop module not loaded?)" : "");
+                image_free(img);
+                return r;
         }
-        if (mount(img->loop, img->mount_point, "squashfs", MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0 ||
-            mount(NULL, img->mount_point, NULL, MS_PRIVATE, NULL) < 0) {
-                r = -errno;
-                (void) umount2(img->mount_point, MNT_DETACH);
-                goto fail; /* closing loop_fd detaches the device (autoclear) */
-        }
-        struct stat st;
-        if (stat(img->mount_point, &st) == 0)
-                img->devno = st.st_dev;
         img->next = m->images;
         m->images = img;
         *ret = img;
         return 0;
-fail:
-        (void) rmdir(img->mount_point);
-        mount_audit(m, "mount.acquire", HN_AUDIT_FAILED, canonical, strerror(-r), r, false);
-        r = hn_error_set(err, HN_ERR_MOUNT_FAILED, r, "mount failed for %s: %s%s%s", canonical,
-                         loop_fd < 0 ? "loop device: " : "", strerror(-r),
-                         loop_fd < 0 && r == -ENOENT ? " (no /dev/loop-control: loop module not loaded?)" : "");
-        image_free(img);
-        return r;
 }
 
 /* The allocation's read-only bind of the image. With the lock held. */
-static int bind_make(struct hn_mount_manager *m, struct image *img, const char *alloc, char *ret, size_t size,
-                     struct hn_error *err) {
+int bind_make(struct hn_mount_manager *m, struct image *img, const char *alloc, char *ret, size_t size,
+              struct hn_error *err) {
         bind_path_of(m, alloc, img->name, ret, size);
         int r = mkdir_p(ret, 0755);
         if (r == 0 && mount(img->mount_point, ret, NULL, MS_BIND, NULL) < 0)
