@@ -17,7 +17,12 @@
 #include <hpcnode/monitor.h>
 #include <hpcnode/probe.h>
 
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include "fixture.h"
+#include "mount_fixture.h"
 
 struct dmn {
         struct env *cg;
@@ -51,9 +56,29 @@ static void write_config(struct dmn *d, const char *extra) {
         FILE *f = fopen(d->config, "w");
         fprintf(f,
                 "# test configuration\n[hpcnoded]\nCgroupRoot=%s\nAuditLog=%s\nJournal=no\nLossCheckMSec=100\n"
-                "EmergencyState=%s/emergency\n%s\n[identity.pact]\nExecutable=%s\n[identity.workload]\nExecutable=%s\n",
-                d->cg->s.root, d->log, d->dir, extra ? extra : "", d->pact_exe, d->workload_exe);
+                "EmergencyState=%s/emergency\nUenvBase=%s/uenv\nWorkdirBase=%s/workdir\nControlSocket=%s/control.sock\n"
+                "HoldTimeSec=1\n%s\n[identity.pact]\nExecutable=%s\n[identity.workload]\nExecutable=%s\n",
+                d->cg->s.root, d->log, d->dir, d->dir, d->dir, d->dir, extra ? extra : "", d->pact_exe,
+                d->workload_exe);
         fclose(f);
+}
+
+/* One request on the daemon's control socket; the reply line, or fails. */
+static void control(struct dmn *d, const char *request, char *reply, size_t size) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/control.sock", d->dir);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(write(fd, request, strlen(request)), (ssize_t) strlen(request));
+        assert_int_equal(write(fd, "\n", 1), 1);
+        size_t have = 0;
+        ssize_t n;
+        while (have < size - 1 && (n = read(fd, reply + have, size - 1 - have)) > 0)
+                have += (size_t) n;
+        close(fd);
+        reply[have] = '\0';
+        reply[strcspn(reply, "\n")] = '\0';
 }
 
 static int dmn_setup(void **state) {
@@ -85,7 +110,12 @@ static int dmn_teardown(void **state) {
         env_teardown(&cg);
         agents_remove(&d->agents);
         if (d->dir[0]) {
-                char cmd[128];
+                char cmd[256];
+                /* what a daemon mounted there (private namespace) goes first */
+                snprintf(cmd, sizeof(cmd), "findmnt -rn -o TARGET | grep '^%s/' | sort -r | xargs -r umount -l",
+                         d->dir);
+                if (system(cmd) != 0)
+                        return -1;
                 snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);
                 if (system(cmd) != 0)
                         return -1;
@@ -491,6 +521,101 @@ static void control_write_and_kill_records(void **state) {
         json_object_put(o);
 }
 
+/* Mount drift through the running daemon: an image acquired over the
+ * control socket, its mount pulled with umount(8): one drift record, the
+ * repair done and recorded; the daemon's own unmounts are no drift. */
+static void mount_drift_caught_and_repaired(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        REQUIRE_MOUNT_ENV(); /* the daemon inherits this private namespace */
+        char image[256], reply[8192], cmd[8192];
+        snprintf(image, sizeof(image), "%s/app.sqfs", d->dir);
+        assert_int_equal(make_image(image, "image-0\n"), 0);
+        write_config(d, "MountCheckMSec=100");
+        start(d);
+        control(d, "acquire /nonexistent.sqfs job-1", reply, sizeof(reply));
+        assert_non_null(strstr(reply, "error "));
+        snprintf(cmd, sizeof(cmd), "acquire %s job-1", image);
+        control(d, cmd, reply, sizeof(reply));
+        assert_int_equal(strncmp(reply, "ok ", 3), 0);
+        char bind[4096];
+        snprintf(bind, sizeof(bind), "%s", reply + 3);
+        struct mnt_line l;
+        assert_true(mountinfo_find(bind, &l));
+        char mount_point[4096];
+        snprintf(mount_point, sizeof(mount_point), "%s", bind);
+        /* <workdir>/job-1/uenv/<name> -> <uenv>/<name> */
+        snprintf(mount_point, sizeof(mount_point), "%s/uenv/%s", d->dir, strrchr(bind, '/') + 1);
+        snprintf(cmd, sizeof(cmd), "umount '%s'", mount_point);
+        assert_int_equal(system(cmd), 0);
+        json_object *o = wait_record(d->log, "mount.drift", NULL);
+        assert_non_null(o);
+        assert_string_equal(str(o, "class", NULL), "held_mount_removed");
+        assert_string_equal(str(o, "path", NULL), mount_point);
+        assert_string_equal(str(o, "image", NULL), image);
+        assert_true(json_object_get_boolean(json_object_object_get(o, "repaired")));
+        json_object_put(o);
+        o = wait_record(d->log, "mount.refcount_corrected", NULL);
+        assert_non_null(o);
+        json_object_put(o);
+        assert_true(mountinfo_find(mount_point, &l));
+        usleep(300000); /* more passes (the tick, the watch): still one record */
+        assert_int_equal(count_lines(d->log, "\"event\":\"mount.drift\""), 1);
+        /* a foreign squashfs under the uenv base: reported once, left alone */
+        char foreign[4096];
+        snprintf(foreign, sizeof(foreign), "%s/uenv/intruder", d->dir);
+        assert_int_equal(mkdir(foreign, 0755), 0);
+        snprintf(cmd, sizeof(cmd), "mount -o loop,ro -t squashfs '%s' '%s'", image, foreign);
+        assert_int_equal(system(cmd), 0);
+        for (double end = now_s() + 10; now_s() < end && count_lines(d->log, "foreign_mount") == 0;)
+                usleep(20000);
+        usleep(300000);
+        assert_int_equal(count_lines(d->log, "\"class\":\"foreign_mount\""), 1);
+        assert_true(mountinfo_find(foreign, &l));
+        assert_int_equal(umount2(foreign, 0), 0);
+        /* the daemon's own: release, the hold expires, the image goes */
+        snprintf(cmd, sizeof(cmd), "release %s job-1", image);
+        control(d, cmd, reply, sizeof(reply));
+        assert_string_equal(reply, "ok");
+        for (int i = 0; i < 300 && mountinfo_find(mount_point, &l); i++)
+                usleep(10000);
+        assert_false(mountinfo_find(mount_point, &l));
+        usleep(300000);
+        assert_int_equal(count_lines(d->log, "\"event\":\"mount.drift\""), 2); /* the two above, no more */
+        control(d, "frobnicate", reply, sizeof(reply));
+        assert_string_equal(reply, "error usage: acquire IMAGE ALLOCATION | release IMAGE ALLOCATION | reconcile");
+}
+
+/* A bind removed while the daemon was down is found at start-up. */
+static void bind_removed_while_down(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        REQUIRE_MOUNT_ENV();
+        char image[256], reply[8192], cmd[8192];
+        snprintf(image, sizeof(image), "%s/app.sqfs", d->dir);
+        assert_int_equal(make_image(image, "image-0\n"), 0);
+        write_config(d, NULL);
+        start(d);
+        snprintf(cmd, sizeof(cmd), "acquire %s job-2", image);
+        control(d, cmd, reply, sizeof(reply));
+        assert_int_equal(strncmp(reply, "ok ", 3), 0);
+        char bind[4096];
+        snprintf(bind, sizeof(bind), "%s", reply + 3);
+        kill(d->pid, SIGTERM);
+        assert_int_equal(wait_pid_ms(d->pid, 5000, NULL), d->pid);
+        d->pid = 0;
+        assert_int_equal(umount2(bind, 0), 0);
+        start(d);
+        json_object *o = wait_record(d->log, "mount.drift", NULL);
+        assert_non_null(o);
+        assert_string_equal(str(o, "class", NULL), "bind_removed");
+        assert_string_equal(str(o, "path", NULL), bind);
+        assert_true(json_object_get_boolean(json_object_object_get(o, "repaired")));
+        json_object_put(o);
+        struct mnt_line l;
+        assert_true(mountinfo_find(bind, &l));
+}
+
 static void bad_config_and_impossible_enforce_refused(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
@@ -545,6 +670,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(sighup_reloads_identities, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(limits_reconciler_sees_unattributed_changes, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(control_write_and_kill_records, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(mount_drift_caught_and_repaired, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(bind_removed_while_down, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(bad_config_and_impossible_enforce_refused, dmn_setup, dmn_teardown),
         };
         return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);

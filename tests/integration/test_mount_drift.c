@@ -264,6 +264,31 @@ static void detached_loop_then_umount_is_remounted(void **state) {
         assert_int_equal(loops_backing(e->image[2]), 1);
 }
 
+/* A bind removed while no manager watched (the daemon was down): a fresh
+ * manager's reconstruct sees the live allocation's empty bind directory,
+ * and the first reconcile re-binds it. */
+static void bind_removed_while_down_found_at_start(void **state) {
+        struct mount_env *e = *state;
+        REQUIRE_MOUNT_ENV();
+        struct hn_mount_handle h;
+        struct drifts d;
+        assert_int_equal(hn_mount_acquire(e->m, e->image[3], "a1", &h, NULL), 0);
+        assert_int_equal(umount2(h.bind_path, 0), 0);
+        struct hn_mount_manager *fresh;
+        assert_int_equal(hn_mount_manager_new(&e->cfg, &fresh, NULL), 0);
+        const char *live[] = { "a1" };
+        assert_int_equal(hn_mount_reconstruct_state(fresh, live, 1, NULL), 0);
+        uint32_t n;
+        assert_int_equal(hn_mount_refcount(fresh, e->image[3], &n, NULL), 0);
+        assert_int_equal(n, 1);
+        d = (struct drifts){ 0 };
+        assert_int_equal(hn_mount_reconcile(fresh, collect, &d, NULL), 1);
+        assert_int_equal(d.v[0].cls, HN_DRIFT_BIND_REMOVED);
+        assert_true(d.v[0].repaired);
+        assert_image_content(h.bind_path, 3);
+        hn_mount_manager_free(fresh);
+}
+
 /* Mounts elsewhere are not ours to mention, however many. */
 static void unrelated_mount_storm_is_silent(void **state) {
         struct mount_env *e = *state;
@@ -295,6 +320,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(gone_allocation_is_an_overcount, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(leaked_loop_reported, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(detached_loop_then_umount_is_remounted, mount_env_setup,
+                                                mount_env_teardown),
+                cmocka_unit_test_setup_teardown(bind_removed_while_down_found_at_start, mount_env_setup,
                                                 mount_env_teardown),
                 cmocka_unit_test_setup_teardown(unrelated_mount_storm_is_silent, mount_env_setup, mount_env_teardown),
         };

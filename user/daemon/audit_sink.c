@@ -23,6 +23,7 @@
 #define MSGID_CROSS_SLICE "c0d4b6a2e8f94c1d9a3b5e7f6d2c8a10"
 #define MSGID_LIBRARY "1e9a7c3b5d2f4a6e8b0c2d4f6a8e0c21"
 #define MSGID_LIMIT_CHANGED "5b8e2d7a1c4f4e9b8a6d3c2e1f0b9a87"
+#define MSGID_DRIFT "9d1f3b5a7c2e4d6f8a0b1c3e5d7f9a2b"
 
 static int64_t clock_ns(clockid_t c) {
         struct timespec ts;
@@ -244,6 +245,28 @@ void hnd_sink_limit_changed(struct hnd_sink *s, const struct hnd_limit_change *c
                                 "HPCNODE_EVENT=cgroup.limit_changed", "HPCNODE_TARGET=%s", c->path,
                                 "HPCNODE_TARGET_OWNER=%s", owner, "HPCNODE_OLD=%s", c->old_value, "HPCNODE_NEW=%s",
                                 c->new_value, "HPCNODE_MODE=%s", s->mode, NULL);
+}
+
+void hnd_sink_drift(struct hnd_sink *s, const struct hn_drift *d) {
+        const char *cls = hn_drift_class_name(d->cls);
+        json_object *o = json_object_new_object();
+        add_time(o, clock_ns(CLOCK_REALTIME));
+        json_object_object_add(o, "event", json_object_new_string("mount.drift"));
+        json_object_object_add(o, "class", json_object_new_string(cls));
+        json_object_object_add(o, "path", json_object_new_string(d->path));
+        json_object_object_add(o, "image", json_object_new_string(d->image));
+        json_object_object_add(o, "detail", json_object_new_string(d->detail));
+        json_object_object_add(o, "repaired", json_object_new_boolean(d->repaired));
+        if (d->sys_errno)
+                json_object_object_add(o, "errno", json_object_new_int(d->sys_errno));
+        json_object_object_add(o, "mode", json_object_new_string(s->mode));
+        write_line(s, o);
+        json_object_put(o);
+        if (s->journal)
+                sd_journal_send("MESSAGE=mount drift (%s): %s: %s", cls, d->path, d->detail, "MESSAGE_ID=%s",
+                                MSGID_DRIFT, "PRIORITY=%d", LOG_WARNING, "HPCNODE_EVENT=mount.drift",
+                                "HPCNODE_DRIFT_CLASS=%s", cls, "HPCNODE_TARGET=%s", d->path, "HPCNODE_IMAGE=%s",
+                                d->image, "HPCNODE_REPAIRED=%d", d->repaired, "HPCNODE_MODE=%s", s->mode, NULL);
 }
 
 void hnd_sink_note(struct hnd_sink *s, const char *event, const char *detail, int priority) {

@@ -8,6 +8,7 @@
 
 #include <hpcnode/audit.h>
 #include <hpcnode/event.h>
+#include <hpcnode/mount.h>
 
 #include "config.h"
 #include "limits_watch.h"
@@ -36,6 +37,8 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e);
 void hnd_sink_library(const struct hn_audit_record *r, void *sink);
 /* A changed limit seen by the reconciler: unattributed, so an alert. */
 void hnd_sink_limit_changed(struct hnd_sink *s, const struct hnd_limit_change *c);
+/* A mount drift found by the reconciler (an alert). */
+void hnd_sink_drift(struct hnd_sink *s, const struct hn_drift *d);
 /* The daemon's own: start, stop, mode, resync. detail may be NULL. */
 void hnd_sink_note(struct hnd_sink *s, const char *event, const char *detail, int priority);
 

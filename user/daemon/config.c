@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hpcnode/mount.h>
+
 #include "config.h"
 #include "error_set.h"
 #include "macro.h"
@@ -20,6 +22,12 @@ void hnd_config_default(struct hnd_config *cfg) {
                 .loss_check_ms = 1000,
                 .attribution = HN_ATTRIBUTION_AUTO,
                 .limit_check_ms = 2000,
+                .uenv_base = HN_UENV_MOUNT_BASE,
+                .workdir_base = HN_WORKDIR_BASE,
+                .hold_time_secs = HN_DEFAULT_HOLD_TIME_SECS,
+                .mount_check_ms = 1000,
+                .mount_check_busy_ms = 10000,
+                .control_socket = "/run/hpcnode/control.sock",
         };
 }
 
@@ -110,6 +118,29 @@ static int main_key(struct hnd_config *cfg, const char *key, const char *v, cons
                 cfg->limit_check_ms = n;
                 return 0;
         }
+        if (!strcmp(key, "UenvBase"))
+                return *why = "an absolute path", copy_path(v, cfg->uenv_base, false);
+        if (!strcmp(key, "WorkdirBase"))
+                return *why = "an absolute path", copy_path(v, cfg->workdir_base, false);
+        if (!strcmp(key, "HoldTimeSec")) {
+                *why = "0..86400";
+                if (parse_u32(v, &n) < 0 || n > 86400)
+                        return -EINVAL;
+                cfg->hold_time_secs = n;
+                return 0;
+        }
+        if (!strcmp(key, "MountCheckMSec") || !strcmp(key, "MountCheckBusyMSec")) {
+                *why = "100..600000";
+                if (parse_u32(v, &n) < 0 || n < 100 || n > 600000)
+                        return -EINVAL;
+                if (!strcmp(key, "MountCheckMSec"))
+                        cfg->mount_check_ms = n;
+                else
+                        cfg->mount_check_busy_ms = n;
+                return 0;
+        }
+        if (!strcmp(key, "ControlSocket"))
+                return *why = "an absolute path, or empty for none", copy_path(v, cfg->control_socket, true);
         *why = "unknown key";
         return -ENOENT;
 }

@@ -34,6 +34,12 @@ struct hnd_config {
         uint32_t loss_check_ms;        /* LossCheckMSec=, 1000 */
         enum hn_attribution attribution; /* Attribution=auto|lsm|tracepoint|off, auto */
         uint32_t limit_check_ms;       /* LimitCheckMSec=, 2000; 0 = no limits reconciler */
+        char uenv_base[PATH_MAX];      /* UenvBase=, /run/pact/uenv */
+        char workdir_base[PATH_MAX];   /* WorkdirBase=, /run/pact/workdir */
+        uint32_t hold_time_secs;       /* HoldTimeSec=, 60 */
+        uint32_t mount_check_ms;       /* MountCheckMSec=, 1000: the idle tick while the node is idle */
+        uint32_t mount_check_busy_ms;  /* MountCheckBusyMSec=, 10000: while it is busy */
+        char control_socket[PATH_MAX]; /* ControlSocket=, /run/hpcnode/control.sock; "" = none */
         struct hnd_identity identities[HND_MAX_IDENTITIES];
         unsigned n_identities;
 };

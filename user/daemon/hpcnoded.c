@@ -21,9 +21,11 @@
 
 #include "audit_sink.h"
 #include "config.h"
+#include "control.h"
 #include "error_set.h"
 #include "limits_watch.h"
 #include "macro.h"
+#include "mount_watch.h"
 #include "probe_cost.h"
 
 struct daemon {
@@ -31,6 +33,8 @@ struct daemon {
         const char *config_path;
         bool config_given;
         struct hnd_limits *limits;
+        struct hnd_mounts mounts;
+        struct hnd_control control;
         struct hnd_sink sink;
         struct hn_cgroup_manager *cgroups;
         struct hn_emergency *emergency;
@@ -325,6 +329,8 @@ static int setup(struct daemon *d, bool echo, char *why, size_t why_size, const 
 
 /* Whatever setup got to, in reverse. */
 static void daemon_free(struct daemon *d) {
+        hnd_control_stop(&d->control);
+        hnd_mounts_stop(&d->mounts);
         hn_monitor_free(d->monitor);
         hnd_limits_free(d->limits);
         hn_cgroup_manager_free(d->cgroups);
@@ -338,7 +344,8 @@ int main(int argc, char **argv) {
                                               { "probe", no_argument, NULL, 'p' },
                                               { "help", no_argument, NULL, 'h' },
                                               {} };
-        struct daemon d = { .config_path = HND_DEFAULT_CONFIG, .sink.fd = -1 };
+        struct daemon d = { .config_path = HND_DEFAULT_CONFIG, .sink.fd = -1, .control.fd = -1,
+                            .mounts.mountinfo_fd = -1 };
         bool echo = false, probe = false;
         int c;
         while ((c = getopt_long(argc, argv, "c:fph", opts, NULL)) >= 0)
@@ -382,14 +389,22 @@ int main(int argc, char **argv) {
                 return 1;
         }
 
-        char start[1024];
-        snprintf(start, sizeof(start), "mode %s: %s; attribution of control-file writes: %s; cgroup root %s", mode, why,
-                 hn_attribution_name(hn_monitor_attribution(d.monitor)), hn_cgroup_manager_root(d.cgroups));
-        hnd_sink_note(&d.sink, "hpcnoded.start", start, LOG_NOTICE);
-        fprintf(stderr, "hpcnoded: %s\n", start);
-
         sd_event *ev = NULL;
         sd_event_default(&ev);
+        if (hnd_mounts_start(&d.mounts, ev, &d.cfg, &d.sink, d.emergency, &err) < 0 ||
+            (d.cfg.control_socket[0] && hnd_control_start(&d.control, ev, d.cfg.control_socket, &d.mounts, &err) < 0)) {
+                fprintf(stderr, "hpcnoded: %s\n", err.message);
+                daemon_free(&d);
+                sd_event_unref(ev);
+                return 1;
+        }
+        char start[3 * 4096];
+        snprintf(start, sizeof(start),
+                 "mode %s: %s; attribution of control-file writes: %s; cgroup root %s; image mounts %s, binds %s",
+                 mode, why, hn_attribution_name(hn_monitor_attribution(d.monitor)), hn_cgroup_manager_root(d.cgroups),
+                 d.cfg.uenv_base, d.cfg.workdir_base);
+        hnd_sink_note(&d.sink, "hpcnoded.start", start, LOG_NOTICE);
+        fprintf(stderr, "hpcnoded: %s\n", start);
         sd_event_add_io(ev, NULL, hn_monitor_fd(d.monitor), EPOLLIN, on_ring, &d);
         sd_event_add_signal(ev, NULL, SIGTERM, on_term, &d);
         sd_event_add_signal(ev, NULL, SIGINT, on_term, &d);

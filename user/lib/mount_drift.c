@@ -321,12 +321,15 @@ int hn_mount_reconcile(struct hn_mount_manager *m, hn_drift_fn fn, void *userdat
         struct findings f = { 0 };
         char **next = NULL;
         size_t n_next = 0;
+        /* The table is read under the lock: an acquire or a hold expiry
+         * between reading and comparing would look like drift. */
+        pthread_mutex_lock(&m->lock);
         int r = table_read(&t);
         if (r < 0) {
+                pthread_mutex_unlock(&m->lock);
                 free(t.v);
                 return hn_error_set(err, HN_ERR_IO, -r, "reading /proc/self/mountinfo: %s", strerror(-r));
         }
-        pthread_mutex_lock(&m->lock);
         r = check_images(m, &t, &f);
         if (r == 0)
                 r = check_foreign(m, &t, &f, &next, &n_next);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 #include "error_set.h"
 #include "libmount_cleanup.h"
@@ -105,6 +106,30 @@ static int adopt_bind(struct hn_mount_manager *m, struct libmnt_fs *fs, const ch
         return 0;
 }
 
+/* A live allocation's bind directory that is no longer a mount, for an
+ * image that is mounted: the bind vanished while nobody watched (F31). The
+ * allocation is made a holder again, so the next reconcile re-binds it and
+ * says so. */
+static int adopt_dangling_binds(struct hn_mount_manager *m, const char *const *active, size_t n) {
+        for (size_t a = 0; a < n; a++)
+                for (struct image *img = m->images; img; img = img->next) {
+                        if (img->foreign)
+                                continue;
+                        char bind[PATH_MAX];
+                        struct stat st;
+                        bind_path_of(m, active[a], img->name, bind, sizeof(bind));
+                        if (stat(bind, &st) < 0 || !S_ISDIR(st.st_mode))
+                                continue;
+                        bool held = false;
+                        for (size_t h = 0; h < img->n_holders && !held; h++)
+                                held = !strcmp(img->holders[h], active[a]);
+                        int r;
+                        if (!held && (r = image_add_holder(img, active[a])) < 0)
+                                return r;
+                }
+        return 0;
+}
+
 int hn_mount_reconstruct_state(struct hn_mount_manager *m, const char *const *active, size_t n, struct hn_error *err) {
         int r;
         if (n > 0 && !active)
@@ -151,6 +176,8 @@ int hn_mount_reconstruct_state(struct hn_mount_manager *m, const char *const *ac
                                 r = adopt_bind(m, fs, target, rest, sorted, n);
                 }
         }
+        if (r == 0)
+                r = adopt_dangling_binds(m, sorted, n);
         for (struct image *i = m->images; i; i = i->next) {
                 dedupe_holders(i);
                 if (!i->foreign && i->n_holders == 0)

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "error_set.h"
+#include "macro.h"
+#include "mount_watch.h"
+
+static void on_drift(const struct hn_drift *d, void *userdata) {
+        struct hnd_mounts *w = userdata;
+        w->drifts++;
+        hnd_sink_drift(w->sink, d);
+}
+
+void hnd_mounts_reconcile(struct hnd_mounts *w) {
+        struct hn_error err = { 0 };
+        w->passes++;
+        if (hn_mount_reconcile(w->manager, on_drift, w, &err) < 0)
+                hnd_sink_note(w->sink, "mount.reconcile_failed", err.message, LOG_ERR);
+}
+
+static int on_mountinfo(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        (void) s, (void) fd, (void) revents;
+        hnd_mounts_reconcile(userdata);
+        return 0;
+}
+
+/* Busy: more runnable work than CPUs over the last minute. */
+static bool node_busy(void) {
+        char buf[128];
+        double load;
+        int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+                return false;
+        buf[n] = '\0';
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        return sscanf(buf, "%lf", &load) == 1 && cpus > 0 && load > (double) cpus;
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct hnd_mounts *w = userdata;
+        hnd_mounts_reconcile(w);
+        uint32_t ms = node_busy() ? w->cfg->mount_check_busy_ms : w->cfg->mount_check_ms;
+        int r = sd_event_source_set_time(s, usec + (uint64_t) ms * 1000u);
+        return r < 0 ? r : sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+static int mkdir_p(const char *path) {
+        char buf[PATH_MAX];
+        snprintf(buf, sizeof(buf), "%s", path);
+        for (char *p = buf + 1; *p; p++)
+                if (*p == '/') {
+                        *p = '\0';
+                        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                                return -errno;
+                        *p = '/';
+                }
+        return mkdir(buf, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* Allocations with a workdir: the live ones. */
+static int live_allocations(const char *workdir, char ***ret, size_t *ret_n) {
+        _cleanup_closedir_ DIR *d = opendir(workdir);
+        char **v = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                char **nv = realloc(v, (n + 1) * sizeof(char *));
+                if (nv)
+                        v = nv;
+                if (!nv || !(v[n] = strdup(de->d_name))) {
+                        for (size_t i = 0; i < n; i++)
+                                free(v[i]);
+                        free(v);
+                        return -ENOMEM;
+                }
+                n++;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int hnd_mounts_start(struct hnd_mounts *w, sd_event *ev, const struct hnd_config *cfg, struct hnd_sink *sink,
+                     struct hn_emergency *emergency, struct hn_error *err) {
+        *w = (struct hnd_mounts){ .sink = sink, .cfg = cfg, .mountinfo_fd = -1 };
+        int r;
+        if ((r = mkdir_p(cfg->uenv_base)) < 0 || (r = mkdir_p(cfg->workdir_base)) < 0)
+                return hn_error_set(err, HN_ERR_IO, -r, "mount bases %s, %s: %s", cfg->uenv_base, cfg->workdir_base,
+                                    strerror(-r));
+        struct hn_mount_config mc = { .uenv_base = cfg->uenv_base,
+                                      .workdir_base = cfg->workdir_base,
+                                      .hold_time_secs = cfg->hold_time_secs };
+        if ((r = hn_mount_manager_new(&mc, &w->manager, err)) < 0)
+                return r;
+        hn_mount_manager_set_audit(w->manager, hnd_sink_library, sink);
+        hn_mount_manager_set_emergency(w->manager, emergency);
+        char **live = NULL;
+        size_t n = 0;
+        if ((r = live_allocations(cfg->workdir_base, &live, &n)) < 0)
+                return hn_error_set(err, HN_ERR_IO, -r, "listing %s: %s", cfg->workdir_base, strerror(-r));
+        r = hn_mount_reconstruct_state(w->manager, (const char *const *) live, n, err);
+        for (size_t i = 0; i < n; i++)
+                free(live[i]);
+        free(live);
+        if (r < 0)
+                return r;
+        hnd_mounts_reconcile(w);
+        w->mountinfo_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+        if (w->mountinfo_fd < 0)
+                return hn_error_set(err, HN_ERR_IO, errno, "/proc/self/mountinfo: %s", strerror(errno));
+        uint64_t now;
+        sd_event_now(ev, CLOCK_MONOTONIC, &now);
+        if ((r = sd_event_add_io(ev, &w->io, w->mountinfo_fd, EPOLLPRI, on_mountinfo, w)) < 0 ||
+            (r = sd_event_add_time(ev, &w->tick, CLOCK_MONOTONIC, now + (uint64_t) cfg->mount_check_ms * 1000u, 1000,
+                                   on_tick, w)) < 0)
+                return hn_error_set(err, HN_ERR_IO, -r, "watching the mount table: %s", strerror(-r));
+        return 0;
+}
+
+void hnd_mounts_stop(struct hnd_mounts *w) {
+        w->io = sd_event_source_unref(w->io);
+        w->tick = sd_event_source_unref(w->tick);
+        if (w->mountinfo_fd >= 0)
+                close(w->mountinfo_fd);
+        w->mountinfo_fd = -1;
+        hn_mount_manager_free(w->manager);
+        w->manager = NULL;
+}
