@@ -22,13 +22,39 @@ static void on_drift(const struct hn_drift *d, void *userdata) {
 void hnd_mounts_reconcile(struct hnd_mounts *w) {
         struct hn_error err = { 0 };
         w->passes++;
+        if (w->io)
+                sd_event_now(sd_event_source_get_event(w->io), CLOCK_MONOTONIC, &w->last_pass_usec);
         if (hn_mount_reconcile(w->manager, on_drift, w, &err) < 0)
                 hnd_sink_note(w->sink, "mount.reconcile_failed", err.message, LOG_ERR);
 }
 
+/* Passes at least this far apart: a mount storm elsewhere on the node
+ * costs at most 500 table reads a second, and a drift is still caught
+ * within the gap. */
+#define PASS_GAP_USEC 2000u
+
+static int on_deferred(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct hnd_mounts *w = userdata;
+        (void) s, (void) usec;
+        w->deferred = false;
+        hnd_mounts_reconcile(w);
+        return 0;
+}
+
 static int on_mountinfo(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        (void) s, (void) fd, (void) revents;
-        hnd_mounts_reconcile(userdata);
+        struct hnd_mounts *w = userdata;
+        (void) fd, (void) revents;
+        uint64_t now;
+        sd_event_now(sd_event_source_get_event(s), CLOCK_MONOTONIC, &now);
+        if (now >= w->last_pass_usec + PASS_GAP_USEC) {
+                hnd_mounts_reconcile(w);
+                return 0;
+        }
+        if (!w->deferred) { /* one pass at the end of the gap covers every change until then */
+                w->deferred = true;
+                sd_event_source_set_time(w->later, w->last_pass_usec + PASS_GAP_USEC);
+                sd_event_source_set_enabled(w->later, SD_EVENT_ONESHOT);
+        }
         return 0;
 }
 
@@ -125,6 +151,7 @@ int hnd_mounts_start(struct hnd_mounts *w, sd_event *ev, const struct hnd_config
         uint64_t now;
         sd_event_now(ev, CLOCK_MONOTONIC, &now);
         if ((r = sd_event_add_io(ev, &w->io, w->mountinfo_fd, EPOLLPRI, on_mountinfo, w)) < 0 ||
+            (r = sd_event_add_time(ev, &w->later, CLOCK_MONOTONIC, UINT64_MAX, 0, on_deferred, w)) < 0 ||
             (r = sd_event_add_time(ev, &w->tick, CLOCK_MONOTONIC, now + (uint64_t) cfg->mount_check_ms * 1000u, 1000,
                                    on_tick, w)) < 0)
                 return hn_error_set(err, HN_ERR_IO, -r, "watching the mount table: %s", strerror(-r));
@@ -133,6 +160,7 @@ int hnd_mounts_start(struct hnd_mounts *w, sd_event *ev, const struct hnd_config
 
 void hnd_mounts_stop(struct hnd_mounts *w) {
         w->io = sd_event_source_unref(w->io);
+        w->later = sd_event_source_unref(w->later);
         w->tick = sd_event_source_unref(w->tick);
         if (w->mountinfo_fd >= 0)
                 close(w->mountinfo_fd);

@@ -18,8 +18,10 @@ struct hnd_mounts {
         struct hnd_sink *sink;
         const struct hnd_config *cfg;
         int mountinfo_fd;
-        sd_event_source *io, *tick;
+        sd_event_source *io, *tick, *later; /* later: a pass deferred to the end of the gap */
         uint64_t passes, drifts;
+        uint64_t last_pass_usec; /* CLOCK_MONOTONIC */
+        bool deferred;
 };
 
 /* Makes the bases, the manager (audited through the sink), rebuilds its
