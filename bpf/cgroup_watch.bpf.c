@@ -90,8 +90,9 @@ static __always_inline int emit_for(const struct hn_writer *w, __u32 type, __u64
                 e->flags |= HN_EVF_EMERGENCY;
         if (w->owner == HN_EVO_MANAGER)
                 e->flags |= HN_EVF_MANAGER;
-        /* Populated changes are the kernel's doing, not a write. */
-        else if (type != HN_EV_CGROUP_POPULATED && w->owner != target_owner)
+        /* Populated changes are the kernel's doing, not a write; mounts
+         * belong to no slice. */
+        else if (type != HN_EV_CGROUP_POPULATED && type < HN_EV_MOUNT_UMOUNT && w->owner != target_owner)
                 e->flags |= HN_EVF_CROSS_SLICE;
         e->ts_boot_ns = bpf_ktime_get_boot_ns();
         e->cgroup_id = cgroup_id;
@@ -437,3 +438,5 @@ int hn_sys_exit_open(struct trace_event_raw_sys_exit *ctx)
 {
         return control_open_exit(ctx->ret);
 }
+
+#include "mount_guard.bpf.h"

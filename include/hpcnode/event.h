@@ -19,7 +19,7 @@ typedef uint32_t hn_u32;
 typedef uint64_t hn_u64;
 #endif
 
-#define HN_EVENT_VERSION 2
+#define HN_EVENT_VERSION 3
 
 enum hn_event_type {
         HN_EV_CGROUP_MKDIR = 1,
@@ -29,7 +29,11 @@ enum hn_event_type {
         HN_EV_CONTROL_OPEN = 5,     /* a control file opened for writing; path = its name */
         HN_EV_CGROUP_FREEZE = 6,    /* cgroup.freeze written; value = 1 freeze, 0 thaw */
         HN_EV_CGROUP_KILL = 7,      /* cgroup.kill written; value = the first process killed */
-        HN_EV_TYPE_MAX = 8,         /* sizes the loss-counter map */
+        HN_EV_MOUNT_UMOUNT = 8,     /* umount of a held mount (LSM: value = mount id) or under a base (syscall) */
+        HN_EV_MOUNT_MOVE = 9,       /* a move of one (mount --move, move_mount) */
+        HN_EV_MOUNT_REMOUNT = 10,   /* a remount or attribute change of one (mount -o remount, mount_setattr) */
+        HN_EV_MOUNT_OTHER = 11,     /* mount, open_tree under a base (syscall level only) */
+        HN_EV_TYPE_MAX = 12,        /* sizes the loss-counter map */
 };
 
 enum hn_event_flag {
@@ -37,7 +41,8 @@ enum hn_event_flag {
         HN_EVF_DENIED = 1u << 1,      /* an LSM program refused it */
         HN_EVF_EMERGENCY = 1u << 2,   /* an emergency was in force */
         HN_EVF_MANAGER = 1u << 3,     /* the writer is hpcnoded itself */
-        HN_EVF_NAME_ONLY = 1u << 4,   /* path is a name inside cgroup_id (a child, a control file) */
+        HN_EVF_NAME_ONLY = 1u << 4,   /* path is a name inside cgroup_id (a child, a control file);
+                                       * for mount records, value holds the mount id and path is empty */
 };
 
 /* The hook that saw the act: how the writer was known. */
@@ -59,6 +64,8 @@ enum hn_event_owner {
 #define HN_EVENT_COMM_LEN 16
 #define HN_EVENT_PATH_LEN 192
 #define HN_EVENT_EXE_LEN 128 /* a power of two: the BPF side masks offsets with it */
+#define HN_MOUNT_BASE_LEN 128 /* a mount base as the syscall programs compare it */
+#define HN_MOUNT_PATH_KEY 256 /* key of the held-paths map */
 
 struct hn_event {
         hn_u16 version;

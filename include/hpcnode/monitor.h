@@ -69,6 +69,17 @@ struct hn_identity {
 HN_PUBLIC int hn_monitor_replace_identities(struct hn_monitor *m, const struct hn_identity *ids, size_t n,
                                             struct hn_error *err);
 
+/* The mount guard: the bases whose acts the syscall programs record
+ * (attribution level tracepoint), and the held mounts (image mounts and
+ * binds of images with holders or in their hold window) by mount id, and
+ * by path for mount(2)'s MS_MOVE. With lsm, unmounting, moving or
+ * remounting a held mount is denied in enforce mode and recorded in audit
+ * mode; the calling process (the manager) may. Replaced whole each call. */
+HN_PUBLIC int hn_monitor_set_mount_bases(struct hn_monitor *m, const char *uenv_base, const char *workdir_base,
+                                         struct hn_error *err);
+HN_PUBLIC int hn_monitor_set_held_mounts(struct hn_monitor *m, const uint32_t *ids, size_t n_ids,
+                                         const char *const *paths, size_t n_paths, struct hn_error *err);
+
 /* The attribution level in force (never AUTO). */
 HN_PUBLIC enum hn_attribution hn_monitor_attribution(const struct hn_monitor *m);
 /* "auto", "lsm", "tracepoint", "off"; NULL for a bad value. */

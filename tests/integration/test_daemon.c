@@ -46,6 +46,8 @@ static bool can_enforce(void) {
 
 static const char *daemon_path(void) {
         static char p[PATH_MAX];
+        if (p[0])
+                return p;
         snprintf(p, sizeof(p), "%s", helper_path());
         char *cut = strstr(p, "/tests/helper/hn_test_helper");
         snprintf(cut, sizeof(p) - (size_t) (cut - p), "/hpcnoded");
@@ -546,6 +548,39 @@ static void mount_drift_caught_and_repaired(void **state) {
         snprintf(mount_point, sizeof(mount_point), "%s", bind);
         /* <workdir>/job-1/uenv/<name> -> <uenv>/<name> */
         snprintf(mount_point, sizeof(mount_point), "%s/uenv/%s", d->dir, strrchr(bind, '/') + 1);
+        if (can_enforce()) {
+                /* BPF LSM: each act on a held mount fails, is recorded denied,
+                 * and nothing changes */
+                char stolen[4096];
+                snprintf(stolen, sizeof(stolen), "%s/workdir/stolen", d->dir);
+                assert_int_equal(mkdir(stolen, 0755), 0);
+                const char *acts[][2] = { { "umount '%s' 2>/dev/null", "mount.umount" },
+                                          { "umount -l '%s' 2>/dev/null", "mount.umount" },
+                                          { "mount -o remount,bind,rw '%s' 2>/dev/null", "mount.remount" },
+                                          { "mount --move '%s' '%s' 2>/dev/null", "mount.move" } };
+                for (int i = 0; i < 4; i++) {
+                        const char *target = i == 0 ? mount_point : bind;
+                        snprintf(cmd, sizeof(cmd), acts[i][0], target, stolen);
+                        assert_int_not_equal(system(cmd), 0);
+                        json_object *o = wait_record(d->log, acts[i][1], target);
+                        assert_non_null(o);
+                        assert_string_equal(str(o, "verdict", NULL), "denied");
+                        assert_string_equal(str(o, "hook", NULL), "lsm");
+                        json_object_put(o);
+                }
+                assert_true(mountinfo_find(mount_point, &l));
+                assert_true(mountinfo_find(bind, &l));
+                assert_true(has_options(l.options, "ro"));
+                assert_false(mountinfo_find(stolen, &l));
+                assert_int_equal(count_lines(d->log, "\"event\":\"mount.drift\""), 0);
+                snprintf(cmd, sizeof(cmd), "release %s job-1", image);
+                control(d, cmd, reply, sizeof(reply));
+                assert_string_equal(reply, "ok"); /* the manager's own unmounts pass */
+                for (int i = 0; i < 300 && mountinfo_find(mount_point, &l); i++)
+                        usleep(10000);
+                assert_false(mountinfo_find(mount_point, &l));
+                return;
+        }
         snprintf(cmd, sizeof(cmd), "umount '%s'", mount_point);
         assert_int_equal(system(cmd), 0);
         json_object *o = wait_record(d->log, "mount.drift", NULL);
@@ -554,6 +589,14 @@ static void mount_drift_caught_and_repaired(void **state) {
         assert_string_equal(str(o, "path", NULL), mount_point);
         assert_string_equal(str(o, "image", NULL), image);
         assert_true(json_object_get_boolean(json_object_object_get(o, "repaired")));
+        /* named: the syscall entry program saw umount(8) do it */
+        assert_string_equal(str(o, "actor", "comm"), "umount");
+        assert_string_equal(str(o, "actor", "exe"), "/usr/bin/umount");
+        json_object_put(o);
+        o = wait_record(d->log, "mount.umount", mount_point);
+        assert_non_null(o);
+        assert_string_equal(str(o, "hook", NULL), "syscall_enter");
+        assert_string_equal(str(o, "verdict", NULL), "allowed");
         json_object_put(o);
         o = wait_record(d->log, "mount.refcount_corrected", NULL);
         assert_non_null(o);
@@ -661,6 +704,7 @@ static void bad_config_and_impossible_enforce_refused(void **state) {
 }
 
 int main(void) {
+        (void) daemon_path(); /* resolved before any test enters a mount namespace */
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(cross_slice_mkdir_is_one_record, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(library_actions_share_the_trail, dmn_setup, dmn_teardown),

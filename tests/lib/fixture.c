@@ -197,7 +197,12 @@ pid_t fork_sleeper(void) {
 }
 
 const char *helper_path(void) {
+        /* Resolved once: after a test enters a private mount namespace,
+         * /proc/self/exe of a chrooted process (the VM suite) names the
+         * file from the old namespace's root. */
         static char path[PATH_MAX + 32];
+        if (path[0])
+                return path;
         char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
         if (n < 0)

@@ -133,16 +133,35 @@ static const char *value_field(unsigned type) {
 }
 
 /* How the writer was seen: before the act (lsm), in its context (tp_btf),
- * or after a successful open (syscall exit). */
-static const char *source_name(unsigned source) {
-        return source == HN_EVS_LSM ? "lsm" : source == HN_EVS_SYSCALL ? "syscall_exit" : "tp_btf";
+ * after a successful open (syscall exit) or as a mount call entered. */
+static const char *source_name(const struct hn_event *e) {
+        if (e->source == HN_EVS_SYSCALL)
+                return e->type >= HN_EV_MOUNT_UMOUNT ? "syscall_enter" : "syscall_exit";
+        return e->source == HN_EVS_LSM ? "lsm" : "tp_btf";
 }
 
-void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e) {
+/* The writer as a JSON object: who the kernel saw. */
+static json_object *writer_json(const struct hn_event *e) {
+        char exe[PATH_MAX];
+        writer_exe(e, exe, sizeof(exe));
+        json_object *w = json_object_new_object();
+        json_object_object_add(w, "pid", json_object_new_int64(e->pid));
+        json_object_object_add(w, "tgid", json_object_new_int64(e->tgid));
+        json_object_object_add(w, "uid", json_object_new_int64(e->uid));
+        json_object_object_add(w, "comm", json_object_new_string(e->comm));
+        json_object_object_add(w, "exe", json_object_new_string(exe));
+        json_object_object_add(w, "cgroup_id", json_object_new_int64((int64_t) e->writer_cgroup_id));
+        json_object_object_add(w, "identity", json_object_new_string(owner_name(e->writer_owner)));
+        return w;
+}
+
+void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mount_path) {
         char exe[PATH_MAX], target[PATH_MAX + 256];
         bool cross = e->flags & HN_EVF_CROSS_SLICE, denied = e->flags & HN_EVF_DENIED;
         const char *type = hn_event_type_name(e->type), *verdict = denied ? "denied" : "allowed";
-        if (e->flags & HN_EVF_NAME_ONLY) {
+        if (mount_path)
+                snprintf(target, sizeof(target), "%s", mount_path);
+        else if (e->flags & HN_EVF_NAME_ONLY) {
                 /* LSM records name a child (mkdir, control file) of cgroup_id,
                  * or for rmdir the cgroup itself. */
                 char dir[PATH_MAX];
@@ -163,22 +182,19 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e) {
         json_object_object_add(o, "cross_slice", json_object_new_boolean(cross));
         json_object *t = json_object_new_object();
         json_object_object_add(t, "path", json_object_new_string(target));
-        json_object_object_add(t, "cgroup_id", json_object_new_int64((int64_t) e->cgroup_id));
-        json_object_object_add(t, "owner", json_object_new_string(owner_name(e->target_owner)));
+        if (mount_path) {
+                if (e->flags & HN_EVF_NAME_ONLY)
+                        json_object_object_add(t, "mount_id", json_object_new_int64(e->value));
+        } else {
+                json_object_object_add(t, "cgroup_id", json_object_new_int64((int64_t) e->cgroup_id));
+                json_object_object_add(t, "owner", json_object_new_string(owner_name(e->target_owner)));
+        }
         json_object_object_add(o, "target", t);
-        json_object *w = json_object_new_object();
-        json_object_object_add(w, "pid", json_object_new_int64(e->pid));
-        json_object_object_add(w, "tgid", json_object_new_int64(e->tgid));
-        json_object_object_add(w, "uid", json_object_new_int64(e->uid));
-        json_object_object_add(w, "comm", json_object_new_string(e->comm));
-        json_object_object_add(w, "exe", json_object_new_string(exe));
-        json_object_object_add(w, "cgroup_id", json_object_new_int64((int64_t) e->writer_cgroup_id));
-        json_object_object_add(w, "identity", json_object_new_string(owner_name(e->writer_owner)));
-        json_object_object_add(o, "writer", w);
+        json_object_object_add(o, "writer", writer_json(e));
         const char *value_name = value_field(e->type);
         if (value_name)
                 json_object_object_add(o, value_name, json_object_new_int64(e->value));
-        json_object_object_add(o, "hook", json_object_new_string(source_name(e->source)));
+        json_object_object_add(o, "hook", json_object_new_string(source_name(e)));
         json_object_object_add(o, "mode", json_object_new_string(s->mode));
         json_object_object_add(o, "emergency", json_object_new_boolean(e->flags & HN_EVF_EMERGENCY));
         write_line(s, o);
@@ -247,7 +263,7 @@ void hnd_sink_limit_changed(struct hnd_sink *s, const struct hnd_limit_change *c
                                 c->new_value, "HPCNODE_MODE=%s", s->mode, NULL);
 }
 
-void hnd_sink_drift(struct hnd_sink *s, const struct hn_drift *d) {
+void hnd_sink_drift(struct hnd_sink *s, const struct hn_drift *d, const struct hn_event *actor) {
         const char *cls = hn_drift_class_name(d->cls);
         json_object *o = json_object_new_object();
         add_time(o, clock_ns(CLOCK_REALTIME));
@@ -259,12 +275,16 @@ void hnd_sink_drift(struct hnd_sink *s, const struct hn_drift *d) {
         json_object_object_add(o, "repaired", json_object_new_boolean(d->repaired));
         if (d->sys_errno)
                 json_object_object_add(o, "errno", json_object_new_int(d->sys_errno));
+        /* the act the kernel saw on that path, if any: who did it */
+        json_object_object_add(o, "actor", actor ? writer_json(actor) : NULL);
         json_object_object_add(o, "mode", json_object_new_string(s->mode));
         write_line(s, o);
         json_object_put(o);
         if (s->journal)
-                sd_journal_send("MESSAGE=mount drift (%s): %s: %s", cls, d->path, d->detail, "MESSAGE_ID=%s",
-                                MSGID_DRIFT, "PRIORITY=%d", LOG_WARNING, "HPCNODE_EVENT=mount.drift",
+                sd_journal_send("MESSAGE=mount drift (%s): %s: %s%s%s", cls, d->path, d->detail,
+                                actor ? "; by " : "", actor ? actor->comm : "", "MESSAGE_ID=%s", MSGID_DRIFT,
+                                "PRIORITY=%d", LOG_WARNING, "HPCNODE_EVENT=mount.drift",
+                                "HPCNODE_ACTOR_PID=%u", actor ? actor->tgid : 0,
                                 "HPCNODE_DRIFT_CLASS=%s", cls, "HPCNODE_TARGET=%s", d->path, "HPCNODE_IMAGE=%s",
                                 d->image, "HPCNODE_REPAIRED=%d", d->repaired, "HPCNODE_MODE=%s", s->mode, NULL);
 }

@@ -31,14 +31,15 @@ int hnd_sink_open(struct hnd_sink *s, const struct hnd_config *cfg, const char *
 int hnd_sink_reopen(struct hnd_sink *s);
 void hnd_sink_close(struct hnd_sink *s);
 
-/* A kernel record from the ring buffer. */
-void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e);
+/* A kernel record from the ring buffer. mount_path: the resolved target
+ * of a mount record (NULL for the others). */
+void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mount_path);
 /* A record from the library's audit callback (cgroup/mount managers, emergency). */
 void hnd_sink_library(const struct hn_audit_record *r, void *sink);
 /* A changed limit seen by the reconciler: unattributed, so an alert. */
 void hnd_sink_limit_changed(struct hnd_sink *s, const struct hnd_limit_change *c);
 /* A mount drift found by the reconciler (an alert). */
-void hnd_sink_drift(struct hnd_sink *s, const struct hn_drift *d);
+void hnd_sink_drift(struct hnd_sink *s, const struct hn_drift *d, const struct hn_event *actor);
 /* The daemon's own: start, stop, mode, resync. detail may be NULL. */
 void hnd_sink_note(struct hnd_sink *s, const char *event, const char *detail, int priority);
 

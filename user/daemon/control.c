@@ -67,8 +67,10 @@ static void handle(struct hnd_control *c, int fd, char *line) {
         } else if (verb && image && alloc && !strtok_r(NULL, " ", &save) && !strcmp(verb, "acquire")) {
                 if (hn_mount_acquire(c->mounts->manager, image, alloc, &h, &err) < 0)
                         reply(fd, "error %s", err.message);
-                else
+                else {
+                        hnd_mounts_reconcile(c->mounts); /* the guard holds the new mounts before we answer */
                         reply(fd, "ok %s", h.bind_path);
+                }
         } else if (verb && image && alloc && !strtok_r(NULL, " ", &save) && !strcmp(verb, "release")) {
                 /* the handle names the image and the allocation; paths are the manager's */
                 memset(&h, 0, sizeof(h));
@@ -76,8 +78,10 @@ static void handle(struct hnd_control *c, int fd, char *line) {
                 snprintf(h.allocation_id, sizeof(h.allocation_id), "%s", alloc);
                 if (hn_mount_release(c->mounts->manager, &h, &err) < 0)
                         reply(fd, "error %s", err.message);
-                else
+                else {
+                        hnd_mounts_reconcile(c->mounts);
                         reply(fd, "ok");
+                }
         } else
                 reply(fd, "error usage: acquire IMAGE ALLOCATION | release IMAGE ALLOCATION | reconcile");
 }

@@ -123,13 +123,25 @@ static int rearm(sd_event_source *s, uint64_t usec, uint32_t period_ms) {
 }
 
 static void on_event(const struct hn_event *e, void *userdata) {
-        hnd_sink_event(userdata, e);
+        struct daemon *d = userdata;
+        if (e->type >= HN_EV_MOUNT_UMOUNT && e->type < HN_EV_TYPE_MAX) {
+                char path[4096];
+                hnd_mounts_act(&d->mounts, e, path, sizeof(path));
+                hnd_sink_event(&d->sink, e, path);
+        } else
+                hnd_sink_event(&d->sink, e, NULL);
+}
+
+/* Before a mount pass: the kernel's records first, so drift has its actor. */
+static void drain_ring(void *userdata) {
+        struct daemon *d = userdata;
+        (void) hn_monitor_poll(d->monitor, 0, on_event, d);
 }
 
 static int on_ring(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct daemon *d = userdata;
         (void) s, (void) fd, (void) revents;
-        (void) hn_monitor_poll(d->monitor, 0, on_event, &d->sink);
+        (void) hn_monitor_poll(d->monitor, 0, on_event, d);
         return 0;
 }
 
@@ -148,7 +160,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                                 any = true;
                         }
                 if (any) {
-                        (void) hn_monitor_poll(d->monitor, 0, on_event, &d->sink);
+                        (void) hn_monitor_poll(d->monitor, 0, on_event, d);
                         struct hn_error err = { 0 };
                         int r = hn_monitor_resync(d->monitor, &err);
                         if (r < 0)
@@ -391,7 +403,11 @@ int main(int argc, char **argv) {
 
         sd_event *ev = NULL;
         sd_event_default(&ev);
-        if (hnd_mounts_start(&d.mounts, ev, &d.cfg, &d.sink, d.emergency, &err) < 0 ||
+        d.mounts.monitor = d.monitor;
+        d.mounts.drain = drain_ring;
+        d.mounts.drain_userdata = &d;
+        if (hn_monitor_set_mount_bases(d.monitor, d.cfg.uenv_base, d.cfg.workdir_base, &err) < 0 ||
+            hnd_mounts_start(&d.mounts, ev, &d.cfg, &d.sink, d.emergency, &err) < 0 ||
             (d.cfg.control_socket[0] && hnd_control_start(&d.control, ev, d.cfg.control_socket, &d.mounts, &err) < 0)) {
                 fprintf(stderr, "hpcnoded: %s\n", err.message);
                 daemon_free(&d);
@@ -419,7 +435,7 @@ int main(int argc, char **argv) {
         sd_notifyf(0, "READY=1\nSTATUS=%s mode: %s", mode, why);
 
         int r = sd_event_loop(ev);
-        (void) hn_monitor_poll(d.monitor, 0, on_event, &d.sink); /* what is queued is still recorded */
+        (void) hn_monitor_poll(d.monitor, 0, on_event, &d); /* what is queued is still recorded */
         hnd_sink_note(&d.sink, "hpcnoded.stop", r < 0 ? strerror(-r) : "signal", LOG_NOTICE);
         sd_event_unref(ev);
         daemon_free(&d);

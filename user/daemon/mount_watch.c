@@ -7,25 +7,109 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error_set.h"
+#include "libmount_cleanup.h"
 #include "macro.h"
 #include "mount_watch.h"
 
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+void hnd_mounts_act(struct hnd_mounts *w, const struct hn_event *e, char *path, size_t size) {
+        if (e->flags & HN_EVF_NAME_ONLY) {
+                snprintf(path, size, "(mount %u)", e->value);
+                for (size_t i = 0; i < w->n_held; i++)
+                        if (w->held[i].id == e->value)
+                                snprintf(path, size, "%s", w->held[i].path);
+        } else
+                snprintf(path, size, "%s", e->path);
+        struct hnd_mount_act *a = &w->acts[w->next_act];
+        w->next_act = (w->next_act + 1) % HND_MOUNT_ACTS;
+        if (w->n_acts < HND_MOUNT_ACTS)
+                w->n_acts++;
+        a->e = *e;
+        snprintf(a->path, sizeof(a->path), "%s", path);
+        a->seen_usec = now_usec();
+}
+
+/* The newest act on path in the last 10 s: who caused this drift. */
+static const struct hnd_mount_act *actor_of(struct hnd_mounts *w, const char *path) {
+        uint64_t now = now_usec();
+        for (unsigned k = 1; k <= w->n_acts; k++) {
+                const struct hnd_mount_act *a = &w->acts[(w->next_act + HND_MOUNT_ACTS - k) % HND_MOUNT_ACTS];
+                if (now - a->seen_usec <= 10u * 1000000u && !strcmp(a->path, path))
+                        return a;
+        }
+        return NULL;
+}
+
 static void on_drift(const struct hn_drift *d, void *userdata) {
         struct hnd_mounts *w = userdata;
+        const struct hnd_mount_act *a = actor_of(w, d->path);
         w->drifts++;
-        hnd_sink_drift(w->sink, d);
+        hnd_sink_drift(w->sink, d, a ? &a->e : NULL);
+}
+
+/* The guard's held set: every mount of an image with holders or in its
+ * hold window, by id (from the table) and by path. */
+static void held_update(struct hnd_mounts *w) {
+        struct hn_mount_info *list = NULL;
+        size_t n = 0;
+        struct hn_error err = { 0 };
+        if (!w->monitor || hn_mount_list(w->manager, &list, &n, &err) < 0)
+                return;
+        _cleanup_mnt_table_ struct libmnt_table *mt = mnt_new_table_from_file("/proc/self/mountinfo");
+        size_t cap = 0;
+        for (size_t i = 0; i < n; i++)
+                cap += 1 + list[i].refcount;
+        struct hnd_held *held = calloc(cap ? cap : 1, sizeof(*held));
+        const char **paths = calloc(cap ? cap : 1, sizeof(char *));
+        uint32_t *ids = calloc(cap ? cap : 1, sizeof(uint32_t));
+        size_t k = 0, n_ids = 0;
+        for (size_t i = 0; mt && held && paths && ids && i < n; i++) {
+                if (list[i].foreign || (list[i].refcount == 0 && !list[i].holding))
+                        continue;
+                const char *name = strrchr(list[i].mount_point, '/') + 1;
+                snprintf(held[k++].path, sizeof(held[0].path), "%s", list[i].mount_point);
+                for (uint32_t h = 0; h < list[i].refcount; h++)
+                        if ((size_t) snprintf(held[k].path, sizeof(held[0].path), "%s/%s/uenv/%s",
+                                              w->cfg->workdir_base, list[i].holders[h], name) < sizeof(held[0].path))
+                                k++;
+        }
+        for (size_t i = 0; mt && held && paths && ids && i < k; i++) {
+                struct libmnt_fs *fs = mnt_table_find_target(mt, held[i].path, MNT_ITER_BACKWARD);
+                paths[i] = held[i].path;
+                if (fs) {
+                        held[i].id = (uint32_t) mnt_fs_get_id(fs);
+                        ids[n_ids++] = held[i].id;
+                }
+        }
+        if (held && paths && ids && mt && hn_monitor_set_held_mounts(w->monitor, ids, n_ids, paths, k, &err) < 0)
+                hnd_sink_note(w->sink, "mount.guard_failed", err.message, LOG_ERR);
+        free(w->held);
+        w->held = held;
+        w->n_held = held ? k : 0;
+        free(paths);
+        free(ids);
+        hn_mount_list_free(list, n);
 }
 
 void hnd_mounts_reconcile(struct hnd_mounts *w) {
         struct hn_error err = { 0 };
         w->passes++;
+        if (w->drain)
+                w->drain(w->drain_userdata); /* the acts first: a drift can then name its actor */
         if (w->io)
                 sd_event_now(sd_event_source_get_event(w->io), CLOCK_MONOTONIC, &w->last_pass_usec);
         if (hn_mount_reconcile(w->manager, on_drift, w, &err) < 0)
                 hnd_sink_note(w->sink, "mount.reconcile_failed", err.message, LOG_ERR);
+        held_update(w);
 }
 
 /* Passes at least this far apart: a mount storm elsewhere on the node
@@ -122,7 +206,10 @@ static int live_allocations(const char *workdir, char ***ret, size_t *ret_n) {
 
 int hnd_mounts_start(struct hnd_mounts *w, sd_event *ev, const struct hnd_config *cfg, struct hnd_sink *sink,
                      struct hn_emergency *emergency, struct hn_error *err) {
-        *w = (struct hnd_mounts){ .sink = sink, .cfg = cfg, .mountinfo_fd = -1 };
+        /* monitor and drain are set by the caller beforehand */
+        w->sink = sink;
+        w->cfg = cfg;
+        w->mountinfo_fd = -1;
         int r;
         if ((r = mkdir_p(cfg->uenv_base)) < 0 || (r = mkdir_p(cfg->workdir_base)) < 0)
                 return hn_error_set(err, HN_ERR_IO, -r, "mount bases %s, %s: %s", cfg->uenv_base, cfg->workdir_base,
@@ -167,4 +254,7 @@ void hnd_mounts_stop(struct hnd_mounts *w) {
         w->mountinfo_fd = -1;
         hn_mount_manager_free(w->manager);
         w->manager = NULL;
+        free(w->held);
+        w->held = NULL;
+        w->n_held = 0;
 }

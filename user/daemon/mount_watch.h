@@ -8,13 +8,36 @@
 
 #include <systemd/sd-event.h>
 
+#include <hpcnode/monitor.h>
 #include <hpcnode/mount.h>
 
 #include "audit_sink.h"
 #include "config.h"
 
+/* A mount act the kernel attributed, kept a while so that the drift it
+ * causes can name its actor. */
+struct hnd_mount_act {
+        struct hn_event e;
+        char path[4096]; /* resolved */
+        uint64_t seen_usec; /* CLOCK_MONOTONIC */
+};
+#define HND_MOUNT_ACTS 32
+
+/* A held mount as the guard knows it. */
+struct hnd_held {
+        uint32_t id;
+        char path[4096];
+};
+
 struct hnd_mounts {
         struct hn_mount_manager *manager;
+        struct hn_monitor *monitor; /* the guard's maps; may be NULL */
+        void (*drain)(void *userdata); /* reads the ring buffer before a pass */
+        void *drain_userdata;
+        struct hnd_mount_act acts[HND_MOUNT_ACTS];
+        unsigned n_acts, next_act;
+        struct hnd_held *held;
+        size_t n_held;
         struct hnd_sink *sink;
         const struct hnd_config *cfg;
         int mountinfo_fd;
@@ -30,7 +53,11 @@ struct hnd_mounts {
 int hnd_mounts_start(struct hnd_mounts *w, sd_event *ev, const struct hnd_config *cfg, struct hnd_sink *sink,
                      struct hn_emergency *emergency, struct hn_error *err);
 void hnd_mounts_stop(struct hnd_mounts *w);
-/* One reconcile pass now (after an own act, or from the watch). */
+/* One reconcile pass now (after an own act, or from the watch); then the
+ * guard's held set is brought up to date. */
 void hnd_mounts_reconcile(struct hnd_mounts *w);
+/* A kernel mount record: remembered for attribution; its path resolved
+ * (a guard record names the mount by id). */
+void hnd_mounts_act(struct hnd_mounts *w, const struct hn_event *e, char *path, size_t size);
 
 #endif

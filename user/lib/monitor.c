@@ -21,17 +21,22 @@
 
 #define DEFAULT_RINGBUF_BYTES (256u * 1024u)
 
-/* Attribution level tracepoint: the exits of every open syscall. */
+/* Attribution level tracepoint: the exits of every open syscall, and the
+ * entries of the mount family. */
 static const struct {
         const char *name;
-        bool required; /* open(2) and openat2(2) may be missing from a kernel */
-} open_exits[] = { { "sys_exit_openat", true }, { "sys_exit_openat2", false }, { "sys_exit_open", false } };
+        bool required; /* the newer ones may be missing from a kernel */
+} syscall_hooks[] = {
+        { "sys_exit_openat", true },          { "sys_exit_openat2", false },   { "sys_exit_open", false },
+        { "sys_enter_umount", true },         { "sys_enter_mount", true },     { "sys_enter_move_mount", false },
+        { "sys_enter_mount_setattr", false }, { "sys_enter_open_tree", false },
+};
 
 struct hn_monitor {
         struct cgroup_watch *skel;
         struct ring_buffer *rb;
         enum hn_attribution attribution;
-        struct bpf_link *open_links[ELEMENTSOF(open_exits)];
+        struct bpf_link *syscall_links[ELEMENTSOF(syscall_hooks)];
         char root[PATH_MAX];
         hn_event_fn fn; /* of the poll in progress */
         void *userdata;
@@ -53,6 +58,14 @@ const char *hn_event_type_name(unsigned type) {
                 return "cgroup.freeze";
         case HN_EV_CGROUP_KILL:
                 return "cgroup.kill";
+        case HN_EV_MOUNT_UMOUNT:
+                return "mount.umount";
+        case HN_EV_MOUNT_MOVE:
+                return "mount.move";
+        case HN_EV_MOUNT_REMOUNT:
+                return "mount.remount";
+        case HN_EV_MOUNT_OTHER:
+                return "mount.mount";
         }
         return "unknown";
 }
@@ -111,10 +124,13 @@ enum hn_attribution hn_monitor_attribution(const struct hn_monitor *m) {
         return m->attribution;
 }
 
-static struct bpf_program *open_exit_prog(struct cgroup_watch *skel, size_t i) {
-        struct bpf_program *progs[ELEMENTSOF(open_exits)] = { skel->progs.hn_sys_exit_openat,
-                                                               skel->progs.hn_sys_exit_openat2,
-                                                               skel->progs.hn_sys_exit_open };
+static struct bpf_program *syscall_prog(struct cgroup_watch *skel, size_t i) {
+        struct bpf_program *progs[ELEMENTSOF(syscall_hooks)] = {
+                skel->progs.hn_sys_exit_openat,         skel->progs.hn_sys_exit_openat2,
+                skel->progs.hn_sys_exit_open,           skel->progs.hn_sys_enter_umount,
+                skel->progs.hn_sys_enter_mount,         skel->progs.hn_sys_enter_move_mount,
+                skel->progs.hn_sys_enter_mount_setattr, skel->progs.hn_sys_enter_open_tree,
+        };
         return progs[i];
 }
 
@@ -211,12 +227,14 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
         /* One object for every kernel: what this one cannot run, or the
          * level does not use, is switched off before load. */
         if (!opts->lsm) {
-                bpf_program__set_autoload(m->skel->progs.hn_lsm_mkdir, false);
-                bpf_program__set_autoload(m->skel->progs.hn_lsm_rmdir, false);
-                bpf_program__set_autoload(m->skel->progs.hn_lsm_file_open, false);
+                struct bpf_program *lsm_progs[] = { m->skel->progs.hn_lsm_mkdir,     m->skel->progs.hn_lsm_rmdir,
+                                                    m->skel->progs.hn_lsm_file_open, m->skel->progs.hn_lsm_sb_umount,
+                                                    m->skel->progs.hn_lsm_move_mount, m->skel->progs.hn_lsm_sb_mount };
+                for (size_t i = 0; i < ELEMENTSOF(lsm_progs); i++)
+                        bpf_program__set_autoload(lsm_progs[i], false);
         }
-        for (size_t i = 0; i < ELEMENTSOF(open_exits); i++) {
-                struct bpf_program *p = open_exit_prog(m->skel, i);
+        for (size_t i = 0; i < ELEMENTSOF(syscall_hooks); i++) {
+                struct bpf_program *p = syscall_prog(m->skel, i);
                 bpf_program__set_autoattach(p, false); /* attached by hn_tracepoint_attach */
                 bpf_program__set_autoload(p, level == HN_ATTRIBUTION_TRACEPOINT);
         }
@@ -233,8 +251,8 @@ void hn_monitor_free(struct hn_monitor *m) {
         if (!m)
                 return;
         ring_buffer__free(m->rb);
-        for (size_t i = 0; i < ELEMENTSOF(m->open_links); i++)
-                bpf_link__destroy(m->open_links[i]);
+        for (size_t i = 0; i < ELEMENTSOF(m->syscall_links); i++)
+                bpf_link__destroy(m->syscall_links[i]);
         cgroup_watch__destroy(m->skel);
         free(m);
 }
@@ -469,14 +487,14 @@ int hn_monitor_start(struct hn_monitor *m, struct hn_error *err) {
                 return hn_error_set(err, HN_ERR_IO, r, "BPF: attaching cgroup_watch: %s", strerror(-r));
         if (m->attribution != HN_ATTRIBUTION_TRACEPOINT)
                 return 0;
-        for (size_t i = 0; i < ELEMENTSOF(open_exits); i++) {
-                r = hn_tracepoint_attach(open_exit_prog(m->skel, i), "syscalls", open_exits[i].name,
-                                         &m->open_links[i]);
-                if (r == -ENOENT && !open_exits[i].required)
+        for (size_t i = 0; i < ELEMENTSOF(syscall_hooks); i++) {
+                r = hn_tracepoint_attach(syscall_prog(m->skel, i), "syscalls", syscall_hooks[i].name,
+                                         &m->syscall_links[i]);
+                if (r == -ENOENT && !syscall_hooks[i].required)
                         continue;
                 if (r < 0)
-                        return hn_error_set(err, HN_ERR_IO, r, "BPF: attaching to syscalls:%s: %s", open_exits[i].name,
-                                            strerror(-r));
+                        return hn_error_set(err, HN_ERR_IO, r, "BPF: attaching to syscalls:%s: %s",
+                                            syscall_hooks[i].name, strerror(-r));
         }
         return 0;
 }
@@ -518,4 +536,82 @@ int hn_monitor_set_emergency(struct hn_monitor *m, bool active) {
         uint32_t zero = 0, v = active;
         return bpf_map__update_elem(m->skel->maps.emergency, &zero, sizeof(zero), &v, sizeof(v), BPF_ANY) < 0 ? -errno
                                                                                                               : 0;
+}
+
+int hn_monitor_set_mount_bases(struct hn_monitor *m, const char *uenv_base, const char *workdir_base,
+                               struct hn_error *err) {
+        const char *bases[2] = { uenv_base, workdir_base };
+        for (uint32_t i = 0; i < 2; i++) {
+                struct {
+                        char path[HN_MOUNT_BASE_LEN];
+                        uint32_t len;
+                } b = { 0 };
+                size_t len = bases[i] ? strlen(bases[i]) : 0;
+                if (!bases[i] || bases[i][0] != '/' || len >= HN_MOUNT_BASE_LEN)
+                        return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL,
+                                            "invalid mount base %s: an absolute path shorter than %d bytes",
+                                            bases[i] ? bases[i] : "(null)", HN_MOUNT_BASE_LEN);
+                memcpy(b.path, bases[i], len);
+                b.len = (uint32_t) len;
+                if (bpf_map__update_elem(m->skel->maps.mount_bases, &i, sizeof(i), &b, sizeof(b), BPF_ANY) < 0)
+                        return hn_error_set(err, HN_ERR_IO, errno, "mount bases: %s", strerror(errno));
+        }
+        return 0;
+}
+
+/* Replaces a map's keys with want (n keys of size ksize): adds first, then
+ * removes the rest, so a held mount is never unguarded in between. */
+static int replace_keys(const struct bpf_map *map, const void *want, size_t n, size_t ksize) {
+        uint8_t one = 1;
+        for (size_t i = 0; i < n; i++)
+                if (bpf_map__update_elem(map, (const char *) want + i * ksize, ksize, &one, 1, BPF_ANY) < 0)
+                        return -errno;
+        int fd = bpf_map__fd(map);
+        char cur[HN_MOUNT_PATH_KEY], next[HN_MOUNT_PATH_KEY];
+        void *prev = NULL;
+        size_t cap = 64, n_stale = 0;
+        char *stale = malloc(cap * ksize);
+        if (!stale)
+                return -ENOMEM;
+        while (bpf_map_get_next_key(fd, prev, next) == 0) {
+                bool wanted = false;
+                for (size_t i = 0; i < n && !wanted; i++)
+                        wanted = !memcmp((const char *) want + i * ksize, next, ksize);
+                if (!wanted) {
+                        if (n_stale == cap) {
+                                char *more = realloc(stale, (cap *= 2) * ksize);
+                                if (!more) {
+                                        free(stale);
+                                        return -ENOMEM;
+                                }
+                                stale = more;
+                        }
+                        memcpy(stale + n_stale++ * ksize, next, ksize);
+                }
+                memcpy(cur, next, ksize);
+                prev = cur;
+        }
+        for (size_t i = 0; i < n_stale; i++)
+                (void) bpf_map_delete_elem(fd, stale + i * ksize);
+        free(stale);
+        return 0;
+}
+
+int hn_monitor_set_held_mounts(struct hn_monitor *m, const uint32_t *ids, size_t n_ids, const char *const *paths,
+                               size_t n_paths, struct hn_error *err) {
+        _cleanup_free_ char *keys = calloc(n_paths ? n_paths : 1, HN_MOUNT_PATH_KEY);
+        if (!keys)
+                return hn_error_set(err, HN_ERR_IO, ENOMEM, "out of memory");
+        for (size_t i = 0; i < n_paths; i++) {
+                if (strlen(paths[i]) >= HN_MOUNT_PATH_KEY)
+                        return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, ENAMETOOLONG,
+                                            "held mount path too long for the guard: %s", paths[i]);
+                memcpy(keys + i * HN_MOUNT_PATH_KEY, paths[i], strlen(paths[i]));
+        }
+        int r = replace_keys(m->skel->maps.held_mounts, ids, n_ids, sizeof(uint32_t));
+        if (r == 0)
+                r = replace_keys(m->skel->maps.held_paths, keys, n_paths, HN_MOUNT_PATH_KEY);
+        if (r < 0)
+                return hn_error_set(err, HN_ERR_IO, -r, "held mounts: %s", strerror(-r));
+        return 0;
 }

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The mount guard (WI2, WI6, F31): held mounts (an image mount, or a bind,
+ * of an image with holders or in its hold window) are known here by mount
+ * id from a map the daemon keeps current. With BPF LSM an unmount, move or
+ * remount of one by anyone but hpcnoded is denied in enforce mode and
+ * recorded; without it the syscall entry programs (attribution level
+ * tracepoint) record who acted under the bases, so the daemon's drift
+ * record can name them. Included by cgroup_watch.bpf.c: one object, one
+ * ring buffer, one loss account. */
+#ifndef HN_MOUNT_GUARD_BPF_H
+#define HN_MOUNT_GUARD_BPF_H
+
+#define MS_REMOUNT 32
+#define MS_BIND 4096
+#define MS_MOVE 8192
+
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(max_entries, 8192);
+        __type(key, __u32);  /* mount id */
+        __type(value, __u8);
+} held_mounts SEC(".maps");
+
+/* mount(2) MS_MOVE names its source by path only. */
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(max_entries, 8192);
+        __type(key, char[HN_MOUNT_PATH_KEY]);
+        __type(value, __u8);
+} held_paths SEC(".maps");
+
+/* The uenv and workdir bases, for the syscall programs' prefix filter. */
+struct mount_base {
+        char path[HN_MOUNT_BASE_LEN];
+        __u32 len;
+};
+struct {
+        __uint(type, BPF_MAP_TYPE_ARRAY);
+        __uint(max_entries, 2);
+        __type(key, __u32);
+        __type(value, struct mount_base);
+} mount_bases SEC(".maps");
+
+/* Path scratch for the syscall programs and the held-paths lookup. */
+struct {
+        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+        __uint(max_entries, 1);
+        __type(key, __u32);
+        __type(value, char[HN_MOUNT_PATH_KEY]);
+} mount_path_scratch SEC(".maps");
+
+static __always_inline __u32 mount_id_of(struct vfsmount *vm)
+{
+        struct mount *m = (struct mount *)((char *)vm - bpf_core_field_offset(struct mount, mnt));
+        return BPF_CORE_READ(m, mnt_id);
+}
+
+static __always_inline bool mount_held(__u32 id)
+{
+        return bpf_map_lookup_elem(&held_mounts, &id) != NULL;
+}
+
+/* 0 or -EPERM for an act on held mount id. The manager's own acts pass
+ * unrecorded (hold expiry, release, force). */
+static __always_inline int mount_judge(__u32 type, __u32 id)
+{
+        if (!mount_held(id))
+                return 0;
+        struct hn_writer w;
+        writer_identify(&w);
+        if (w.owner == HN_EVO_MANAGER)
+                return 0;
+        int deny = enforce;
+        barrier_var(deny);
+        if (deny) {
+                emit_for(&w, type, 0, "", HN_EVO_NONE, id, HN_EVF_DENIED | HN_EVF_NAME_ONLY, HN_EVS_LSM);
+                return -EPERM;
+        }
+        emit_for(&w, type, 0, "", HN_EVO_NONE, id, HN_EVF_NAME_ONLY, HN_EVS_LSM);
+        return 0;
+}
+
+SEC("lsm/sb_umount")
+int BPF_PROG(hn_lsm_sb_umount, struct vfsmount *mnt, int flags, int ret)
+{
+        if (ret)
+                return previous(ret);
+        return mount_judge(HN_EV_MOUNT_UMOUNT, mount_id_of(mnt));
+}
+
+SEC("lsm/move_mount")
+int BPF_PROG(hn_lsm_move_mount, const struct path *from_path, const struct path *to_path, int ret)
+{
+        if (ret)
+                return previous(ret);
+        return mount_judge(HN_EV_MOUNT_MOVE, mount_id_of(BPF_CORE_READ(from_path, mnt)));
+}
+
+/* mount(2): a remount of a held mount (path is it), or a legacy move whose
+ * source (dev_name, a kernel copy of the string) is one. */
+SEC("lsm/sb_mount")
+int BPF_PROG(hn_lsm_sb_mount, const char *dev_name, const struct path *path, const char *type, unsigned long flags,
+             void *data, int ret)
+{
+        if (ret)
+                return previous(ret);
+        if (flags & MS_REMOUNT)
+                return mount_judge(HN_EV_MOUNT_REMOUNT, mount_id_of(BPF_CORE_READ(path, mnt)));
+        if (!(flags & MS_MOVE) || !dev_name)
+                return 0;
+        __u32 zero = 0;
+        char *key = bpf_map_lookup_elem(&mount_path_scratch, &zero);
+        if (!key)
+                return 0;
+        __builtin_memset(key, 0, HN_MOUNT_PATH_KEY);
+        if (bpf_probe_read_kernel_str(key, HN_MOUNT_PATH_KEY, dev_name) <= 0 || !bpf_map_lookup_elem(&held_paths, key))
+                return 0;
+        struct hn_writer w;
+        writer_identify(&w);
+        if (w.owner == HN_EVO_MANAGER)
+                return 0;
+        int deny = enforce;
+        barrier_var(deny);
+        if (deny) {
+                emit_for(&w, HN_EV_MOUNT_MOVE, 0, dev_name, HN_EVO_NONE, 0, HN_EVF_DENIED, HN_EVS_LSM);
+                return -EPERM;
+        }
+        emit_for(&w, HN_EV_MOUNT_MOVE, 0, dev_name, HN_EVO_NONE, 0, 0, HN_EVS_LSM);
+        return 0;
+}
+
+/* ---- Attribution level tracepoint: who acted on a path under a base. */
+
+static __always_inline bool under_a_base(const char *path)
+{
+        for (__u32 i = 0; i < 2; i++) {
+                __u32 k = i;
+                struct mount_base *b = bpf_map_lookup_elem(&mount_bases, &k);
+                if (!b || !b->len || b->len >= HN_MOUNT_BASE_LEN)
+                        continue;
+                bool match = true;
+                for (int c = 0; c < HN_MOUNT_BASE_LEN - 1 && match; c++) {
+                        if (c >= b->len)
+                                break;
+                        match = path[c] == b->path[c];
+                }
+                __u32 end = b->len;
+                if (match && end < HN_MOUNT_PATH_KEY && (path[end & (HN_MOUNT_PATH_KEY - 1)] == '/' ||
+                                                       path[end & (HN_MOUNT_PATH_KEY - 1)] == '\0'))
+                        return true;
+        }
+        return false;
+}
+
+static __always_inline int mount_syscall(__u32 type, const char *user_path)
+{
+        __u32 zero = 0;
+        char *path = bpf_map_lookup_elem(&mount_path_scratch, &zero);
+        if (!path || !user_path)
+                return 0;
+        if (bpf_probe_read_user_str(path, HN_MOUNT_PATH_KEY, user_path) <= 0 || !under_a_base(path))
+                return 0;
+        struct hn_writer w;
+        writer_identify(&w);
+        if (w.owner == HN_EVO_MANAGER)
+                return 0;
+        return emit_for(&w, type, 0, path, HN_EVO_NONE, 0, 0, HN_EVS_SYSCALL);
+}
+
+SEC("tracepoint/syscalls/sys_enter_umount")
+int hn_sys_enter_umount(struct trace_event_raw_sys_enter *ctx)
+{
+        return mount_syscall(HN_EV_MOUNT_UMOUNT, (const char *)ctx->args[0]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_mount")
+int hn_sys_enter_mount(struct trace_event_raw_sys_enter *ctx)
+{
+        unsigned long flags = ctx->args[3];
+        if (flags & MS_MOVE)
+                return mount_syscall(HN_EV_MOUNT_MOVE, (const char *)ctx->args[0]);
+        return mount_syscall(flags & MS_REMOUNT ? HN_EV_MOUNT_REMOUNT : HN_EV_MOUNT_OTHER,
+                             (const char *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_move_mount")
+int hn_sys_enter_move_mount(struct trace_event_raw_sys_enter *ctx)
+{
+        return mount_syscall(HN_EV_MOUNT_MOVE, (const char *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_mount_setattr")
+int hn_sys_enter_mount_setattr(struct trace_event_raw_sys_enter *ctx)
+{
+        return mount_syscall(HN_EV_MOUNT_REMOUNT, (const char *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_open_tree")
+int hn_sys_enter_open_tree(struct trace_event_raw_sys_enter *ctx)
+{
+        return mount_syscall(HN_EV_MOUNT_OTHER, (const char *)ctx->args[1]);
+}
+
+#endif
