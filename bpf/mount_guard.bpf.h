@@ -60,24 +60,28 @@ static __always_inline bool mount_held(__u32 id)
         return bpf_map_lookup_elem(&held_mounts, &id) != NULL;
 }
 
-/* 0 or -EPERM for an act on held mount id. The manager's own acts pass
- * unrecorded (hold expiry, release, force). */
-static __always_inline int mount_judge(__u32 type, __u32 id)
+/* Records an act on a held mount; -EPERM in enforce mode. The manager's
+ * own acts pass unrecorded (hold expiry, release, force). */
+static __always_inline int mount_verdict(__u32 type, const char *path, __u32 id, __u32 flags)
 {
-        if (!mount_held(id))
-                return 0;
         struct hn_writer w;
         writer_identify(&w);
         if (w.owner == HN_EVO_MANAGER)
                 return 0;
         int deny = enforce;
-        barrier_var(deny);
+        barrier_var(deny); /* a real branch: each exit a constant the verifier can bound */
         if (deny) {
-                emit_for(&w, type, 0, "", HN_EVO_NONE, id, HN_EVF_DENIED | HN_EVF_NAME_ONLY, HN_EVS_LSM);
+                emit_for(&w, type, 0, path, HN_EVO_NONE, id, flags | HN_EVF_DENIED, HN_EVS_LSM);
                 return -EPERM;
         }
-        emit_for(&w, type, 0, "", HN_EVO_NONE, id, HN_EVF_NAME_ONLY, HN_EVS_LSM);
+        emit_for(&w, type, 0, path, HN_EVO_NONE, id, flags, HN_EVS_LSM);
         return 0;
+}
+
+/* An act on mount id: judged if the mount is held. */
+static __always_inline int mount_judge(__u32 type, __u32 id)
+{
+        return mount_held(id) ? mount_verdict(type, "", id, HN_EVF_NAME_ONLY) : 0;
 }
 
 SEC("lsm/sb_umount")
@@ -115,18 +119,7 @@ int BPF_PROG(hn_lsm_sb_mount, const char *dev_name, const struct path *path, con
         __builtin_memset(key, 0, HN_MOUNT_PATH_KEY);
         if (bpf_probe_read_kernel_str(key, HN_MOUNT_PATH_KEY, dev_name) <= 0 || !bpf_map_lookup_elem(&held_paths, key))
                 return 0;
-        struct hn_writer w;
-        writer_identify(&w);
-        if (w.owner == HN_EVO_MANAGER)
-                return 0;
-        int deny = enforce;
-        barrier_var(deny);
-        if (deny) {
-                emit_for(&w, HN_EV_MOUNT_MOVE, 0, dev_name, HN_EVO_NONE, 0, HN_EVF_DENIED, HN_EVS_LSM);
-                return -EPERM;
-        }
-        emit_for(&w, HN_EV_MOUNT_MOVE, 0, dev_name, HN_EVO_NONE, 0, 0, HN_EVS_LSM);
-        return 0;
+        return mount_verdict(HN_EV_MOUNT_MOVE, dev_name, 0, 0);
 }
 
 /* ---- Attribution level tracepoint: who acted on a path under a base. */

@@ -74,12 +74,8 @@ static void control(struct dmn *d, const char *request, char *reply, size_t size
         assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
         assert_int_equal(write(fd, request, strlen(request)), (ssize_t) strlen(request));
         assert_int_equal(write(fd, "\n", 1), 1);
-        size_t have = 0;
-        ssize_t n;
-        while (have < size - 1 && (n = read(fd, reply + have, size - 1 - have)) > 0)
-                have += (size_t) n;
+        read_fd_text(fd, reply, size);
         close(fd);
-        reply[have] = '\0';
         reply[strcspn(reply, "\n")] = '\0';
 }
 

@@ -221,16 +221,20 @@ bool path_exists(const char *p) {
         return access(p, F_OK) == 0;
 }
 
-int read_text(const char *path, char *buf, size_t size) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
+void read_fd_text(int fd, char *buf, size_t size) {
         size_t have = 0;
         ssize_t n;
         while (have < size - 1 && (n = read(fd, buf + have, size - 1 - have)) > 0)
                 have += (size_t) n;
-        close(fd);
         buf[have] = '\0';
+}
+
+int read_text(const char *path, char *buf, size_t size) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        read_fd_text(fd, buf, size);
+        close(fd);
         return 0;
 }
 
