@@ -120,6 +120,7 @@ enum hn_drift_class {
         HN_DRIFT_REFCOUNT_MISMATCH,      /* a holder whose allocation is gone (its workdir removed) */
         HN_DRIFT_LOOP_LEAK,              /* a loop device backed by a managed image that nothing mounts */
         HN_DRIFT_MOVED,                  /* a managed mount is now elsewhere (mount --move) */
+        HN_DRIFT_REMOUNTED,              /* a managed mount lost read-only (mount -o remount,rw) */
 };
 struct hn_drift {
         enum hn_drift_class cls;

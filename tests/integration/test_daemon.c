@@ -600,6 +600,19 @@ static void mount_drift_caught_and_repaired(void **state) {
         assert_true(mountinfo_find(mount_point, &l));
         usleep(300000); /* more passes (the tick, the watch): still one record */
         assert_int_equal(count_lines(d->log, "\"event\":\"mount.drift\""), 1);
+        /* a remount read-write of the bind: undone, and mount(8) named */
+        snprintf(cmd, sizeof(cmd), "mount -o remount,bind,rw '%s'", bind);
+        assert_int_equal(system(cmd), 0);
+        for (double end = now_s() + 10; now_s() < end && count_lines(d->log, "\"class\":\"remounted\"") == 0;)
+                usleep(20000);
+        o = wait_record(d->log, "mount.drift", NULL);
+        json_object_put(o);
+        char line_match[4200];
+        snprintf(line_match, sizeof(line_match), "\"class\":\"remounted\",\"path\":\"%s\"", bind);
+        assert_int_equal(count_lines(d->log, line_match), 1);
+        assert_int_equal(count_lines(d->log, "\"actor\":{\"pid\":"), 2); /* umount's, and mount's */
+        assert_true(mountinfo_find(bind, &l));
+        assert_true(has_options(l.options, "ro,nosuid,nodev"));
         /* a foreign squashfs under the uenv base: reported once, left alone */
         char foreign[4096];
         snprintf(foreign, sizeof(foreign), "%s/uenv/intruder", d->dir);
@@ -620,7 +633,7 @@ static void mount_drift_caught_and_repaired(void **state) {
                 usleep(10000);
         assert_false(mountinfo_find(mount_point, &l));
         usleep(300000);
-        assert_int_equal(count_lines(d->log, "\"event\":\"mount.drift\""), 2); /* the two above, no more */
+        assert_int_equal(count_lines(d->log, "\"event\":\"mount.drift\""), 3); /* the three above, no more */
         control(d, "frobnicate", reply, sizeof(reply));
         assert_string_equal(reply, "error usage: acquire IMAGE ALLOCATION | release IMAGE ALLOCATION | reconcile");
 }

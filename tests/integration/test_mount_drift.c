@@ -158,6 +158,29 @@ static void moved_bind_is_rebound(void **state) {
         run(cmd);
 }
 
+/* A remount read-write of a bind: put back to read-only. */
+static void remount_rw_is_undone(void **state) {
+        struct mount_env *e = *state;
+        REQUIRE_MOUNT_ENV();
+        struct hn_mount_handle h;
+        struct drifts d;
+        struct mnt_line l;
+        assert_int_equal(hn_mount_acquire(e->m, e->image[1], "a1", &h, NULL), 0);
+        char cmd[PATH_MAX + 64];
+        snprintf(cmd, sizeof(cmd), "mount -o remount,bind,rw '%s'", h.bind_path);
+        run(cmd);
+        assert_true(mountinfo_find(h.bind_path, &l));
+        assert_true(has_options(l.options, "rw"));
+        reconcile(e, &d, 1);
+        assert_int_equal(d.v[0].cls, HN_DRIFT_REMOUNTED);
+        assert_string_equal(d.v[0].path, h.bind_path);
+        assert_string_equal(d.v[0].detail, "the mount is no longer read-only; remounted read-only");
+        assert_true(d.v[0].repaired);
+        assert_true(mountinfo_find(h.bind_path, &l));
+        assert_true(has_options(l.options, "ro,nosuid,nodev"));
+        reconcile(e, &d, 0);
+}
+
 /* A foreign squashfs under the uenv base: reported once, never touched. */
 static void foreign_mount_reported_once(void **state) {
         struct mount_env *e = *state;
@@ -316,6 +339,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(held_image_umount_is_remounted, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(lazy_bind_umount_is_rebound, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(moved_bind_is_rebound, mount_env_setup, mount_env_teardown),
+                cmocka_unit_test_setup_teardown(remount_rw_is_undone, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(foreign_mount_reported_once, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(gone_allocation_is_an_overcount, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(leaked_loop_reported, mount_env_setup, mount_env_teardown),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -31,6 +32,8 @@ const char *hn_drift_class_name(enum hn_drift_class c) {
                 return "loop_leak";
         case HN_DRIFT_MOVED:
                 return "moved";
+        case HN_DRIFT_REMOUNTED:
+                return "remounted";
         }
         return "unknown";
 }
@@ -67,6 +70,7 @@ struct mounted {
         dev_t devno;
         bool claimed; /* matched to a managed mount */
         bool moved;   /* a managed mount moved here: reported as moved, not as foreign */
+        bool ro;      /* the per-mount read-only flag */
 };
 struct table {
         struct mounted *v;
@@ -95,6 +99,8 @@ static int table_read(struct table *t) {
                 struct mounted *x = &t->v[t->n++];
                 snprintf(x->target, sizeof(x->target), "%s", target);
                 x->devno = mnt_fs_get_devno(fs);
+                const char *opts = mnt_fs_get_vfs_options(fs);
+                x->ro = opts && mnt_optstr_get_option(opts, "ro", NULL, NULL) == 0;
         }
         return 0;
 }
@@ -172,6 +178,26 @@ static void repair_bind(struct hn_mount_manager *m, struct image *img, const cha
                     false);
 }
 
+/* Every managed mount is read-only, nosuid, nodev: a remount that took
+ * that away is put back. */
+static int check_read_only(struct hn_mount_manager *m, struct mounted *x, const char *image, struct findings *f) {
+        if (x->ro)
+                return 0;
+        struct found *y = add(f, HN_DRIFT_REMOUNTED, x->target, image);
+        if (!y)
+                return -ENOMEM;
+        int r = mount(NULL, x->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0
+                        ? -errno
+                        : 0;
+        y->d.repaired = r == 0;
+        y->d.sys_errno = r < 0 ? -r : 0;
+        snprintf(y->detail, sizeof(y->detail), "the mount is no longer read-only; %s%s",
+                 r == 0 ? "remounted read-only" : "remount failed: ", r == 0 ? "" : strerror(-r));
+        mount_audit(m, "mount.refcount_corrected", r == 0 ? HN_AUDIT_DONE : HN_AUDIT_FAILED, x->target, y->detail, r,
+                    false);
+        return 0;
+}
+
 static bool allocation_live(const struct hn_mount_manager *m, const char *alloc) {
         char dir[PATH_MAX];
         struct stat st;
@@ -185,9 +211,11 @@ static int check_images(struct hn_mount_manager *m, struct table *t, struct find
                 if (img->foreign)
                         continue;
                 struct mounted *at = table_at(t, img->mount_point);
-                if (at && at->devno == img->devno)
+                if (at && at->devno == img->devno) {
                         at->claimed = true;
-                else {
+                        if (check_read_only(m, at, img->path, f) < 0)
+                                return -ENOMEM;
+                } else {
                         struct mounted *moved = table_elsewhere(t, img->devno, m, img);
                         struct found *x = add(f, moved ? HN_DRIFT_MOVED : HN_DRIFT_HELD_MOUNT_REMOVED,
                                               img->mount_point, img->path);
@@ -213,6 +241,8 @@ static int check_images(struct hn_mount_manager *m, struct table *t, struct find
                         struct mounted *b = table_at(t, bind);
                         if (b && b->devno == img->devno) {
                                 b->claimed = true;
+                                if (check_read_only(m, b, img->path, f) < 0)
+                                        return -ENOMEM;
                                 h++;
                                 continue;
                         }
