@@ -111,6 +111,8 @@ static __always_inline int emit_for(const struct hn_writer *w, __u32 type, __u64
         if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) < 0)
                 e->path[0] = '\0';
         exe_path_fill(e->exe, &w->exe);
+        struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+        e->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
         bpf_ringbuf_submit(e, 0);
         return 0;
 }

@@ -19,7 +19,7 @@ typedef uint32_t hn_u32;
 typedef uint64_t hn_u64;
 #endif
 
-#define HN_EVENT_VERSION 3
+#define HN_EVENT_VERSION 4
 
 enum hn_event_type {
         HN_EV_CGROUP_MKDIR = 1,
@@ -91,15 +91,17 @@ struct hn_event {
          * ("agent\0bin\0usr\0\0" is /usr/bin/agent). Deep paths keep the
          * leaf side. Use hn_event_exe_path(). */
         char exe[HN_EVENT_EXE_LEN];
+        hn_u64 mnt_ns;          /* the writer's mount namespace (its inode number, as in /proc/PID/ns/mnt) */
 };
 
-_Static_assert(sizeof(struct hn_event) == 400, "hn_event layout changed: bump HN_EVENT_VERSION");
+_Static_assert(sizeof(struct hn_event) == 408, "hn_event layout changed: bump HN_EVENT_VERSION");
 _Static_assert(__builtin_offsetof(struct hn_event, cgroup_id) == 16, "hn_event layout");
 _Static_assert(__builtin_offsetof(struct hn_event, pid) == 44, "hn_event layout");
 _Static_assert(__builtin_offsetof(struct hn_event, target_owner) == 60, "hn_event layout");
 _Static_assert(__builtin_offsetof(struct hn_event, comm) == 64, "hn_event layout");
 _Static_assert(__builtin_offsetof(struct hn_event, path) == 80, "hn_event layout");
 _Static_assert(__builtin_offsetof(struct hn_event, exe) == 272, "hn_event layout");
+_Static_assert(__builtin_offsetof(struct hn_event, mnt_ns) == 400, "hn_event layout");
 
 /* Key of the executable-identity map: the writer's exe by inode. */
 struct hn_exe_key {

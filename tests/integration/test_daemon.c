@@ -588,6 +588,9 @@ static void mount_drift_caught_and_repaired(void **state) {
         /* named: the syscall entry program saw umount(8) do it */
         assert_string_equal(str(o, "actor", "comm"), "umount");
         assert_string_equal(str(o, "actor", "exe"), "/usr/bin/umount");
+        struct stat ns;
+        assert_int_equal(stat("/proc/self/ns/mnt", &ns), 0); /* umount(8) ran in this test's namespace */
+        assert_true((uint64_t) num(o, "actor", "mnt_ns") == ns.st_ino);
         json_object_put(o);
         o = wait_record(d->log, "mount.umount", mount_point);
         assert_non_null(o);

@@ -102,6 +102,9 @@ static void assert_writer_in(const struct hn_event *e, pid_t pid, const char *ex
         assert_true(e->exe_ino == st.st_ino);
         assert_int_equal(e->exe_dev, (major(st.st_dev) << 20) | minor(st.st_dev)); /* spelled out: checks hn_kernel_dev too */
         assert_string_equal(e->comm, comm);
+        struct stat ns;
+        assert_int_equal(stat("/proc/self/ns/mnt", &ns), 0); /* the writer runs in ours */
+        assert_true(e->mnt_ns == ns.st_ino);
         char path[PATH_MAX];
         assert_int_equal(hn_event_exe_path(e, path, sizeof(path)), 0);
         assert_string_equal(path, exe);

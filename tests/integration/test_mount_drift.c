@@ -104,6 +104,13 @@ static void held_image_umount_is_remounted(void **state) {
         assert_false(mountinfo_find(h.mount_point, &l));
         assert_true(wait_loops_gone(e->image[0], 3000));
         reconcile(e, &d, 0); /* the manager's own unmount is no drift */
+        /* nor is a forced one (it needs an emergency) */
+        assert_int_equal(hn_mount_acquire(e->m, e->image[0], "a2", &h, NULL), 0);
+        assert_int_equal(hn_emergency_begin(e->emergency, "operator:test", "drift test", 60, NULL), 0);
+        assert_int_equal(hn_mount_force_unmount(e->m, e->image[0], NULL), 0);
+        assert_int_equal(hn_emergency_end(e->emergency, "operator:test", NULL), 0);
+        assert_false(mountinfo_find(h.mount_point, &l));
+        reconcile(e, &d, 0);
 }
 
 /* umount -l of a live allocation's bind: re-bound. */

@@ -151,6 +151,7 @@ static json_object *writer_json(const struct hn_event *e) {
         json_object_object_add(w, "comm", json_object_new_string(e->comm));
         json_object_object_add(w, "exe", json_object_new_string(exe));
         json_object_object_add(w, "cgroup_id", json_object_new_int64((int64_t) e->writer_cgroup_id));
+        json_object_object_add(w, "mnt_ns", json_object_new_int64((int64_t) e->mnt_ns));
         json_object_object_add(w, "identity", json_object_new_string(owner_name(e->writer_owner)));
         return w;
 }
