@@ -155,14 +155,14 @@ test-vm:
 
 bench:
 	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory BUILD=build/bench $(patsubst $(BUILD)/%,build/bench/%,$(BENCH_BINS))
+	@$(MAKE) --no-print-directory BUILD=build/bench $(patsubst $(BUILD)/%,build/bench/%,$(BENCH_BINS) $(DAEMON))
 	@for b in $(patsubst $(BUILD)/%,build/bench/%,$(BENCH_BINS)); do $$b || exit 1; done
 
 # The same benchmarks inside Debian's 6.12 kernel (BPF LSM, v2 controllers).
 # TCG: only the ratios mean anything there.
 bench-vm:
 	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory BUILD=build/bench $(patsubst $(BUILD)/%,build/bench/%,$(BENCH_BINS))
+	@$(MAKE) --no-print-directory BUILD=build/bench $(patsubst $(BUILD)/%,build/bench/%,$(BENCH_BINS) $(DAEMON))
 	@kdir=$$(tests/vm/kernel-fetch.sh linux-image-6.12-amd64) && tests/vm/run-vm.sh "$$kdir" bench-6.12 \
 		'for b in $(patsubst $(BUILD)/%,build/bench/%,$(BENCH_BINS)); do $$b || exit 1; done'
 

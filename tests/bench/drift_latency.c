@@ -60,7 +60,7 @@ static void *watch_main(void *arg) {
                 if (poll(&p, 1, 50) > 0) {
                         hn_mount_reconcile(w->m, NULL, NULL, NULL);
                         w->passes++;
-                        usleep(HND_MOUNT_PASS_GAP_US); /* the daemon's gap between passes */
+                        usleep(HND_MOUNT_PASS_GAP_US); /* the daemon's sustained rate (a storm empties its bucket) */
                 }
         }
         close(fd);

@@ -105,22 +105,39 @@ void hnd_mounts_reconcile(struct hnd_mounts *w) {
         w->passes++;
         if (w->drain)
                 w->drain(w->drain_userdata); /* the acts first: a drift can then name its actor */
-        if (w->io)
-                sd_event_now(sd_event_source_get_event(w->io), CLOCK_MONOTONIC, &w->last_pass_usec);
         if (hn_mount_reconcile(w->manager, on_drift, w, &err) < 0)
                 hnd_sink_note(w->sink, "mount.reconcile_failed", err.message, LOG_ERR);
         held_update(w);
 }
 
-/* Passes at least this far apart: a mount storm elsewhere on the node
- * costs at most 500 table reads a second, and a drift is still caught
- * within the gap. */
+/* Passes are rate-limited by a token bucket: a burst of PASS_BURST runs
+ * at once (a drift, its repair, the next drift: each caught within the
+ * millisecond), and a sustained mount storm elsewhere on the node costs at
+ * most one table read per PASS_GAP_USEC. */
 #define PASS_GAP_USEC 2000u
+#define PASS_BURST 8u
+
+static void refill(struct hnd_mounts *w, uint64_t now) {
+        if (w->tokens_usec == 0)
+                w->tokens_usec = now - (uint64_t) PASS_BURST * PASS_GAP_USEC; /* a full bucket */
+        /* tokens_usec: the time the bucket was last empty; a token per gap since */
+        if (now - w->tokens_usec > (uint64_t) PASS_BURST * PASS_GAP_USEC)
+                w->tokens_usec = now - (uint64_t) PASS_BURST * PASS_GAP_USEC;
+}
+
+static bool take_token(struct hnd_mounts *w, uint64_t now) {
+        refill(w, now);
+        if (now - w->tokens_usec < PASS_GAP_USEC)
+                return false;
+        w->tokens_usec += PASS_GAP_USEC;
+        return true;
+}
 
 static int on_deferred(sd_event_source *s, uint64_t usec, void *userdata) {
         struct hnd_mounts *w = userdata;
-        (void) s, (void) usec;
+        (void) s;
         w->deferred = false;
+        (void) take_token(w, usec);
         hnd_mounts_reconcile(w);
         return 0;
 }
@@ -130,15 +147,15 @@ static int on_mountinfo(sd_event_source *s, int fd, uint32_t revents, void *user
         (void) fd, (void) revents;
         uint64_t now;
         sd_event_now(sd_event_source_get_event(s), CLOCK_MONOTONIC, &now);
-        if (now >= w->last_pass_usec + PASS_GAP_USEC) {
+        if (w->deferred)
+                return 0; /* the pass already due covers this change too */
+        if (take_token(w, now)) {
                 hnd_mounts_reconcile(w);
                 return 0;
         }
-        if (!w->deferred) { /* one pass at the end of the gap covers every change until then */
-                w->deferred = true;
-                sd_event_source_set_time(w->later, w->last_pass_usec + PASS_GAP_USEC);
-                sd_event_source_set_enabled(w->later, SD_EVENT_ONESHOT);
-        }
+        w->deferred = true; /* one pass when the next token is there */
+        sd_event_source_set_time(w->later, w->tokens_usec + PASS_GAP_USEC);
+        sd_event_source_set_enabled(w->later, SD_EVENT_ONESHOT);
         return 0;
 }
 
@@ -238,7 +255,8 @@ int hnd_mounts_start(struct hnd_mounts *w, sd_event *ev, const struct hnd_config
         uint64_t now;
         sd_event_now(ev, CLOCK_MONOTONIC, &now);
         if ((r = sd_event_add_io(ev, &w->io, w->mountinfo_fd, EPOLLPRI, on_mountinfo, w)) < 0 ||
-            (r = sd_event_add_time(ev, &w->later, CLOCK_MONOTONIC, UINT64_MAX, 0, on_deferred, w)) < 0 ||
+            /* accuracy 1 µs: 0 would mean sd-event's default, 250 ms */
+            (r = sd_event_add_time(ev, &w->later, CLOCK_MONOTONIC, UINT64_MAX, 1, on_deferred, w)) < 0 ||
             (r = sd_event_add_time(ev, &w->tick, CLOCK_MONOTONIC, now + (uint64_t) cfg->mount_check_ms * 1000u, 1000,
                                    on_tick, w)) < 0)
                 return hn_error_set(err, HN_ERR_IO, -r, "watching the mount table: %s", strerror(-r));

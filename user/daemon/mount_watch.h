@@ -43,7 +43,7 @@ struct hnd_mounts {
         int mountinfo_fd;
         sd_event_source *io, *tick, *later; /* later: a pass deferred to the end of the gap */
         uint64_t passes, drifts;
-        uint64_t last_pass_usec; /* CLOCK_MONOTONIC */
+        uint64_t tokens_usec; /* the pass rate limit's bucket (CLOCK_MONOTONIC; see mount_watch.c) */
         bool deferred;
 };
 

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* daemon_drift_latency: the whole path in a running hpcnoded, from
+ * umount(2) of a held image mount to the mount.drift line in its audit
+ * log, with fdatasync per record (the default) and without, 200 times
+ * each, 20 ms apart; p50/p99/max. The daemon
+ * runs in this process's private mount namespace on a scratch cgroup root;
+ * the image is acquired over its control socket. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mount_fixture.h"
+
+#define N 200
+
+static double now_us(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
+}
+
+static int cmp(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+        return x < y ? -1 : x > y;
+}
+
+/* Lines of path containing needle. */
+static int count(const char *path, const char *needle) {
+        FILE *f = fopen(path, "r");
+        char line[8192];
+        int n = 0;
+        while (f && fgets(line, sizeof(line), f))
+                n += strstr(line, needle) != NULL;
+        if (f)
+                fclose(f);
+        return n;
+}
+
+/* Whether needle appeared in path after *off (which moves to the end):
+ * only new bytes are read, so the measurement does not grow with the log. */
+static bool appeared(const char *path, const char *needle, long *off) {
+        FILE *f = fopen(path, "r");
+        char line[8192];
+        bool found = false;
+        if (!f)
+                return false;
+        fseek(f, *off, SEEK_SET);
+        while (fgets(line, sizeof(line), f))
+                found |= strstr(line, needle) != NULL;
+        *off = ftell(f);
+        fclose(f);
+        return found;
+}
+
+static int request(const char *sock, const char *line, char *reply, size_t size) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || write(fd, line, strlen(line)) < 0 ||
+            write(fd, "\n", 1) != 1) {
+                if (fd >= 0)
+                        close(fd);
+                return -1;
+        }
+        read_fd_text(fd, reply, size);
+        close(fd);
+        reply[strcspn(reply, "\n")] = '\0';
+        return 0;
+}
+
+static int run(bool fsync_on);
+
+int main(void) {
+        int r = run(true);
+        return r ? r : run(false);
+}
+
+static int run(bool fsync_on) {
+        char daemon[PATH_MAX + 32];
+        snprintf(daemon, sizeof(daemon), "%s", helper_path());
+        snprintf(strstr(daemon, "/tests/helper/hn_test_helper"), 32, "/hpcnoded");
+        static bool entered;
+        const char *why = entered ? NULL : mount_ns_enter();
+        entered = true;
+        if (why || geteuid() != 0) {
+                fprintf(stderr, "daemon_drift_latency: %s\n", why ? why : "needs root");
+                return 1;
+        }
+        struct scratch cg;
+        char dir[] = "/tmp/hn-ddl.XXXXXX", conf[128], log[128], sock[128], image[128], reply[8192];
+        if (scratch_new(&cg) < 0 || !mkdtemp(dir))
+                return 1;
+        snprintf(conf, sizeof(conf), "%s/hpcnoded.conf", dir);
+        snprintf(log, sizeof(log), "%s/audit.jsonl", dir);
+        snprintf(sock, sizeof(sock), "%s/control.sock", dir);
+        snprintf(image, sizeof(image), "%s/app.sqfs", dir);
+        if (make_image(image, "image-0\n") < 0)
+                return 1;
+        FILE *f = fopen(conf, "w");
+        fprintf(f, "[hpcnoded]\nCgroupRoot=%s\nAuditLog=%s\nJournal=no\nEmergencyState=%s/emergency\nUenvBase=%s/uenv\n"
+                   "WorkdirBase=%s/workdir\nControlSocket=%s\nLimitCheckMSec=0\nAuditFsync=%s\n",
+                cg.root, log, dir, dir, dir, sock, fsync_on ? "yes" : "no");
+        fclose(f);
+        pid_t pid = fork();
+        if (pid == 0) {
+                int null = open("/dev/null", O_WRONLY);
+                dup2(null, 1);
+                dup2(null, 2);
+                execl(daemon, "hpcnoded", "--config", conf, (char *) NULL);
+                _exit(127);
+        }
+        for (int i = 0; i < 3000 && count(log, "\"event\":\"hpcnoded.start\"") == 0; i++)
+                usleep(10000);
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "acquire %s bench", image);
+        if (request(sock, cmd, reply, sizeof(reply)) < 0 || strncmp(reply, "ok ", 3) != 0) {
+                fprintf(stderr, "daemon_drift_latency: acquire: %s\n", reply);
+                kill(pid, SIGKILL);
+                return 1;
+        }
+        char mount_point[4096];
+        snprintf(mount_point, sizeof(mount_point), "%s/uenv/%s", dir, strrchr(reply, '/') + 1);
+        int in = inotify_init1(IN_CLOEXEC);
+        inotify_add_watch(in, log, IN_MODIFY);
+        static double lat[N];
+        int n = 0, missed = 0;
+        for (int i = 0; i < N; i++) {
+                usleep(20000); /* drift is an event, not a storm: the daemon's rate limit refills */
+                long off = 0;
+                (void) appeared(log, "", &off); /* to the end */
+                double t0 = now_us();
+                if (umount2(mount_point, 0) < 0) {
+                        perror("daemon_drift_latency: umount");
+                        break;
+                }
+                bool seen = false;
+                while (!seen && now_us() - t0 < 2e6) {
+                        char buf[4096];
+                        struct timeval tv = { 0, 100000 };
+                        fd_set rd;
+                        FD_ZERO(&rd);
+                        FD_SET(in, &rd);
+                        if (select(in + 1, &rd, NULL, NULL, &tv) > 0)
+                                (void) !read(in, buf, sizeof(buf));
+                        seen = appeared(log, "\"event\":\"mount.drift\"", &off);
+                }
+                if (!seen) {
+                        missed++;
+                        continue;
+                }
+                lat[n++] = now_us() - t0;
+
+                for (int k = 0; k < 200; k++) { /* the repair: mounted again */
+                        struct mnt_line l;
+                        if (mountinfo_find(mount_point, &l))
+                                break;
+                        usleep(1000);
+                }
+        }
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        qsort(lat, (size_t) n, sizeof(double), cmp);
+        printf("daemon_drift_latency: umount(2) of a held image mount -> the mount.drift line in a running hpcnoded's\n"
+               "audit log, AuditFsync=%s, %d of %d, microseconds\n", fsync_on ? "yes (default)" : "no", n, N);
+        printf("%-40s %9s %9s %9s\n", "", "p50", "p99", "max");
+        if (n)
+                printf("%-40s %9.1f %9.1f %9.1f\n", "umount -> record in the log", lat[n / 2], lat[n * 99 / 100],
+                       lat[n - 1]);
+        snprintf(cmd, sizeof(cmd), "findmnt -rn -o TARGET | grep '^%s/' | sort -r | xargs -r umount -l; rm -rf '%s'", dir,
+                 dir);
+        if (system(cmd) != 0)
+                fprintf(stderr, "daemon_drift_latency: cleanup of %s failed\n", dir);
+        scratch_remove(&cg);
+        return missed ? 1 : 0;
+}
