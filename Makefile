@@ -68,7 +68,7 @@ deps:
 		apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
-$(BUILD)/%.o: %.c $(wildcard include/hpcnode/*.h user/lib/*.h tests/lib/*.h) | $(BUILD)/.dirs
+$(BUILD)/%.o: %.c $(wildcard include/hpcnode/*.h user/lib/*.h user/daemon/*.h tests/lib/*.h) | $(BUILD)/.dirs
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -47,7 +47,8 @@ static int open_log(const char *path) {
 
 int hnd_sink_open(struct hnd_sink *s, const struct hnd_config *cfg, const char *cgroup_mount, bool echo,
                   struct hn_error *err) {
-        *s = (struct hnd_sink){ .fd = -1, .fsync = cfg->audit_fsync, .journal = cfg->journal, .echo = echo,
+        *s = (struct hnd_sink){ .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .fsync = cfg->audit_fsync,
+                                .journal = cfg->journal, .echo = echo,
                                 .mode = "audit" };
         snprintf(s->path, sizeof(s->path), "%s", cfg->audit_log);
         snprintf(s->cgroup_mount, sizeof(s->cgroup_mount), "%s", cgroup_mount);
@@ -63,16 +64,28 @@ int hnd_sink_open(struct hnd_sink *s, const struct hnd_config *cfg, const char *
 int hnd_sink_reopen(struct hnd_sink *s) {
         if (!*s->path)
                 return 0;
+        hnd_sink_sync(s); /* what went to the old file is on disk before it is let go */
         int fd = open_log(s->path);
         if (fd < 0)
                 return fd;
+        pthread_mutex_lock(&s->lock);
         if (s->fd >= 0)
                 close(s->fd);
         s->fd = fd;
+        pthread_mutex_unlock(&s->lock);
         return 0;
 }
 
+void hnd_sink_sync(struct hnd_sink *s) {
+        pthread_mutex_lock(&s->lock);
+        if (s->unsynced && s->fd >= 0 && fdatasync(s->fd) < 0)
+                s->failures++;
+        s->unsynced = false;
+        pthread_mutex_unlock(&s->lock);
+}
+
 void hnd_sink_close(struct hnd_sink *s) {
+        hnd_sink_sync(s);
         if (s->fd >= 0)
                 close(s->fd);
         s->fd = -1;
@@ -92,17 +105,21 @@ static void add_time(json_object *o, int64_t real_ns) {
 static void write_line(struct hnd_sink *s, json_object *o) {
         const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         size_t len = strlen(text);
+        pthread_mutex_lock(&s->lock);
         s->records++;
         if (s->fd >= 0) {
                 struct iovec iov[2] = { { (void *) text, len }, { "\n", 1 } };
-                if (writev(s->fd, iov, 2) != (ssize_t) len + 1 || (s->fsync && fdatasync(s->fd) < 0))
+                if (writev(s->fd, iov, 2) != (ssize_t) len + 1)
                         s->failures++;
+                else
+                        s->unsynced = s->fsync;
         }
         if (s->echo) {
                 fputs(text, stdout);
                 fputc('\n', stdout);
                 fflush(stdout);
         }
+        pthread_mutex_unlock(&s->lock);
 }
 
 static const char *owner_name(unsigned o) {

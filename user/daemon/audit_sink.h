@@ -3,6 +3,7 @@
 #define HND_AUDIT_SINK_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -13,13 +14,20 @@
 #include "config.h"
 #include "limits_watch.h"
 
-/* Where every record goes: JSON lines appended to a file (fsync'ed per
- * record when configured; reopened on SIGHUP so logrotate can move it),
+/* Where every record goes: JSON lines appended to a file (with AuditFsync,
+ * fdatasync'ed once per batch: hnd_sink_sync() runs before the daemon's
+ * loop waits again, so a record is on disk before the daemon sleeps, and a
+ * burst pays one sync, not one per record (a record from the hold timer's
+ * thread waits for the loop's next turn, a second at most); reopened on
+ * SIGHUP so logrotate can move it),
  * the journal as structured fields, and stdout in the foreground. */
 struct hnd_sink {
+        /* The mount manager's hold timer writes from its own thread. */
+        pthread_mutex_t lock;
         int fd;
         char path[PATH_MAX];
         bool fsync, journal, echo;
+        bool unsynced;                /* written since the last fdatasync */
         const char *mode;             /* "audit" or "enforce" */
         char cgroup_mount[PATH_MAX];  /* event paths are below it */
         int64_t boot_to_real_ns;      /* CLOCK_REALTIME - CLOCK_BOOTTIME */
@@ -29,6 +37,8 @@ struct hnd_sink {
 int hnd_sink_open(struct hnd_sink *s, const struct hnd_config *cfg, const char *cgroup_mount, bool echo,
                   struct hn_error *err);
 int hnd_sink_reopen(struct hnd_sink *s);
+/* fdatasync of what was written since the last one (AuditFsync). */
+void hnd_sink_sync(struct hnd_sink *s);
 void hnd_sink_close(struct hnd_sink *s);
 
 /* A kernel record from the ring buffer. mount_path: the resolved target

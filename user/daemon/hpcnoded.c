@@ -268,6 +268,15 @@ static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *u
         return 0;
 }
 
+/* Group commit: after every batch of event sources, before the loop
+ * sleeps, what was written is synced (AuditFsync). */
+static int on_post(sd_event_source *s, void *userdata) {
+        struct daemon *d = userdata;
+        (void) s;
+        hnd_sink_sync(&d->sink);
+        return 0;
+}
+
 static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         (void) userdata;
         sd_notify(0, "STOPPING=1");
@@ -425,6 +434,7 @@ int main(int argc, char **argv) {
         sd_event_add_signal(ev, NULL, SIGTERM, on_term, &d);
         sd_event_add_signal(ev, NULL, SIGINT, on_term, &d);
         sd_event_add_signal(ev, NULL, SIGHUP, on_hup, &d);
+        sd_event_add_post(ev, NULL, on_post, &d);
         uint64_t now;
         sd_event_now(ev, CLOCK_MONOTONIC, &now);
         sd_event_add_time(ev, NULL, CLOCK_MONOTONIC, now + (uint64_t) d.cfg.loss_check_ms * 1000u, 1000, on_tick, &d);
