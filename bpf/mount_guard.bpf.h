@@ -145,53 +145,67 @@ static __always_inline bool under_a_base(const char *path)
         return false;
 }
 
-static __always_inline int mount_syscall(__u32 type, const char *user_path)
+/* Records the act if user_path is under a base; true if it was. */
+static __always_inline bool mount_syscall(__u32 type, const char *user_path)
 {
         __u32 zero = 0;
         char *path = bpf_map_lookup_elem(&mount_path_scratch, &zero);
         if (!path || !user_path)
-                return 0;
+                return false;
         if (bpf_probe_read_user_str(path, HN_MOUNT_PATH_KEY, user_path) <= 0 || !under_a_base(path))
-                return 0;
+                return false;
         struct hn_writer w;
         writer_identify(&w);
-        if (w.owner == HN_EVO_MANAGER)
-                return 0;
-        return emit_for(&w, type, 0, path, HN_EVO_NONE, 0, 0, HN_EVS_SYSCALL);
+        if (w.owner != HN_EVO_MANAGER)
+                emit_for(&w, type, 0, path, HN_EVO_NONE, 0, 0, HN_EVS_SYSCALL);
+        return true;
 }
 
 SEC("tracepoint/syscalls/sys_enter_umount")
 int hn_sys_enter_umount(struct trace_event_raw_sys_enter *ctx)
 {
-        return mount_syscall(HN_EV_MOUNT_UMOUNT, (const char *)ctx->args[0]);
+        mount_syscall(HN_EV_MOUNT_UMOUNT, (const char *)ctx->args[0]);
+        return 0;
 }
 
+/* mount(2): a move or a bind names its source first (args[0]), then the
+ * target (args[1]); one record, for whichever is under a base. */
 SEC("tracepoint/syscalls/sys_enter_mount")
 int hn_sys_enter_mount(struct trace_event_raw_sys_enter *ctx)
 {
         unsigned long flags = ctx->args[3];
-        if (flags & MS_MOVE)
-                return mount_syscall(HN_EV_MOUNT_MOVE, (const char *)ctx->args[0]);
-        return mount_syscall(flags & MS_REMOUNT ? HN_EV_MOUNT_REMOUNT : HN_EV_MOUNT_OTHER,
-                             (const char *)ctx->args[1]);
+        if (flags & MS_REMOUNT) {
+                mount_syscall(HN_EV_MOUNT_REMOUNT, (const char *)ctx->args[1]);
+                return 0;
+        }
+        __u32 type = flags & MS_MOVE ? HN_EV_MOUNT_MOVE : HN_EV_MOUNT_OTHER;
+        if (!((flags & (MS_MOVE | MS_BIND)) && mount_syscall(type, (const char *)ctx->args[0])))
+                mount_syscall(type, (const char *)ctx->args[1]);
+        return 0;
 }
 
+/* move_mount(2): from a base, or onto one (how a mount made with fsmount(2)
+ * lands under a base: fsmount itself names no path). */
 SEC("tracepoint/syscalls/sys_enter_move_mount")
 int hn_sys_enter_move_mount(struct trace_event_raw_sys_enter *ctx)
 {
-        return mount_syscall(HN_EV_MOUNT_MOVE, (const char *)ctx->args[1]);
+        if (!mount_syscall(HN_EV_MOUNT_MOVE, (const char *)ctx->args[1]))
+                mount_syscall(HN_EV_MOUNT_MOVE, (const char *)ctx->args[3]);
+        return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_mount_setattr")
 int hn_sys_enter_mount_setattr(struct trace_event_raw_sys_enter *ctx)
 {
-        return mount_syscall(HN_EV_MOUNT_REMOUNT, (const char *)ctx->args[1]);
+        mount_syscall(HN_EV_MOUNT_REMOUNT, (const char *)ctx->args[1]);
+        return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_open_tree")
 int hn_sys_enter_open_tree(struct trace_event_raw_sys_enter *ctx)
 {
-        return mount_syscall(HN_EV_MOUNT_OTHER, (const char *)ctx->args[1]);
+        mount_syscall(HN_EV_MOUNT_OTHER, (const char *)ctx->args[1]);
+        return 0;
 }
 
 #endif

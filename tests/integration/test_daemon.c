@@ -610,7 +610,7 @@ static void mount_drift_caught_and_repaired(void **state) {
                 usleep(20000);
         o = wait_record(d->log, "mount.drift", NULL);
         json_object_put(o);
-        char line_match[4200];
+        char line_match[4200], line[4200];
         snprintf(line_match, sizeof(line_match), "\"class\":\"remounted\",\"path\":\"%s\"", bind);
         assert_int_equal(count_lines(d->log, line_match), 1);
         assert_int_equal(count_lines(d->log, "\"actor\":{\"pid\":"), 2); /* umount's, and mount's */
@@ -628,6 +628,26 @@ static void mount_drift_caught_and_repaired(void **state) {
         assert_int_equal(count_lines(d->log, "\"class\":\"foreign_mount\""), 1);
         assert_true(mountinfo_find(foreign, &l));
         assert_int_equal(umount2(foreign, 0), 0);
+        /* the new mount API: fsmount names no path, move_mount lands it under
+         * the base; the drift names this process as its actor */
+        char newapi[4096];
+        snprintf(newapi, sizeof(newapi), "%s/uenv/new-api", d->dir);
+        assert_int_equal(mkdir(newapi, 0755), 0);
+        int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+        assert_true(fs >= 0);
+        assert_int_equal(fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0), 0);
+        int mfd = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+        assert_true(mfd >= 0);
+        assert_int_equal(move_mount(mfd, "", AT_FDCWD, newapi, MOVE_MOUNT_F_EMPTY_PATH), 0);
+        close(mfd);
+        close(fs);
+        for (double end = now_s() + 10; now_s() < end && count_lines(d->log, "new-api\",\"image") == 0;)
+                usleep(20000);
+        snprintf(line, sizeof(line), "\"class\":\"foreign_mount\",\"path\":\"%s\"", newapi);
+        assert_int_equal(count_lines(d->log, line), 1);
+        snprintf(line, sizeof(line), "\"event\":\"mount.move\",\"verdict\":\"allowed\"");
+        assert_int_equal(count_lines(d->log, line), 1);
+        assert_int_equal(umount2(newapi, 0), 0);
         /* the daemon's own: release, the hold expires, the image goes */
         snprintf(cmd, sizeof(cmd), "release %s job-1", image);
         control(d, cmd, reply, sizeof(reply));
@@ -636,7 +656,7 @@ static void mount_drift_caught_and_repaired(void **state) {
                 usleep(10000);
         assert_false(mountinfo_find(mount_point, &l));
         usleep(300000);
-        assert_int_equal(count_lines(d->log, "\"event\":\"mount.drift\""), 3); /* the three above, no more */
+        assert_int_equal(count_lines(d->log, "\"event\":\"mount.drift\""), 4); /* the four above, no more */
         control(d, "frobnicate", reply, sizeof(reply));
         assert_string_equal(reply, "error usage: acquire IMAGE ALLOCATION | release IMAGE ALLOCATION | reconcile");
 }
