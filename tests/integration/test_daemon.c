@@ -160,12 +160,12 @@ static json_object *wait_record(const char *log, const char *name, const char *p
         return NULL;
 }
 
+/* o.a or o.a.b as a string; a missing field fails the test (a NULL would
+ * crash the string comparison instead of naming the field). */
 static const char *str(json_object *o, const char *a, const char *b) {
         json_object *v;
-        if (!json_object_object_get_ex(o, a, &v))
-                return NULL;
-        if (b && !json_object_object_get_ex(v, b, &v))
-                return NULL;
+        if (!json_object_object_get_ex(o, a, &v) || (b && !json_object_object_get_ex(v, b, &v)))
+                fail_msg("no field %s%s%s in %s", a, b ? "." : "", b ? b : "", json_object_to_json_string(o));
         return json_object_get_string(v);
 }
 

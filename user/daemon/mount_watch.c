@@ -52,6 +52,13 @@ static const struct hnd_mount_act *actor_of(struct hnd_mounts *w, const char *pa
 static void on_drift(const struct hn_drift *d, void *userdata) {
         struct hnd_mounts *w = userdata;
         const struct hnd_mount_act *a = actor_of(w, d->path);
+        if (!a && w->drain) {
+                /* The act may have come after this pass's first drain and
+                 * before its table read: its record is queued by now (the
+                 * programs run at the syscall's entry). */
+                w->drain(w->drain_userdata);
+                a = actor_of(w, d->path);
+        }
         w->drifts++;
         hnd_sink_drift(w->sink, d, a ? &a->e : NULL);
 }
