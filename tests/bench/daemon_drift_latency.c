@@ -34,18 +34,6 @@ static int cmp(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-/* Lines of path containing needle. */
-static int count(const char *path, const char *needle) {
-        FILE *f = fopen(path, "r");
-        char line[8192];
-        int n = 0;
-        while (f && fgets(line, sizeof(line), f))
-                n += strstr(line, needle) != NULL;
-        if (f)
-                fclose(f);
-        return n;
-}
-
 /* Whether needle appeared in path after *off (which moves to the end):
  * only new bytes are read, so the measurement does not grow with the log.
  * The matching line's time_ns (CLOCK_REALTIME, stamped as the daemon wrote
@@ -125,7 +113,7 @@ static int run(bool fsync_on) {
                 execl(daemon, "hpcnoded", "--config", conf, (char *) NULL);
                 _exit(127);
         }
-        for (int i = 0; i < 3000 && count(log, "\"event\":\"hpcnoded.start\"") == 0; i++)
+        for (int i = 0; i < 3000 && count_lines(log, "\"event\":\"hpcnoded.start\"") == 0; i++)
                 usleep(10000);
         char cmd[512];
         snprintf(cmd, sizeof(cmd), "acquire %s bench", image);

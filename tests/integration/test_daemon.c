@@ -176,18 +176,6 @@ static int64_t num(json_object *o, const char *a, const char *b) {
         return json_object_get_int64(v);
 }
 
-/* Lines of the log that mention needle. */
-static int count_lines(const char *log, const char *needle) {
-        FILE *f = fopen(log, "r");
-        char line[8192];
-        int n = 0;
-        while (f && fgets(line, sizeof(line), f))
-                n += strstr(line, needle) != NULL;
-        if (f)
-                fclose(f);
-        return n;
-}
-
 static void start(struct dmn *d) {
         /* a restart appends to the same log: wait for a new start record */
         int before = count_lines(d->log, "\"event\":\"hpcnoded.start\"");

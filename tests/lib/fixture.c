@@ -229,6 +229,17 @@ void read_fd_text(int fd, char *buf, size_t size) {
         buf[have] = '\0';
 }
 
+int count_lines(const char *path, const char *needle) {
+        FILE *f = fopen(path, "re");
+        char line[8192];
+        int n = 0;
+        while (f && fgets(line, sizeof(line), f))
+                n += strstr(line, needle) != NULL;
+        if (f)
+                fclose(f);
+        return n;
+}
+
 int read_text(const char *path, char *buf, size_t size) {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
