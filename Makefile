@@ -4,7 +4,7 @@
 # Debian bookworm packages, the one list: build, tests and benchmarks.
 DEPS_PKGS := gcc make pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev squashfs-tools util-linux \
-	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
+	qemu-system-x86 busybox-static cpio kmod xz-utils zstd groff-base
 
 BUILD ?= build
 SANITIZE ?= 0
@@ -51,7 +51,7 @@ TEST_BINS := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 
-.PHONY: all deps run demo test test-host test-vm test-bins bench bench-vm clean vmlinux
+.PHONY: all deps run demo test test-host test-vm test-bins bench bench-vm clean vmlinux install
 # Keep objects of test and bench programs: they are intermediates of a
 # pattern chain, which make would otherwise delete and rebuild every time.
 .SECONDARY:
@@ -165,6 +165,41 @@ bench-vm:
 	@$(MAKE) --no-print-directory BUILD=build/bench $(patsubst $(BUILD)/%,build/bench/%,$(BENCH_BINS) $(DAEMON))
 	@kdir=$$(tests/vm/kernel-fetch.sh linux-image-6.12-amd64) && tests/vm/run-vm.sh "$$kdir" bench-6.12 \
 		'for b in $(patsubst $(BUILD)/%,build/bench/%,$(BENCH_BINS)); do $$b || exit 1; done'
+
+# Install layout (FHS); DESTDIR for staging and packaging.
+VERSION := 0.2.0
+PREFIX ?= /usr
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/hpcnode
+UNITDIR ?= $(LIBDIR)/systemd/system
+SYSCONFDIR ?= /etc
+
+# The library (static, and shared as libhpcnode.so.0), its headers and
+# pkg-config file, the daemon, its unit (ExecStart pointed at SBINDIR), the
+# example configuration (installed as the configuration only where none
+# exists: an operator's file is never overwritten), man pages and docs.
+install: all
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/hpcnode $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/hpcnode
+	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libhpcnode.a
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libhpcnode.so.0
+	ln -sf libhpcnode.so.0 $(DESTDIR)$(LIBDIR)/libhpcnode.so
+	install -m 0644 include/hpcnode/*.h $(DESTDIR)$(INCLUDEDIR)/hpcnode/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' user/lib/libhpcnode.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libhpcnode.pc
+	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/hpcnoded
+	sed -e 's|^ExecStart=/usr/sbin/hpcnoded|ExecStart=$(SBINDIR)/hpcnoded|' user/daemon/hpcnoded.service \
+		> $(DESTDIR)$(UNITDIR)/hpcnoded.service
+	install -m 0644 user/daemon/hpcnoded.conf $(DESTDIR)$(DOCDIR)/hpcnoded.conf.example
+	[ -e $(DESTDIR)$(SYSCONFDIR)/hpcnode/hpcnoded.conf ] || \
+		install -m 0644 user/daemon/hpcnoded.conf $(DESTDIR)$(SYSCONFDIR)/hpcnode/hpcnoded.conf
+	install -m 0644 docs/man/hpcnoded.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 docs/man/hpcnoded.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 README.md docs/api.md docs/daemon.md $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf build

@@ -15,6 +15,9 @@ add() { # a "N passed, M failed, K skipped" line
 "$here/run-suites.sh" build/test host | tee build/test/host.out | sed 's/^\([0-9]* passed, \)/host: \1/'
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 add "$(tail -1 build/test/host.out)"
+"$here/install-check.sh" build/install | tee build/test/install.out | sed 's/^\([0-9]* passed, \)/install: \1/'
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+add "$(tail -1 build/test/install.out)"
 if [ "${HN_SKIP_VM:-0}" = 1 ]; then
         echo "vm: SKIP: HN_SKIP_VM=1 (the VM suites did not run)"
 else
