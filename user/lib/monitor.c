@@ -268,6 +268,37 @@ static int check_owner(enum hn_slice_owner owner, struct hn_error *err) {
 _Static_assert((int) HN_OWNER_PACT == (int) HN_EVO_PACT && (int) HN_OWNER_WORKLOAD == (int) HN_EVO_WORKLOAD,
                "owner encodings");
 
+/* Deletes every key of map for which keep() is false. Keys are collected
+ * first, then deleted: deleting while walking a hash map can skip keys.
+ * Used after the wanted keys were written, so a key that stays is never
+ * absent in between. */
+static int delete_keys_except(const struct bpf_map *map, size_t ksize, bool (*keep)(const void *key, void *userdata),
+                              void *userdata) {
+        int fd = bpf_map__fd(map);
+        char cur[HN_MOUNT_PATH_KEY], next[HN_MOUNT_PATH_KEY]; /* the largest key of our maps */
+        void *prev = NULL;
+        size_t cap = 64, n_stale = 0;
+        _cleanup_free_ char *stale = malloc(cap * ksize);
+        if (!stale || ksize > sizeof(next))
+                return -ENOMEM;
+        while (bpf_map_get_next_key(fd, prev, next) == 0) {
+                if (!keep(next, userdata)) {
+                        if (n_stale == cap) {
+                                char *more = realloc(stale, (cap *= 2) * ksize);
+                                if (!more)
+                                        return -ENOMEM;
+                                stale = more;
+                        }
+                        memcpy(stale + n_stale++ * ksize, next, ksize);
+                }
+                memcpy(cur, next, ksize);
+                prev = cur;
+        }
+        for (size_t i = 0; i < n_stale; i++)
+                (void) bpf_map_delete_elem(fd, stale + i * ksize);
+        return 0;
+}
+
 /* An identity as the kernel keys it: which map, and the key's bytes. */
 struct identity_key {
         int map; /* 0 exe, 1 uid, 2 cgroup */
@@ -366,9 +397,16 @@ int hn_monitor_add_identity_cgroup(struct hn_monitor *m, enum hn_slice_owner own
         return add_identity(m, &(struct hn_identity){ .owner = owner, .kind = HN_IDENTITY_CGROUP, .path = path }, err);
 }
 
-static bool key_wanted(const struct identity_key *keys, size_t n, int map, const void *key) {
-        for (size_t i = 0; i < n; i++)
-                if (keys[i].map == map && !memcmp(&keys[i].key, key, key_size[map]))
+struct wanted_identities {
+        const struct identity_key *keys;
+        size_t n;
+        int map;
+};
+
+static bool identity_wanted(const void *key, void *userdata) {
+        const struct wanted_identities *w = userdata;
+        for (size_t i = 0; i < w->n; i++)
+                if (w->keys[i].map == w->map && !memcmp(&w->keys[i].key, key, key_size[w->map]))
                         return true;
         return false;
 }
@@ -390,24 +428,12 @@ int hn_monitor_replace_identities(struct hn_monitor *m, const struct hn_identity
                 if (r < 0)
                         return r;
         }
-        /* Stale entries go last; collected first, as deleting while
-         * walking a hash map can skip keys. */
+        /* stale entries go last */
         for (int map = 0; map < 3; map++) {
-                int fd = bpf_map__fd(identity_map(m, map));
-                union {
-                        struct hn_exe_key exe;
-                        uint64_t u64;
-                } cur, next, stale[256];
-                size_t n_stale = 0;
-                void *prev = NULL;
-                while (n_stale < ELEMENTSOF(stale) && bpf_map_get_next_key(fd, prev, &next) == 0) {
-                        if (!key_wanted(keys, n, map, &next))
-                                stale[n_stale++] = next;
-                        cur = next;
-                        prev = &cur;
-                }
-                for (size_t i = 0; i < n_stale; i++)
-                        (void) bpf_map_delete_elem(fd, &stale[i]);
+                struct wanted_identities w = { keys, n, map };
+                int r = delete_keys_except(identity_map(m, map), key_size[map], identity_wanted, &w);
+                if (r < 0)
+                        return hn_error_set(err, HN_ERR_IO, -r, "identities: %s", strerror(-r));
         }
         count_cgroup_identities(m);
         return 0;
@@ -559,6 +585,19 @@ int hn_monitor_set_mount_bases(struct hn_monitor *m, const char *uenv_base, cons
         return 0;
 }
 
+struct wanted_keys {
+        const char *keys;
+        size_t n, ksize;
+};
+
+static bool key_wanted(const void *key, void *userdata) {
+        const struct wanted_keys *w = userdata;
+        for (size_t i = 0; i < w->n; i++)
+                if (!memcmp(w->keys + i * w->ksize, key, w->ksize))
+                        return true;
+        return false;
+}
+
 /* Replaces a map's keys with want (n keys of size ksize): adds first, then
  * removes the rest, so a held mount is never unguarded in between. */
 static int replace_keys(const struct bpf_map *map, const void *want, size_t n, size_t ksize) {
@@ -566,35 +605,8 @@ static int replace_keys(const struct bpf_map *map, const void *want, size_t n, s
         for (size_t i = 0; i < n; i++)
                 if (bpf_map__update_elem(map, (const char *) want + i * ksize, ksize, &one, 1, BPF_ANY) < 0)
                         return -errno;
-        int fd = bpf_map__fd(map);
-        char cur[HN_MOUNT_PATH_KEY], next[HN_MOUNT_PATH_KEY];
-        void *prev = NULL;
-        size_t cap = 64, n_stale = 0;
-        char *stale = malloc(cap * ksize);
-        if (!stale)
-                return -ENOMEM;
-        while (bpf_map_get_next_key(fd, prev, next) == 0) {
-                bool wanted = false;
-                for (size_t i = 0; i < n && !wanted; i++)
-                        wanted = !memcmp((const char *) want + i * ksize, next, ksize);
-                if (!wanted) {
-                        if (n_stale == cap) {
-                                char *more = realloc(stale, (cap *= 2) * ksize);
-                                if (!more) {
-                                        free(stale);
-                                        return -ENOMEM;
-                                }
-                                stale = more;
-                        }
-                        memcpy(stale + n_stale++ * ksize, next, ksize);
-                }
-                memcpy(cur, next, ksize);
-                prev = cur;
-        }
-        for (size_t i = 0; i < n_stale; i++)
-                (void) bpf_map_delete_elem(fd, stale + i * ksize);
-        free(stale);
-        return 0;
+        struct wanted_keys w = { want, n, ksize };
+        return delete_keys_except(map, ksize, key_wanted, &w);
 }
 
 int hn_monitor_set_held_mounts(struct hn_monitor *m, const uint32_t *ids, size_t n_ids, const char *const *paths,
