@@ -27,6 +27,7 @@
 #include "macro.h"
 #include "mount_watch.h"
 #include "probe_cost.h"
+#include "timer.h"
 
 struct daemon {
         struct hnd_config cfg;
@@ -115,13 +116,6 @@ static int probe_main(void) {
         return 0;
 }
 
-/* Timer sources are one-shot: sd-event disables one before its callback
- * runs, so a periodic tick sets the next time and enables it again. */
-static int rearm(sd_event_source *s, uint64_t usec, uint32_t period_ms) {
-        int r = sd_event_source_set_time(s, usec + (uint64_t) period_ms * 1000u);
-        return r < 0 ? r : sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-}
-
 static void on_event(const struct hn_event *e, void *userdata) {
         struct daemon *d = userdata;
         if (e->type >= HN_EV_MOUNT_UMOUNT && e->type < HN_EV_TYPE_MAX) {
@@ -174,7 +168,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 hn_monitor_set_emergency(d->monitor, active);
                 d->emergency_active = active;
         }
-        return rearm(s, usec, d->cfg.loss_check_ms);
+        return hnd_timer_arm(s, usec + (uint64_t) d->cfg.loss_check_ms * 1000u);
 }
 
 static void on_limit_change(const struct hnd_limit_change *c, void *userdata) {
@@ -186,7 +180,7 @@ static int on_limits_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         int r = hnd_limits_scan(d->limits, on_limit_change, &d->sink);
         if (r < 0)
                 hnd_sink_note(&d->sink, "limits.scan_failed", strerror(-r), LOG_ERR);
-        return rearm(s, usec, d->cfg.limit_check_ms);
+        return hnd_timer_arm(s, usec + (uint64_t) d->cfg.limit_check_ms * 1000u);
 }
 
 /* The configured identities, as the monitor takes them; cgroup subtrees

@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 #include "error_set.h"
+#include "fileio.h"
 #include "libmount_cleanup.h"
 #include "macro.h"
 #include "mount_watch.h"
+#include "timer.h"
 
 static uint64_t now_usec(void) {
         struct timespec ts;
@@ -161,23 +163,16 @@ static int on_mountinfo(sd_event_source *s, int fd, uint32_t revents, void *user
                 return 0;
         }
         w->deferred = true; /* one pass when the next token is there */
-        sd_event_source_set_time(w->later, w->tokens_usec + PASS_GAP_USEC);
-        sd_event_source_set_enabled(w->later, SD_EVENT_ONESHOT);
-        return 0;
+        (void) hnd_timer_arm(w->later, w->tokens_usec + PASS_GAP_USEC);
+        return 0; /* an error here would switch off the watch itself */
 }
 
 /* Busy: more runnable work than CPUs over the last minute. */
 static bool node_busy(void) {
         char buf[128];
         double load;
-        int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
+        if (read_file_at(AT_FDCWD, "/proc/loadavg", buf, sizeof(buf)) < 0)
                 return false;
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (n <= 0)
-                return false;
-        buf[n] = '\0';
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         return sscanf(buf, "%lf", &load) == 1 && cpus > 0 && load > (double) cpus;
 }
@@ -186,21 +181,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         struct hnd_mounts *w = userdata;
         hnd_mounts_reconcile(w);
         uint32_t ms = node_busy() ? w->cfg->mount_check_busy_ms : w->cfg->mount_check_ms;
-        int r = sd_event_source_set_time(s, usec + (uint64_t) ms * 1000u);
-        return r < 0 ? r : sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-}
-
-static int mkdir_p(const char *path) {
-        char buf[PATH_MAX];
-        snprintf(buf, sizeof(buf), "%s", path);
-        for (char *p = buf + 1; *p; p++)
-                if (*p == '/') {
-                        *p = '\0';
-                        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                                return -errno;
-                        *p = '/';
-                }
-        return mkdir(buf, 0755) < 0 && errno != EEXIST ? -errno : 0;
+        return hnd_timer_arm(s, usec + (uint64_t) ms * 1000u);
 }
 
 /* Allocations with a workdir: the live ones. */
@@ -235,9 +216,7 @@ int hnd_mounts_start(struct hnd_mounts *w, sd_event *ev, const struct hnd_config
         w->cfg = cfg;
         w->mountinfo_fd = -1;
         int r;
-        if ((r = mkdir_p(cfg->uenv_base)) < 0 || (r = mkdir_p(cfg->workdir_base)) < 0)
-                return hn_error_set(err, HN_ERR_IO, -r, "mount bases %s, %s: %s", cfg->uenv_base, cfg->workdir_base,
-                                    strerror(-r));
+        /* the manager makes the bases */
         struct hn_mount_config mc = { .uenv_base = cfg->uenv_base,
                                       .workdir_base = cfg->workdir_base,
                                       .hold_time_secs = cfg->hold_time_secs };
