@@ -6,13 +6,14 @@ DEPS_PKGS := gcc make pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g
 	libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev squashfs-tools util-linux \
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd groff-base
 
+VERSION := 0.3.0
 BUILD ?= build
 SANITIZE ?= 0
 
 PKG_LIBS := mount libbpf libsystemd json-c
 CC ?= cc
 CFLAGS_BASE := -std=gnu11 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
-	-D_GNU_SOURCE -fPIC -fvisibility=hidden -Iinclude -Iuser/lib -Iuser/daemon -Itests/lib
+	-D_GNU_SOURCE -DHND_VERSION=\"$(VERSION)\" -fPIC -fvisibility=hidden -Iinclude -Iuser/lib -Iuser/daemon -Itests/lib
 ifeq ($(SANITIZE),1)
 CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS_BASE := -fsanitize=address,undefined
@@ -43,6 +44,8 @@ DEMO := $(BUILD)/hn-demo
 DAEMON := $(BUILD)/hpcnoded
 DAEMON_SRCS := $(wildcard user/daemon/*.c)
 DAEMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRCS))
+CTL := $(BUILD)/hpcnodectl
+CTL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/ctl/*.c))
 
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
@@ -55,7 +58,7 @@ BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 # Keep objects of test and bench programs: they are intermediates of a
 # pattern chain, which make would otherwise delete and rebuild every time.
 .SECONDARY:
-all: $(LIB_A) $(LIB_SO) $(DEMO) $(DAEMON)
+all: $(LIB_A) $(LIB_SO) $(DEMO) $(DAEMON) $(CTL)
 
 # Idempotent and quiet: asks dpkg first, touches apt only for what is missing.
 deps:
@@ -68,7 +71,7 @@ deps:
 		apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
-$(BUILD)/%.o: %.c $(wildcard include/hpcnode/*.h user/lib/*.h user/daemon/*.h tests/lib/*.h) | $(BUILD)/.dirs
+$(BUILD)/%.o: %.c $(wildcard include/hpcnode/*.h user/lib/*.h user/daemon/*.h user/ctl/*.h tests/lib/*.h) | $(BUILD)/.dirs
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -110,6 +113,10 @@ $(DEMO): $(BUILD)/user/demo/hn_demo.o $(LIB_A)
 $(DAEMON): $(DAEMON_OBJS) $(LIB_A)
 	$(CC) $(LDFLAGS_BASE) -o $@ $^ $(DAEMON_LDLIBS)
 
+# The CLI needs only json-c: it speaks the API, not the library.
+$(CTL): $(CTL_OBJS)
+	$(CC) $(LDFLAGS_BASE) -o $@ $^ $(shell pkg-config --libs json-c 2>/dev/null)
+
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIB_A)
 	$(CC) $(LDFLAGS_BASE) -o $@ $^ -lcmocka $(DAEMON_LDLIBS)
 
@@ -120,7 +127,7 @@ $(HELPER): tests/helper/hn_test_helper.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 
-test-bins: $(TEST_BINS) $(HELPER) $(DAEMON)
+test-bins: $(TEST_BINS) $(HELPER) $(DAEMON) $(CTL)
 
 # The main job: hpcnoded in the foreground on the cgroup2 mount, every audit
 # record printed as it happens (and appended to /var/log/hpcnode/audit.jsonl).
@@ -167,7 +174,6 @@ bench-vm:
 		'for b in $(patsubst $(BUILD)/%,build/bench/%,$(BENCH_BINS)); do $$b || exit 1; done'
 
 # Install layout (FHS); DESTDIR for staging and packaging.
-VERSION := 0.2.0
 PREFIX ?= /usr
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include

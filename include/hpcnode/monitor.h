@@ -101,6 +101,16 @@ HN_PUBLIC int hn_monitor_fd(struct hn_monitor *m);
 HN_PUBLIC int hn_monitor_poll(struct hn_monitor *m, int timeout_ms, hn_event_fn fn, void *userdata);
 /* Records the kernel could not queue, per event type, since start. */
 HN_PUBLIC int hn_monitor_losses(struct hn_monitor *m, uint64_t ret[HN_EV_TYPE_MAX], struct hn_error *err);
+/* What the kernel counts per loaded program: run time and runs, counted
+ * only while the sysctl kernel.bpf_stats_enabled is 1 (zero otherwise).
+ * Fills up to max entries; *ret_n is how many there are. */
+struct hn_prog_stat {
+        char name[64];
+        uint64_t run_time_ns;
+        uint64_t run_cnt;
+};
+HN_PUBLIC int hn_monitor_prog_stats(struct hn_monitor *m, struct hn_prog_stat *ret, size_t max, size_t *ret_n);
+
 /* Marks the emergency state for the programs' records. */
 HN_PUBLIC int hn_monitor_set_emergency(struct hn_monitor *m, bool active);
 

@@ -4,7 +4,7 @@
  * log, with fdatasync per record (the default) and without, 200 times
  * each, 20 ms apart; p50/p99/max. The daemon
  * runs in this process's private mount namespace on a scratch cgroup root;
- * the image is acquired over its control socket. */
+ * the image is acquired over its API socket. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -96,7 +96,7 @@ static int run(bool fsync_on) {
                 return 1;
         snprintf(conf, sizeof(conf), "%s/hpcnoded.conf", dir);
         snprintf(log, sizeof(log), "%s/audit.jsonl", dir);
-        snprintf(sock, sizeof(sock), "%s/control.sock", dir);
+        snprintf(sock, sizeof(sock), "%s/hpcnoded.sock", dir);
         snprintf(image, sizeof(image), "%s/app.sqfs", dir);
         if (make_image(image, "image-0\n") < 0)
                 return 1;
@@ -115,17 +115,26 @@ static int run(bool fsync_on) {
         }
         for (int i = 0; i < 3000 && count_lines(log, "\"event\":\"hpcnoded.start\"") == 0; i++)
                 usleep(10000);
-        char cmd[512];
-        snprintf(cmd, sizeof(cmd), "acquire %s bench", image);
+        char cmd[1024];
+        snprintf(cmd, sizeof(cmd), "{\"call\":\"mount.acquire\",\"args\":{\"image\":\"%s\",\"allocation\":\"bench\"}}",
+                 image);
         static double lat[N], stamp[N];
         int n = 0, missed = 0;
         char mount_point[4096];
-        if (request(sock, cmd, reply, sizeof(reply)) < 0 || strncmp(reply, "ok ", 3) != 0) {
+        if (request(sock, cmd, reply, sizeof(reply)) < 0 || !strstr(reply, "\"ok\":true")) {
                 fprintf(stderr, "daemon_drift_latency: acquire: %s (did hpcnoded start? %s)\n", reply, log);
                 missed = N;
                 goto out;
         }
-        snprintf(mount_point, sizeof(mount_point), "%s/uenv/%s", dir, strrchr(reply, '/') + 1);
+        /* the bind's last component is the image's name under the base */
+        char *bind = strstr(reply, "\"bind_path\":\"");
+        if (!bind) {
+                fprintf(stderr, "daemon_drift_latency: no bind_path in %s\n", reply);
+                missed = N;
+                goto out;
+        }
+        bind[strcspn(bind + 13, "\"") + 13] = '\0';
+        snprintf(mount_point, sizeof(mount_point), "%s/uenv/%s", dir, strrchr(bind, '/') + 1);
         int in = inotify_init1(IN_CLOEXEC);
         inotify_add_watch(in, log, IN_MODIFY);
         for (int i = 0; i < N; i++) {

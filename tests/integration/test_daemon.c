@@ -21,182 +21,28 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "daemon_fixture.h"
 #include "fixture.h"
 #include "mount_fixture.h"
 
-struct dmn {
-        struct env *cg;
-        char dir[64], config[128], log[128], daemon[PATH_MAX];
-        struct agents agents;
-        const char *pact_exe, *workload_exe;
-        pid_t pid;
-        const char *mode; /* the mode start() expects; NULL: what the kernel allows */
-};
-
-/* The mode hpcnoded must choose here: enforce where BPF LSM works. */
-static bool can_enforce(void) {
-        static int known = -1;
-        if (known < 0) {
-                struct hn_bpf_lsm_probe p;
-                hn_probe_bpf_lsm(NULL, &p);
-                known = p.available;
-        }
-        return known;
+/* mount.acquire over the API: the bind path into bind. */
+static void acquire(struct dmn *d, const char *image, const char *alloc, char *bind, size_t size) {
+        char args[4096];
+        snprintf(args, sizeof(args), "{\"image\":\"%s\",\"allocation\":\"%s\"}", image, alloc);
+        json_object *r = api_call(d, "mount.acquire", args);
+        if (!api_ok(r))
+                fail_msg("mount.acquire %s: %s", image, json_object_to_json_string(r));
+        snprintf(bind, size, "%s", str(r, "result", "bind_path"));
+        json_object_put(r);
 }
 
-static const char *daemon_path(void) {
-        static char p[PATH_MAX];
-        if (p[0])
-                return p;
-        snprintf(p, sizeof(p), "%s", helper_path());
-        char *cut = strstr(p, "/tests/helper/hn_test_helper");
-        snprintf(cut, sizeof(p) - (size_t) (cut - p), "/hpcnoded");
-        return p;
-}
-
-static void write_config(struct dmn *d, const char *extra) {
-        FILE *f = fopen(d->config, "w");
-        fprintf(f,
-                "# test configuration\n[hpcnoded]\nCgroupRoot=%s\nAuditLog=%s\nJournal=no\nLossCheckMSec=100\n"
-                "EmergencyState=%s/emergency\nUenvBase=%s/uenv\nWorkdirBase=%s/workdir\nControlSocket=%s/control.sock\n"
-                "HoldTimeSec=1\n%s\n[identity.pact]\nExecutable=%s\n[identity.workload]\nExecutable=%s\n",
-                d->cg->s.root, d->log, d->dir, d->dir, d->dir, d->dir, extra ? extra : "", d->pact_exe,
-                d->workload_exe);
-        fclose(f);
-}
-
-/* One request on the daemon's control socket; the reply line, or fails. */
-static void control(struct dmn *d, const char *request, char *reply, size_t size) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/control.sock", d->dir);
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        assert_true(fd >= 0);
-        assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-        assert_int_equal(write(fd, request, strlen(request)), (ssize_t) strlen(request));
-        assert_int_equal(write(fd, "\n", 1), 1);
-        read_fd_text(fd, reply, size);
-        close(fd);
-        reply[strcspn(reply, "\n")] = '\0';
-}
-
-static int dmn_setup(void **state) {
-        struct dmn *d = calloc(1, sizeof(*d));
-        *state = d;
-        if (env_setup((void **) &d->cg) < 0)
-                return -1;
-        if (geteuid() != 0)
-                return 0;
-        snprintf(d->dir, sizeof(d->dir), "/tmp/hn-dmn.XXXXXX");
-        if (!mkdtemp(d->dir))
-                return -1;
-        snprintf(d->config, sizeof(d->config), "%s/hpcnoded.conf", d->dir);
-        snprintf(d->log, sizeof(d->log), "%s/audit.jsonl", d->dir);
-        if (agents_make(&d->agents) < 0)
-                return -1;
-        d->pact_exe = d->agents.pact_exe;
-        d->workload_exe = d->agents.workload_exe;
-        return 0;
-}
-
-static int dmn_teardown(void **state) {
-        struct dmn *d = *state;
-        if (d->pid > 0) {
-                kill(d->pid, SIGKILL);
-                wait_pid_ms(d->pid, 5000, NULL);
-        }
-        void *cg = d->cg;
-        env_teardown(&cg);
-        agents_remove(&d->agents);
-        if (d->dir[0]) {
-                char cmd[256];
-                /* what a daemon mounted there (private namespace) goes first */
-                snprintf(cmd, sizeof(cmd), "findmnt -rn -o TARGET | grep '^%s/' | sort -r | xargs -r umount -l",
-                         d->dir);
-                if (system(cmd) != 0)
-                        return -1;
-                snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);
-                if (system(cmd) != 0)
-                        return -1;
-        }
-        free(d);
-        return 0;
-}
-
-static double now_s(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-/* The first record in the log with "event" == name (and, if non-NULL,
- * target.path == path), waiting up to 10 s of wall time. Only lines that
- * mention the name are parsed: a storm's log is long. The caller
- * json_object_put()s the result. */
-static json_object *wait_record(const char *log, const char *name, const char *path) {
-        char needle[128];
-        snprintf(needle, sizeof(needle), "\"event\":\"%s\"", name);
-        for (double end = now_s() + 10; now_s() < end;) {
-                FILE *f = fopen(log, "r");
-                char line[8192];
-                while (f && fgets(line, sizeof(line), f)) {
-                        if (!strstr(line, needle) || (path && !strstr(line, path)))
-                                continue;
-                        json_object *o = json_tokener_parse(line), *v, *t;
-                        if (!o)
-                                fail_msg("not JSON: %s", line);
-                        if (json_object_object_get_ex(o, "event", &v) && !strcmp(json_object_get_string(v), name) &&
-                            (!path || (json_object_object_get_ex(o, "target", &t) &&
-                                       json_object_object_get_ex(t, "path", &v) &&
-                                       !strcmp(json_object_get_string(v), path)))) {
-                                fclose(f);
-                                return o;
-                        }
-                        json_object_put(o);
-                }
-                if (f)
-                        fclose(f);
-                usleep(20000);
-        }
-        return NULL;
-}
-
-/* o.a or o.a.b as a string; a missing field fails the test (a NULL would
- * crash the string comparison instead of naming the field). */
-static const char *str(json_object *o, const char *a, const char *b) {
-        json_object *v;
-        if (!json_object_object_get_ex(o, a, &v) || (b && !json_object_object_get_ex(v, b, &v)))
-                fail_msg("no field %s%s%s in %s", a, b ? "." : "", b ? b : "", json_object_to_json_string(o));
-        return json_object_get_string(v);
-}
-
-static int64_t num(json_object *o, const char *a, const char *b) {
-        json_object *v;
-        if (!json_object_object_get_ex(o, a, &v) || (b && !json_object_object_get_ex(v, b, &v)))
-                fail_msg("no field %s.%s", a, b ? b : "");
-        return json_object_get_int64(v);
-}
-
-static void start(struct dmn *d) {
-        /* a restart appends to the same log: wait for a new start record */
-        int before = count_lines(d->log, "\"event\":\"hpcnoded.start\"");
-        d->pid = fork();
-        if (d->pid == 0) {
-                int null = open("/dev/null", O_WRONLY);
-                dup2(null, 1);
-                execl(daemon_path(), "hpcnoded", "--config", d->config, (char *) NULL);
-                _exit(127);
-        }
-        for (double end = now_s() + 10; now_s() < end;) {
-                if (count_lines(d->log, "\"event\":\"hpcnoded.start\"") > before)
-                        break;
-                usleep(20000);
-        }
-        if (count_lines(d->log, "\"event\":\"hpcnoded.start\"") <= before)
-                fail_msg("hpcnoded did not start (no new hpcnoded.start record in %s)", d->log);
-        json_object *o = wait_record(d->log, "hpcnoded.start", NULL);
-        const char *mode = d->mode ? d->mode : can_enforce() ? "mode enforce" : "mode audit";
-        assert_non_null(strstr(str(o, "detail", NULL), mode));
-        json_object_put(o);
+static void release(struct dmn *d, const char *image, const char *alloc) {
+        char args[4096];
+        snprintf(args, sizeof(args), "{\"image\":\"%s\",\"allocation\":\"%s\"}", image, alloc);
+        json_object *r = api_call(d, "mount.release", args);
+        if (!api_ok(r))
+                fail_msg("mount.release %s: %s", image, json_object_to_json_string(r));
+        json_object_put(r);
 }
 
 /* Runs an agent stand-in, which must exit with want (0, or the errno it met). */
@@ -508,24 +354,23 @@ static void control_write_and_kill_records(void **state) {
 }
 
 /* Mount drift through the running daemon: an image acquired over the
- * control socket, its mount pulled with umount(8): one drift record, the
+ * API socket, its mount pulled with umount(8): one drift record, the
  * repair done and recorded; the daemon's own unmounts are no drift. */
 static void mount_drift_caught_and_repaired(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
         REQUIRE_MOUNT_ENV(); /* the daemon inherits this private namespace */
-        char image[256], reply[8192], cmd[8192];
+        char image[256], cmd[8192];
         snprintf(image, sizeof(image), "%s/app.sqfs", d->dir);
         assert_int_equal(make_image(image, "image-0\n"), 0);
         write_config(d, "MountCheckMSec=100");
         start(d);
-        control(d, "acquire /nonexistent.sqfs job-1", reply, sizeof(reply));
-        assert_non_null(strstr(reply, "error "));
-        snprintf(cmd, sizeof(cmd), "acquire %s job-1", image);
-        control(d, cmd, reply, sizeof(reply));
-        assert_int_equal(strncmp(reply, "ok ", 3), 0);
+        json_object *r = api_call(d, "mount.acquire", "{\"image\":\"/nonexistent.sqfs\",\"allocation\":\"job-1\"}");
+        assert_false(api_ok(r));
+        assert_string_equal(str(r, "error", "kind"), "not_found");
+        json_object_put(r);
         char bind[4096];
-        snprintf(bind, sizeof(bind), "%s", reply + 3);
+        acquire(d, image, "job-1", bind, sizeof(bind));
         struct mnt_line l;
         assert_true(mountinfo_find(bind, &l));
         char mount_point[4096];
@@ -557,9 +402,7 @@ static void mount_drift_caught_and_repaired(void **state) {
                 assert_true(has_options(l.options, "ro"));
                 assert_false(mountinfo_find(stolen, &l));
                 assert_int_equal(count_lines(d->log, "\"event\":\"mount.drift\""), 0);
-                snprintf(cmd, sizeof(cmd), "release %s job-1", image);
-                control(d, cmd, reply, sizeof(reply));
-                assert_string_equal(reply, "ok"); /* the manager's own unmounts pass */
+                release(d, image, "job-1"); /* the manager's own unmounts pass */
                 for (int i = 0; i < 300 && mountinfo_find(mount_point, &l); i++)
                         usleep(10000);
                 assert_false(mountinfo_find(mount_point, &l));
@@ -637,16 +480,15 @@ static void mount_drift_caught_and_repaired(void **state) {
         assert_int_equal(count_lines(d->log, line), 1);
         assert_int_equal(umount2(newapi, 0), 0);
         /* the daemon's own: release, the hold expires, the image goes */
-        snprintf(cmd, sizeof(cmd), "release %s job-1", image);
-        control(d, cmd, reply, sizeof(reply));
-        assert_string_equal(reply, "ok");
+        release(d, image, "job-1");
         for (int i = 0; i < 300 && mountinfo_find(mount_point, &l); i++)
                 usleep(10000);
         assert_false(mountinfo_find(mount_point, &l));
         usleep(300000);
         assert_int_equal(count_lines(d->log, "\"event\":\"mount.drift\""), 4); /* the four above, no more */
-        control(d, "frobnicate", reply, sizeof(reply));
-        assert_string_equal(reply, "error usage: acquire IMAGE ALLOCATION | release IMAGE ALLOCATION | reconcile");
+        r = api_call(d, "frobnicate", NULL);
+        assert_string_equal(str(r, "error", "message"), "unknown call \"frobnicate\"");
+        json_object_put(r);
 }
 
 /* A bind removed while the daemon was down is found at start-up. */
@@ -654,16 +496,13 @@ static void bind_removed_while_down(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
         REQUIRE_MOUNT_ENV();
-        char image[256], reply[8192], cmd[8192];
+        char image[256];
         snprintf(image, sizeof(image), "%s/app.sqfs", d->dir);
         assert_int_equal(make_image(image, "image-0\n"), 0);
         write_config(d, NULL);
         start(d);
-        snprintf(cmd, sizeof(cmd), "acquire %s job-2", image);
-        control(d, cmd, reply, sizeof(reply));
-        assert_int_equal(strncmp(reply, "ok ", 3), 0);
         char bind[4096];
-        snprintf(bind, sizeof(bind), "%s", reply + 3);
+        acquire(d, image, "job-2", bind, sizeof(bind));
         kill(d->pid, SIGTERM);
         assert_int_equal(wait_pid_ms(d->pid, 5000, NULL), d->pid);
         d->pid = 0;

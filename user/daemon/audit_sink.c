@@ -16,6 +16,7 @@
 #include <hpcnode/monitor.h>
 
 #include "audit_sink.h"
+#include "caller.h"
 #include "error_set.h"
 
 /* Journal message ids: an alert can be selected with MESSAGE_ID= alone. */
@@ -102,6 +103,25 @@ static void add_time(json_object *o, int64_t real_ns) {
         json_object_object_add(o, "time", json_object_new_string(buf));
 }
 
+static __thread const struct hnd_caller *current_client;
+
+void hnd_sink_set_client(const struct hnd_caller *c) {
+        current_client = c;
+}
+
+static void add_client(json_object *o) {
+        const struct hnd_caller *c = current_client;
+        if (!c)
+                return;
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "role", json_object_new_string(hnd_role_name(c->role)));
+        json_object_object_add(j, "matched", json_object_new_string(c->matched));
+        json_object_object_add(j, "pid", json_object_new_int64(c->pid));
+        json_object_object_add(j, "uid", json_object_new_int64(c->uid));
+        json_object_object_add(j, "exe", json_object_new_string(c->exe));
+        json_object_object_add(o, "client", j);
+}
+
 static void write_line(struct hnd_sink *s, json_object *o) {
         const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         size_t len = strlen(text);
@@ -119,6 +139,8 @@ static void write_line(struct hnd_sink *s, json_object *o) {
                 fputc('\n', stdout);
                 fflush(stdout);
         }
+        if (s->tap)
+                s->tap(text, len, s->tap_userdata);
         pthread_mutex_unlock(&s->lock);
 }
 
@@ -246,6 +268,7 @@ void hnd_sink_library(const struct hn_audit_record *r, void *userdata) {
                 json_object_object_add(o, "errno", json_object_new_int(r->sys_errno));
         json_object_object_add(o, "mode", json_object_new_string(s->mode));
         json_object_object_add(o, "emergency", json_object_new_boolean(r->emergency));
+        add_client(o);
         write_line(s, o);
         json_object_put(o);
         if (s->journal)
@@ -314,6 +337,7 @@ void hnd_sink_note(struct hnd_sink *s, const char *event, const char *detail, in
         if (detail)
                 json_object_object_add(o, "detail", json_object_new_string(detail));
         json_object_object_add(o, "mode", json_object_new_string(s->mode));
+        add_client(o);
         write_line(s, o);
         json_object_put(o);
         if (s->journal)

@@ -32,7 +32,16 @@ struct hnd_sink {
         char cgroup_mount[PATH_MAX];  /* event paths are below it */
         int64_t boot_to_real_ns;      /* CLOCK_REALTIME - CLOCK_BOOTTIME */
         uint64_t records, failures;
+        /* Every record line, also handed here (API subscribers); called
+         * with the sink locked, from the thread making the record. */
+        void (*tap)(const char *line, size_t len, void *userdata);
+        void *tap_userdata;
 };
+
+struct hnd_caller;
+/* The API client whose call is running on this thread, named in the
+ * library's records and the daemon's notes until reset with NULL. */
+void hnd_sink_set_client(const struct hnd_caller *c);
 
 int hnd_sink_open(struct hnd_sink *s, const struct hnd_config *cfg, const char *cgroup_mount, bool echo,
                   struct hn_error *err);

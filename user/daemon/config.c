@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,12 @@ void hnd_config_default(struct hnd_config *cfg) {
                 .hold_time_secs = HN_DEFAULT_HOLD_TIME_SECS,
                 .mount_check_ms = 1000,
                 .mount_check_busy_ms = 10000,
-                .control_socket = "/run/hpcnode/control.sock",
+                .control_socket = "/run/hpcnode/hpcnoded.sock",
+                .api_request_timeout_ms = 5000,
+                .api_idle_timeout_ms = 60000,
+                .api_max_clients = 256,
+                .metrics_textfile = "/var/lib/prometheus/node-exporter/hpcnode.prom",
+                .metrics_interval_secs = 15,
         };
 }
 
@@ -68,6 +74,23 @@ static int copy_path(const char *v, char *dst, bool allow_empty) {
         if ((!allow_empty && !*v) || (*v && *v != '/') || strlen(v) >= PATH_MAX)
                 return -EINVAL;
         snprintf(dst, PATH_MAX, "%s", v);
+        return 0;
+}
+
+int hnd_parse_listen(const char *v, struct sockaddr_in *ret) {
+        char host[32];
+        const char *colon = strrchr(v, ':');
+        uint32_t port;
+        if (!colon || (size_t) (colon - v) >= sizeof(host) || parse_u32(colon + 1, &port) < 0 || port < 1 ||
+            port > 65535)
+                return -EINVAL;
+        memcpy(host, v, (size_t) (colon - v));
+        host[colon - v] = '\0';
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+        if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+                return -EINVAL;
+        if (ret)
+                *ret = sa;
         return 0;
 }
 
@@ -141,6 +164,36 @@ static int main_key(struct hnd_config *cfg, const char *key, const char *v, cons
         }
         if (!strcmp(key, "ControlSocket"))
                 return *why = "an absolute path, or empty for none", copy_path(v, cfg->control_socket, true);
+        if (!strcmp(key, "ApiRequestTimeoutMSec") || !strcmp(key, "ApiIdleTimeoutMSec")) {
+                *why = "100..3600000";
+                if (parse_u32(v, &n) < 0 || n < 100 || n > 3600000)
+                        return -EINVAL;
+                *(!strcmp(key, "ApiIdleTimeoutMSec") ? &cfg->api_idle_timeout_ms : &cfg->api_request_timeout_ms) = n;
+                return 0;
+        }
+        if (!strcmp(key, "ApiMaxClients")) {
+                *why = "1..4096";
+                if (parse_u32(v, &n) < 0 || n < 1 || n > 4096)
+                        return -EINVAL;
+                cfg->api_max_clients = n;
+                return 0;
+        }
+        if (!strcmp(key, "MetricsListen")) {
+                *why = "IPV4:PORT (e.g. 127.0.0.1:9464), or empty for none";
+                if (*v && hnd_parse_listen(v, NULL) < 0)
+                        return -EINVAL;
+                snprintf(cfg->metrics_listen, sizeof(cfg->metrics_listen), "%s", v);
+                return 0;
+        }
+        if (!strcmp(key, "MetricsTextfile"))
+                return *why = "an absolute path, or empty for none", copy_path(v, cfg->metrics_textfile, true);
+        if (!strcmp(key, "MetricsIntervalSec")) {
+                *why = "1..3600";
+                if (parse_u32(v, &n) < 0 || n < 1 || n > 3600)
+                        return -EINVAL;
+                cfg->metrics_interval_secs = n;
+                return 0;
+        }
         *why = "unknown key";
         return -ENOENT;
 }

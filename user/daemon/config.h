@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/types.h>
 
 #include <hpcnode/error.h>
@@ -39,7 +40,13 @@ struct hnd_config {
         uint32_t hold_time_secs;       /* HoldTimeSec=, 60 */
         uint32_t mount_check_ms;       /* MountCheckMSec=, 1000: the idle tick while the node is idle */
         uint32_t mount_check_busy_ms;  /* MountCheckBusyMSec=, 10000: while it is busy */
-        char control_socket[PATH_MAX]; /* ControlSocket=, /run/hpcnode/control.sock; "" = none */
+        char control_socket[PATH_MAX]; /* ControlSocket=, /run/hpcnode/hpcnoded.sock: the API; "" = none */
+        uint32_t api_request_timeout_ms; /* ApiRequestTimeoutMSec=, 5000: first byte to newline */
+        uint32_t api_idle_timeout_ms;  /* ApiIdleTimeoutMSec=, 60000: a connection with no request */
+        uint32_t api_max_clients;      /* ApiMaxClients=, 256 */
+        char metrics_listen[64];       /* MetricsListen=, "" (off); IPV4:PORT, e.g. 127.0.0.1:9464 */
+        char metrics_textfile[PATH_MAX]; /* MetricsTextfile=, /var/lib/prometheus/node-exporter/hpcnode.prom */
+        uint32_t metrics_interval_secs; /* MetricsIntervalSec=, 15 */
         struct hnd_identity identities[HND_MAX_IDENTITIES];
         unsigned n_identities;
 };
@@ -50,5 +57,7 @@ void hnd_config_default(struct hnd_config *cfg);
  * and what is wrong. */
 int hnd_config_load(const char *path, bool must_exist, struct hnd_config *cfg, struct hn_error *err);
 const char *hnd_mode_name(enum hnd_mode mode);
+/* "127.0.0.1:9464" into *ret (may be NULL: just check). */
+int hnd_parse_listen(const char *v, struct sockaddr_in *ret);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -21,29 +22,13 @@
 
 #include "audit_sink.h"
 #include "config.h"
-#include "control.h"
+#include "daemon.h"
 #include "error_set.h"
 #include "limits_watch.h"
 #include "macro.h"
 #include "mount_watch.h"
 #include "probe_cost.h"
 #include "timer.h"
-
-struct daemon {
-        struct hnd_config cfg;
-        const char *config_path;
-        bool config_given;
-        struct hnd_limits *limits;
-        struct hnd_mounts mounts;
-        struct hnd_control control;
-        struct hnd_sink sink;
-        struct hn_cgroup_manager *cgroups;
-        struct hn_emergency *emergency;
-        struct hn_monitor *monitor;
-        uint64_t lost[HN_EV_TYPE_MAX];
-        bool emergency_active;
-        int exit_code;
-};
 
 static void usage(void) {
         printf("Usage: hpcnoded [--config PATH] [--foreground] [--probe]\n"
@@ -117,7 +102,12 @@ static int probe_main(void) {
 }
 
 static void on_event(const struct hn_event *e, void *userdata) {
-        struct daemon *d = userdata;
+        struct hnd_daemon *d = userdata;
+        if (e->type < HN_EV_TYPE_MAX) {
+                d->counters.events[e->type][!!(e->flags & HN_EVF_DENIED)]++;
+                if (e->flags & HN_EVF_CROSS_SLICE)
+                        d->counters.cross_slice[e->type]++;
+        }
         if (e->type >= HN_EV_MOUNT_UMOUNT && e->type < HN_EV_TYPE_MAX) {
                 char path[4096];
                 hnd_mounts_act(&d->mounts, e, path, sizeof(path));
@@ -128,12 +118,12 @@ static void on_event(const struct hn_event *e, void *userdata) {
 
 /* Before a mount pass: the kernel's records first, so drift has its actor. */
 static void drain_ring(void *userdata) {
-        struct daemon *d = userdata;
+        struct hnd_daemon *d = userdata;
         (void) hn_monitor_poll(d->monitor, 0, on_event, d);
 }
 
 static int on_ring(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        struct daemon *d = userdata;
+        struct hnd_daemon *d = userdata;
         (void) s, (void) fd, (void) revents;
         (void) hn_monitor_poll(d->monitor, 0, on_event, d);
         return 0;
@@ -142,7 +132,7 @@ static int on_ring(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 /* Losses make an audit gap visible and trigger a resync; the emergency
  * state file may change under us (another process, expiry). */
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct daemon *d = userdata;
+        struct hnd_daemon *d = userdata;
         uint64_t lost[HN_EV_TYPE_MAX];
         if (hn_monitor_losses(d->monitor, lost, NULL) == 0) {
                 char detail[256] = "", *p = detail;
@@ -160,6 +150,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                         if (r < 0)
                                 snprintf(p, sizeof(detail) - (size_t) (p - detail), "; resync failed: %s", err.message);
                         hnd_sink_note(&d->sink, "resync", detail, LOG_WARNING);
+                        d->counters.resyncs++;
                         memcpy(d->lost, lost, sizeof(lost));
                 }
         }
@@ -176,7 +167,7 @@ static void on_limit_change(const struct hnd_limit_change *c, void *userdata) {
 }
 
 static int on_limits_tick(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct daemon *d = userdata;
+        struct hnd_daemon *d = userdata;
         int r = hnd_limits_scan(d->limits, on_limit_change, &d->sink);
         if (r < 0)
                 hnd_sink_note(&d->sink, "limits.scan_failed", strerror(-r), LOG_ERR);
@@ -185,7 +176,7 @@ static int on_limits_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* The configured identities, as the monitor takes them; cgroup subtrees
  * are relative to the root. */
-static int apply_identities(struct daemon *d, const struct hnd_config *cfg, struct hn_error *err) {
+static int apply_identities(struct hnd_daemon *d, const struct hnd_config *cfg, struct hn_error *err) {
         struct hn_identity ids[HND_MAX_IDENTITIES];
         _cleanup_free_ char *paths = malloc((size_t) HND_MAX_IDENTITIES * PATH_MAX);
         if (!paths)
@@ -239,7 +230,7 @@ static void restart_keys(const struct hnd_config *a, const struct hnd_config *b,
 /* SIGHUP: reopen the audit log (logrotate) and reload the identities. A
  * bad file changes nothing and says why. */
 static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        struct daemon *d = userdata;
+        struct hnd_daemon *d = userdata;
         struct hn_error err = { 0 };
         (void) s, (void) si;
         int r = hnd_sink_reopen(&d->sink);
@@ -265,7 +256,7 @@ static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *u
 /* Group commit: after every batch of event sources, before the loop
  * sleeps, what was written is synced (AuditFsync). */
 static int on_post(sd_event_source *s, void *userdata) {
-        struct daemon *d = userdata;
+        struct hnd_daemon *d = userdata;
         (void) s;
         hnd_sink_sync(&d->sink);
         return 0;
@@ -278,7 +269,7 @@ static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
-static int setup(struct daemon *d, bool echo, char *why, size_t why_size, const char **mode) {
+static int setup(struct hnd_daemon *d, bool echo, char *why, size_t why_size, const char **mode) {
         struct hn_error err = { 0 };
         struct hn_bpf_lsm_probe lsm;
         hn_probe_bpf_lsm(NULL, &lsm);
@@ -287,7 +278,9 @@ static int setup(struct daemon *d, bool echo, char *why, size_t why_size, const 
                 return -1;
         }
         const char *root = d->cfg.cgroup_root[0] ? d->cfg.cgroup_root : NULL;
-        if (hn_cgroup_manager_new(root, HN_OWNER_NONE, &d->cgroups, &err) < 0) {
+        if (hn_cgroup_manager_new(root, HN_OWNER_NONE, &d->cgroups, &err) < 0 ||
+            hn_cgroup_manager_new(root, HN_OWNER_PACT, &d->pact_cgroups, &err) < 0 ||
+            hn_cgroup_manager_new(root, HN_OWNER_WORKLOAD, &d->workload_cgroups, &err) < 0) {
                 fprintf(stderr, "hpcnoded: %s\n", err.message);
                 return -1;
         }
@@ -299,13 +292,16 @@ static int setup(struct daemon *d, bool echo, char *why, size_t why_size, const 
                 return -1;
         }
         d->sink.mode = *mode;
-        hn_cgroup_manager_set_audit(d->cgroups, hnd_sink_library, &d->sink);
+        struct hn_cgroup_manager *managers[] = { d->cgroups, d->pact_cgroups, d->workload_cgroups };
+        for (size_t i = 0; i < ELEMENTSOF(managers); i++)
+                hn_cgroup_manager_set_audit(managers[i], hnd_sink_library, &d->sink);
         if (hn_emergency_new(d->cfg.emergency_state, &d->emergency, &err) < 0) {
                 fprintf(stderr, "hpcnoded: %s\n", err.message);
                 return -1;
         }
         hn_emergency_set_audit(d->emergency, hnd_sink_library, &d->sink);
-        hn_cgroup_manager_set_emergency(d->cgroups, d->emergency);
+        for (size_t i = 0; i < ELEMENTSOF(managers); i++)
+                hn_cgroup_manager_set_emergency(managers[i], d->emergency);
         unsigned enabled = 0;
         if (hn_cgroup_create_hierarchy(d->cgroups, &enabled, &err) < 0) {
                 fprintf(stderr, "hpcnoded: %s\n", err.message);
@@ -343,12 +339,16 @@ static int setup(struct daemon *d, bool echo, char *why, size_t why_size, const 
 }
 
 /* Whatever setup got to, in reverse. */
-static void daemon_free(struct daemon *d) {
-        hnd_control_stop(&d->control);
+static void daemon_free(struct hnd_daemon *d) {
+        d->sink.tap = NULL;
+        hnd_api_stop(&d->api);
+        hnd_metrics_stop(&d->metrics);
         hnd_mounts_stop(&d->mounts);
         hn_monitor_free(d->monitor);
         hnd_limits_free(d->limits);
         hn_cgroup_manager_free(d->cgroups);
+        hn_cgroup_manager_free(d->pact_cgroups);
+        hn_cgroup_manager_free(d->workload_cgroups);
         hn_emergency_free(d->emergency);
         hnd_sink_close(&d->sink);
 }
@@ -359,8 +359,8 @@ int main(int argc, char **argv) {
                                               { "probe", no_argument, NULL, 'p' },
                                               { "help", no_argument, NULL, 'h' },
                                               {} };
-        struct daemon d = { .config_path = HND_DEFAULT_CONFIG, .sink.fd = -1, .control.fd = -1,
-                            .mounts.mountinfo_fd = -1 };
+        struct hnd_daemon d = { .config_path = HND_DEFAULT_CONFIG, .sink.fd = -1, .api.fd = -1, .api.tap_efd = -1,
+                                .metrics.http_fd = -1, .mounts.mountinfo_fd = -1 };
         bool echo = false, probe = false;
         int c;
         while ((c = getopt_long(argc, argv, "c:fph", opts, NULL)) >= 0)
@@ -403,6 +403,11 @@ int main(int argc, char **argv) {
                 daemon_free(&d);
                 return 1;
         }
+        d.mode = mode;
+        snprintf(d.mode_why, sizeof(d.mode_why), "%s", why);
+        struct timespec started;
+        clock_gettime(CLOCK_REALTIME, &started);
+        d.started_unix_usec = (uint64_t) started.tv_sec * 1000000u + (uint64_t) started.tv_nsec / 1000u;
 
         sd_event *ev = NULL;
         sd_event_default(&ev);
@@ -411,7 +416,8 @@ int main(int argc, char **argv) {
         d.mounts.drain_userdata = &d;
         if (hn_monitor_set_mount_bases(d.monitor, d.cfg.uenv_base, d.cfg.workdir_base, &err) < 0 ||
             hnd_mounts_start(&d.mounts, ev, &d.cfg, &d.sink, d.emergency, &err) < 0 ||
-            (d.cfg.control_socket[0] && hnd_control_start(&d.control, ev, d.cfg.control_socket, &d.mounts, &err) < 0)) {
+            (d.cfg.control_socket[0] && hnd_api_start(&d.api, ev, &d, &err) < 0) ||
+            hnd_metrics_start(&d.metrics, ev, &d, &err) < 0) {
                 fprintf(stderr, "hpcnoded: %s\n", err.message);
                 daemon_free(&d);
                 sd_event_unref(ev);
@@ -422,6 +428,10 @@ int main(int argc, char **argv) {
                  "mode %s: %s; attribution of control-file writes: %s; cgroup root %s; image mounts %s, binds %s",
                  mode, why, hn_attribution_name(hn_monitor_attribution(d.monitor)), hn_cgroup_manager_root(d.cgroups),
                  d.cfg.uenv_base, d.cfg.workdir_base);
+        if (d.cfg.control_socket[0]) {
+                d.sink.tap = hnd_api_tap;
+                d.sink.tap_userdata = &d.api;
+        }
         hnd_sink_note(&d.sink, "hpcnoded.start", start, LOG_NOTICE);
         fprintf(stderr, "hpcnoded: %s\n", start);
         sd_event_add_io(ev, NULL, hn_monitor_fd(d.monitor), EPOLLIN, on_ring, &d);

@@ -62,6 +62,8 @@ static void on_drift(const struct hn_drift *d, void *userdata) {
                 a = actor_of(w, d->path);
         }
         w->drifts++;
+        if ((unsigned) d->cls < ELEMENTSOF(w->drift_by_class))
+                w->drift_by_class[d->cls]++;
         hnd_sink_drift(w->sink, d, a ? &a->e : NULL);
 }
 

@@ -627,3 +627,26 @@ int hn_monitor_set_held_mounts(struct hn_monitor *m, const uint32_t *ids, size_t
                 return hn_error_set(err, HN_ERR_IO, -r, "held mounts: %s", strerror(-r));
         return 0;
 }
+
+int hn_monitor_prog_stats(struct hn_monitor *m, struct hn_prog_stat *ret, size_t max, size_t *ret_n) {
+        struct bpf_program *prog;
+        size_t n = 0;
+        bpf_object__for_each_program(prog, m->skel->obj) {
+                int fd = bpf_program__fd(prog);
+                if (fd < 0)
+                        continue; /* not loaded at this attribution level */
+                if (n < max) {
+                        struct bpf_prog_info info = { 0 };
+                        __u32 len = sizeof(info);
+                        if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+                                return -errno;
+                        struct hn_prog_stat *s = &ret[n];
+                        snprintf(s->name, sizeof(s->name), "%s", bpf_program__name(prog));
+                        s->run_time_ns = info.run_time_ns;
+                        s->run_cnt = info.run_cnt;
+                }
+                n++;
+        }
+        *ret_n = n;
+        return 0;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The API's calls: one request (a JSON object with "call" and "args") in,
+ * one reply out ({"ok":true,"result":…} or {"ok":false,"error":…}). Who may
+ * make each call is in the table in api_calls.c and in docs/api.md. */
+#ifndef HND_API_CALLS_H
+#define HND_API_CALLS_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <hpcnode/error.h>
+
+#define HND_API_MAX_CALLS 32
+
+struct hnd_daemon;
+struct hnd_caller;
+
+/* Parses and runs one request line, filling reply. *ret_subscribe is set
+ * when the call was a successful "subscribe": the connection then streams
+ * audit records. */
+void hnd_api_handle(struct hnd_daemon *d, const struct hnd_caller *c, const char *line, size_t len,
+                    json_object *reply, bool *ret_subscribe);
+/* {"kind":…, "errno":…, "message":…} */
+json_object *hnd_api_error_json(enum hn_error_kind kind, int sys_errno, const char *message);
+/* The i-th call's name, NULL past the end (metrics label every call). */
+const char *hnd_api_call_name(size_t i);
+
+#endif

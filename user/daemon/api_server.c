@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "api_calls.h"
+#include "api_server.h"
+#include "caller.h"
+#include "daemon.h"
+#include "error_set.h"
+#include "macro.h"
+#include "timer.h"
+
+struct hnd_api_client {
+        struct hnd_api *api;
+        struct hnd_api_client *prev, *next;
+        int fd;
+        sd_event_source *io, *timer;
+        struct hnd_caller caller;
+        char *in;
+        size_t in_len, in_cap;
+        uint64_t first_byte_usec; /* of the request being read; 0 when none */
+        char *out;
+        size_t out_len, out_off, out_cap;
+        bool closing;    /* close once out is flushed */
+        bool subscriber; /* a stream of audit records, no more requests */
+};
+
+static uint64_t now_usec(sd_event *ev) {
+        uint64_t t = 0;
+        (void) sd_event_now(ev, CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+static void client_free(struct hnd_api_client *c) {
+        struct hnd_api *a = c->api;
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                a->clients = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        a->n_clients--;
+        if (c->subscriber)
+                a->n_subscribers--;
+        sd_event_source_disable_unref(c->io);
+        sd_event_source_disable_unref(c->timer);
+        close(c->fd);
+        free(c->in);
+        free(c->out);
+        free(c);
+}
+
+static int append(char **buf, size_t *len, size_t *cap, const char *data, size_t n) {
+        if (*len + n > *cap) {
+                size_t want = *cap ? *cap : 4096;
+                while (want < *len + n)
+                        want *= 2;
+                char *p = realloc(*buf, want);
+                if (!p)
+                        return -ENOMEM;
+                *buf = p;
+                *cap = want;
+        }
+        memcpy(*buf + *len, data, n);
+        *len += n;
+        return 0;
+}
+
+/* What the loop waits for: replies to flush, requests to read (unless the
+ * client is closing or has too many replies unread), and a deadline. */
+static void client_update(struct hnd_api_client *c) {
+        const struct hnd_config *cfg = &c->api->d->cfg;
+        uint32_t events = 0;
+        size_t pending = c->out_len - c->out_off;
+        if (pending)
+                events |= EPOLLOUT;
+        if (!c->closing && (c->subscriber || pending < HND_API_REPLY_BACKLOG))
+                events |= EPOLLIN;
+        (void) sd_event_source_set_io_events(c->io, events);
+        uint64_t deadline = 0;
+        if (c->subscriber)
+                deadline = 0;
+        else if (c->first_byte_usec)
+                deadline = c->first_byte_usec + (uint64_t) cfg->api_request_timeout_ms * 1000u;
+        else if (!c->closing && !pending)
+                deadline = now_usec(c->api->ev) + (uint64_t) cfg->api_idle_timeout_ms * 1000u;
+        if (deadline)
+                (void) hnd_timer_arm(c->timer, deadline);
+        else
+                (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+}
+
+/* Writes what it can now; false if the client is gone. */
+static bool client_flush(struct hnd_api_client *c) {
+        while (c->out_off < c->out_len) {
+                ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                break;
+                        client_free(c);
+                        return false;
+                }
+                c->out_off += (size_t) n;
+        }
+        if (c->out_off == c->out_len) {
+                c->out_off = c->out_len = 0;
+                if (c->closing) {
+                        client_free(c);
+                        return false;
+                }
+        }
+        client_update(c);
+        return true;
+}
+
+static void queue_line(struct hnd_api_client *c, const char *text, size_t n) {
+        if (c->out_off > 0 && c->out_off == c->out_len)
+                c->out_off = c->out_len = 0;
+        if (append(&c->out, &c->out_len, &c->out_cap, text, n) < 0 ||
+            append(&c->out, &c->out_len, &c->out_cap, "\n", 1) < 0)
+                c->closing = true;
+}
+
+static void queue_json(struct hnd_api_client *c, json_object *o) {
+        const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        queue_line(c, text, strlen(text));
+}
+
+/* An error reply for a request that never reached a call. */
+static void queue_error(struct hnd_api_client *c, enum hn_error_kind kind, int sys_errno, const char *message) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "ok", json_object_new_boolean(false));
+        json_object_object_add(o, "error", hnd_api_error_json(kind, sys_errno, message));
+        queue_json(c, o);
+        json_object_put(o);
+}
+
+static void handle_line(struct hnd_api_client *c, const char *line, size_t len) {
+        struct hnd_api *a = c->api;
+        json_object *reply = json_object_new_object();
+        bool subscribe = false;
+        hnd_api_handle(a->d, &c->caller, line, len, reply, &subscribe);
+        queue_json(c, reply);
+        json_object_put(reply);
+        if (subscribe && !c->subscriber) {
+                c->subscriber = true;
+                a->n_subscribers++;
+        }
+}
+
+/* Every complete line in the buffer is one request. */
+static void process_input(struct hnd_api_client *c) {
+        size_t start = 0;
+        for (;;) {
+                char *nl = memchr(c->in + start, '\n', c->in_len - start);
+                if (!nl)
+                        break;
+                size_t n = (size_t) (nl - (c->in + start));
+                if (!c->subscriber)
+                        handle_line(c, c->in + start, n);
+                start += n + 1;
+        }
+        memmove(c->in, c->in + start, c->in_len - start);
+        c->in_len -= start;
+        if (c->subscriber)
+                c->in_len = 0; /* a stream is one way */
+        c->first_byte_usec = c->in_len ? (c->first_byte_usec ? c->first_byte_usec : now_usec(c->api->ev)) : 0;
+        if (c->in_len > HND_API_REQUEST_MAX) {
+                char msg[128];
+                snprintf(msg, sizeof(msg), "request too large: more than %u bytes without a newline",
+                         HND_API_REQUEST_MAX);
+                queue_error(c, HN_ERR_INVALID_ARGUMENT, E2BIG, msg);
+                c->closing = true;
+        }
+}
+
+static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct hnd_api_client *c = userdata;
+        (void) s, (void) fd;
+        if (revents & EPOLLIN) {
+                bool eof = false;
+                /* Bounded: a fast writer cannot keep the loop here. */
+                for (unsigned i = 0; i < 16 && !c->closing; i++) {
+                        char buf[16384];
+                        ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+                        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                                break;
+                        if (n <= 0) {
+                                eof = true;
+                                break;
+                        }
+                        if (!c->subscriber && append(&c->in, &c->in_len, &c->in_cap, buf, (size_t) n) < 0) {
+                                c->closing = true;
+                                break;
+                        }
+                        if (!c->first_byte_usec && !c->subscriber)
+                                c->first_byte_usec = now_usec(c->api->ev);
+                        process_input(c);
+                        if (c->out_len - c->out_off >= HND_API_REPLY_BACKLOG)
+                                break;
+                }
+                if (eof) {
+                        if (c->in_len && !c->subscriber)
+                                queue_error(c, HN_ERR_INVALID_ARGUMENT, EPROTO,
+                                            "truncated request: the stream ended before its newline");
+                        c->closing = true;
+                        c->in_len = 0;
+                        c->first_byte_usec = 0;
+                }
+        } else if (revents & (EPOLLHUP | EPOLLERR) && !(revents & EPOLLOUT)) {
+                client_free(c);
+                return 0;
+        }
+        (void) client_flush(c);
+        return 0;
+}
+
+static int on_client_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct hnd_api_client *c = userdata;
+        (void) s, (void) usec;
+        if (c->first_byte_usec) {
+                char msg[128];
+                snprintf(msg, sizeof(msg), "request timed out: not complete within %u ms of its first byte",
+                         c->api->d->cfg.api_request_timeout_ms);
+                queue_error(c, HN_ERR_INVALID_ARGUMENT, ETIMEDOUT, msg);
+        }
+        c->closing = true; /* an idle connection just goes */
+        c->in_len = 0;
+        c->first_byte_usec = 0;
+        (void) client_flush(c);
+        return 0;
+}
+
+static int on_connect(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct hnd_api *a = userdata;
+        (void) s, (void) revents;
+        /* A handful per turn: a connection storm cannot starve the rest. */
+        for (unsigned i = 0; i < 32; i++) {
+                _cleanup_close_ int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (cfd < 0)
+                        return 0;
+                a->connections++;
+                if (a->n_clients >= a->d->cfg.api_max_clients) {
+                        static const char busy[] = "{\"ok\":false,\"error\":{\"kind\":\"busy\",\"errno\":11,"
+                                                   "\"message\":\"too many clients (ApiMaxClients)\"}}\n";
+                        (void) !send(cfd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+                        a->rejected_connections++;
+                        continue;
+                }
+                struct hnd_api_client *c = calloc(1, sizeof(*c));
+                if (!c)
+                        continue;
+                c->api = a;
+                if (hnd_caller_identify(cfd, &a->d->cfg, a->d->sink.cgroup_mount,
+                                        hn_cgroup_manager_root(a->d->cgroups), &c->caller) < 0 ||
+                    sd_event_add_io(a->ev, &c->io, cfd, EPOLLIN, on_client_io, c) < 0 ||
+                    sd_event_add_time(a->ev, &c->timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_client_timer, c) < 0) {
+                        sd_event_source_disable_unref(c->io);
+                        free(c);
+                        continue;
+                }
+                c->fd = take_fd(&cfd);
+                c->next = a->clients;
+                if (a->clients)
+                        a->clients->prev = c;
+                a->clients = c;
+                a->n_clients++;
+                client_update(c);
+        }
+        return 0;
+}
+
+/* Any thread: queued for the loop. */
+void hnd_api_tap(const char *line, size_t len, void *userdata) {
+        struct hnd_api *a = userdata;
+        pthread_mutex_lock(&a->tap_lock);
+        if (a->n_subscribers) {
+                size_t cap = a->tap_len + len + 1;
+                char *p = a->tap_len + len + 1 <= HND_API_STREAM_BACKLOG ? realloc(a->tap_buf, cap) : NULL;
+                if (p) {
+                        a->tap_buf = p;
+                        memcpy(p + a->tap_len, line, len);
+                        p[a->tap_len + len] = '\n';
+                        a->tap_len += len + 1;
+                } else
+                        a->tap_lost++;
+                uint64_t one = 1;
+                (void) !write(a->tap_efd, &one, sizeof(one));
+        }
+        pthread_mutex_unlock(&a->tap_lock);
+}
+
+static int on_tap(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct hnd_api *a = userdata;
+        uint64_t v;
+        (void) s, (void) revents;
+        (void) !read(fd, &v, sizeof(v));
+        pthread_mutex_lock(&a->tap_lock);
+        char *buf = a->tap_buf;
+        size_t len = a->tap_len;
+        uint64_t lost = a->tap_lost;
+        a->tap_buf = NULL;
+        a->tap_len = 0;
+        a->tap_lost = 0;
+        pthread_mutex_unlock(&a->tap_lock);
+        char gap[128];
+        int gap_len = snprintf(gap, sizeof(gap), "{\"event\":\"subscribe.gap\",\"lost\":%llu}",
+                               (unsigned long long) lost);
+        for (struct hnd_api_client *c = a->clients, *next; c; c = next) {
+                next = c->next;
+                if (!c->subscriber || c->closing)
+                        continue;
+                /* A subscriber that cannot keep up is told and dropped: a
+                 * stream with a silent hole would be worse. */
+                if (c->out_len - c->out_off + len > HND_API_STREAM_BACKLOG) {
+                        queue_error(c, HN_ERR_IO, ENOBUFS, "subscriber too slow: records would be lost");
+                        c->closing = true;
+                        a->dropped_subscribers++;
+                } else {
+                        if (lost)
+                                queue_line(c, gap, (size_t) gap_len);
+                        if (len && append(&c->out, &c->out_len, &c->out_cap, buf, len) < 0)
+                                c->closing = true;
+                }
+                (void) client_flush(c);
+        }
+        free(buf);
+        return 0;
+}
+
+int hnd_api_start(struct hnd_api *a, sd_event *ev, struct hnd_daemon *d, struct hn_error *err) {
+        const char *path = d->cfg.control_socket;
+        *a = (struct hnd_api){ .d = d, .ev = ev, .fd = -1, .tap_efd = -1, .tap_lock = PTHREAD_MUTEX_INITIALIZER };
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, ENAMETOOLONG, "API socket %s: path too long", path);
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+        snprintf(a->path, sizeof(a->path), "%s", path);
+        char dir[sizeof(sa.sun_path)];
+        snprintf(dir, sizeof(dir), "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = '\0';
+                (void) mkdir(dir, 0755);
+        }
+        (void) unlink(path); /* a stale socket from a crash */
+        /* Anyone may connect: who may do what is decided per call, from
+         * the peer's credentials (RI6 lets anyone read metrics). */
+        a->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (a->fd < 0 || bind(a->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
+            listen(a->fd, SOMAXCONN) < 0)
+                return hn_error_set(err, HN_ERR_IO, errno, "API socket %s: %s", path, strerror(errno));
+        a->tap_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        int r;
+        if (a->tap_efd < 0)
+                return hn_error_set(err, HN_ERR_IO, errno, "API socket: eventfd: %s", strerror(errno));
+        if ((r = sd_event_add_io(ev, &a->src, a->fd, EPOLLIN, on_connect, a)) < 0 ||
+            (r = sd_event_add_io(ev, &a->tap_src, a->tap_efd, EPOLLIN, on_tap, a)) < 0)
+                return hn_error_set(err, HN_ERR_IO, -r, "API socket %s: %s", path, strerror(-r));
+        return 0;
+}
+
+void hnd_api_stop(struct hnd_api *a) {
+        while (a->clients)
+                client_free(a->clients);
+        a->src = sd_event_source_disable_unref(a->src);
+        a->tap_src = sd_event_source_disable_unref(a->tap_src);
+        if (a->fd >= 0) {
+                close(a->fd);
+                (void) unlink(a->path);
+        }
+        if (a->tap_efd >= 0)
+                close(a->tap_efd);
+        a->fd = a->tap_efd = -1;
+        free(a->tap_buf);
+        a->tap_buf = NULL;
+}

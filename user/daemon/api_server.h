@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The API socket: JSON requests and replies, one per line, on an AF_UNIX
+ * stream socket. Every connection is non-blocking and driven by the event
+ * loop: a request must be complete (newline) within ApiRequestTimeoutMSec
+ * of its first byte and at most HND_API_REQUEST_MAX bytes long, else the
+ * client gets an error and is disconnected; a client that stops reading
+ * its replies is no longer read from; none of them can hold the loop. */
+#ifndef HND_API_SERVER_H
+#define HND_API_SERVER_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+#include <hpcnode/error.h>
+
+#define HND_API_REQUEST_MAX (64u * 1024u)
+#define HND_API_REPLY_BACKLOG (1u << 20) /* unread reply bytes before a client is no longer read */
+#define HND_API_STREAM_BACKLOG (8u << 20) /* unread records before a subscriber is dropped */
+
+struct hnd_daemon;
+struct hnd_api_client;
+
+struct hnd_api {
+        struct hnd_daemon *d;
+        sd_event *ev;
+        int fd;
+        char path[4096];
+        sd_event_source *src, *tap_src;
+        struct hnd_api_client *clients;
+        unsigned n_clients, n_subscribers;
+        /* Audit records for subscribers: written by whichever thread makes
+         * a record (the hold timer has its own), handed to the loop
+         * through an eventfd. */
+        pthread_mutex_t tap_lock;
+        int tap_efd;
+        char *tap_buf;
+        size_t tap_len;
+        uint64_t tap_lost; /* records dropped because the loop fell this far behind */
+        uint64_t connections, rejected_connections, dropped_subscribers;
+};
+
+int hnd_api_start(struct hnd_api *a, sd_event *ev, struct hnd_daemon *d, struct hn_error *err);
+void hnd_api_stop(struct hnd_api *a);
+/* The sink's tap: one record line (no newline), from any thread. */
+void hnd_api_tap(const char *line, size_t len, void *userdata);
+
+#endif

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Who is on the other end of an API connection: the peer's credentials
+ * (SO_PEERCRED) mapped to an owner by the same identities the BPF side
+ * uses (Executable= by device and inode, Cgroup=, Uid=, in that order). */
+#ifndef HND_CALLER_H
+#define HND_CALLER_H
+
+#include <limits.h>
+#include <sys/types.h>
+
+#include <hpcnode/slice.h>
+
+#include "config.h"
+
+enum hnd_role {
+        HND_ROLE_UNKNOWN,  /* no identity, not root: scope.metrics only (RI6) */
+        HND_ROLE_OPERATOR, /* root with no identity: the site's operator */
+        HND_ROLE_PACT,     /* an [identity.pact] match */
+        HND_ROLE_WORKLOAD, /* an [identity.workload] match */
+};
+
+struct hnd_caller {
+        pid_t pid;
+        uid_t uid;
+        gid_t gid;
+        enum hnd_role role;
+        const char *matched;  /* "executable", "cgroup", "uid", "root" or "none" */
+        char exe[PATH_MAX];   /* "" when unreadable */
+};
+
+/* "unknown", "operator", "pact", "workload"; never NULL. */
+const char *hnd_role_name(enum hnd_role role);
+/* The slice a role owns; HN_OWNER_NONE for operator and unknown. */
+enum hn_slice_owner hnd_role_owner(enum hnd_role role);
+
+/* Identifies the peer of a connected AF_UNIX socket. cgroup_mount is the
+ * cgroup2 mount (/proc/PID/cgroup paths are below it), cgroup_root the
+ * configured root (Cgroup= identities are below that). Where the kernel
+ * offers SO_PEERPIDFD (6.5+), the peer is checked to be still the same
+ * process after its /proc entries were read, so a recycled pid cannot lend
+ * its identity. */
+int hnd_caller_identify(int fd, const struct hnd_config *cfg, const char *cgroup_mount, const char *cgroup_root,
+                        struct hnd_caller *ret);
+
+#endif

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The daemon's state, shared by the event loop's parts: the watchers, the
+ * API's calls and the metrics. */
+#ifndef HND_DAEMON_H
+#define HND_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <hpcnode/cgroup.h>
+#include <hpcnode/emergency.h>
+#include <hpcnode/monitor.h>
+
+#include "api_calls.h"
+#include "api_server.h"
+#include "audit_sink.h"
+#include "config.h"
+#include "limits_watch.h"
+#include "metrics.h"
+#include "mount_watch.h"
+
+/* What the metrics count that no library object keeps. */
+struct hnd_counters {
+        uint64_t events[HN_EV_TYPE_MAX][2]; /* [type][denied] */
+        uint64_t cross_slice[HN_EV_TYPE_MAX];
+        uint64_t resyncs;
+        uint64_t api_requests[HND_API_MAX_CALLS], api_errors[HND_API_MAX_CALLS];
+        uint64_t api_refused; /* calls refused for who the caller is */
+};
+
+struct hnd_daemon {
+        struct hnd_config cfg;
+        const char *config_path;
+        bool config_given;
+        struct hnd_limits *limits;
+        struct hnd_mounts mounts;
+        struct hnd_api api;
+        struct hnd_metrics_out metrics;
+        struct hnd_sink sink;
+        /* The service's own manager (it owns no slice), and one per owner
+         * through which API callers act: the library then refuses another
+         * owner's slice (RI1) exactly as it would in the agent itself. */
+        struct hn_cgroup_manager *cgroups;
+        struct hn_cgroup_manager *pact_cgroups, *workload_cgroups;
+        struct hn_emergency *emergency;
+        struct hn_monitor *monitor;
+        uint64_t lost[HN_EV_TYPE_MAX];
+        struct hnd_counters counters;
+        bool emergency_active;
+        const char *mode;
+        char mode_why[512];
+        uint64_t started_unix_usec;
+        int exit_code;
+};
+
+#endif

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "error_set.h"
+#include "fileio.h"
+#include "macro.h"
+#include "metrics.h"
+#include "timer.h"
+#include "tree.h"
+
+#define HTTP_REQUEST_MAX 4096
+
+void hnd_metrics_json(const struct hn_cgroup_metrics *m, json_object *o) {
+        json_object_object_add(o, "processes", json_object_new_int64(m->nr_processes));
+        json_object_object_add(o, "cpu_usage_usec", json_object_new_int64((int64_t) m->cpu_usage_usec));
+        if (m->has_memory) {
+                json_object_object_add(o, "memory_current", json_object_new_int64((int64_t) m->memory_current));
+                json_object_object_add(o, "memory_max", m->memory_max == HN_MEMORY_UNLIMITED
+                                                                ? json_object_new_string("max")
+                                                                : json_object_new_int64((int64_t) m->memory_max));
+        }
+}
+
+static void header(FILE *f, const char *name, const char *type, const char *help) {
+        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Scopes and zombies per owner, from the tree as it is now. */
+static void count_nodes(json_object *nodes, uint64_t scopes[3], uint64_t zombies[3], uint64_t processes[3]) {
+        for (size_t i = 0; nodes && i < json_object_array_length(nodes); i++) {
+                json_object *n = json_object_array_get_idx(nodes, i), *v;
+                json_object_object_get_ex(n, "owner", &v);
+                const char *owner = json_object_get_string(v);
+                unsigned o = !strcmp(owner, "pact") ? 1 : !strcmp(owner, "workload") ? 2 : 0;
+                json_object_object_get_ex(n, "name", &v);
+                const char *name = json_object_get_string(v);
+                size_t len = strlen(name);
+                if (len > 6 && !strcmp(name + len - 6, ".scope")) {
+                        scopes[o]++;
+                        if (json_object_object_get_ex(n, "processes", &v))
+                                processes[o] += (uint64_t) json_object_get_int64(v);
+                }
+                if (json_object_object_get_ex(n, "zombie", &v) && json_object_get_boolean(v))
+                        zombies[o]++;
+                if (json_object_object_get_ex(n, "children", &v))
+                        count_nodes(v, scopes, zombies, processes);
+        }
+}
+
+static const char *const owners[] = { "none", "pact", "workload" };
+
+static void render_tree(FILE *f, struct hnd_daemon *d) {
+        json_object *t = json_object_new_object(), *slices = NULL, *images = NULL;
+        if (hnd_tree_json(d, t, NULL) < 0) {
+                json_object_put(t);
+                return;
+        }
+        json_object_object_get_ex(t, "slices", &slices);
+        json_object_object_get_ex(t, "mounts", &images);
+        uint64_t scopes[3] = { 0 }, zombies[3] = { 0 }, processes[3] = { 0 };
+        count_nodes(slices, scopes, zombies, processes);
+        header(f, "hpcnode_scopes", "gauge", "Scopes (*.scope cgroups) under each owner's slice.");
+        for (unsigned o = 1; o < 3; o++)
+                fprintf(f, "hpcnode_scopes{owner=\"%s\"} %" PRIu64 "\n", owners[o], scopes[o]);
+        header(f, "hpcnode_scope_processes", "gauge", "Processes in scopes under each owner's slice.");
+        for (unsigned o = 1; o < 3; o++)
+                fprintf(f, "hpcnode_scope_processes{owner=\"%s\"} %" PRIu64 "\n", owners[o], processes[o]);
+        header(f, "hpcnode_zombie_scopes", "gauge", "Cgroups marked zombie (processes that would not die, F30).");
+        for (unsigned o = 1; o < 3; o++)
+                fprintf(f, "hpcnode_zombie_scopes{owner=\"%s\"} %" PRIu64 "\n", owners[o], zombies[o]);
+
+        header(f, "hpcnode_image_refcount", "gauge", "Holders of each mounted image (0 while its hold runs).");
+        uint64_t binds[4] = { 0 }, mounted = 0, foreign = 0;
+        static const char *const bind_owners[] = { "operator", "pact", "workload", "unknown" };
+        for (size_t i = 0; images && i < json_object_array_length(images); i++) {
+                json_object *m = json_object_array_get_idx(images, i), *v, *holders;
+                json_object_object_get_ex(m, "foreign", &v);
+                if (json_object_get_boolean(v)) {
+                        foreign++;
+                        continue;
+                }
+                mounted++;
+                json_object_object_get_ex(m, "image", &v);
+                json_object *rc;
+                json_object_object_get_ex(m, "refcount", &rc);
+                fprintf(f, "hpcnode_image_refcount{image=\"%s\"} %" PRId64 "\n", json_object_get_string(v),
+                        json_object_get_int64(rc));
+                json_object_object_get_ex(m, "holders", &holders);
+                for (size_t h = 0; h < json_object_array_length(holders); h++) {
+                        json_object_object_get_ex(json_object_array_get_idx(holders, h), "owner", &v);
+                        unsigned k = 3;
+                        for (unsigned b = 0; b < 3; b++)
+                                if (!strcmp(json_object_get_string(v), bind_owners[b]))
+                                        k = b;
+                        binds[k]++;
+                }
+        }
+        header(f, "hpcnode_images_mounted", "gauge", "Images the mount manager has mounted.");
+        fprintf(f, "hpcnode_images_mounted %" PRIu64 "\n", mounted);
+        header(f, "hpcnode_foreign_mounts", "gauge", "Mounts under the bases that hpcnode did not make.");
+        fprintf(f, "hpcnode_foreign_mounts %" PRIu64 "\n", foreign);
+        header(f, "hpcnode_mount_holders", "gauge", "Allocations holding an image, by who acquired them.");
+        for (unsigned b = 0; b < 4; b++)
+                fprintf(f, "hpcnode_mount_holders{owner=\"%s\"} %" PRIu64 "\n", bind_owners[b], binds[b]);
+        json_object_put(t);
+}
+
+static void render_bpf(FILE *f, struct hnd_daemon *d) {
+        struct hn_prog_stat stats[64];
+        size_t n = 0;
+        char text[16] = "0";
+        (void) read_file_at(AT_FDCWD, "/proc/sys/kernel/bpf_stats_enabled", text, sizeof(text));
+        header(f, "hpcnode_bpf_stats_enabled", "gauge",
+               "1 while kernel.bpf_stats_enabled is on (the run time and count below count only then).");
+        fprintf(f, "hpcnode_bpf_stats_enabled %d\n", atoi(text) ? 1 : 0);
+        if (hn_monitor_prog_stats(d->monitor, stats, ELEMENTSOF(stats), &n) < 0)
+                return;
+        header(f, "hpcnode_bpf_prog_run_seconds_total", "counter", "Time the kernel spent in each BPF program.");
+        for (size_t i = 0; i < n && i < ELEMENTSOF(stats); i++)
+                fprintf(f, "hpcnode_bpf_prog_run_seconds_total{program=\"%s\"} %.9f\n", stats[i].name,
+                        (double) stats[i].run_time_ns / 1e9);
+        header(f, "hpcnode_bpf_prog_runs_total", "counter", "Runs of each BPF program.");
+        for (size_t i = 0; i < n && i < ELEMENTSOF(stats); i++)
+                fprintf(f, "hpcnode_bpf_prog_runs_total{program=\"%s\"} %" PRIu64 "\n", stats[i].name,
+                        stats[i].run_cnt);
+}
+
+int hnd_metrics_render(struct hnd_daemon *d, char **ret) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f)
+                return -errno;
+        header(f, "hpcnode_info", "gauge", "The running hpcnoded: version, mode and attribution level.");
+        fprintf(f, "hpcnode_info{version=\"%s\",mode=\"%s\",attribution=\"%s\"} 1\n", HND_VERSION, d->mode,
+                hn_attribution_name(hn_monitor_attribution(d->monitor)));
+        header(f, "hpcnode_emergency_active", "gauge", "1 while an emergency is declared (RI3).");
+        fprintf(f, "hpcnode_emergency_active %d\n", hn_emergency_active(d->emergency, NULL) > 0);
+
+        header(f, "hpcnode_events_total", "counter", "Kernel records by type and verdict.");
+        for (unsigned t = 1; t < HN_EV_TYPE_MAX; t++)
+                for (unsigned v = 0; v < 2; v++)
+                        fprintf(f, "hpcnode_events_total{type=\"%s\",verdict=\"%s\"} %" PRIu64 "\n",
+                                hn_event_type_name(t), v ? "denied" : "allowed", d->counters.events[t][v]);
+        header(f, "hpcnode_cross_slice_writes_total", "counter", "Writes by a writer that does not own the slice.");
+        for (unsigned t = 1; t < HN_EV_TYPE_MAX; t++)
+                fprintf(f, "hpcnode_cross_slice_writes_total{type=\"%s\"} %" PRIu64 "\n", hn_event_type_name(t),
+                        d->counters.cross_slice[t]);
+        header(f, "hpcnode_ringbuf_lost_total", "counter", "Records the kernel could not queue, by type.");
+        for (unsigned t = 1; t < HN_EV_TYPE_MAX; t++)
+                fprintf(f, "hpcnode_ringbuf_lost_total{type=\"%s\"} %" PRIu64 "\n", hn_event_type_name(t),
+                        d->lost[t]);
+        header(f, "hpcnode_resyncs_total", "counter", "Full resyncs after lost records.");
+        fprintf(f, "hpcnode_resyncs_total %" PRIu64 "\n", d->counters.resyncs);
+        header(f, "hpcnode_mount_drift_total", "counter", "Mount drift found by the reconciler, by class.");
+        for (unsigned c = HN_DRIFT_HELD_MOUNT_REMOVED; c <= HN_DRIFT_REMOUNTED; c++)
+                fprintf(f, "hpcnode_mount_drift_total{class=\"%s\"} %" PRIu64 "\n", hn_drift_class_name(c),
+                        d->mounts.drift_by_class[c]);
+        header(f, "hpcnode_audit_records_total", "counter", "Audit records written.");
+        fprintf(f, "hpcnode_audit_records_total %" PRIu64 "\n", d->sink.records);
+        header(f, "hpcnode_audit_write_failures_total", "counter", "Audit records the log file did not take.");
+        fprintf(f, "hpcnode_audit_write_failures_total %" PRIu64 "\n", d->sink.failures);
+
+        header(f, "hpcnode_api_requests_total", "counter", "API requests by call.");
+        for (size_t i = 0; hnd_api_call_name(i); i++)
+                fprintf(f, "hpcnode_api_requests_total{call=\"%s\"} %" PRIu64 "\n", hnd_api_call_name(i),
+                        d->counters.api_requests[i]);
+        header(f, "hpcnode_api_errors_total", "counter", "API requests that failed, by call.");
+        for (size_t i = 0; hnd_api_call_name(i); i++)
+                fprintf(f, "hpcnode_api_errors_total{call=\"%s\"} %" PRIu64 "\n", hnd_api_call_name(i),
+                        d->counters.api_errors[i]);
+        header(f, "hpcnode_api_refused_total", "counter", "API calls refused for who the caller is.");
+        fprintf(f, "hpcnode_api_refused_total %" PRIu64 "\n", d->counters.api_refused);
+        header(f, "hpcnode_api_clients", "gauge", "Connected API clients.");
+        fprintf(f, "hpcnode_api_clients %u\n", d->api.n_clients);
+        header(f, "hpcnode_api_rejected_connections_total", "counter", "Connections refused at ApiMaxClients.");
+        fprintf(f, "hpcnode_api_rejected_connections_total %" PRIu64 "\n", d->api.rejected_connections);
+        header(f, "hpcnode_api_dropped_subscribers_total", "counter", "Subscribers dropped for not keeping up.");
+        fprintf(f, "hpcnode_api_dropped_subscribers_total %" PRIu64 "\n", d->api.dropped_subscribers);
+
+        render_tree(f, d);
+        render_bpf(f, d);
+        if (fclose(f) != 0) {
+                free(text);
+                return -ENOMEM;
+        }
+        *ret = text;
+        return 0;
+}
+
+int hnd_metrics_write_textfile(struct hnd_daemon *d) {
+        const char *path = d->cfg.metrics_textfile;
+        char tmp[PATH_MAX];
+        if ((size_t) snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int) getpid()) >= sizeof(tmp))
+                return -ENAMETOOLONG;
+        _cleanup_free_ char *text = NULL;
+        int r = hnd_metrics_render(d, &text);
+        if (r < 0)
+                return r;
+        /* A scrape never sees half a file: written aside, then renamed. */
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        size_t len = strlen(text);
+        if (write(fd, text, len) != (ssize_t) len || rename(tmp, path) < 0) {
+                r = -errno;
+                (void) unlink(tmp);
+                return r ? r : -EIO;
+        }
+        return 0;
+}
+
+static int on_textfile(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct hnd_daemon *d = userdata;
+        int r = hnd_metrics_write_textfile(d);
+        if (r == -ENOENT) {
+                if (!d->metrics.textfile_dir_missing)
+                        hnd_sink_note(&d->sink, "metrics.textfile_skipped",
+                                      "the directory of MetricsTextfile= does not exist (no node exporter here?)",
+                                      LOG_INFO);
+                d->metrics.textfile_dir_missing = true;
+        } else if (r < 0) {
+                d->metrics.textfile_errors++;
+                char detail[PATH_MAX + 64];
+                snprintf(detail, sizeof(detail), "%s: %s", d->cfg.metrics_textfile, strerror(-r));
+                hnd_sink_note(&d->sink, "metrics.textfile_failed", detail, LOG_WARNING);
+        } else {
+                d->metrics.textfile_writes++;
+                d->metrics.textfile_dir_missing = false;
+        }
+        return hnd_timer_arm(s, usec + (uint64_t) d->cfg.metrics_interval_secs * 1000000u);
+}
+
+static void http_close(struct hnd_http_conn *c) {
+        c->src = sd_event_source_disable_unref(c->src);
+        if (c->fd >= 0)
+                close(c->fd);
+        c->fd = -1;
+}
+
+/* One scrape per connection: the request is read when it arrives (never
+ * waited for), /metrics is answered, anything else gets 404, and the
+ * connection is closed. */
+static int on_http_request(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct hnd_http_conn *c = userdata;
+        struct hnd_daemon *d = c->d;
+        (void) s, (void) revents;
+        char req[HTTP_REQUEST_MAX];
+        ssize_t n = recv(fd, req, sizeof(req) - 1, MSG_DONTWAIT);
+        if (n < 0 && errno == EAGAIN)
+                return 0;
+        if (n <= 0) {
+                http_close(c);
+                return 0;
+        }
+        req[n] = '\0';
+        d->metrics.scrapes++;
+        _cleanup_free_ char *text = NULL;
+        bool ok = !strncmp(req, "GET /metrics ", 13) || !strncmp(req, "GET /metrics?", 13);
+        if (ok && hnd_metrics_render(d, &text) < 0)
+                ok = false;
+        char head[256];
+        size_t len = text ? strlen(text) : 0;
+        int hl = ok ? snprintf(head, sizeof(head),
+                               "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+                               "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                               len)
+                    : snprintf(head, sizeof(head),
+                               "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 23\r\n"
+                               "Connection: close\r\n\r\nonly /metrics is here.\n");
+        /* Non-blocking: the exposition fits a loopback socket's buffer;
+         * a client that has not made room gets a short answer. */
+        struct iovec iov[2] = { { head, (size_t) hl }, { text, len } };
+        struct msghdr msg = { .msg_iov = iov, .msg_iovlen = ok ? 2 : 1 };
+        (void) !sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        http_close(c);
+        return 0;
+}
+
+static int on_http(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct hnd_daemon *d = userdata;
+        struct hnd_metrics_out *o = &d->metrics;
+        (void) s, (void) revents;
+        int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (cfd < 0)
+                return 0;
+        /* A fixed set of slots: a new connection takes a free one, or the
+         * oldest, whose client has had its time. */
+        struct hnd_http_conn *c = &o->conns[o->next_conn++ % HND_HTTP_CONNS];
+        http_close(c);
+        c->d = d;
+        c->fd = cfd;
+        if (sd_event_add_io(sd_event_source_get_event(s), &c->src, cfd, EPOLLIN, on_http_request, c) < 0)
+                http_close(c);
+        return 0;
+}
+
+int hnd_metrics_start(struct hnd_metrics_out *o, sd_event *ev, struct hnd_daemon *d, struct hn_error *err) {
+        *o = (struct hnd_metrics_out){ .d = d, .http_fd = -1 };
+        for (size_t i = 0; i < HND_HTTP_CONNS; i++)
+                o->conns[i].fd = -1;
+        int r;
+        if (d->cfg.metrics_listen[0]) {
+                struct sockaddr_in sa;
+                int one = 1;
+                (void) hnd_parse_listen(d->cfg.metrics_listen, &sa);
+                o->http_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                if (o->http_fd < 0 || setsockopt(o->http_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+                    bind(o->http_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(o->http_fd, 16) < 0)
+                        return hn_error_set(err, HN_ERR_IO, errno, "MetricsListen=%s: %s", d->cfg.metrics_listen,
+                                            strerror(errno));
+                if ((r = sd_event_add_io(ev, &o->http_src, o->http_fd, EPOLLIN, on_http, d)) < 0)
+                        return hn_error_set(err, HN_ERR_IO, -r, "MetricsListen: %s", strerror(-r));
+        }
+        if (d->cfg.metrics_textfile[0]) {
+                uint64_t now;
+                sd_event_now(ev, CLOCK_MONOTONIC, &now);
+                if ((r = sd_event_add_time(ev, &o->textfile_timer, CLOCK_MONOTONIC, now, 1000000, on_textfile, d)) < 0)
+                        return hn_error_set(err, HN_ERR_IO, -r, "MetricsTextfile: %s", strerror(-r));
+        }
+        return 0;
+}
+
+void hnd_metrics_stop(struct hnd_metrics_out *o) {
+        for (size_t i = 0; i < HND_HTTP_CONNS; i++)
+                if (o->conns[i].d)
+                        http_close(&o->conns[i]);
+        o->http_src = sd_event_source_disable_unref(o->http_src);
+        o->textfile_timer = sd_event_source_disable_unref(o->textfile_timer);
+        if (o->http_fd >= 0)
+                close(o->http_fd);
+        o->http_fd = -1;
+}

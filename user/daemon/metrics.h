@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Metrics in the Prometheus text exposition format (0.0.4): served on a
+ * local HTTP port when MetricsListen= is set (off by default) and written
+ * atomically (temporary file + rename) to MetricsTextfile= for the node
+ * exporter's textfile collector, every MetricsIntervalSec. */
+#ifndef HND_METRICS_H
+#define HND_METRICS_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+#include <hpcnode/cgroup.h>
+#include <hpcnode/error.h>
+
+struct hnd_daemon;
+
+#define HND_HTTP_CONNS 8
+
+struct hnd_http_conn {
+        struct hnd_daemon *d;
+        int fd;
+        sd_event_source *src;
+};
+
+struct hnd_metrics_out {
+        struct hnd_daemon *d;
+        struct hnd_http_conn conns[HND_HTTP_CONNS];
+        unsigned next_conn;
+        int http_fd;
+        sd_event_source *http_src, *textfile_timer;
+        uint64_t scrapes, textfile_writes, textfile_errors;
+        bool textfile_dir_missing; /* said once, not every interval */
+};
+
+/* A cgroup's metrics as JSON fields of o (the API's and the tree's shape). */
+void hnd_metrics_json(const struct hn_cgroup_metrics *m, json_object *o);
+/* The whole exposition, malloc'ed. */
+int hnd_metrics_render(struct hnd_daemon *d, char **ret);
+/* Writes MetricsTextfile now; -ENOENT if its directory does not exist. */
+int hnd_metrics_write_textfile(struct hnd_daemon *d);
+int hnd_metrics_start(struct hnd_metrics_out *o, sd_event *ev, struct hnd_daemon *d, struct hn_error *err);
+void hnd_metrics_stop(struct hnd_metrics_out *o);
+
+#endif

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "error_set.h"
+#include "fileio.h"
+#include "macro.h"
+#include "tree.h"
+
+/* a/b into buf; false if it does not fit. */
+static bool join(char *buf, size_t size, const char *a, const char *b) {
+        return (size_t) snprintf(buf, size, "%s/%s", a, b) < size;
+}
+
+struct walk {
+        struct hnd_daemon *d;
+        size_t nodes;
+        bool scopes_only; /* flat: scopes into out, no children */
+        json_object *out;
+};
+
+static bool ends_with(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+        return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* "populated 1" / "frozen 1" from cgroup.events. */
+static void events_flags(const char *abs, bool *populated, bool *frozen) {
+        char p[PATH_MAX + 32], text[256];
+        *populated = *frozen = false;
+        if ((size_t) snprintf(p, sizeof(p), "%s/cgroup.events", abs) >= sizeof(p) ||
+            read_file_at(AT_FDCWD, p, text, sizeof(text)) < 0)
+                return;
+        *populated = strstr(text, "populated 1") != NULL;
+        *frozen = strstr(text, "frozen 1") != NULL;
+}
+
+static json_object *node_new(struct walk *w, const char *rel) {
+        const char *root = hn_cgroup_manager_root(w->d->cgroups);
+        char abs[PATH_MAX];
+        if (!join(abs, sizeof(abs), root, rel))
+                abs[0] = '\0';
+        const char *slash = strrchr(rel, '/');
+        json_object *n = json_object_new_object();
+        json_object_object_add(n, "name", json_object_new_string(slash ? slash + 1 : rel));
+        json_object_object_add(n, "path", json_object_new_string(rel));
+        json_object_object_add(n, "owner", json_object_new_string(hn_slice_owner_name(hn_slice_owner(rel))));
+        struct hn_cgroup_metrics m;
+        if (hn_cgroup_read_metrics(w->d->cgroups, rel, &m, NULL) == 0)
+                hnd_metrics_json(&m, n);
+        bool populated, frozen, zombie = false;
+        events_flags(abs, &populated, &frozen);
+        (void) hn_cgroup_is_zombie(w->d->cgroups, rel, &zombie, NULL);
+        json_object_object_add(n, "populated", json_object_new_boolean(populated));
+        json_object_object_add(n, "frozen", json_object_new_boolean(frozen));
+        json_object_object_add(n, "zombie", json_object_new_boolean(zombie));
+        return n;
+}
+
+/* The child directories of rel, sorted. */
+static int children(struct walk *w, const char *rel, char ***ret, size_t *ret_n) {
+        char abs[PATH_MAX];
+        if (!join(abs, sizeof(abs), hn_cgroup_manager_root(w->d->cgroups), rel))
+                return -ENAMETOOLONG;
+        _cleanup_closedir_ DIR *dir = opendir(abs);
+        if (!dir)
+                return -errno;
+        char **names = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        while ((de = readdir(dir))) {
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                char **grown = realloc(names, (n + 1) * sizeof(*names));
+                if (!grown || !(grown[n] = strdup(de->d_name))) {
+                        names = grown ? grown : names;
+                        for (size_t i = 0; i < n; i++)
+                                free(names[i]);
+                        free(names);
+                        return -ENOMEM;
+                }
+                names = grown;
+                n++;
+        }
+        if (n)
+                qsort(names, n, sizeof(*names), strcmp_ptr);
+        *ret = names;
+        *ret_n = n;
+        return 0;
+}
+
+static void walk(struct walk *w, const char *rel, json_object *parent_children, unsigned depth) {
+        if (w->nodes >= HND_TREE_MAX_NODES)
+                return;
+        w->nodes++;
+        json_object *n = NULL;
+        if (!w->scopes_only || ends_with(rel, ".scope")) {
+                n = node_new(w, rel);
+                json_object_array_add(w->scopes_only ? w->out : parent_children, n);
+        }
+        char **names = NULL;
+        size_t count = 0;
+        if (depth >= HND_TREE_MAX_DEPTH || children(w, rel, &names, &count) < 0)
+                return;
+        json_object *kids = w->scopes_only ? NULL : json_object_new_array();
+        for (size_t i = 0; i < count; i++) {
+                char child[PATH_MAX];
+                if (join(child, sizeof(child), rel, names[i]))
+                        walk(w, child, kids, depth + 1);
+                free(names[i]);
+        }
+        free(names);
+        if (kids)
+                json_object_object_add(n, "children", kids);
+}
+
+static const char *const slices[] = { HN_SLICE_PACT_ROOT, HN_SLICE_WORKLOAD_ROOT };
+
+int hnd_tree_scopes(struct hnd_daemon *d, const char *slice, json_object *array, struct hn_error *err) {
+        struct walk w = { .d = d, .scopes_only = true, .out = array };
+        if (slice) {
+                if (!*slice || slice[0] == '/' || strstr(slice, "..") || hn_slice_owner(slice) == HN_OWNER_NONE)
+                        return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL,
+                                            "slice \"%s\": expected a path inside pact.slice or workload.slice", slice);
+                char abs[PATH_MAX];
+                if (!join(abs, sizeof(abs), hn_cgroup_manager_root(d->cgroups), slice) || access(abs, F_OK) < 0)
+                        return hn_error_set(err, HN_ERR_NOT_FOUND, errno, "slice %s: %s", abs, strerror(errno));
+                walk(&w, slice, NULL, 0);
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(slices); i++)
+                walk(&w, slices[i], NULL, 0);
+        return 0;
+}
+
+static const char *allocation_owner(struct hnd_daemon *d, const char *alloc, char *buf, size_t size) {
+        char dir[PATH_MAX];
+        ssize_t n = join(dir, sizeof(dir), d->cfg.workdir_base, alloc)
+                            ? getxattr(dir, "trusted.hpcnode.owner", buf, size - 1)
+                            : -1;
+        if (n <= 0)
+                return "unknown";
+        buf[n] = '\0';
+        return buf;
+}
+
+int hnd_tree_mounts(struct hnd_daemon *d, json_object **ret, struct hn_error *err) {
+        struct hn_mount_info *list = NULL;
+        size_t n = 0;
+        int r = hn_mount_list(d->mounts.manager, &list, &n, err);
+        if (r < 0)
+                return r;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        uint64_t now_usec = (uint64_t) now.tv_sec * 1000000u + (uint64_t) now.tv_nsec / 1000u;
+        json_object *images = json_object_new_array();
+        for (size_t i = 0; i < n; i++) {
+                const struct hn_mount_info *m = &list[i];
+                json_object *o = json_object_new_object(), *holders = json_object_new_array();
+                json_object_object_add(o, "image", json_object_new_string(m->image_path));
+                json_object_object_add(o, "mount_point", json_object_new_string(m->mount_point));
+                json_object_object_add(o, "loop_device", json_object_new_string(m->loop_device));
+                json_object_object_add(o, "refcount", json_object_new_int64(m->refcount));
+                for (uint32_t h = 0; h < m->refcount && m->holders; h++) {
+                        char owner[32];
+                        json_object *ho = json_object_new_object();
+                        json_object_object_add(ho, "allocation", json_object_new_string(m->holders[h]));
+                        json_object_object_add(ho, "owner", json_object_new_string(allocation_owner(
+                                                                    d, m->holders[h], owner, sizeof(owner))));
+                        json_object_array_add(holders, ho);
+                }
+                json_object_object_add(o, "holders", holders);
+                json_object_object_add(o, "holding", json_object_new_boolean(m->holding));
+                uint64_t left = m->holding && m->hold_deadline_usec > now_usec ? m->hold_deadline_usec - now_usec : 0;
+                json_object_object_add(o, "hold_remaining_ms", json_object_new_int64((int64_t) (left / 1000u)));
+                json_object_object_add(o, "foreign", json_object_new_boolean(m->foreign));
+                json_object_array_add(images, o);
+        }
+        hn_mount_list_free(list, n);
+        *ret = images;
+        return 0;
+}
+
+int hnd_tree_json(struct hnd_daemon *d, json_object *result, struct hn_error *err) {
+        json_object *images = NULL;
+        int r = hnd_tree_mounts(d, &images, err);
+        if (r < 0)
+                return r;
+        struct walk w = { .d = d };
+        json_object *tops = json_object_new_array();
+        for (size_t i = 0; i < ELEMENTSOF(slices); i++)
+                walk(&w, slices[i], tops, 0);
+        json_object_object_add(result, "root", json_object_new_string(hn_cgroup_manager_root(d->cgroups)));
+        json_object_object_add(result, "slices", tops);
+        json_object_object_add(result, "truncated", json_object_new_boolean(w.nodes >= HND_TREE_MAX_NODES));
+        json_object_object_add(result, "mounts", images);
+        struct hn_emergency_info info;
+        json_object_object_add(result, "emergency",
+                               json_object_new_boolean(hn_emergency_active(d->emergency, &info) > 0));
+        return 0;
+}

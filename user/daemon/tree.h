@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The slices as they are in the kernel, for `tree`, `scope.list`,
+ * `mount.list` and the metrics: read fresh on every call, nothing cached. */
+#ifndef HND_TREE_H
+#define HND_TREE_H
+
+#include <json-c/json.h>
+
+#include <hpcnode/error.h>
+
+#define HND_TREE_MAX_DEPTH 16
+#define HND_TREE_MAX_NODES 8192
+
+struct hnd_daemon;
+
+/* result gets "root" (the cgroup root), "slices" (pact.slice and
+ * workload.slice, each node {name, path, owner, processes, memory_current,
+ * memory_max, cpu_usage_usec, populated, zombie, frozen, children}),
+ * "mounts" (as hnd_tree_mounts) and "emergency". */
+int hnd_tree_json(struct hnd_daemon *d, json_object *result, struct hn_error *err);
+/* Every *.scope under slice (a path relative to the root; NULL: both
+ * slices), flat, each as a tree node without children. */
+int hnd_tree_scopes(struct hnd_daemon *d, const char *slice, json_object *array, struct hn_error *err);
+/* Every image: {image, mount_point, loop_device, refcount, holders
+ * [{allocation, owner}], holding, hold_remaining_ms, foreign}. */
+int hnd_tree_mounts(struct hnd_daemon *d, json_object **ret, struct hn_error *err);
+
+#endif
