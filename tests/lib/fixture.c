@@ -240,6 +240,13 @@ int count_lines(const char *path, const char *needle) {
         return n;
 }
 
+int count_text(const char *text, const char *needle) {
+        int n = 0;
+        for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+                n++;
+        return n;
+}
+
 int read_text(const char *path, char *buf, size_t size) {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)

@@ -112,6 +112,8 @@ bool path_exists(const char *p);
 int read_text(const char *path, char *buf, size_t size);
 /* Lines of the text file path that contain needle (0 if it is missing). */
 int count_lines(const char *path, const char *needle);
+/* Occurrences of needle in text ("\n": its lines). */
+int count_text(const char *text, const char *needle);
 /* Reads fd to its end (or size - 1 bytes), NUL-terminated. */
 void read_fd_text(int fd, char *buf, size_t size);
 int write_text(const char *path, const char *text);

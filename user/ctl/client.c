@@ -133,11 +133,11 @@ int hnctl_error_exit(json_object *reply) {
                         err = json_object_get_int(v);
         }
         fprintf(stderr, "hpcnodectl: %s\n", message);
+        if (err == EBUSY || !strcmp(kind, "kill_failed") || !strcmp(kind, "busy"))
+                return HNCTL_EXIT_BUSY;
         if (!strcmp(kind, "permission_denied"))
                 return HNCTL_EXIT_DENIED;
         if (!strcmp(kind, "not_found"))
                 return HNCTL_EXIT_NOT_FOUND;
-        if (err == EBUSY || !strcmp(kind, "kill_failed") || !strcmp(kind, "busy"))
-                return HNCTL_EXIT_BUSY;
         return HNCTL_EXIT_FAILED;
 }

@@ -139,7 +139,12 @@ static int call_scope_create(struct hnd_daemon *d, const struct hnd_caller *c, j
         r = hn_cgroup_create_scope(manager_for(d, c, parent), parent, name, &limits, &h, err);
         if (r < 0)
                 return r;
-        json_object_object_add(result, "path", json_object_new_string(h.path));
+        /* Relative to the root, as every other call takes and gives paths. */
+        const char *root = hn_cgroup_manager_root(d->cgroups), *rel = h.path;
+        if (!strncmp(rel, root, strlen(root)) && rel[strlen(root)] == '/')
+                rel += strlen(root) + 1;
+        json_object_object_add(result, "path", json_object_new_string(rel));
+        json_object_object_add(result, "abs_path", json_object_new_string(h.path));
         return 0;
 }
 

@@ -1,0 +1,820 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The service surface end to end: a real hpcnoded, its API socket driven
+ * raw and through hpcnodectl, every verb's effect checked in the kernel
+ * (cgroupfs, the mount table), its records in the audit log. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <hpcnode/cgroup.h>
+
+#include "daemon_fixture.h"
+#include "fixture.h"
+#include "mount_fixture.h"
+
+#define NOBODY "setpriv --reuid=65534 --regid=65534 --clear-groups"
+#define UID_AGENT "setpriv --reuid=4242 --regid=4242 --clear-groups"
+
+static bool has(const char *text, const char *needle) {
+        if (!strstr(text, needle))
+                fail_msg("expected \"%s\" in:\n%s", needle, text);
+        return true;
+}
+
+/* A child that sleeps until killed; the caller reaps it. */
+static pid_t sleeper(void) {
+        pid_t pid = fork();
+        if (pid == 0) {
+                for (;;)
+                        pause();
+        }
+        assert_true(pid > 0);
+        return pid;
+}
+
+static void proc_cgroup(pid_t pid, char *buf, size_t size) {
+        char p[64];
+        snprintf(p, sizeof(p), "/proc/%d/cgroup", (int) pid);
+        read_text(p, buf, size);
+}
+
+static json_object *ctl_json(struct dmn *d, const char *args) {
+        char out[1 << 16], cmd[4096];
+        snprintf(cmd, sizeof(cmd), "--json %s", args);
+        int r = ctl_run(d, NULL, out, sizeof(out), cmd);
+        if (r != 0)
+                fail_msg("hpcnodectl %s: exit %d: %s", cmd, r, out);
+        json_object *o = json_tokener_parse(out);
+        if (!o)
+                fail_msg("hpcnodectl %s: not JSON: %s", cmd, out);
+        return o;
+}
+
+static void scope_verbs(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        write_config(d, NULL);
+        start(d);
+        char out[1 << 16];
+        const char *scope = env_path(d->cg, "workload.slice/job1.scope");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice job1"), 0);
+        assert_string_equal(out, "workload.slice/job1.scope\n");
+        assert_true(path_exists(scope));
+        /* exists already: refused, exit 1, the path named */
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice job1"), 1);
+        has(out, "job1.scope");
+        /* the library's record names the API client that asked */
+        json_object *o = wait_record(d->log, "cgroup.create", scope);
+        if (!o) { /* library records name the path under "path" */
+                char needle[512];
+                snprintf(needle, sizeof(needle), "\"path\":\"%s\"", scope);
+                assert_true(count_lines(d->log, needle) >= 1);
+        } else
+                json_object_put(o);
+        assert_true(count_lines(d->log, "\"client\":{\"role\":\"operator\",\"matched\":\"root\"") >= 1);
+
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope list"), 0);
+        has(out, "workload.slice/job1.scope");
+        has(out, "1 scopes");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope list workload.slice"), 0);
+        has(out, "1 scopes");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope list nowhere.slice"), 1);
+        has(out, "expected a path inside pact.slice or workload.slice");
+
+        pid_t child = sleeper();
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "scope attach workload.slice/job1.scope %d", (int) child);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
+        char cg[1024];
+        proc_cgroup(child, cg, sizeof(cg));
+        has(cg, "/workload.slice/job1.scope\n");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope metrics workload.slice/job1.scope"), 0);
+        has(out, "processes        1\n");
+        o = ctl_json(d, "scope metrics workload.slice/job1.scope");
+        assert_int_equal(num(o, "processes", NULL), 1);
+        json_object_put(o);
+
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope freeze workload.slice/job1.scope"), 0);
+        char events[256];
+        read_text(env_path(d->cg, "workload.slice/job1.scope/cgroup.events"), events, sizeof(events));
+        has(events, "frozen 1");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "tree"), 0);
+        has(out, "job1.scope  workload, 1 procs");
+        has(out, "[frozen]");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope thaw workload.slice/job1.scope"), 0);
+        read_text(env_path(d->cg, "workload.slice/job1.scope/cgroup.events"), events, sizeof(events));
+        has(events, "frozen 0");
+
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope destroy workload.slice/job1.scope"), 0);
+        has(out, "destroyed");
+        int status = 0;
+        assert_int_equal(wait_pid_ms(child, 5000, &status), child);
+        assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        assert_false(path_exists(scope));
+        /* bad input is refused before anything is touched */
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope destroy"), 2);
+        has(out, "Usage: hpcnodectl [OPTIONS] scope destroy PATH");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope attach workload.slice/x.scope notapid"), 2);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice ../evil"), 1);
+        assert_false(path_exists(env_path(d->cg, "evil.scope")));
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice j --memory-max lots"), 2);
+        assert_false(path_exists(env_path(d->cg, "workload.slice/j.scope")));
+}
+
+static void mount_verbs(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        REQUIRE_MOUNT_ENV();
+        char image[256], out[1 << 16], cmd[1024];
+        snprintf(image, sizeof(image), "%s/app.sqfs", d->dir);
+        assert_int_equal(make_image(image, "image-0\n"), 0);
+        write_config(d, "HoldTimeSec=30");
+        start(d);
+        snprintf(cmd, sizeof(cmd), "mount acquire %s alloc1", image);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
+        char bind[4096];
+        snprintf(bind, sizeof(bind), "%s", out);
+        bind[strcspn(bind, "\n")] = '\0';
+        struct mnt_line l;
+        assert_true(mountinfo_find(bind, &l));
+        char id[64], p[4200];
+        snprintf(p, sizeof(p), "%s/id", bind);
+        read_text(p, id, sizeof(id));
+        assert_string_equal(id, "image-0\n");
+
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "mount list"), 0);
+        has(out, "refcount 1");
+        has(out, "held by alloc1 (operator)");
+        json_object *o = ctl_json(d, "mount list");
+        json_object *img = json_object_array_get_idx(json_object_object_get(o, "images"), 0);
+        assert_non_null(img);
+        assert_string_equal(str(img, "image", NULL), image);
+        assert_int_equal(num(img, "refcount", NULL), 1);
+        char mount_point[4096];
+        snprintf(mount_point, sizeof(mount_point), "%s", str(img, "mount_point", NULL));
+        assert_true(mountinfo_find(mount_point, &l));
+        json_object_put(o);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "tree"), 0);
+        has(out, "Image mounts:");
+        has(out, "held by alloc1 (operator)");
+
+        snprintf(cmd, sizeof(cmd), "mount release %s alloc1", image);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
+        assert_false(mountinfo_find(bind, &l));
+        assert_true(mountinfo_find(mount_point, &l)); /* held for HoldTimeSec */
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "mount list"), 0);
+        has(out, "refcount 0, unmount in 3");
+        /* a second release is an impossible one: refused, nothing unmounted (F31) */
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 1);
+        assert_true(mountinfo_find(mount_point, &l));
+
+        snprintf(cmd, sizeof(cmd), "mount force-unmount %s", image);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 4); /* no emergency */
+        has(out, "emergency");
+        assert_true(mountinfo_find(mount_point, &l));
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency begin --reason stuck-image --duration 5m"), 0);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
+        assert_false(mountinfo_find(mount_point, &l));
+        /* the intent was recorded before the act (RI3) */
+        assert_true(count_lines(d->log, "\"event\":\"mount.force_unmount\",\"outcome\":\"intent\"") == 1);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency end"), 0);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "mount reconcile"), 0);
+        assert_string_equal(out, "0 drifts found\n");
+        snprintf(cmd, sizeof(cmd), "mount acquire %s", image);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 2);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "mount acquire /nonexistent.sqfs a"), 5);
+}
+
+static void service_verbs_help_and_exit_codes(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        write_config(d, NULL);
+        start(d);
+        char out[1 << 16];
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "status"), 0);
+        has(out, "hpcnoded 0.");
+        has(out, can_enforce() ? "Mode:         enforce" : "Mode:         audit");
+        has(out, "Emergency:    none");
+        has(out, "You are:      operator (uid 0, matched by root)");
+        json_object *o = ctl_json(d, "status");
+        assert_int_equal(num(o, "pid", NULL), d->pid);
+        assert_string_equal(str(o, "audit_log", NULL), d->log);
+        json_object_put(o);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "probe"), 0);
+        has(out, "BPF LSM (deny in the kernel)");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "metrics"), 0);
+        has(out, "# TYPE hpcnode_events_total counter");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice t1"), 0); /* records to tail */
+        char needle[512];
+        snprintf(needle, sizeof(needle), "%s\"", env_path(d->cg, "workload.slice/t1.scope"));
+        for (double end = now_s() + 5; count_lines(d->log, needle) < 2 && now_s() < end;)
+                usleep(20000);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "audit tail --lines 2"), 0);
+        if (count_text(out, "\n") != 2 || count_text(out, "t1.scope") != 2)
+                fail_msg("audit tail --lines 2 printed:\n%s", out);
+        o = ctl_json(d, "audit tail --lines 1");
+        assert_int_equal(json_object_array_length(json_object_object_get(o, "records")), 1);
+        json_object_put(o);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "audit tail --lines 0"), 2);
+
+        /* every verb has --help */
+        static const char *const verbs[] = { "scope create", "scope destroy", "scope freeze", "scope thaw",
+                                             "scope attach", "scope metrics", "scope list", "mount acquire",
+                                             "mount release", "mount list", "mount force-unmount", "mount reconcile",
+                                             "emergency begin", "emergency end", "emergency status", "status",
+                                             "probe", "tree", "metrics", "audit tail", "audit follow" };
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+                char args[128], want[128];
+                snprintf(args, sizeof(args), "%s --help", verbs[i]);
+                assert_int_equal(ctl_run(d, NULL, out, sizeof(out), args), 0);
+                snprintf(want, sizeof(want), "Usage: hpcnodectl [OPTIONS] %s", verbs[i]);
+                has(out, want);
+        }
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "--help"), 0);
+        has(out, "Exit codes:");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "frobnicate"), 2);
+        has(out, "unknown verb \"frobnicate\"");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), ""), 2);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "--socket /nonexistent/sock status"), 3);
+        has(out, "cannot reach hpcnoded at /nonexistent/sock");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency begin --reason x"), 2);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency begin --reason x --duration soon"), 2);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency end"), 5); /* none in force */
+
+        /* audit follow streams what happens from now on */
+        char cmd[1024], file[192];
+        snprintf(file, sizeof(file), "%s/follow.out", d->dir);
+        snprintf(cmd, sizeof(cmd), "HPCNODE_SOCKET=%s exec %s --json audit follow > %s 2>&1", d->socket, ctl_path(), file);
+        pid_t f = fork();
+        if (f == 0) {
+                execl("/bin/sh", "sh", "-c", cmd, (char *) NULL);
+                _exit(127);
+        }
+        usleep(300000);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice followed"), 0);
+        bool seen = false;
+        for (double end = now_s() + 10; !seen && now_s() < end; usleep(20000))
+                seen = count_lines(file, "followed.scope") >= 2; /* the library's record and the kernel's mkdir */
+        kill(f, SIGTERM);
+        wait_pid_ms(f, 5000, NULL);
+        read_text(file, out, sizeof(out));
+        if (!seen)
+                fail_msg("audit follow did not stream the scope's records:\n%s", out);
+        has(out, "\"event\":\"cgroup.mkdir\"");
+}
+
+/* Root, an agent by executable, an agent by uid, and a stranger. */
+static void authorisation_table(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        char pact_ctl[192], line[256], cmd[1024], out[1 << 16];
+        snprintf(pact_ctl, sizeof(pact_ctl), "%s/pact-ctl", d->dir);
+        snprintf(cmd, sizeof(cmd), "cp %s %s", ctl_path(), pact_ctl);
+        assert_int_equal(system(cmd), 0);
+        snprintf(line, sizeof(line), "Executable=%s", pact_ctl);
+        d->pact_extra = line;
+        d->workload_extra = "Uid=4242";
+        assert_int_equal(chmod(d->dir, 0755), 0); /* others reach the socket */
+        write_config(d, NULL);
+        start(d);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice job"), 0);
+
+        struct row {
+                const char *who, *prefix, *args;
+                int exit;
+                const char *says;
+        } rows[] = {
+                { "operator", NULL, "scope create pact.slice/infra.slice svc", 0, "pact.slice/infra.slice/svc.scope" },
+                { "pact", pact_ctl, "status", 0, "You are:      pact (uid 0, matched by executable)" },
+                { "pact", pact_ctl, "scope create pact.slice/infra.slice svc2", 0, "svc2.scope" },
+                { "pact", pact_ctl, "scope create workload.slice intruder", 4, "" },
+                { "pact", pact_ctl, "scope destroy workload.slice/job.scope", 4, "" },
+                { "pact", pact_ctl, "emergency begin --reason r --duration 1m", 4, "allowed: operator" },
+                { "workload", UID_AGENT, "status", 0, "You are:      workload (uid 4242, matched by uid)" },
+                { "workload", UID_AGENT, "scope create workload.slice w1", 0, "workload.slice/w1.scope" },
+                { "workload", UID_AGENT, "scope create pact.slice/infra.slice x", 4, "" },
+                { "workload", UID_AGENT, "mount reconcile", 4, "allowed: operator" },
+                { "workload", UID_AGENT, "mount force-unmount /x.sqfs", 4, "allowed: operator, pact" },
+                { "stranger", NOBODY, "status", 4, "caller is unknown (uid 65534" },
+                { "stranger", NOBODY, "scope list", 4, "" },
+                { "stranger", NOBODY, "scope metrics workload.slice", 0, "processes" }, /* RI6 */
+        };
+        for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+                const struct row *r = &rows[i];
+                char run[1024];
+                /* the pact agent is the copied binary itself, not a prefix */
+                if (r->prefix == pact_ctl) {
+                        snprintf(run, sizeof(run), "HPCNODE_SOCKET=%s %s %s > %s/ctl.out 2>&1", d->socket, pact_ctl,
+                                 r->args, d->dir);
+                        int st = system(run);
+                        snprintf(run, sizeof(run), "%s/ctl.out", d->dir);
+                        read_text(run, out, sizeof(out));
+                        if (!WIFEXITED(st) || WEXITSTATUS(st) != r->exit)
+                                fail_msg("%s: %s: exit %d, want %d: %s", r->who, r->args, WEXITSTATUS(st), r->exit, out);
+                } else if (ctl_run(d, r->prefix, out, sizeof(out), r->args) != r->exit)
+                        fail_msg("%s: %s: want exit %d: %s", r->who, r->args, r->exit, out);
+                has(out, r->says);
+        }
+        assert_false(path_exists(env_path(d->cg, "workload.slice/intruder.scope")));
+        assert_false(path_exists(env_path(d->cg, "pact.slice/infra.slice/x.scope")));
+        assert_true(path_exists(env_path(d->cg, "workload.slice/job.scope")));
+        /* refusals are audited, naming the caller */
+        json_object *o = wait_record(d->log, "api.refused", NULL);
+        assert_non_null(o);
+        assert_non_null(strstr(str(o, "detail", NULL), "emergency.begin refused: caller is pact"));
+        assert_string_equal(str(o, "client", "role"), "pact");
+        assert_string_equal(str(o, "client", "exe"), pact_ctl);
+        json_object_put(o);
+        assert_true(count_lines(d->log, "\"event\":\"api.refused\",\"detail\":\"status refused: caller is unknown (uid "
+                                        "65534") == 1);
+        /* the library refuses another owner's slice, audited as refused */
+        assert_true(count_lines(d->log, "\"outcome\":\"refused\"") >= 3);
+
+        /* in an emergency, pact may take down a workload scope (RI3): the
+         * intent is on record before the kernel's rmdir */
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency begin --reason node-drain --duration 10m"), 0);
+        snprintf(cmd, sizeof(cmd), "HPCNODE_SOCKET=%s %s scope destroy workload.slice/job.scope > /dev/null 2>&1",
+                 d->socket, pact_ctl);
+        assert_int_equal(system(cmd), 0);
+        assert_false(path_exists(env_path(d->cg, "workload.slice/job.scope")));
+        json_object *intent = NULL, *rmdir_rec = wait_record(d->log, "cgroup.rmdir", env_path(d->cg, "workload.slice/job.scope"));
+        assert_non_null(rmdir_rec);
+        char needle[512];
+        FILE *f = fopen(d->log, "r");
+        char rec[8192];
+        snprintf(needle, sizeof(needle), "\"outcome\":\"intent\"");
+        while (fgets(rec, sizeof(rec), f))
+                if (strstr(rec, needle) && strstr(rec, "job.scope")) {
+                        intent = json_tokener_parse(rec);
+                        break;
+                }
+        fclose(f);
+        assert_non_null(intent);
+        assert_true(num(intent, "time_ns", NULL) < num(rmdir_rec, "time_ns", NULL));
+        assert_string_equal(str(intent, "client", "role"), "pact");
+        json_object_put(intent);
+        json_object_put(rmdir_rec);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency end"), 0);
+}
+
+/* One raw request on its own connection; the reply line and whether the
+ * daemon then closed the connection. */
+static json_object *raw(struct dmn *d, const void *bytes, size_t n, bool shut, bool *ret_closed) {
+        int fd = api_connect(d);
+        assert_int_equal(send(fd, bytes, n, MSG_NOSIGNAL), (ssize_t) n);
+        if (shut)
+                shutdown(fd, SHUT_WR);
+        char buf[8192];
+        size_t have = 0;
+        while (have < sizeof(buf) - 1) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                if (poll(&p, 1, 5000) <= 0)
+                        break;
+                ssize_t r = read(fd, buf + have, sizeof(buf) - 1 - have);
+                if (r <= 0)
+                        break;
+                have += (size_t) r;
+                buf[have] = '\0';
+                if (memchr(buf, '\n', have))
+                        break;
+        }
+        buf[have] = '\0';
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        char c;
+        *ret_closed = poll(&p, 1, 1000) == 1 && read(fd, &c, 1) == 0;
+        close(fd);
+        json_object *o = json_tokener_parse(buf);
+        if (!o)
+                fail_msg("reply is not JSON: \"%s\"", buf);
+        return o;
+}
+
+static void malformed_oversized_truncated_slow(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        write_config(d, "ApiRequestTimeoutMSec=300");
+        start(d);
+        char deep[512] = "{\"call\":\"status\",\"args\":";
+        for (int i = 0; i < 40; i++)
+                strcat(deep, "[");
+        strcat(deep, "\n");
+        static const struct {
+                const char *req, *says;
+        } table[] = {
+                { "not json\n", "malformed request" },
+                { "[1,2]\n", "not a JSON object" },
+                { "{\"call\":5}\n", "no \"call\" string" },
+                { "{\"call\":\"nope\"}\n", "unknown call \"nope\"" },
+                { "{\"call\":\"status\",\"args\":[]}\n", "\"args\" is not an object" },
+                { "{\"call\":\"status\",\"bogus\":1}\n", "unknown member \"bogus\"" },
+                { "{\"call\":\"status\"} {}\n", "data after the JSON object" },
+                { "{\"call\":\"status\"\n", "incomplete JSON" },
+                { "{\"call\":\"scope.metrics\",\"args\":{\"path\":5}}\n", "\"path\" must be a string" },
+                { "{\"call\":\"scope.metrics\",\"args\":{\"paht\":\"x\"}}\n", "takes no argument \"paht\"" },
+                { "{\"call\":\"scope.create\",\"args\":{\"parent\":\"workload.slice\",\"name\":\"a\",\"cpu_weight\":"
+                  "99999}}\n",
+                  "\"cpu_weight\" must be an integer 0..10000" },
+                { "{\"call\":\"emergency.begin\",\"args\":{\"reason\":\"x\"}}\n", "duration_s" },
+                { "\x01\x02\xff\n", "malformed request" },
+        };
+        for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+                bool closed;
+                json_object *o = raw(d, table[i].req, strlen(table[i].req), false, &closed);
+                assert_false(api_ok(o));
+                if (!strstr(str(o, "error", "message"), table[i].says))
+                        fail_msg("%s: got \"%s\"", table[i].req, str(o, "error", "message"));
+                assert_string_equal(str(o, "error", "kind"), "invalid_argument");
+                assert_false(closed); /* a bad request costs that request, not the connection */
+                json_object_put(o);
+        }
+        bool closed;
+        json_object *o = raw(d, deep, strlen(deep), false, &closed);
+        assert_false(api_ok(o));
+        has(str(o, "error", "message"), "malformed request");
+        json_object_put(o);
+        assert_false(path_exists(env_path(d->cg, "workload.slice/a.scope")));
+
+        /* oversized: an error, then the connection is closed */
+        size_t big = 70 * 1024;
+        char *huge = malloc(big);
+        memset(huge, 'x', big);
+        o = raw(d, huge, big, false, &closed);
+        free(huge);
+        has(str(o, "error", "message"), "request too large");
+        assert_true(closed);
+        json_object_put(o);
+        /* truncated: the stream ends before the newline */
+        o = raw(d, "{\"call\":\"status\"}", 17, true, &closed);
+        has(str(o, "error", "message"), "truncated request");
+        assert_true(closed);
+        json_object_put(o);
+        /* the id comes back */
+        o = api_request(d, "{\"call\":\"status\",\"id\":7}");
+        assert_true(api_ok(o));
+        assert_int_equal(num(o, "id", NULL), 7);
+        json_object_put(o);
+
+        /* slow: half a request, then nothing. Others are served meanwhile,
+         * and the slow one gets a timeout and is closed. */
+        int slow = api_connect(d);
+        assert_int_equal(send(slow, "{\"call\":", 8, 0), 8);
+        double t0 = now_s();
+        o = api_call(d, "status", NULL);
+        assert_true(api_ok(o));
+        json_object_put(o);
+        assert_true(now_s() - t0 < 0.25);
+        char buf[512] = "";
+        struct pollfd p = { .fd = slow, .events = POLLIN };
+        assert_int_equal(poll(&p, 1, 3000), 1);
+        ssize_t n = read(slow, buf, sizeof(buf) - 1);
+        assert_true(n > 0);
+        buf[n] = '\0';
+        has(buf, "request timed out: not complete within 300 ms");
+        assert_true(now_s() - t0 >= 0.25);
+        assert_int_equal(read(slow, buf, 1), 0); /* closed */
+        close(slow);
+        o = api_call(d, "status", NULL);
+        assert_true(api_ok(o));
+        json_object_put(o);
+}
+
+static void sixty_four_clients(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        write_config(d, "ApiMaxClients=70");
+        start(d);
+        enum { N = 64 };
+        int fds[N];
+        /* all connected, then a slow one among them, then every request */
+        for (int i = 0; i < N; i++)
+                fds[i] = api_connect(d);
+        int slow = api_connect(d);
+        assert_int_equal(send(slow, "{\"ca", 4, 0), 4);
+        for (int i = 0; i < N; i++) {
+                char req[128];
+                int len = snprintf(req, sizeof(req), "{\"call\":\"scope.metrics\",\"args\":{\"path\":\"workload.slice\"},\"id\":%d}\n", i);
+                assert_int_equal(send(fds[i], req, (size_t) len, 0), len);
+        }
+        for (int i = N - 1; i >= 0; i--) {
+                char buf[4096];
+                size_t have = 0;
+                while (!memchr(buf, '\n', have)) {
+                        struct pollfd p = { .fd = fds[i], .events = POLLIN };
+                        assert_int_equal(poll(&p, 1, 5000), 1);
+                        ssize_t n = read(fds[i], buf + have, sizeof(buf) - 1 - have);
+                        assert_true(n > 0);
+                        have += (size_t) n;
+                }
+                buf[have] = '\0';
+                json_object *o = json_tokener_parse(buf);
+                assert_true(api_ok(o));
+                assert_int_equal(num(o, "id", NULL), i);
+                json_object_put(o);
+                /* a second request on the same connection */
+                const char *again = "{\"call\":\"emergency.status\"}\n";
+                assert_int_equal(send(fds[i], again, strlen(again), 0), (ssize_t) strlen(again));
+        }
+        for (int i = 0; i < N; i++) {
+                char buf[4096];
+                struct pollfd p = { .fd = fds[i], .events = POLLIN };
+                assert_int_equal(poll(&p, 1, 5000), 1);
+                ssize_t n = read(fds[i], buf, sizeof(buf) - 1);
+                assert_true(n > 0);
+                buf[n] = '\0';
+                has(buf, "\"ok\":true");
+        }
+        /* 64 + the slow one + 5 more reach ApiMaxClients=70; the next is turned away */
+        int more[5];
+        for (int i = 0; i < 5; i++)
+                more[i] = api_connect(d);
+        usleep(200000);
+        int extra = api_connect(d);
+        char buf[512];
+        struct pollfd p = { .fd = extra, .events = POLLIN };
+        assert_int_equal(poll(&p, 1, 5000), 1);
+        ssize_t n = read(extra, buf, sizeof(buf) - 1);
+        assert_true(n > 0);
+        buf[n] = '\0';
+        has(buf, "too many clients (ApiMaxClients)");
+        close(extra);
+        for (int i = 0; i < 5; i++)
+                close(more[i]);
+        for (int i = 0; i < N; i++)
+                close(fds[i]);
+        close(slow);
+        usleep(200000);
+        json_object *o = api_call(d, "status", NULL);
+        assert_true(api_ok(o));
+        assert_int_equal(num(o, "result", "counters") >= 0, 1);
+        json_object_put(o);
+}
+
+/* "name{labels} value" lines, each family with HELP and TYPE first. */
+static void parse_exposition(const char *text, json_object *samples) {
+        char *copy = strdup(text), *save = NULL;
+        char family[128] = "";
+        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                if (!strncmp(line, "# HELP ", 7)) {
+                        sscanf(line + 7, "%127s", family);
+                        continue;
+                }
+                if (!strncmp(line, "# TYPE ", 7)) {
+                        char name[128], type[32];
+                        assert_int_equal(sscanf(line + 7, "%127s %31s", name, type), 2);
+                        assert_string_equal(name, family);
+                        assert_true(!strcmp(type, "counter") || !strcmp(type, "gauge"));
+                        continue;
+                }
+                char *space = strrchr(line, ' ');
+                if (!space)
+                        fail_msg("not a sample: %s", line);
+                *space = '\0';
+                char *end;
+                double v = strtod(space + 1, &end);
+                if (*end)
+                        fail_msg("not a value: %s", space + 1);
+                if (strncmp(line, family, strlen(family)) || (line[strlen(family)] && line[strlen(family)] != '{'))
+                        fail_msg("sample %s outside its family %s", line, family);
+                json_object_object_add(samples, line, json_object_new_double(v));
+        }
+        free(copy);
+}
+
+static double sample(json_object *samples, const char *key) {
+        json_object *v;
+        if (!json_object_object_get_ex(samples, key, &v))
+                fail_msg("no sample %s", key);
+        return json_object_get_double(v);
+}
+
+static char *http_get(int port, const char *path) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        char req[256];
+        int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
+        assert_int_equal(send(fd, req, (size_t) n, 0), n);
+        size_t cap = 1 << 20, have = 0;
+        char *buf = malloc(cap);
+        for (ssize_t r; (r = read(fd, buf + have, cap - 1 - have)) > 0;)
+                have += (size_t) r;
+        buf[have] = '\0';
+        close(fd);
+        return buf;
+}
+
+static void metrics_scraped_and_parsed(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        int port = 20000 + getpid() % 20000;
+        char extra[512], textfile[192];
+        snprintf(textfile, sizeof(textfile), "%s/prom/hpcnode.prom", d->dir);
+        snprintf(extra, sizeof(extra), "MetricsListen=127.0.0.1:%d\nMetricsTextfile=%s\nMetricsIntervalSec=1", port,
+                 textfile);
+        write_config(d, extra);
+        char prom[192];
+        snprintf(prom, sizeof(prom), "%s/prom", d->dir);
+        assert_int_equal(mkdir(prom, 0755), 0);
+        start(d);
+        char out[4096];
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice m1"), 0);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice m1"), 1);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create pact.slice/gpu.slice m2"), 0);
+        pid_t writer; /* a cross-slice write: made in audit mode, denied in enforce */
+        assert_int_equal(agent_run(d->workload_exe, "mkdir", env_path(d->cg, "pact.slice/infra.slice/cross"), NULL, &writer),
+                         can_enforce() ? EPERM : 0);
+        json_object *o = wait_record(d->log, "cgroup.mkdir", env_path(d->cg, "pact.slice/infra.slice/cross"));
+        json_object_put(o);
+        assert_int_equal(setxattr(env_path(d->cg, "workload.slice/m1.scope"), HN_CGROUP_ZOMBIE_XATTR, "test", 4, 0), 0);
+
+        char *resp = http_get(port, "/metrics");
+        has(resp, "HTTP/1.0 200 OK\r\n");
+        has(resp, "Content-Type: text/plain; version=0.0.4");
+        char *body = strstr(resp, "\r\n\r\n");
+        assert_non_null(body);
+        json_object *s = json_object_new_object();
+        parse_exposition(body + 4, s);
+        free(resp);
+        assert_true(sample(s, "hpcnode_api_requests_total{call=\"scope.create\"}") == 3);
+        assert_true(sample(s, "hpcnode_api_errors_total{call=\"scope.create\"}") == 1);
+        assert_true(sample(s, "hpcnode_scopes{owner=\"workload\"}") == 1);
+        assert_true(sample(s, "hpcnode_scopes{owner=\"pact\"}") == 1);
+        assert_true(sample(s, "hpcnode_zombie_scopes{owner=\"workload\"}") == 1);
+        assert_true(sample(s, "hpcnode_zombie_scopes{owner=\"pact\"}") == 0);
+        bool enforce = can_enforce();
+        assert_true(sample(s, enforce ? "hpcnode_events_total{type=\"cgroup.mkdir\",verdict=\"denied\"}"
+                                      : "hpcnode_events_total{type=\"cgroup.mkdir\",verdict=\"allowed\"}") >= 3);
+        assert_true(sample(s, "hpcnode_cross_slice_writes_total{type=\"cgroup.mkdir\"}") == 1);
+        assert_true(sample(s, "hpcnode_ringbuf_lost_total{type=\"cgroup.mkdir\"}") == 0);
+        assert_true(sample(s, "hpcnode_resyncs_total") == 0);
+        assert_true(sample(s, "hpcnode_mount_drift_total{class=\"held_mount_removed\"}") == 0);
+        assert_true(sample(s, "hpcnode_emergency_active") == 0);
+        assert_true(sample(s, "hpcnode_images_mounted") == 0);
+        assert_true(sample(s, "hpcnode_bpf_prog_runs_total{program=\"hn_cgroup_mkdir\"}") >= 0);
+        json_object_put(s);
+        resp = http_get(port, "/other");
+        has(resp, "404 Not Found");
+        free(resp);
+
+        /* the textfile: written within the interval, whole, no temporary left */
+        char text[1 << 16];
+        for (double end = now_s() + 5; now_s() < end; usleep(100000))
+                if (read_text(textfile, text, sizeof(text)) == 0 && strstr(text, "call=\"scope.create\"} 3"))
+                        break;
+        s = json_object_new_object();
+        parse_exposition(text, s);
+        assert_true(sample(s, "hpcnode_api_requests_total{call=\"scope.create\"}") == 3);
+        json_object_put(s);
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "ls %s | grep -q tmp", prom);
+        assert_int_not_equal(system(cmd), 0);
+        /* over the API too */
+        assert_int_equal(ctl_run(d, NULL, text, sizeof(text), "metrics"), 0);
+        has(text, "hpcnode_scopes{owner=\"workload\"} 1");
+}
+
+static void emergency_lifecycle(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        write_config(d, NULL);
+        start(d);
+        char out[1 << 16];
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency begin --reason 'disk failing' --duration 3s"), 0);
+        has(out, "ACTIVE: disk failing");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency begin --reason again --duration 1m"), 6); /* busy */
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "status"), 0);
+        has(out, "Emergency:    ACTIVE: disk failing");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "tree"), 0);
+        has(out, "[EMERGENCY]");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "metrics"), 0);
+        has(out, "hpcnode_emergency_active 1\n");
+        json_object *o = wait_record(d->log, "emergency.begin", NULL);
+        assert_non_null(o);
+        assert_string_equal(str(o, "outcome", NULL), "done");
+        assert_string_equal(str(o, "client", "role"), "operator");
+        assert_string_equal(str(o, "detail", NULL), "disk failing");
+        json_object_put(o);
+
+        /* persisted: a restarted daemon still knows it */
+        kill(d->pid, SIGTERM);
+        assert_int_equal(wait_pid_ms(d->pid, 5000, NULL), d->pid);
+        d->pid = 0;
+        start(d);
+        json_object *st = ctl_json(d, "emergency status");
+        assert_true(json_object_get_boolean(json_object_object_get(st, "active")));
+        assert_string_equal(str(st, "reason", NULL), "disk failing");
+        json_object_put(st);
+
+        /* expiry closes it, on record, and every view says so */
+        for (double end = now_s() + 8; now_s() < end; usleep(100000))
+                if (count_lines(d->log, "\"event\":\"emergency.end\"") > 0)
+                        break;
+        o = wait_record(d->log, "emergency.end", NULL);
+        assert_non_null(o);
+        assert_string_equal(str(o, "detail", NULL), "expired");
+        json_object_put(o);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency status"), 0);
+        assert_string_equal(out, "none\n");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "metrics"), 0);
+        has(out, "hpcnode_emergency_active 0\n");
+
+        /* begin and end by command */
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency begin --reason drill --duration 1h"), 0);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency end"), 0);
+        assert_string_equal(out, "none\n");
+        assert_int_equal(count_lines(d->log, "\"event\":\"emergency.end\""), 2);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency begin --reason long --duration 25h"), 1);
+        has(out, "duration_s");
+}
+
+/* Every node of `tree --json` against the directories and files. */
+static void check_node(struct dmn *d, json_object *n, size_t *count) {
+        const char *rel = str(n, "path", NULL);
+        const char *abs = env_path(d->cg, rel);
+        assert_true(path_exists(abs));
+        char procs_path[4200], procs[8192];
+        snprintf(procs_path, sizeof(procs_path), "%s/cgroup.procs", abs);
+        read_text(procs_path, procs, sizeof(procs));
+        assert_int_equal(num(n, "processes", NULL), count_text(procs, "\n"));
+        bool zombie = getxattr(abs, HN_CGROUP_ZOMBIE_XATTR, NULL, 0) >= 0;
+        assert_int_equal(json_object_get_boolean(json_object_object_get(n, "zombie")), zombie);
+        assert_string_equal(str(n, "owner", NULL), hn_slice_owner_name(hn_slice_owner(rel)));
+        json_object *kids = json_object_object_get(n, "children");
+        size_t dirs = 0;
+        DIR *dir = opendir(abs);
+        for (struct dirent *de; (de = readdir(dir));)
+                dirs += de->d_type == DT_DIR && de->d_name[0] != '.';
+        closedir(dir);
+        assert_int_equal(json_object_array_length(kids), dirs);
+        (*count)++;
+        for (size_t i = 0; i < json_object_array_length(kids); i++)
+                check_node(d, json_object_array_get_idx(kids, i), count);
+}
+
+static void tree_matches_the_kernel(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        write_config(d, NULL);
+        start(d);
+        char out[1 << 16], cmd[256];
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice a"), 0);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice b"), 0);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create pact.slice/infra.slice c"), 0);
+        pid_t kids[3];
+        for (int i = 0; i < 3; i++) {
+                kids[i] = sleeper();
+                snprintf(cmd, sizeof(cmd), "scope attach %s %d", i < 2 ? "workload.slice/a.scope" : "pact.slice/infra.slice/c.scope",
+                         (int) kids[i]);
+                assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
+        }
+        assert_int_equal(setxattr(env_path(d->cg, "workload.slice/b.scope"), HN_CGROUP_ZOMBIE_XATTR, "test", 4, 0), 0);
+        json_object *t = ctl_json(d, "tree");
+        assert_string_equal(str(t, "root", NULL), d->cg->s.root);
+        json_object *slices = json_object_object_get(t, "slices");
+        assert_int_equal(json_object_array_length(slices), 2);
+        size_t count = 0;
+        for (size_t i = 0; i < 2; i++)
+                check_node(d, json_object_array_get_idx(slices, i), &count);
+        assert_int_equal(count, 1 + 4 + 1 + 1 + 2); /* pact + 4 subslices + c, workload + a, b */
+        json_object_put(t);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "tree"), 0);
+        has(out, "├─pact.slice  pact, 0 procs");
+        has(out, "│ ├─infra.slice  pact, 0 procs");
+        has(out, "│ │ └─c.scope  pact, 1 procs");
+        has(out, "└─workload.slice  workload, 0 procs");
+        has(out, "  ├─a.scope  workload, 2 procs");
+        has(out, "  └─b.scope  workload, 0 procs");
+        has(out, "[zombie]");
+        for (int i = 0; i < 3; i++) {
+                kill(kids[i], SIGKILL);
+                wait_pid_ms(kids[i], 5000, NULL);
+        }
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(scope_verbs, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(mount_verbs, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(service_verbs_help_and_exit_codes, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(authorisation_table, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(malformed_oversized_truncated_slow, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(sixty_four_clients, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(metrics_scraped_and_parsed, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(emergency_lifecycle, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(tree_matches_the_kernel, dmn_setup, dmn_teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
