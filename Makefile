@@ -178,18 +178,21 @@ PREFIX ?= /usr
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/hpcnode
 UNITDIR ?= $(LIBDIR)/systemd/system
 SYSCONFDIR ?= /etc
 
 # The library (static, and shared as libhpcnode.so.0), its headers and
-# pkg-config file, the daemon, its unit (ExecStart pointed at SBINDIR), the
+# pkg-config file, the daemon, hpcnodectl with its bash completion, the unit (ExecStart pointed at SBINDIR), the
 # example configuration (installed as the configuration only where none
 # exists: an operator's file is never overwritten), man pages and docs.
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/hpcnode $(DESTDIR)$(SBINDIR) \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(COMPLETIONDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/hpcnode
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libhpcnode.a
 	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libhpcnode.so.0
@@ -198,11 +201,14 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' user/lib/libhpcnode.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libhpcnode.pc
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/hpcnoded
+	install -m 0755 $(CTL) $(DESTDIR)$(BINDIR)/hpcnodectl
+	install -m 0644 user/ctl/hpcnodectl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/hpcnodectl
 	sed -e 's|^ExecStart=/usr/sbin/hpcnoded|ExecStart=$(SBINDIR)/hpcnoded|' user/daemon/hpcnoded.service \
 		> $(DESTDIR)$(UNITDIR)/hpcnoded.service
 	install -m 0644 user/daemon/hpcnoded.conf $(DESTDIR)$(DOCDIR)/hpcnoded.conf.example
 	[ -e $(DESTDIR)$(SYSCONFDIR)/hpcnode/hpcnoded.conf ] || \
 		install -m 0644 user/daemon/hpcnoded.conf $(DESTDIR)$(SYSCONFDIR)/hpcnode/hpcnoded.conf
+	install -m 0644 docs/man/hpcnodectl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 docs/man/hpcnoded.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 docs/man/hpcnoded.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 README.md docs/api.md docs/daemon.md $(DESTDIR)$(DOCDIR)/

@@ -28,12 +28,23 @@ for f in usr/lib/libhpcnode.a usr/lib/libhpcnode.so.0 usr/lib/libhpcnode.so usr/
         usr/include/hpcnode/cgroup.h usr/include/hpcnode/mount.h usr/include/hpcnode/monitor.h \
         usr/include/hpcnode/event.h usr/sbin/hpcnoded usr/lib/systemd/system/hpcnoded.service \
         etc/hpcnode/hpcnoded.conf usr/share/doc/hpcnode/hpcnoded.conf.example \
-        usr/share/man/man8/hpcnoded.8 usr/share/man/man5/hpcnoded.conf.5 usr/share/doc/hpcnode/api.md; do
+        usr/share/man/man8/hpcnoded.8 usr/share/man/man5/hpcnoded.conf.5 usr/share/doc/hpcnode/api.md \
+        usr/bin/hpcnodectl usr/share/man/man1/hpcnodectl.1 usr/share/bash-completion/completions/hpcnodectl; do
         check "installed $f" test -e "$dest/$f"
 done
 check "daemon is executable" test -x "$dest/usr/sbin/hpcnoded"
 check "unit starts the installed daemon" grep -qx 'ExecStart=/usr/sbin/hpcnoded' "$dest/usr/lib/systemd/system/hpcnoded.service"
 check "installed daemon runs" "$dest/usr/sbin/hpcnoded" --help
+check "installed hpcnodectl runs" sh -c "'$dest/usr/bin/hpcnodectl' --help | grep -q 'Exit codes:'"
+# The completion, driven as bash drives it: verbs, sub-verbs, options.
+complete_words() { # words... -> COMPREPLY
+        bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _hpcnodectl; echo "${COMPREPLY[*]}"' \
+                _ "$dest/usr/share/bash-completion/completions/hpcnodectl" "$@"
+}
+check "completion: verbs" test "$(complete_words hpcnodectl '')" = "scope mount emergency audit status probe tree metrics"
+check "completion: sub-verbs" test "$(complete_words hpcnodectl mount f)" = "force-unmount"
+check "completion: a verb's options" test "$(complete_words hpcnodectl emergency begin --r)" = "--reason"
+check "completion: slices" test "$(complete_words hpcnodectl scope create work)" = "workload.slice"
 cat > "$dest/prog.c" <<'EOC'
 #include <stdio.h>
 #include <string.h>
@@ -48,7 +59,7 @@ check "pkg-config knows libhpcnode" pc --exists libhpcnode
 check "a program builds against the installed library" \
         cc -o "$dest/prog" "$dest/prog.c" $(pc --cflags --libs libhpcnode) -Wl,-rpath,"$dest/usr/lib"
 check "and runs" "$dest/prog"
-for m in man8/hpcnoded.8 man5/hpcnoded.conf.5; do
+for m in man1/hpcnodectl.1 man8/hpcnoded.8 man5/hpcnoded.conf.5; do
         check "man page $m reads cleanly" sh -c "groff -man -Tutf8 -ww -z '$dest/usr/share/man/$m' 2>&1 | (! grep .)"
 done
 echo "# my site's settings" > "$dest/etc/hpcnode/hpcnoded.conf"
