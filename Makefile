@@ -211,7 +211,7 @@ install: all
 	install -m 0644 docs/man/hpcnodectl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 docs/man/hpcnoded.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 docs/man/hpcnoded.conf.5 $(DESTDIR)$(MANDIR)/man5/
-	install -m 0644 README.md docs/api.md docs/daemon.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 README.md docs/api.md docs/socket-api.md docs/daemon.md $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf build

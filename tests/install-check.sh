@@ -28,7 +28,7 @@ for f in usr/lib/libhpcnode.a usr/lib/libhpcnode.so.0 usr/lib/libhpcnode.so usr/
         usr/include/hpcnode/cgroup.h usr/include/hpcnode/mount.h usr/include/hpcnode/monitor.h \
         usr/include/hpcnode/event.h usr/sbin/hpcnoded usr/lib/systemd/system/hpcnoded.service \
         etc/hpcnode/hpcnoded.conf usr/share/doc/hpcnode/hpcnoded.conf.example \
-        usr/share/man/man8/hpcnoded.8 usr/share/man/man5/hpcnoded.conf.5 usr/share/doc/hpcnode/api.md \
+        usr/share/man/man8/hpcnoded.8 usr/share/man/man5/hpcnoded.conf.5 usr/share/doc/hpcnode/api.md usr/share/doc/hpcnode/socket-api.md \
         usr/bin/hpcnodectl usr/share/man/man1/hpcnodectl.1 usr/share/bash-completion/completions/hpcnodectl; do
         check "installed $f" test -e "$dest/$f"
 done

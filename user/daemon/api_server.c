@@ -49,8 +49,11 @@ static void client_free(struct hnd_api_client *c) {
         if (c->next)
                 c->next->prev = c->prev;
         a->n_clients--;
-        if (c->subscriber)
+        if (c->subscriber) {
+                pthread_mutex_lock(&a->tap_lock); /* the tap reads it from other threads */
                 a->n_subscribers--;
+                pthread_mutex_unlock(&a->tap_lock);
+        }
         sd_event_source_disable_unref(c->io);
         sd_event_source_disable_unref(c->timer);
         close(c->fd);
@@ -153,7 +156,9 @@ static void handle_line(struct hnd_api_client *c, const char *line, size_t len) 
         json_object_put(reply);
         if (subscribe && !c->subscriber) {
                 c->subscriber = true;
+                pthread_mutex_lock(&a->tap_lock);
                 a->n_subscribers++;
+                pthread_mutex_unlock(&a->tap_lock);
         }
 }
 
@@ -343,10 +348,11 @@ int hnd_api_start(struct hnd_api *a, sd_event *ev, struct hnd_daemon *d, struct 
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         if (strlen(path) >= sizeof(sa.sun_path))
                 return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, ENAMETOOLONG, "API socket %s: path too long", path);
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-        snprintf(a->path, sizeof(a->path), "%s", path);
+        size_t len = strlen(path); /* fits: checked above */
+        memcpy(sa.sun_path, path, len + 1);
+        memcpy(a->path, path, len + 1);
         char dir[sizeof(sa.sun_path)];
-        snprintf(dir, sizeof(dir), "%s", path);
+        memcpy(dir, path, len + 1);
         char *slash = strrchr(dir, '/');
         if (slash && slash != dir) {
                 *slash = '\0';

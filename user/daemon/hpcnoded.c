@@ -340,7 +340,9 @@ static int setup(struct hnd_daemon *d, bool echo, char *why, size_t why_size, co
 
 /* Whatever setup got to, in reverse. */
 static void daemon_free(struct hnd_daemon *d) {
+        pthread_mutex_lock(&d->sink.lock); /* the hold timer's thread may be making a record */
         d->sink.tap = NULL;
+        pthread_mutex_unlock(&d->sink.lock);
         hnd_api_stop(&d->api);
         hnd_metrics_stop(&d->metrics);
         hnd_mounts_stop(&d->mounts);
@@ -429,8 +431,10 @@ int main(int argc, char **argv) {
                  mode, why, hn_attribution_name(hn_monitor_attribution(d.monitor)), hn_cgroup_manager_root(d.cgroups),
                  d.cfg.uenv_base, d.cfg.workdir_base);
         if (d.cfg.control_socket[0]) {
+                pthread_mutex_lock(&d.sink.lock);
                 d.sink.tap = hnd_api_tap;
                 d.sink.tap_userdata = &d.api;
+                pthread_mutex_unlock(&d.sink.lock);
         }
         hnd_sink_note(&d.sink, "hpcnoded.start", start, LOG_NOTICE);
         fprintf(stderr, "hpcnoded: %s\n", start);
