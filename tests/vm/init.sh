@@ -56,6 +56,8 @@ mount -t debugfs debugfs $R/sys/kernel/debug 2>/dev/null
 mkdir -p $R/run/hn-freezer
 mount -t cgroup -o freezer none $R/run/hn-freezer 2>/dev/null
 ln -sf /proc/self/mounts $R/etc/mtab 2>/dev/null
+# Loopback, as any booted system has it: the metrics port is scraped there.
+ip link set lo up || fail "lo up"
 
 cp /hn/run.sh $R/run/hn-run.sh
 hostname hn-vm
