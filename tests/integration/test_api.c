@@ -805,6 +805,84 @@ static void tree_matches_the_kernel(void **state) {
         }
 }
 
+/* The unit's CapabilityBoundingSet=, as setpriv --bounding-set takes it. */
+static void unit_bounding_set(char *buf, size_t size) {
+        char unit[PATH_MAX], text[8192];
+        snprintf(unit, sizeof(unit), "%s", daemon_path());
+        /* up from the build directory to the tree holding the unit */
+        for (int up = 0; up < 5; up++) {
+                *strrchr(unit, '/') = '\0';
+                char p[PATH_MAX + 64];
+                snprintf(p, sizeof(p), "%s/user/daemon/hpcnoded.service", unit);
+                if (read_text(p, text, sizeof(text)) == 0)
+                        break;
+                text[0] = '\0';
+        }
+        char *line = strstr(text, "\nCapabilityBoundingSet=");
+        assert_non_null(line);
+        line += strlen("\nCapabilityBoundingSet=");
+        line[strcspn(line, "\n")] = '\0';
+        size_t used = (size_t) snprintf(buf, size, "-all");
+        for (char *save = NULL, *cap = strtok_r(line, " ", &save); cap; cap = strtok_r(NULL, " ", &save)) {
+                used += (size_t) snprintf(buf + used, size - used, ",+");
+                for (const char *c = cap + strlen("CAP_"); *c && used < size - 1; c++)
+                        buf[used++] = (char) (*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+                buf[used] = '\0';
+        }
+}
+
+/* hpcnoded with only the capabilities its unit grants: an agent of
+ * another uid is still known by its executable, its records name their
+ * cgroups, mounts and the owner mark still work. */
+static void unit_capabilities_suffice(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        REQUIRE_MOUNT_ENV();
+        char caps[512], agent[192], line[256], cmd[2048], out[1 << 16], image[256];
+        unit_bounding_set(caps, sizeof(caps));
+        has(caps, "+sys_admin");
+        d->bounding_set = caps;
+        snprintf(agent, sizeof(agent), "%s/lattice-ctl", d->dir);
+        snprintf(cmd, sizeof(cmd), "cp %s %s", ctl_path(), agent);
+        assert_int_equal(system(cmd), 0);
+        snprintf(line, sizeof(line), "Executable=%s", agent);
+        d->workload_extra = line;
+        assert_int_equal(chmod(d->dir, 0755), 0);
+        snprintf(image, sizeof(image), "%s/app.sqfs", d->dir);
+        assert_int_equal(make_image(image, "image-0\n"), 0);
+        write_config(d, "Mode=audit\nAttribution=tracepoint\nLimitCheckMSec=0");
+        d->mode = "mode audit";
+        start(d);
+        char status[64];
+        snprintf(status, sizeof(status), "/proc/%d/status", (int) d->pid);
+        read_text(status, out, sizeof(out));
+        has(out, "CapBnd:\t"); /* and not all of them: */
+        assert_null(strstr(out, "CapBnd:\t000001ffffffffff"));
+
+        snprintf(cmd, sizeof(cmd), "HPCNODE_SOCKET=%s " UID_AGENT " %s status > %s/ctl.out 2>&1", d->socket, agent, d->dir);
+        assert_int_equal(system(cmd), 0);
+        snprintf(cmd, sizeof(cmd), "%s/ctl.out", d->dir);
+        read_text(cmd, out, sizeof(out));
+        has(out, "You are:      workload (uid 4242, matched by executable)");
+        snprintf(cmd, sizeof(cmd), "HPCNODE_SOCKET=%s " UID_AGENT " %s scope create workload.slice capjob > /dev/null 2>&1",
+                 d->socket, agent);
+        assert_int_equal(system(cmd), 0);
+        assert_true(path_exists(env_path(d->cg, "workload.slice/capjob.scope")));
+        snprintf(cmd, sizeof(cmd), "mount acquire %s capjob", image);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "mount list"), 0);
+        has(out, "held by capjob (operator)"); /* the owner mark is a trusted xattr */
+        /* a control-file record names its cgroup by path (open_by_handle_at) */
+        char file[PATH_MAX + 32];
+        snprintf(file, sizeof(file), "%s/cgroup.max.depth", env_path(d->cg, "workload.slice/capjob.scope"));
+        pid_t writer;
+        assert_int_equal(agent_run(d->pact_exe, "write", file, "3", &writer), 0);
+        json_object *o = wait_record(d->log, "cgroup.control_write", file);
+        assert_non_null(o);
+        assert_string_equal(str(o, "writer", "identity"), "pact");
+        json_object_put(o);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(scope_verbs, dmn_setup, dmn_teardown),
@@ -816,6 +894,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(metrics_scraped_and_parsed, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(emergency_lifecycle, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(tree_matches_the_kernel, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(unit_capabilities_suffice, dmn_setup, dmn_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

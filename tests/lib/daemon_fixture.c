@@ -154,7 +154,11 @@ void start(struct dmn *d) {
         if (d->pid == 0) {
                 int null = open("/dev/null", O_WRONLY);
                 dup2(null, 1);
-                execl(daemon_path(), "hpcnoded", "--config", d->config, (char *) NULL);
+                if (d->bounding_set)
+                        execlp("setpriv", "setpriv", "--bounding-set", d->bounding_set, daemon_path(), "--config",
+                               d->config, (char *) NULL);
+                else
+                        execl(daemon_path(), "hpcnoded", "--config", d->config, (char *) NULL);
                 _exit(127);
         }
         for (double end = now_s() + 10; now_s() < end;) {

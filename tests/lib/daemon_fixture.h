@@ -20,6 +20,7 @@ struct dmn {
         const char *pact_extra, *workload_extra; /* more lines for the identity sections */
         pid_t pid;
         const char *mode; /* the mode start() expects; NULL: what the kernel allows */
+        const char *bounding_set; /* setpriv --bounding-set for the daemon; NULL: all of root's */
 };
 
 int dmn_setup(void **state);

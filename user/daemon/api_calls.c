@@ -425,13 +425,7 @@ static int call_status(struct hnd_daemon *d, const struct hnd_caller *c, json_ob
         json_object_object_add(n, "mount_drifts", json_object_new_int64((int64_t) d->mounts.drifts));
         json_object_object_add(n, "api_clients", json_object_new_int64(d->api.n_clients));
         json_object_object_add(result, "counters", n);
-        json_object *me = json_object_new_object();
-        json_object_object_add(me, "role", json_object_new_string(hnd_role_name(c->role)));
-        json_object_object_add(me, "matched", json_object_new_string(c->matched));
-        json_object_object_add(me, "uid", json_object_new_int64(c->uid));
-        json_object_object_add(me, "pid", json_object_new_int64(c->pid));
-        json_object_object_add(me, "exe", json_object_new_string(c->exe));
-        json_object_object_add(result, "caller", me);
+        json_object_object_add(result, "caller", hnd_caller_json(c));
         return 0;
 }
 

@@ -110,16 +110,8 @@ void hnd_sink_set_client(const struct hnd_caller *c) {
 }
 
 static void add_client(json_object *o) {
-        const struct hnd_caller *c = current_client;
-        if (!c)
-                return;
-        json_object *j = json_object_new_object();
-        json_object_object_add(j, "role", json_object_new_string(hnd_role_name(c->role)));
-        json_object_object_add(j, "matched", json_object_new_string(c->matched));
-        json_object_object_add(j, "pid", json_object_new_int64(c->pid));
-        json_object_object_add(j, "uid", json_object_new_int64(c->uid));
-        json_object_object_add(j, "exe", json_object_new_string(c->exe));
-        json_object_object_add(o, "client", j);
+        if (current_client)
+                json_object_object_add(o, "client", hnd_caller_json(current_client));
 }
 
 static void write_line(struct hnd_sink *s, json_object *o) {

@@ -35,6 +35,16 @@ enum hn_slice_owner hnd_role_owner(enum hnd_role role) {
         return role == HND_ROLE_PACT ? HN_OWNER_PACT : role == HND_ROLE_WORKLOAD ? HN_OWNER_WORKLOAD : HN_OWNER_NONE;
 }
 
+json_object *hnd_caller_json(const struct hnd_caller *c) {
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "role", json_object_new_string(hnd_role_name(c->role)));
+        json_object_object_add(j, "matched", json_object_new_string(c->matched));
+        json_object_object_add(j, "pid", json_object_new_int64(c->pid));
+        json_object_object_add(j, "uid", json_object_new_int64(c->uid));
+        json_object_object_add(j, "exe", json_object_new_string(c->exe));
+        return j;
+}
+
 static enum hnd_role role_of(enum hn_slice_owner owner) {
         return owner == HN_OWNER_PACT ? HND_ROLE_PACT : HND_ROLE_WORKLOAD;
 }

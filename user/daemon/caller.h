@@ -5,6 +5,7 @@
 #ifndef HND_CALLER_H
 #define HND_CALLER_H
 
+#include <json-c/json.h>
 #include <limits.h>
 #include <sys/types.h>
 
@@ -32,6 +33,9 @@ struct hnd_caller {
 const char *hnd_role_name(enum hnd_role role);
 /* The slice a role owns; HN_OWNER_NONE for operator and unknown. */
 enum hn_slice_owner hnd_role_owner(enum hnd_role role);
+
+/* {"role", "matched", "pid", "uid", "exe"}: how records and status name a caller. */
+json_object *hnd_caller_json(const struct hnd_caller *c);
 
 /* Identifies the peer of a connected AF_UNIX socket. cgroup_mount is the
  * cgroup2 mount (/proc/PID/cgroup paths are below it), cgroup_root the
