@@ -524,6 +524,40 @@ json_object *hnd_api_error_json(enum hn_error_kind kind, int sys_errno, const ch
         return e;
 }
 
+static uint64_t mono_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+void hnd_api_refusals_flush(struct hnd_daemon *d) {
+        struct hnd_counters *n = &d->counters;
+        uint64_t now = mono_usec();
+        if (now - n->refused_window_usec < 1000000u)
+                return;
+        if (n->refused_suppressed) {
+                char text[128];
+                snprintf(text, sizeof(text), "%" PRIu64 " more refusals, not recorded one by one (at most %u a second)",
+                         n->refused_suppressed, HND_REFUSED_PER_SEC);
+                hnd_sink_note(&d->sink, "api.refused_suppressed", text, LOG_WARNING);
+        }
+        n->refused_window_usec = now;
+        n->refused_in_window = 0;
+        n->refused_suppressed = 0;
+}
+
+/* One api.refused record, or counted into the summary once this second
+ * has had HND_REFUSED_PER_SEC. */
+static void record_refusal(struct hnd_daemon *d, const char *detail) {
+        struct hnd_counters *n = &d->counters;
+        n->api_refused++;
+        hnd_api_refusals_flush(d);
+        if (n->refused_in_window++ < HND_REFUSED_PER_SEC)
+                hnd_sink_note(&d->sink, "api.refused", detail, LOG_WARNING);
+        else
+                n->refused_suppressed++;
+}
+
 static void roles_text(unsigned roles, char *buf, size_t size) {
         size_t used = 0;
         buf[0] = '\0';
@@ -598,8 +632,7 @@ void hnd_api_handle(struct hnd_daemon *d, const struct hnd_caller *c, const char
                         snprintf(detail, sizeof(detail), "%s refused: caller is %s (uid %u, pid %d, %.512s); allowed: %s",
                                  call->name, hnd_role_name(c->role), (unsigned) c->uid, (int) c->pid,
                                  c->exe[0] ? c->exe : "?", who);
-                        hnd_sink_note(&d->sink, "api.refused", detail, LOG_WARNING);
-                        d->counters.api_refused++;
+                        record_refusal(d, detail);
                         r = hn_error_set(&err, HN_ERR_PERMISSION_DENIED, EPERM, "%s", detail);
                 } else if ((r = check_args(call, args, &err)) >= 0) {
                         json_object *result = json_object_new_object();

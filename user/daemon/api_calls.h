@@ -23,6 +23,9 @@ void hnd_api_handle(struct hnd_daemon *d, const struct hnd_caller *c, const char
                     json_object *reply, bool *ret_subscribe);
 /* {"kind":…, "errno":…, "message":…} */
 json_object *hnd_api_error_json(enum hn_error_kind kind, int sys_errno, const char *message);
+/* Writes the summary of refusals not recorded one by one, once their
+ * second is over (called on every refusal and from the daemon's tick). */
+void hnd_api_refusals_flush(struct hnd_daemon *d);
 /* The i-th call's name, NULL past the end (metrics label every call). */
 const char *hnd_api_call_name(size_t i);
 

@@ -19,6 +19,8 @@
 #include "metrics.h"
 #include "mount_watch.h"
 
+#define HND_REFUSED_PER_SEC 20
+
 /* What the metrics count that no library object keeps. */
 struct hnd_counters {
         uint64_t events[HN_EV_TYPE_MAX][2]; /* [type][denied] */
@@ -26,6 +28,12 @@ struct hnd_counters {
         uint64_t resyncs;
         uint64_t api_requests[HND_API_MAX_CALLS], api_errors[HND_API_MAX_CALLS];
         uint64_t api_refused; /* calls refused for who the caller is */
+        /* Refusals recorded one by one, at most HND_REFUSED_PER_SEC a
+         * second: any local user can be refused, and must not be able to
+         * fill the audit log. The rest are counted into one record. */
+        uint64_t refused_window_usec;
+        unsigned refused_in_window;
+        uint64_t refused_suppressed;
 };
 
 struct hnd_daemon {

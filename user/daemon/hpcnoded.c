@@ -154,6 +154,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                         memcpy(d->lost, lost, sizeof(lost));
                 }
         }
+        hnd_api_refusals_flush(d);
         bool active = hn_emergency_active(d->emergency, NULL) > 0;
         if (active != d->emergency_active) {
                 hn_monitor_set_emergency(d->monitor, active);
