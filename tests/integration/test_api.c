@@ -858,6 +858,104 @@ static void tree_matches_the_kernel(void **state) {
         }
 }
 
+/* The v1 freezer group of the running test: thawed in teardown even when
+ * an assertion failed half-way, so its task can die and the root go. */
+static char frozen_group[512];
+
+static int slow_teardown(void **state) {
+        if (frozen_group[0]) {
+                char p[600];
+                snprintf(p, sizeof(p), "%s/freezer.state", frozen_group);
+                write_text(p, "THAWED");
+        }
+        int r = dmn_teardown(state);
+        if (frozen_group[0])
+                rmdir(frozen_group);
+        frozen_group[0] = '\0';
+        return r;
+}
+
+/* A call that waits (a kill of a task that cannot die) runs off the
+ * event loop: others are answered and the kernel's records flow
+ * meanwhile; the caller gets kill_failed at KillTimeoutMSec; one
+ * connection's replies keep the order of its requests. */
+static void slow_call_holds_no_one(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        char freezer[256], p[700], buf[256], out[4096];
+        v1_freezer(freezer, sizeof(freezer));
+        if (!freezer[0])
+                SKIP_BECAUSE("no cgroup-v1 freezer to make an unkillable task");
+        snprintf(frozen_group, sizeof(frozen_group), "%s/hn-test.api.%d", freezer, (int) getpid());
+        assert_int_equal(mkdir(frozen_group, 0755), 0);
+        write_config(d, "KillTimeoutMSec=1500");
+        start(d);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice stuck"), 0);
+        pid_t child = sleeper();
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "scope attach workload.slice/stuck.scope %d", (int) child);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
+        snprintf(p, sizeof(p), "%s/tasks", frozen_group);
+        snprintf(buf, sizeof(buf), "%d", (int) child);
+        assert_int_equal(write_text(p, buf), 0);
+        snprintf(p, sizeof(p), "%s/freezer.state", frozen_group);
+        assert_int_equal(write_text(p, "FROZEN"), 0);
+        for (int i = 0; i < 100 && (read_text(p, buf, sizeof(buf)), strncmp(buf, "FROZEN", 6)); i++)
+                usleep(10000);
+
+        /* the destroy, and behind it on the same connection a status */
+        int fd = api_connect(d);
+        const char *two = "{\"call\":\"scope.destroy\",\"args\":{\"path\":\"workload.slice/stuck.scope\"},\"id\":1}\n"
+                          "{\"call\":\"status\",\"id\":2}\n";
+        double t0 = now_s();
+        assert_int_equal(write(fd, two, strlen(two)), (ssize_t) strlen(two));
+        usleep(200000);
+        /* meanwhile: another client is answered at once, a cross-slice act is recorded */
+        double t1 = now_s();
+        json_object *o = api_call(d, "status", NULL);
+        assert_true(api_ok(o));
+        json_object_put(o);
+        assert_true(now_s() - t1 < 0.5);
+        const char *target = env_path(d->cg, "pact.slice/infra.slice/meanwhile");
+        pid_t writer;
+        assert_int_equal(agent_run(d->workload_exe, "mkdir", target, NULL, &writer), can_enforce() ? EPERM : 0);
+        o = wait_record(d->log, "cgroup.mkdir", can_enforce() ? NULL : target);
+        assert_non_null(o);
+        json_object_put(o);
+        assert_true(now_s() - t0 < 1.4); /* before the kill gave up */
+
+        /* the replies, in order: kill_failed at the timeout, then status */
+        char replies[16384] = "";
+        size_t have = 0;
+        while (count_text(replies, "\n") < 2) {
+                struct pollfd pf = { .fd = fd, .events = POLLIN };
+                assert_int_equal(poll(&pf, 1, 10000), 1);
+                ssize_t n = read(fd, replies + have, sizeof(replies) - 1 - have);
+                assert_true(n > 0);
+                have += (size_t) n;
+                replies[have] = '\0';
+        }
+        double took = now_s() - t0;
+        close(fd);
+        assert_true(took >= 1.4);
+        char *second = strchr(replies, '\n') + 1;
+        second[-1] = '\0';
+        json_object *r1 = json_tokener_parse(replies), *r2 = json_tokener_parse(second);
+        assert_int_equal(num(r1, "id", NULL), 1);
+        assert_string_equal(str(r1, "error", "kind"), "kill_failed");
+        assert_int_equal(num(r2, "id", NULL), 2);
+        assert_true(api_ok(r2));
+        json_object_put(r1);
+        json_object_put(r2);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope list"), 0);
+        has(out, "[zombie]");
+        /* once the task can die, a destroy finishes the job */
+        assert_int_equal(write_text(p, "THAWED"), 0);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope destroy workload.slice/stuck.scope"), 0);
+        assert_int_equal(wait_pid_ms(child, 5000, NULL), child);
+        assert_false(path_exists(env_path(d->cg, "workload.slice/stuck.scope")));
+}
+
 /* The unit's CapabilityBoundingSet=, as setpriv --bounding-set takes it. */
 static void unit_bounding_set(char *buf, size_t size) {
         char unit[PATH_MAX], text[8192];
@@ -948,6 +1046,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(emergency_lifecycle, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(tree_matches_the_kernel, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(unit_capabilities_suffice, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(slow_call_holds_no_one, dmn_setup, slow_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

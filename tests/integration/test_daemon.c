@@ -241,8 +241,9 @@ static void sighup_reloads_identities(void **state) {
         /* workload's executable becomes pact's; pact's own is dropped */
         FILE *f = fopen(d->config, "w");
         fprintf(f, "[hpcnoded]\nCgroupRoot=%s\nAuditLog=%s\nJournal=no\nLossCheckMSec=100\nEmergencyState=%s/emergency\n"
+                   "UenvBase=%s/uenv\nWorkdirBase=%s/workdir\nControlSocket=%s\nMetricsTextfile=\nHoldTimeSec=1\n"
                    "RingBufferBytes=8192\n[identity.pact]\nExecutable=%s\n",
-                d->cg->s.root, d->log, d->dir, d->workload_exe);
+                d->cg->s.root, d->log, d->dir, d->dir, d->dir, d->socket, d->workload_exe);
         fclose(f);
         kill(d->pid, SIGHUP);
         json_object *o = wait_record(d->log, "config.reloaded", NULL);

@@ -385,3 +385,20 @@ void event_log_drain(struct event_log *log, struct hn_monitor *mon) {
         while (hn_monitor_poll(mon, 50, event_log_add, log) > 0)
                 ;
 }
+
+/* Finds or mounts a v1 freezer hierarchy; "" if the kernel has none. */
+void v1_freezer(char *ret, size_t size) {
+        ret[0] = '\0';
+        if (path_exists("/sys/fs/cgroup/freezer/freezer.state") || path_exists("/sys/fs/cgroup/freezer/tasks")) {
+                snprintf(ret, size, "/sys/fs/cgroup/freezer");
+                return;
+        }
+        /* the VM: pure v2 at /sys/fs/cgroup, v1 freezer mounted beside it */
+        if (path_exists("/run/hn-freezer/tasks")) {
+                snprintf(ret, size, "/run/hn-freezer");
+                return;
+        }
+        mkdir("/run/hn-freezer", 0755);
+        if (system("mount -t cgroup -o freezer none /run/hn-freezer 2>/dev/null") == 0)
+                snprintf(ret, size, "/run/hn-freezer");
+}

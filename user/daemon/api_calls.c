@@ -38,6 +38,23 @@ struct call {
         unsigned roles;
         call_fn fn;
         const char *args[8]; /* every key it accepts */
+        /* May wait (a kill that waits for the cgroup to empty, a loop
+         * device and a mount): run off the event loop, on a thread of its
+         * own. Such a call may use only the thread-safe managers. */
+        bool slow;
+        /* After success, on the loop: a reconcile pass, so the guard holds
+         * the mounts the call made before the reply goes out. */
+        bool then_reconcile;
+};
+
+struct hnd_api_pending {
+        struct hnd_daemon *d;
+        const struct call *call;
+        size_t index;
+        json_object *req, *args, *result;
+        struct hnd_caller caller;
+        struct hn_error err;
+        int r;
 };
 
 /* ---- arguments ---- */
@@ -76,6 +93,8 @@ static int arg_u64(json_object *args, const char *key, uint64_t max, uint64_t *r
 }
 
 static int check_args(const struct call *call, json_object *args, struct hn_error *err) {
+        if (!args)
+                return 0;
         json_object_object_foreach(args, key, v) {
                 (void) v;
                 bool known = false;
@@ -249,7 +268,6 @@ static int call_mount_acquire(struct hnd_daemon *d, const struct hnd_caller *c, 
         if ((r = arg_str(args, "image", true, &image, err)) < 0 || (r = arg_str(args, "allocation", true, &alloc, err)) < 0 ||
             (r = hn_mount_acquire(d->mounts.manager, image, alloc, &h, err)) < 0)
                 return r;
-        hnd_mounts_reconcile(&d->mounts); /* the guard holds the new mounts before we answer */
         char dir[PATH_MAX];
         const char *owner = c->role == HND_ROLE_OPERATOR ? "operator" : hnd_role_name(c->role);
         if ((size_t) snprintf(dir, sizeof(dir), "%s/%s", d->cfg.workdir_base, h.allocation_id) < sizeof(dir))
@@ -274,10 +292,7 @@ static int call_mount_release(struct hnd_daemon *d, const struct hnd_caller *c, 
         /* The handle names the image and the allocation; paths are the manager's. */
         snprintf(h.image_path, sizeof(h.image_path), "%s", image);
         snprintf(h.allocation_id, sizeof(h.allocation_id), "%s", alloc);
-        if ((r = hn_mount_release(d->mounts.manager, &h, err)) < 0)
-                return r;
-        hnd_mounts_reconcile(&d->mounts);
-        return 0;
+        return hn_mount_release(d->mounts.manager, &h, err);
 }
 
 static int call_mount_list(struct hnd_daemon *d, const struct hnd_caller *c, json_object *args, json_object *result,
@@ -308,10 +323,7 @@ static int call_mount_force_unmount(struct hnd_daemon *d, const struct hnd_calle
         const char *image;
         (void) c, (void) result;
         int r = arg_str(args, "image", true, &image, err);
-        if (r < 0 || (r = hn_mount_force_unmount(d->mounts.manager, image, err)) < 0)
-                return r;
-        hnd_mounts_reconcile(&d->mounts);
-        return 0;
+        return r < 0 ? r : hn_mount_force_unmount(d->mounts.manager, image, err);
 }
 
 static int call_mount_reconcile(struct hnd_daemon *d, const struct hnd_caller *c, json_object *args,
@@ -485,30 +497,35 @@ static int call_subscribe(struct hnd_daemon *d, const struct hnd_caller *c, json
 }
 
 static const struct call calls[] = {
-        { "status", KNOWN, call_status, {} },
-        { "probe", KNOWN, call_probe, {} },
-        { "metrics", KNOWN, call_metrics, {} },
-        { "tree", KNOWN, call_tree, {} },
-        { "hierarchy.create", KNOWN, call_hierarchy_create, {} },
-        { "scope.create", KNOWN, call_scope_create, { "parent", "name", "memory_max", "cpu_weight", "io_max" } },
-        { "scope.destroy", KNOWN, call_scope_destroy, { "path" } },
-        { "scope.freeze", KNOWN, call_scope_freeze, { "path" } },
-        { "scope.thaw", KNOWN, call_scope_thaw, { "path" } },
-        { "scope.attach", KNOWN, call_scope_attach, { "path", "pid" } },
-        { "scope.metrics", ANYONE, call_scope_metrics, { "path" } }, /* RI6 */
-        { "scope.is_empty", KNOWN, call_scope_is_empty, { "path" } },
-        { "scope.list", KNOWN, call_scope_list, { "slice" } },
-        { "mount.acquire", KNOWN, call_mount_acquire, { "image", "allocation" } },
-        { "mount.release", KNOWN, call_mount_release, { "image", "allocation" } },
-        { "mount.list", KNOWN, call_mount_list, {} },
-        { "mount.refcount", KNOWN, call_mount_refcount, { "image" } },
-        { "mount.force_unmount", OPERATOR | ROLE(HND_ROLE_PACT), call_mount_force_unmount, { "image" } },
-        { "mount.reconcile", OPERATOR, call_mount_reconcile, {} },
-        { "emergency.begin", OPERATOR, call_emergency_begin, { "reason", "duration_s", "actor" } },
-        { "emergency.end", OPERATOR, call_emergency_end, { "actor" } },
-        { "emergency.status", KNOWN, call_emergency_status, {} },
-        { "audit.tail", KNOWN, call_audit_tail, { "lines" } },
-        { "subscribe", KNOWN, call_subscribe, {} },
+        { .name = "status", .roles = KNOWN, .fn = call_status, .args = {} },
+        { .name = "probe", .roles = KNOWN, .fn = call_probe, .args = {} },
+        { .name = "metrics", .roles = KNOWN, .fn = call_metrics, .args = {} },
+        { .name = "tree", .roles = KNOWN, .fn = call_tree, .args = {} },
+        { .name = "hierarchy.create", .roles = KNOWN, .fn = call_hierarchy_create, .args = {} },
+        { .name = "scope.create", .roles = KNOWN, .fn = call_scope_create,
+          .args = { "parent", "name", "memory_max", "cpu_weight", "io_max" } },
+        { .name = "scope.destroy", .roles = KNOWN, .fn = call_scope_destroy, .args = { "path" }, .slow = true },
+        { .name = "scope.freeze", .roles = KNOWN, .fn = call_scope_freeze, .args = { "path" }, .slow = true },
+        { .name = "scope.thaw", .roles = KNOWN, .fn = call_scope_thaw, .args = { "path" }, .slow = true },
+        { .name = "scope.attach", .roles = KNOWN, .fn = call_scope_attach, .args = { "path", "pid" } },
+        { .name = "scope.metrics", .roles = ANYONE, .fn = call_scope_metrics, .args = { "path" } }, /* RI6 */
+        { .name = "scope.is_empty", .roles = KNOWN, .fn = call_scope_is_empty, .args = { "path" } },
+        { .name = "scope.list", .roles = KNOWN, .fn = call_scope_list, .args = { "slice" } },
+        { .name = "mount.acquire", .roles = KNOWN, .fn = call_mount_acquire,
+          .args = { "image", "allocation" }, .slow = true, .then_reconcile = true },
+        { .name = "mount.release", .roles = KNOWN, .fn = call_mount_release,
+          .args = { "image", "allocation" }, .slow = true, .then_reconcile = true },
+        { .name = "mount.list", .roles = KNOWN, .fn = call_mount_list, .args = {} },
+        { .name = "mount.refcount", .roles = KNOWN, .fn = call_mount_refcount, .args = { "image" } },
+        { .name = "mount.force_unmount", .roles = OPERATOR | ROLE(HND_ROLE_PACT), .fn = call_mount_force_unmount,
+          .args = { "image" }, .slow = true, .then_reconcile = true },
+        { .name = "mount.reconcile", .roles = OPERATOR, .fn = call_mount_reconcile, .args = {} },
+        { .name = "emergency.begin", .roles = OPERATOR, .fn = call_emergency_begin,
+          .args = { "reason", "duration_s", "actor" } },
+        { .name = "emergency.end", .roles = OPERATOR, .fn = call_emergency_end, .args = { "actor" } },
+        { .name = "emergency.status", .roles = KNOWN, .fn = call_emergency_status, .args = {} },
+        { .name = "audit.tail", .roles = KNOWN, .fn = call_audit_tail, .args = { "lines" } },
+        { .name = "subscribe", .roles = KNOWN, .fn = call_subscribe, .args = {} },
 };
 _Static_assert(ELEMENTSOF(calls) <= HND_API_MAX_CALLS, "raise HND_API_MAX_CALLS");
 
@@ -611,21 +628,60 @@ static int parse(const char *line, size_t len, json_object **ret, const struct c
                             json_object_get_string(name));
 }
 
-void hnd_api_handle(struct hnd_daemon *d, const struct hnd_caller *c, const char *line, size_t len,
-                    json_object *reply, bool *ret_subscribe) {
+static void pending_free(struct hnd_api_pending *p) {
+        json_object_put(p->req);
+        json_object_put(p->args);
+        json_object_put(p->result);
+        free(p);
+}
+
+void hnd_api_run(struct hnd_api_pending *p) {
+        hnd_sink_set_client(&p->caller); /* this thread's records name the caller */
+        p->r = p->call->fn(p->d, &p->caller, p->args, p->result, &p->err);
+        hnd_sink_set_client(NULL);
+}
+
+static void reply_error(json_object *reply, int r, struct hn_error *err) {
+        if (!err->kind)
+                hn_error_set(err, HN_ERR_IO, -r, "%s", strerror(-r));
+        json_object_object_add(reply, "ok", json_object_new_boolean(false));
+        json_object_object_add(reply, "error", hnd_api_error_json(err->kind, err->sys_errno, err->message));
+}
+
+void hnd_api_busy(struct hnd_api_pending *p) {
+        p->r = hn_error_set(&p->err, HN_ERR_IO, EAGAIN, "%s: %u calls that wait are running already; try again",
+                            p->call->name, HND_API_MAX_JOBS);
+}
+
+bool hnd_api_finish(struct hnd_api_pending *p, json_object *reply) {
+        bool subscribe = false;
+        if (p->r >= 0) {
+                if (p->call->then_reconcile)
+                        hnd_mounts_reconcile(&p->d->mounts);
+                json_object_object_add(reply, "ok", json_object_new_boolean(true));
+                json_object_object_add(reply, "result", json_object_get(p->result));
+                subscribe = p->call->fn == call_subscribe;
+        } else {
+                p->d->counters.api_errors[p->index]++;
+                reply_error(reply, p->r, &p->err);
+        }
+        pending_free(p);
+        return subscribe;
+}
+
+struct hnd_api_pending *hnd_api_handle(struct hnd_daemon *d, const struct hnd_caller *c, const char *line, size_t len,
+                                       json_object *reply, bool *ret_subscribe) {
         struct hn_error err = { 0 };
         json_object *req = NULL, *args = NULL, *id = NULL;
         const struct call *call = NULL;
         size_t index = 0;
+        struct hnd_api_pending *p = NULL;
         hnd_sink_set_client(c);
         int r = parse(line, len, &req, &call, &index, &args, &err);
         if (req && json_object_is_type(req, json_type_object) && json_object_object_get_ex(req, "id", &id))
                 json_object_object_add(reply, "id", json_object_get(id));
         if (r >= 0) {
                 d->counters.api_requests[index]++;
-                json_object *empty = NULL;
-                if (!args)
-                        args = empty = json_object_new_object();
                 if (!(call->roles & ROLE(c->role))) {
                         char who[128], detail[1024];
                         roles_text(call->roles, who, sizeof(who));
@@ -635,25 +691,26 @@ void hnd_api_handle(struct hnd_daemon *d, const struct hnd_caller *c, const char
                         record_refusal(d, detail);
                         r = hn_error_set(&err, HN_ERR_PERMISSION_DENIED, EPERM, "%s", detail);
                 } else if ((r = check_args(call, args, &err)) >= 0) {
-                        json_object *result = json_object_new_object();
-                        r = call->fn(d, c, args, result, &err);
-                        if (r >= 0) {
-                                json_object_object_add(reply, "ok", json_object_new_boolean(true));
-                                json_object_object_add(reply, "result", result);
-                                *ret_subscribe = call->fn == call_subscribe;
-                        } else
-                                json_object_put(result);
+                        p = calloc(1, sizeof(*p));
+                        if (!p)
+                                r = hn_error_set(&err, HN_ERR_IO, ENOMEM, "out of memory");
                 }
-                json_object_put(empty);
                 if (r < 0)
                         d->counters.api_errors[index]++;
         }
-        if (r < 0) {
-                if (!err.kind)
-                        hn_error_set(&err, HN_ERR_IO, -r, "%s", strerror(-r));
-                json_object_object_add(reply, "ok", json_object_new_boolean(false));
-                json_object_object_add(reply, "error", hnd_api_error_json(err.kind, err.sys_errno, err.message));
-        }
+        if (r < 0)
+                reply_error(reply, r, &err);
         hnd_sink_set_client(NULL);
-        json_object_put(req);
+        if (!p) {
+                json_object_put(req);
+                return NULL;
+        }
+        *p = (struct hnd_api_pending){ .d = d, .call = call, .index = index, .req = req, .caller = *c,
+                                       .args = args ? json_object_get(args) : json_object_new_object(),
+                                       .result = json_object_new_object() };
+        if (call->slow)
+                return p; /* the server runs it on a thread, then finishes it here */
+        hnd_api_run(p);
+        *ret_subscribe = hnd_api_finish(p, reply);
+        return NULL;
 }

@@ -16,11 +16,23 @@
 struct hnd_daemon;
 struct hnd_caller;
 
-/* Parses and runs one request line, filling reply. *ret_subscribe is set
- * when the call was a successful "subscribe": the connection then streams
- * audit records. */
-void hnd_api_handle(struct hnd_daemon *d, const struct hnd_caller *c, const char *line, size_t len,
-                    json_object *reply, bool *ret_subscribe);
+struct hnd_api_pending;
+
+/* Parses and runs one request line, filling reply, and returns NULL; or,
+ * for a call that may wait (kill, freeze, mount), checks it and returns it
+ * pending: the server runs it with hnd_api_run() on another thread, then
+ * completes reply with hnd_api_finish() on the loop. *ret_subscribe is
+ * set when the call was a successful "subscribe": the connection then
+ * streams audit records. */
+struct hnd_api_pending *hnd_api_handle(struct hnd_daemon *d, const struct hnd_caller *c, const char *line, size_t len,
+                                       json_object *reply, bool *ret_subscribe);
+/* Any thread. */
+void hnd_api_run(struct hnd_api_pending *p);
+/* Instead of running it: the error for "too many running". */
+void hnd_api_busy(struct hnd_api_pending *p);
+/* The loop: the reply, the counters, a reconcile pass after a mount call;
+ * frees p. Returns whether the connection now streams. */
+bool hnd_api_finish(struct hnd_api_pending *p, json_object *reply);
 /* {"kind":…, "errno":…, "message":…} */
 json_object *hnd_api_error_json(enum hn_error_kind kind, int sys_errno, const char *message);
 /* Writes the summary of refusals not recorded one by one, once their

@@ -32,6 +32,16 @@ struct hnd_api_client {
         size_t out_len, out_off, out_cap;
         bool closing;    /* close once out is flushed */
         bool subscriber; /* a stream of audit records, no more requests */
+        bool busy;       /* a call of its runs on a thread; requests wait */
+        bool gone;       /* closed while busy: freed when the call returns */
+};
+
+struct hnd_api_job {
+        struct hnd_api *api;
+        struct hnd_api_client *client;
+        struct hnd_api_pending *pending;
+        json_object *reply;
+        struct hnd_api_job *next;
 };
 
 static uint64_t now_usec(sd_event *ev) {
@@ -40,6 +50,14 @@ static uint64_t now_usec(sd_event *ev) {
         return t;
 }
 
+static void client_release(struct hnd_api_client *c) {
+        free(c->in);
+        free(c->out);
+        free(c);
+}
+
+/* Closes the connection; the memory goes now, or when a running call of
+ * the client's returns. */
 static void client_free(struct hnd_api_client *c) {
         struct hnd_api *a = c->api;
         if (c->prev)
@@ -54,12 +72,14 @@ static void client_free(struct hnd_api_client *c) {
                 a->n_subscribers--;
                 pthread_mutex_unlock(&a->tap_lock);
         }
-        sd_event_source_disable_unref(c->io);
-        sd_event_source_disable_unref(c->timer);
+        c->io = sd_event_source_disable_unref(c->io);
+        c->timer = sd_event_source_disable_unref(c->timer);
         close(c->fd);
-        free(c->in);
-        free(c->out);
-        free(c);
+        c->fd = -1;
+        if (c->busy)
+                c->gone = true;
+        else
+                client_release(c);
 }
 
 static int append(char **buf, size_t *len, size_t *cap, const char *data, size_t n) {
@@ -86,12 +106,12 @@ static void client_update(struct hnd_api_client *c) {
         size_t pending = c->out_len - c->out_off;
         if (pending)
                 events |= EPOLLOUT;
-        if (!c->closing && (c->subscriber || pending < HND_API_REPLY_BACKLOG))
+        if (!c->closing && !c->busy && (c->subscriber || pending < HND_API_REPLY_BACKLOG))
                 events |= EPOLLIN;
         (void) sd_event_source_set_io_events(c->io, events);
         uint64_t deadline = 0;
-        if (c->subscriber)
-                deadline = 0;
+        if (c->subscriber || c->busy)
+                deadline = 0; /* a call running is not the client's delay */
         else if (c->first_byte_usec)
                 deadline = c->first_byte_usec + (uint64_t) cfg->api_request_timeout_ms * 1000u;
         else if (!c->closing && !pending)
@@ -147,11 +167,56 @@ static void queue_error(struct hnd_api_client *c, enum hn_error_kind kind, int s
         json_object_put(o);
 }
 
+static void *job_thread(void *arg) {
+        struct hnd_api_job *j = arg;
+        struct hnd_api *a = j->api;
+        hnd_api_run(j->pending);
+        pthread_mutex_lock(&a->jobs_lock);
+        j->next = a->done;
+        a->done = j;
+        uint64_t one = 1;
+        (void) !write(a->done_efd, &one, sizeof(one));
+        a->jobs_running--;
+        pthread_cond_broadcast(&a->jobs_cond);
+        pthread_mutex_unlock(&a->jobs_lock);
+        return NULL;
+}
+
+/* On a thread of its own; false if none can be had (too many running). */
+static bool job_start(struct hnd_api_client *c, struct hnd_api_pending *p, json_object *reply) {
+        struct hnd_api *a = c->api;
+        struct hnd_api_job *j = calloc(1, sizeof(*j));
+        if (!j)
+                return false;
+        *j = (struct hnd_api_job){ .api = a, .client = c, .pending = p, .reply = reply };
+        pthread_attr_t attr;
+        pthread_t t;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_mutex_lock(&a->jobs_lock);
+        bool ok = a->jobs_running < HND_API_MAX_JOBS && pthread_create(&t, &attr, job_thread, j) == 0;
+        if (ok)
+                a->jobs_running++;
+        pthread_mutex_unlock(&a->jobs_lock);
+        pthread_attr_destroy(&attr);
+        if (!ok)
+                free(j);
+        return ok;
+}
+
 static void handle_line(struct hnd_api_client *c, const char *line, size_t len) {
         struct hnd_api *a = c->api;
         json_object *reply = json_object_new_object();
         bool subscribe = false;
-        hnd_api_handle(a->d, &c->caller, line, len, reply, &subscribe);
+        struct hnd_api_pending *p = hnd_api_handle(a->d, &c->caller, line, len, reply, &subscribe);
+        if (p) {
+                if (job_start(c, p, reply)) {
+                        c->busy = true;
+                        return;
+                }
+                hnd_api_busy(p);
+                (void) hnd_api_finish(p, reply);
+        }
         queue_json(c, reply);
         json_object_put(reply);
         if (subscribe && !c->subscriber) {
@@ -165,7 +230,7 @@ static void handle_line(struct hnd_api_client *c, const char *line, size_t len) 
 /* Every complete line in the buffer is one request. */
 static void process_input(struct hnd_api_client *c) {
         size_t start = 0;
-        for (;;) {
+        while (!c->busy) {
                 char *nl = memchr(c->in + start, '\n', c->in_len - start);
                 if (!nl)
                         break;
@@ -342,9 +407,43 @@ static int on_tap(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
         return 0;
 }
 
+/* Replies of calls that ran on threads, back on the loop. */
+static void jobs_finish(struct hnd_api *a) {
+        pthread_mutex_lock(&a->jobs_lock);
+        struct hnd_api_job *j = a->done;
+        a->done = NULL;
+        pthread_mutex_unlock(&a->jobs_lock);
+        while (j) {
+                struct hnd_api_job *next = j->next;
+                struct hnd_api_client *c = j->client;
+                (void) hnd_api_finish(j->pending, j->reply);
+                c->busy = false;
+                if (c->gone)
+                        client_release(c);
+                else {
+                        queue_json(c, j->reply);
+                        process_input(c); /* the requests that waited */
+                        (void) client_flush(c);
+                }
+                json_object_put(j->reply);
+                free(j);
+                j = next;
+        }
+}
+
+static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        uint64_t v;
+        (void) s, (void) revents;
+        (void) !read(fd, &v, sizeof(v));
+        jobs_finish(userdata);
+        return 0;
+}
+
 int hnd_api_start(struct hnd_api *a, sd_event *ev, struct hnd_daemon *d, struct hn_error *err) {
         const char *path = d->cfg.control_socket;
-        *a = (struct hnd_api){ .d = d, .ev = ev, .fd = -1, .tap_efd = -1, .tap_lock = PTHREAD_MUTEX_INITIALIZER };
+        *a = (struct hnd_api){ .d = d, .ev = ev, .fd = -1, .tap_efd = -1, .done_efd = -1,
+                               .tap_lock = PTHREAD_MUTEX_INITIALIZER, .jobs_lock = PTHREAD_MUTEX_INITIALIZER,
+                               .jobs_cond = PTHREAD_COND_INITIALIZER };
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         if (strlen(path) >= sizeof(sa.sun_path))
                 return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, ENAMETOOLONG, "API socket %s: path too long", path);
@@ -366,11 +465,13 @@ int hnd_api_start(struct hnd_api *a, sd_event *ev, struct hnd_daemon *d, struct 
             listen(a->fd, SOMAXCONN) < 0)
                 return hn_error_set(err, HN_ERR_IO, errno, "API socket %s: %s", path, strerror(errno));
         a->tap_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        a->done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         int r;
-        if (a->tap_efd < 0)
+        if (a->tap_efd < 0 || a->done_efd < 0)
                 return hn_error_set(err, HN_ERR_IO, errno, "API socket: eventfd: %s", strerror(errno));
         if ((r = sd_event_add_io(ev, &a->src, a->fd, EPOLLIN, on_connect, a)) < 0 ||
-            (r = sd_event_add_io(ev, &a->tap_src, a->tap_efd, EPOLLIN, on_tap, a)) < 0)
+            (r = sd_event_add_io(ev, &a->tap_src, a->tap_efd, EPOLLIN, on_tap, a)) < 0 ||
+            (r = sd_event_add_io(ev, &a->done_src, a->done_efd, EPOLLIN, on_done, a)) < 0)
                 return hn_error_set(err, HN_ERR_IO, -r, "API socket %s: %s", path, strerror(-r));
         return 0;
 }
@@ -378,6 +479,16 @@ int hnd_api_start(struct hnd_api *a, sd_event *ev, struct hnd_daemon *d, struct 
 void hnd_api_stop(struct hnd_api *a) {
         while (a->clients)
                 client_free(a->clients);
+        /* Calls still running finish first (a kill waits its timeout at most). */
+        pthread_mutex_lock(&a->jobs_lock);
+        while (a->jobs_running)
+                pthread_cond_wait(&a->jobs_cond, &a->jobs_lock);
+        pthread_mutex_unlock(&a->jobs_lock);
+        jobs_finish(a);
+        a->done_src = sd_event_source_disable_unref(a->done_src);
+        if (a->done_efd >= 0)
+                close(a->done_efd);
+        a->done_efd = -1;
         a->src = sd_event_source_disable_unref(a->src);
         a->tap_src = sd_event_source_disable_unref(a->tap_src);
         if (a->fd >= 0) {

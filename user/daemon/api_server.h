@@ -19,9 +19,11 @@
 #define HND_API_REQUEST_MAX (64u * 1024u)
 #define HND_API_REPLY_BACKLOG (1u << 20) /* unread reply bytes before a client is no longer read */
 #define HND_API_STREAM_BACKLOG (8u << 20) /* unread records before a subscriber is dropped */
+#define HND_API_MAX_JOBS 16 /* calls that may wait, running at once on their own threads */
 
 struct hnd_daemon;
 struct hnd_api_client;
+struct hnd_api_job;
 
 struct hnd_api {
         struct hnd_daemon *d;
@@ -40,6 +42,15 @@ struct hnd_api {
         size_t tap_len;
         uint64_t tap_lost; /* records dropped because the loop fell this far behind */
         uint64_t connections, rejected_connections, dropped_subscribers;
+        /* Calls that may wait run on threads; their replies come back to
+         * the loop through done_efd. A client waits for its reply before
+         * its next request is read, so replies keep their order. */
+        pthread_mutex_t jobs_lock;
+        pthread_cond_t jobs_cond;
+        struct hnd_api_job *done;
+        unsigned jobs_running;
+        int done_efd;
+        sd_event_source *done_src;
 };
 
 int hnd_api_start(struct hnd_api *a, sd_event *ev, struct hnd_daemon *d, struct hn_error *err);

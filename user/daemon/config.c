@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hpcnode/cgroup.h>
 #include <hpcnode/mount.h>
 
 #include "config.h"
@@ -26,6 +27,7 @@ void hnd_config_default(struct hnd_config *cfg) {
                 .uenv_base = HN_UENV_MOUNT_BASE,
                 .workdir_base = HN_WORKDIR_BASE,
                 .hold_time_secs = HN_DEFAULT_HOLD_TIME_SECS,
+                .kill_timeout_ms = HN_CGROUP_DEFAULT_KILL_TIMEOUT_MS,
                 .mount_check_ms = 1000,
                 .mount_check_busy_ms = 10000,
                 .control_socket = "/run/hpcnode/hpcnoded.sock",
@@ -150,6 +152,13 @@ static int main_key(struct hnd_config *cfg, const char *key, const char *v, cons
                 if (parse_u32(v, &n) < 0 || n > 86400)
                         return -EINVAL;
                 cfg->hold_time_secs = n;
+                return 0;
+        }
+        if (!strcmp(key, "KillTimeoutMSec")) {
+                *why = "100..600000";
+                if (parse_u32(v, &n) < 0 || n < 100 || n > 600000)
+                        return -EINVAL;
+                cfg->kill_timeout_ms = n;
                 return 0;
         }
         if (!strcmp(key, "MountCheckMSec") || !strcmp(key, "MountCheckBusyMSec")) {

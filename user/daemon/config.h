@@ -38,6 +38,7 @@ struct hnd_config {
         char uenv_base[PATH_MAX];      /* UenvBase=, /run/pact/uenv */
         char workdir_base[PATH_MAX];   /* WorkdirBase=, /run/pact/workdir */
         uint32_t hold_time_secs;       /* HoldTimeSec=, 60 */
+        uint32_t kill_timeout_ms;      /* KillTimeoutMSec=, 10000: a destroy's wait for the scope to empty */
         uint32_t mount_check_ms;       /* MountCheckMSec=, 1000: the idle tick while the node is idle */
         uint32_t mount_check_busy_ms;  /* MountCheckBusyMSec=, 10000: while it is busy */
         char control_socket[PATH_MAX]; /* ControlSocket=, /run/hpcnode/hpcnoded.sock: the API; "" = none */

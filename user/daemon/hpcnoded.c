@@ -220,6 +220,19 @@ static void restart_keys(const struct hnd_config *a, const struct hnd_config *b,
                 { "LossCheckMSec", a->loss_check_ms != b->loss_check_ms },
                 { "Attribution", a->attribution != b->attribution },
                 { "LimitCheckMSec", a->limit_check_ms != b->limit_check_ms },
+                { "KillTimeoutMSec", a->kill_timeout_ms != b->kill_timeout_ms },
+                { "UenvBase", strcmp(a->uenv_base, b->uenv_base) != 0 },
+                { "WorkdirBase", strcmp(a->workdir_base, b->workdir_base) != 0 },
+                { "HoldTimeSec", a->hold_time_secs != b->hold_time_secs },
+                { "MountCheckMSec", a->mount_check_ms != b->mount_check_ms },
+                { "MountCheckBusyMSec", a->mount_check_busy_ms != b->mount_check_busy_ms },
+                { "ControlSocket", strcmp(a->control_socket, b->control_socket) != 0 },
+                { "ApiRequestTimeoutMSec", a->api_request_timeout_ms != b->api_request_timeout_ms },
+                { "ApiIdleTimeoutMSec", a->api_idle_timeout_ms != b->api_idle_timeout_ms },
+                { "ApiMaxClients", a->api_max_clients != b->api_max_clients },
+                { "MetricsListen", strcmp(a->metrics_listen, b->metrics_listen) != 0 },
+                { "MetricsTextfile", strcmp(a->metrics_textfile, b->metrics_textfile) != 0 },
+                { "MetricsIntervalSec", a->metrics_interval_secs != b->metrics_interval_secs },
         };
         size_t used = 0;
         buf[0] = '\0';
@@ -244,7 +257,7 @@ static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *u
                 hnd_sink_note(&d->sink, "config.reload_failed", err.message, LOG_ERR);
                 return 0;
         }
-        char ignored[256], detail[512];
+        char ignored[512], detail[1024];
         restart_keys(&d->cfg, next, ignored, sizeof(ignored));
         snprintf(detail, sizeof(detail), "%s: %u identities%s%s", d->config_path, next->n_identities,
                  ignored[0] ? "; needs a restart to apply: " : "", ignored);
@@ -294,8 +307,13 @@ static int setup(struct hnd_daemon *d, bool echo, char *why, size_t why_size, co
         }
         d->sink.mode = *mode;
         struct hn_cgroup_manager *managers[] = { d->cgroups, d->pact_cgroups, d->workload_cgroups };
-        for (size_t i = 0; i < ELEMENTSOF(managers); i++)
+        struct hn_cgroup_options copts;
+        hn_cgroup_options_default(&copts);
+        copts.kill_timeout_ms = d->cfg.kill_timeout_ms;
+        for (size_t i = 0; i < ELEMENTSOF(managers); i++) {
                 hn_cgroup_manager_set_audit(managers[i], hnd_sink_library, &d->sink);
+                (void) hn_cgroup_manager_set_options(managers[i], &copts, NULL); /* in range: checked by the config */
+        }
         if (hn_emergency_new(d->cfg.emergency_state, &d->emergency, &err) < 0) {
                 fprintf(stderr, "hpcnoded: %s\n", err.message);
                 return -1;
