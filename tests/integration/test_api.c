@@ -954,6 +954,24 @@ static void slow_call_holds_no_one(void **state) {
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope destroy workload.slice/stuck.scope"), 0);
         assert_int_equal(wait_pid_ms(child, 5000, NULL), child);
         assert_false(path_exists(env_path(d->cg, "workload.slice/stuck.scope")));
+        /* a client that half-closes after a call that waits still gets its reply */
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice quick"), 0);
+        const char *req = "{\"call\":\"scope.destroy\",\"args\":{\"path\":\"workload.slice/quick.scope\"}}\n";
+        bool closed;
+        /* stopped, so it finds the request and the half-close together */
+        assert_int_equal(kill(d->pid, SIGSTOP), 0);
+        pid_t resume = fork();
+        if (resume == 0) {
+                usleep(300000);
+                kill(d->pid, SIGCONT);
+                _exit(0);
+        }
+        o = raw(d, req, strlen(req), true, &closed);
+        assert_int_equal(wait_pid_ms(resume, 5000, NULL), resume);
+        assert_true(api_ok(o));
+        assert_true(closed);
+        json_object_put(o);
+        assert_false(path_exists(env_path(d->cg, "workload.slice/quick.scope")));
 }
 
 /* The unit's CapabilityBoundingSet=, as setpriv --bounding-set takes it. */

@@ -258,8 +258,10 @@ static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *user
         (void) s, (void) fd;
         if (revents & EPOLLIN) {
                 bool eof = false;
-                /* Bounded: a fast writer cannot keep the loop here. */
-                for (unsigned i = 0; i < 16 && !c->closing; i++) {
+                /* Bounded: a fast writer cannot keep the loop here. None
+                 * is read while a call of the client's runs: its reply
+                 * comes first (and a half-close waits behind it). */
+                for (unsigned i = 0; i < 16 && !c->closing && !c->busy; i++) {
                         char buf[16384];
                         ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
                         if (n < 0 && (errno == EAGAIN || errno == EINTR))
