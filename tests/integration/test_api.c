@@ -429,20 +429,7 @@ static json_object *raw(struct dmn *d, const void *bytes, size_t n, bool shut, b
         if (shut)
                 shutdown(fd, SHUT_WR);
         char buf[8192];
-        size_t have = 0;
-        while (have < sizeof(buf) - 1) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
-                if (poll(&p, 1, 5000) <= 0)
-                        break;
-                ssize_t r = read(fd, buf + have, sizeof(buf) - 1 - have);
-                if (r <= 0)
-                        break;
-                have += (size_t) r;
-                buf[have] = '\0';
-                if (memchr(buf, '\n', have))
-                        break;
-        }
-        buf[have] = '\0';
+        (void) read_lines(fd, buf, sizeof(buf), 1, 5000);
         struct pollfd p = { .fd = fd, .events = POLLIN };
         char c;
         *ret_closed = poll(&p, 1, 1000) == 1 && read(fd, &c, 1) == 0;
@@ -561,15 +548,7 @@ static void sixty_four_clients(void **state) {
         }
         for (int i = N - 1; i >= 0; i--) {
                 char buf[4096];
-                size_t have = 0;
-                while (!memchr(buf, '\n', have)) {
-                        struct pollfd p = { .fd = fds[i], .events = POLLIN };
-                        assert_int_equal(poll(&p, 1, 5000), 1);
-                        ssize_t n = read(fds[i], buf + have, sizeof(buf) - 1 - have);
-                        assert_true(n > 0);
-                        have += (size_t) n;
-                }
-                buf[have] = '\0';
+                assert_true(read_lines(fds[i], buf, sizeof(buf), 1, 5000) > 0);
                 json_object *o = json_tokener_parse(buf);
                 assert_true(api_ok(o));
                 assert_int_equal(num(o, "id", NULL), i);
@@ -925,16 +904,10 @@ static void slow_call_holds_no_one(void **state) {
         assert_true(now_s() - t0 < 1.4); /* before the kill gave up */
 
         /* the replies, in order: kill_failed at the timeout, then status */
-        char replies[16384] = "";
-        size_t have = 0;
-        while (count_text(replies, "\n") < 2) {
-                struct pollfd pf = { .fd = fd, .events = POLLIN };
-                assert_int_equal(poll(&pf, 1, 10000), 1);
-                ssize_t n = read(fd, replies + have, sizeof(replies) - 1 - have);
-                assert_true(n > 0);
-                have += (size_t) n;
-                replies[have] = '\0';
-        }
+        char replies[16384];
+        (void) read_lines(fd, replies, sizeof(replies), 2, 10000);
+        if (count_text(replies, "\n") != 2)
+                fail_msg("expected two replies, got: %s", replies);
         double took = now_s() - t0;
         close(fd);
         assert_true(took >= 1.4);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -194,6 +195,22 @@ int api_connect(struct dmn *d) {
         return fd;
 }
 
+size_t read_lines(int fd, char *buf, size_t size, int lines, int timeout_ms) {
+        size_t have = 0;
+        buf[0] = '\0';
+        while (have < size - 1 && count_text(buf, "\n") < lines) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                if (poll(&p, 1, timeout_ms) <= 0)
+                        break;
+                ssize_t r = read(fd, buf + have, size - 1 - have);
+                if (r <= 0)
+                        break;
+                have += (size_t) r;
+                buf[have] = '\0';
+        }
+        return have;
+}
+
 json_object *api_request(struct dmn *d, const char *line) {
         int fd = api_connect(d);
         size_t n = strlen(line);
@@ -201,17 +218,7 @@ json_object *api_request(struct dmn *d, const char *line) {
         assert_int_equal(write(fd, "\n", 1), 1);
         char *reply = malloc(1 << 20);
         assert_non_null(reply);
-        size_t have = 0;
-        for (;;) {
-                ssize_t r = read(fd, reply + have, (1 << 20) - 1 - have);
-                if (r <= 0)
-                        break;
-                have += (size_t) r;
-                reply[have] = '\0';
-                if (memchr(reply, '\n', have))
-                        break;
-        }
-        reply[have] = '\0';
+        (void) read_lines(fd, reply, 1 << 20, 1, 10000);
         close(fd);
         json_object *o = json_tokener_parse(reply);
         if (!o)

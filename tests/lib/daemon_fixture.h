@@ -44,6 +44,9 @@ int64_t num(json_object *o, const char *a, const char *b);
 
 /* A connection to the API socket (fails the test if none). */
 int api_connect(struct dmn *d);
+/* Reads from fd until buf holds `lines` newlines, the stream ends, or
+ * nothing came for timeout_ms; NUL-terminated; the bytes read. */
+size_t read_lines(int fd, char *buf, size_t size, int lines, int timeout_ms);
 /* One request line (newline added) on a new connection; the reply parsed. */
 json_object *api_request(struct dmn *d, const char *line);
 /* {"call":call,"args":args_json}; args_json may be NULL. */
