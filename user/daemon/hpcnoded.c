@@ -380,8 +380,9 @@ int main(int argc, char **argv) {
                                               { "probe", no_argument, NULL, 'p' },
                                               { "help", no_argument, NULL, 'h' },
                                               {} };
+        /* every fd -1: daemon_free() runs whatever setup got to */
         struct hnd_daemon d = { .config_path = HND_DEFAULT_CONFIG, .sink.fd = -1, .api.fd = -1, .api.tap_efd = -1,
-                                .metrics.http_fd = -1, .mounts.mountinfo_fd = -1 };
+                                .api.done_efd = -1, .metrics.http_fd = -1, .mounts.mountinfo_fd = -1 };
         bool echo = false, probe = false;
         int c;
         while ((c = getopt_long(argc, argv, "c:fph", opts, NULL)) >= 0)
