@@ -655,6 +655,9 @@ void hnd_api_busy(struct hnd_api_pending *p) {
 
 bool hnd_api_finish(struct hnd_api_pending *p, json_object *reply) {
         bool subscribe = false;
+        /* The call's records are on disk before its caller hears it is
+         * done (AuditFsync; a no-op when it made none). */
+        hnd_sink_sync(&p->d->sink);
         if (p->r >= 0) {
                 if (p->call->then_reconcile)
                         hnd_mounts_reconcile(&p->d->mounts);
@@ -702,6 +705,7 @@ struct hnd_api_pending *hnd_api_handle(struct hnd_daemon *d, const struct hnd_ca
                 reply_error(reply, r, &err);
         hnd_sink_set_client(NULL);
         if (!p) {
+                hnd_sink_sync(&d->sink); /* a refusal's record, before its reply */
                 json_object_put(req);
                 return NULL;
         }
