@@ -19,6 +19,7 @@
 
 #include <hpcnode/cgroup.h>
 
+#include "bench_stats.h"
 #include "fixture.h"
 
 #define ROUNDS 9
@@ -28,22 +29,6 @@
 
 static const char request_line[] = "{\"call\":\"scope.metrics\",\"args\":{\"path\":\"workload.slice\"}}\n";
 static char sock_path[128];
-
-static double now_us(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n) {
-        qsort(v, n, sizeof(*v), cmp);
-        return v[n / 2];
-}
 
 static int connect_api(void) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -19,20 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "mount_fixture.h"
 
 #define N 200
-
-static double now_us(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return x < y ? -1 : x > y;
-}
 
 /* Whether needle appeared in path after *off (which moves to the end):
  * only new bytes are read, so the measurement does not grow with the log.
@@ -177,8 +167,8 @@ static int run(bool fsync_on) {
 out:
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);
-        qsort(lat, (size_t) n, sizeof(double), cmp);
-        qsort(stamp, (size_t) n, sizeof(double), cmp);
+        qsort(lat, (size_t) n, sizeof(double), cmp_double);
+        qsort(stamp, (size_t) n, sizeof(double), cmp_double);
         printf("daemon_drift_latency: umount(2) of a held image mount -> the mount.drift line in a running hpcnoded's\n"
                "audit log, AuditFsync=%s, %d of %d, microseconds\n", fsync_on ? "yes (default)" : "no", n, N);
         printf("%-40s %9s %9s %9s\n", "", "p50", "p99", "max");

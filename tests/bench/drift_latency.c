@@ -24,22 +24,12 @@
 
 #include <hpcnode/monitor.h>
 
+#include "bench_stats.h"
 #include "mount_fixture.h"
 
 #define N 1000
 #define HND_MOUNT_PASS_GAP_US 2000 /* as user/daemon/mount_watch.c */
 #define ROUNDS 11
-
-static double now_us(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return x < y ? -1 : x > y;
-}
 
 static void on_drift(const struct hn_drift *d, void *userdata) {
         if (d->cls == HN_DRIFT_HELD_MOUNT_REMOVED)
@@ -117,7 +107,7 @@ int main(void) {
                         lat[n++] = now_us() - t0;
         }
         close(fd);
-        qsort(lat, (size_t) n, sizeof(double), cmp);
+        qsort(lat, (size_t) n, sizeof(double), cmp_double);
         printf("drift_latency: umount(2) of a held image mount -> drift found and repaired, %d of %d, microseconds\n",
                n, N);
         printf("%-40s %9s %9s %9s\n", "", "p50", "p99", "max");
@@ -166,8 +156,8 @@ int main(void) {
                 double ratio[ROUNDS];
                 for (int r = 0; r < ROUNDS; r++)
                         ratio[r] = res[v][r] / res[0][r];
-                qsort(ratio, ROUNDS, sizeof(double), cmp);
-                qsort(res[v], ROUNDS, sizeof(double), cmp);
+                qsort(ratio, ROUNDS, sizeof(double), cmp_double);
+                qsort(res[v], ROUNDS, sizeof(double), cmp_double);
                 printf("  %-40s %8.1f  x%.3f\n", names[v], res[v][ROUNDS / 2], ratio[ROUNDS / 2]);
         }
         hn_mount_release(e->m, &h, NULL);

@@ -17,6 +17,7 @@
 #include <hpcnode/monitor.h>
 #include <hpcnode/probe.h>
 
+#include "bench_stats.h"
 #include "fixture.h"
 
 #define N 10000
@@ -42,13 +43,8 @@ static void on_event(const struct hn_event *e, void *u) {
         }
 }
 
-static int cmp(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return x < y ? -1 : x > y;
-}
-
 static void row(const char *name, double *v, int n) {
-        qsort(v, (size_t) n, sizeof(double), cmp);
+        qsort(v, (size_t) n, sizeof(double), cmp_double);
         if (n == 0) {
                 printf("%-48s (no records)\n", name);
                 return;

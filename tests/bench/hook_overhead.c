@@ -23,6 +23,7 @@
 #include <hpcnode/monitor.h>
 #include <hpcnode/probe.h>
 
+#include "bench_stats.h"
 #include "empty_floor.skel.h"
 #include "fixture.h"
 #include "tracepoint_attach.h"
@@ -57,11 +58,6 @@ static double run_loop(int which, const char *dir, int n) {
                 }
         }
         return (now_ns() - t) / n;
-}
-
-static int cmp(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return x < y ? -1 : x > y;
 }
 
 struct floor {
@@ -160,12 +156,12 @@ int main(void) {
                                 to_floor[k][r] = res[l][2 + 2 * k][r] / res[l][1 + 2 * k][r];
                         }
                 for (int v = 0; v < n_variants; v++) {
-                        qsort(res[l][v], ROUNDS, sizeof(double), cmp);
+                        qsort(res[l][v], ROUNDS, sizeof(double), cmp_double);
                         m[v] = res[l][v][ROUNDS / 2];
                 }
                 for (int k = 0; k < n_levels; k++) {
-                        qsort(to_none[k], ROUNDS, sizeof(double), cmp);
-                        qsort(to_floor[k], ROUNDS, sizeof(double), cmp);
+                        qsort(to_none[k], ROUNDS, sizeof(double), cmp_double);
+                        qsort(to_floor[k], ROUNDS, sizeof(double), cmp_double);
                         printf("%-30s %-10s %9.1f %9.1f %9.1f %9.3fx %10.3fx\n", k ? "" : names[l],
                                hn_attribution_name(levels[k]), m[0], m[1 + 2 * k], m[2 + 2 * k],
                                to_none[k][ROUNDS / 2], to_floor[k][ROUNDS / 2]);

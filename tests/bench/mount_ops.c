@@ -20,23 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "mount_fixture.h"
-
-static double now_us(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-        qsort(v, (size_t) n, sizeof(double), cmp_double);
-        return v[n / 2];
-}
 
 static int raw_loop_mount(const char *image, const char *target) {
         int img = open(image, O_RDONLY | O_CLOEXEC), ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);

@@ -17,15 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "fixture.h"
 
 #define ITERATIONS 300
-
-static double now_us(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
-}
 
 static int write_at(const char *dir, const char *file, const char *value) {
         char p[PATH_MAX + 64];
@@ -78,11 +73,6 @@ static int lib_iteration(struct hn_cgroup_manager *m, int i, pid_t pid, const st
         if (hn_cgroup_attach_pid(m, &h, pid, NULL) < 0)
                 return -1;
         return hn_cgroup_destroy_scope(m, &h, NULL);
-}
-
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return x < y ? -1 : x > y;
 }
 
 static void row(const char *name, double *v, int n) {
