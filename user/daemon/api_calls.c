@@ -500,7 +500,7 @@ static const struct call calls[] = {
         { .name = "status", .roles = KNOWN, .fn = call_status, .args = {} },
         { .name = "probe", .roles = KNOWN, .fn = call_probe, .args = {} },
         { .name = "metrics", .roles = KNOWN, .fn = call_metrics, .args = {} },
-        { .name = "tree", .roles = KNOWN, .fn = call_tree, .args = {} },
+        { .name = "tree", .roles = KNOWN, .fn = call_tree, .args = {}, .slow = true }, /* a walk of every cgroup */
         { .name = "hierarchy.create", .roles = KNOWN, .fn = call_hierarchy_create, .args = {} },
         { .name = "scope.create", .roles = KNOWN, .fn = call_scope_create,
           .args = { "parent", "name", "memory_max", "cpu_weight", "io_max" } },
@@ -510,7 +510,7 @@ static const struct call calls[] = {
         { .name = "scope.attach", .roles = KNOWN, .fn = call_scope_attach, .args = { "path", "pid" } },
         { .name = "scope.metrics", .roles = ANYONE, .fn = call_scope_metrics, .args = { "path" } }, /* RI6 */
         { .name = "scope.is_empty", .roles = KNOWN, .fn = call_scope_is_empty, .args = { "path" } },
-        { .name = "scope.list", .roles = KNOWN, .fn = call_scope_list, .args = { "slice" } },
+        { .name = "scope.list", .roles = KNOWN, .fn = call_scope_list, .args = { "slice" }, .slow = true },
         { .name = "mount.acquire", .roles = KNOWN, .fn = call_mount_acquire,
           .args = { "image", "allocation" }, .slow = true, .then_reconcile = true },
         { .name = "mount.release", .roles = KNOWN, .fn = call_mount_release,
