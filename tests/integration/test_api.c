@@ -259,6 +259,11 @@ static void service_verbs_help_and_exit_codes(void **state) {
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency begin --reason x"), 2);
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency begin --reason x --duration soon"), 2);
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency end"), 5); /* none in force */
+        /* an option the verb does not take is refused, nothing sent */
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope destroy workload.slice/x.scope --memory-max 1G"), 2);
+        has(out, "scope destroy takes no --memory-max, --cpu-weight or --io-max");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "status --lines 3"), 2);
+        has(out, "status takes no --lines");
 
         /* audit follow streams what happens from now on */
         char cmd[1024], file[192];

@@ -16,6 +16,13 @@
 struct verb;
 typedef int (*verb_fn)(struct hnctl *c, const struct verb *v, char **args, bool json);
 
+/* The options only some verbs take. */
+enum {
+        OPT_LIMITS = 1u << 0,    /* --memory-max, --cpu-weight, --io-max */
+        OPT_EMERGENCY = 1u << 1, /* --reason, --duration */
+        OPT_LINES = 1u << 2,     /* --lines */
+};
+
 struct verb {
         const char *group; /* "scope", or NULL for a one-word verb */
         const char *name;
@@ -23,6 +30,7 @@ struct verb {
         const char *help;
         unsigned min_args, max_args;
         verb_fn run;
+        unsigned opts; /* OPT_*: an option given to a verb that does not take it is refused */
 };
 
 /* Options a verb may take besides --json and --help. */
@@ -279,7 +287,8 @@ static int v_audit(struct hnctl *c, const struct verb *v, char **args, bool json
         setvbuf(stdout, NULL, _IOLBF, 0);
         for (json_object *rec; (rec = hnctl_read(c, -1));) {
                 if (json)
-                        puts(json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                        puts(json_object_to_json_string_ext(rec,
+                                                            JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
                 else
                         hnctl_render_record(stdout, rec);
                 json_object_put(rec);
@@ -290,40 +299,43 @@ static int v_audit(struct hnctl *c, const struct verb *v, char **args, bool json
 
 static const struct verb verbs[] = {
         { "scope", "create", "PARENT NAME [--memory-max SIZE] [--cpu-weight N] [--io-max SIZE]",
-          "Create PARENT/NAME.scope with limits (sizes take K, M, G, T).", 2, 2, v_scope_create },
-        { "scope", "destroy", "PATH", "Kill everything in the scope at once and remove it.", 1, 1, v_path_call },
-        { "scope", "freeze", "PATH", "Freeze the scope.", 1, 1, v_path_call },
-        { "scope", "thaw", "PATH", "Thaw the scope.", 1, 1, v_path_call },
-        { "scope", "attach", "PATH PID", "Move process PID (all its threads) into the scope.", 2, 2, v_scope_attach },
+          "Create PARENT/NAME.scope with limits (sizes take K, M, G, T).", 2, 2, v_scope_create, OPT_LIMITS },
+        { "scope", "destroy", "PATH", "Kill everything in the scope at once and remove it.", 1, 1, v_path_call, 0 },
+        { "scope", "freeze", "PATH", "Freeze the scope.", 1, 1, v_path_call, 0 },
+        { "scope", "thaw", "PATH", "Thaw the scope.", 1, 1, v_path_call, 0 },
+        { "scope", "attach", "PATH PID", "Move process PID (all its threads) into the scope.", 2, 2, v_scope_attach,
+          0 },
         { "scope", "metrics", "PATH", "Memory, CPU and process count of any cgroup (anyone may ask).", 1, 1,
-          v_scope_metrics },
-        { "scope", "list", "[SLICE]", "Every scope in both slices, or under SLICE.", 0, 1, v_scope_list },
+          v_scope_metrics, 0 },
+        { "scope", "list", "[SLICE]", "Every scope in both slices, or under SLICE.", 0, 1, v_scope_list, 0 },
         { "mount", "acquire", "IMAGE ALLOCATION", "Mount IMAGE (once) and bind it for ALLOCATION; prints the bind.", 2,
-          2, v_mount_acquire },
+          2, v_mount_acquire, 0 },
         { "mount", "release", "IMAGE ALLOCATION", "Drop ALLOCATION's hold on IMAGE (the hold timer starts at zero).", 2,
-          2, v_mount_acquire },
-        { "mount", "list", "", "Every image: refcount, holders, hold countdown.", 0, 0, v_mount_list },
+          2, v_mount_acquire, 0 },
+        { "mount", "list", "", "Every image: refcount, holders, hold countdown.", 0, 0, v_mount_list, 0 },
         { "mount", "force-unmount", "IMAGE", "Detach IMAGE and its binds now (only in an emergency).", 1, 1,
-          v_mount_force },
+          v_mount_force, 0 },
         { "mount", "reconcile", "", "Compare the mount table with the manager now; prints the drifts found.", 0, 0,
-          v_mount_reconcile },
+          v_mount_reconcile, 0 },
         { "emergency", "begin", "--reason TEXT --duration DURATION",
-          "Declare an emergency (operators only); DURATION like 30m or 2h, at most 24h.", 0, 0, v_emergency },
-        { "emergency", "end", "", "End the emergency in force.", 0, 0, v_emergency },
-        { "emergency", "status", "", "Whether an emergency is in force, by whom, until when.", 0, 0, v_emergency },
+          "Declare an emergency (operators only); DURATION like 30m or 2h, at most 24h.", 0, 0, v_emergency,
+          OPT_EMERGENCY },
+        { "emergency", "end", "", "End the emergency in force.", 0, 0, v_emergency, 0 },
+        { "emergency", "status", "", "Whether an emergency is in force, by whom, until when.", 0, 0, v_emergency, 0 },
         { NULL, "status", "", "The daemon: mode, attribution, emergency, counters, and who you are to it.", 0, 0,
-          v_simple },
-        { NULL, "probe", "", "What this kernel offers (BPF LSM, trampolines) and the mode in force.", 0, 0, v_simple },
+          v_simple, 0 },
+        { NULL, "probe", "", "What this kernel offers (BPF LSM, trampolines) and the mode in force.", 0, 0, v_simple,
+          0 },
         { NULL, "tree", "", "The slice hierarchy with owners, counts, zombie marks and the image mounts.", 0, 0,
-          v_simple },
-        { NULL, "metrics", "", "The Prometheus exposition, as a scrape would get it.", 0, 0, v_simple },
-        { "audit", "tail", "[--lines N]", "The last N audit records (default 20).", 0, 0, v_audit },
-        { "audit", "follow", "", "Audit records as they are made, until interrupted.", 0, 0, v_audit },
+          v_simple, 0 },
+        { NULL, "metrics", "", "The Prometheus exposition, as a scrape would get it.", 0, 0, v_simple, 0 },
+        { "audit", "tail", "[--lines N]", "The last N audit records (default 20).", 0, 0, v_audit, OPT_LINES },
+        { "audit", "follow", "", "Audit records as they are made, until interrupted.", 0, 0, v_audit, 0 },
 };
 
 static void verb_usage(FILE *f, const struct verb *v) {
-        fprintf(f, "Usage: hpcnodectl [OPTIONS] %s%s%s %s\n  %s\n", v->group ? v->group : "", v->group ? " " : "", v->name,
-                v->synopsis, v->help);
+        fprintf(f, "Usage: hpcnodectl [OPTIONS] %s%s%s %s\n  %s\n", v->group ? v->group : "", v->group ? " " : "",
+                v->name, v->synopsis, v->help);
 }
 
 static void usage(FILE *f) {
@@ -415,6 +427,17 @@ int main(int argc, char **argv) {
         if (help) {
                 verb_usage(stdout, v);
                 return 0;
+        }
+        unsigned given = (opt.memory_max || opt.cpu_weight || opt.io_max ? OPT_LIMITS : 0) |
+                         (opt.reason || opt.duration ? OPT_EMERGENCY : 0) | (opt.lines ? OPT_LINES : 0);
+        if (given & ~v->opts) {
+                fprintf(stderr, "hpcnodectl: %s%s%s takes no %s\n", v->group ? v->group : "", v->group ? " " : "",
+                        v->name,
+                        given & ~v->opts & OPT_LIMITS      ? "--memory-max, --cpu-weight or --io-max"
+                        : given & ~v->opts & OPT_EMERGENCY ? "--reason or --duration"
+                                                           : "--lines");
+                verb_usage(stderr, v);
+                return HNCTL_EXIT_USAGE;
         }
         char **args = words + (v->group ? 2 : 1);
         unsigned nargs = (unsigned) (n - (v->group ? 2 : 1));
