@@ -20,6 +20,7 @@
 #include <hpcnode/cgroup.h>
 
 #include "bench_stats.h"
+#include "daemon_fixture.h"
 #include "fixture.h"
 
 #define ROUNDS 9
@@ -103,9 +104,6 @@ int main(void) {
                 fprintf(stderr, "api_roundtrip: needs root\n");
                 return 1;
         }
-        char daemon[PATH_MAX + 32];
-        snprintf(daemon, sizeof(daemon), "%s", helper_path());
-        snprintf(strstr(daemon, "/tests/helper/hn_test_helper"), 32, "/hpcnoded");
         struct scratch cg;
         char dir[] = "/tmp/hn-api.XXXXXX", conf[128];
         if (scratch_new(&cg) < 0 || !mkdtemp(dir))
@@ -117,14 +115,7 @@ int main(void) {
                    "UenvBase=%s/uenv\nWorkdirBase=%s/workdir\nControlSocket=%s\nLimitCheckMSec=0\nMetricsTextfile=\n",
                 cg.root, dir, dir, dir, dir, sock_path);
         fclose(f);
-        pid_t pid = fork();
-        if (pid == 0) {
-                int null = open("/dev/null", O_WRONLY);
-                dup2(null, 1);
-                dup2(null, 2);
-                execl(daemon, "hpcnoded", "--config", conf, (char *) NULL);
-                _exit(127);
-        }
+        pid_t pid = daemon_spawn(conf, NULL, true);
         int fd = -1;
         for (int i = 0; i < 500 && (fd = connect_api()) < 0; i++)
                 usleep(10000);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "bench_stats.h"
+#include "daemon_fixture.h"
 #include "mount_fixture.h"
 
 #define N 200
@@ -70,9 +71,6 @@ int main(void) {
 }
 
 static int run(bool fsync_on) {
-        char daemon[PATH_MAX + 32];
-        snprintf(daemon, sizeof(daemon), "%s", helper_path());
-        snprintf(strstr(daemon, "/tests/helper/hn_test_helper"), 32, "/hpcnoded");
         static bool entered;
         const char *why = entered ? NULL : mount_ns_enter();
         entered = true;
@@ -95,14 +93,7 @@ static int run(bool fsync_on) {
                    "WorkdirBase=%s/workdir\nControlSocket=%s\nLimitCheckMSec=0\nAuditFsync=%s\n",
                 cg.root, log, dir, dir, dir, sock, fsync_on ? "yes" : "no");
         fclose(f);
-        pid_t pid = fork();
-        if (pid == 0) {
-                int null = open("/dev/null", O_WRONLY);
-                dup2(null, 1);
-                dup2(null, 2);
-                execl(daemon, "hpcnoded", "--config", conf, (char *) NULL);
-                _exit(127);
-        }
+        pid_t pid = daemon_spawn(conf, NULL, true);
         for (int i = 0; i < 3000 && count_lines(log, "\"event\":\"hpcnoded.start\"") == 0; i++)
                 usleep(10000);
         char cmd[1024];

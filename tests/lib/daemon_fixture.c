@@ -148,20 +148,27 @@ int64_t num(json_object *o, const char *a, const char *b) {
         return json_object_get_int64(v);
 }
 
+pid_t daemon_spawn(const char *config, const char *bounding_set, bool quiet) {
+        pid_t pid = fork();
+        if (pid == 0) {
+                int null = open("/dev/null", O_WRONLY);
+                dup2(null, 1);
+                if (quiet)
+                        dup2(null, 2);
+                if (bounding_set)
+                        execlp("setpriv", "setpriv", "--bounding-set", bounding_set, daemon_path(), "--config", config,
+                               (char *) NULL);
+                else
+                        execl(daemon_path(), "hpcnoded", "--config", config, (char *) NULL);
+                _exit(127);
+        }
+        return pid;
+}
+
 void start(struct dmn *d) {
         /* a restart appends to the same log: wait for a new start record */
         int before = count_lines(d->log, "\"event\":\"hpcnoded.start\"");
-        d->pid = fork();
-        if (d->pid == 0) {
-                int null = open("/dev/null", O_WRONLY);
-                dup2(null, 1);
-                if (d->bounding_set)
-                        execlp("setpriv", "setpriv", "--bounding-set", d->bounding_set, daemon_path(), "--config",
-                               d->config, (char *) NULL);
-                else
-                        execl(daemon_path(), "hpcnoded", "--config", d->config, (char *) NULL);
-                _exit(127);
-        }
+        d->pid = daemon_spawn(d->config, d->bounding_set, false);
         for (double end = now_s() + 10; now_s() < end;) {
                 if (count_lines(d->log, "\"event\":\"hpcnoded.start\"") > before)
                         break;

@@ -32,6 +32,10 @@ const char *daemon_path(void);
 const char *ctl_path(void);
 /* The test configuration, extra lines in [hpcnoded]. */
 void write_config(struct dmn *d, const char *extra);
+/* Forks hpcnoded --config config with stdout (and, if quiet, stderr) on
+ * /dev/null, under setpriv --bounding-set when bounding_set is non-NULL;
+ * its pid. Does not wait for it to be ready. */
+pid_t daemon_spawn(const char *config, const char *bounding_set, bool quiet);
 /* Starts hpcnoded and waits for its start record (fails the test if none). */
 void start(struct dmn *d);
 double now_s(void);
