@@ -13,6 +13,7 @@
 
 #include <hpcnode/probe.h>
 
+#include "clock.h"
 #include "api_calls.h"
 #include "audit_tail.h"
 #include "caller.h"
@@ -408,9 +409,7 @@ static int call_emergency_status(struct hnd_daemon *d, const struct hnd_caller *
 static int call_status(struct hnd_daemon *d, const struct hnd_caller *c, json_object *args, json_object *result,
                        struct hn_error *err) {
         (void) args, (void) err;
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        uint64_t now_usec = (uint64_t) now.tv_sec * 1000000u + (uint64_t) now.tv_nsec / 1000u;
+        uint64_t now_usec = realtime_now_ns() / 1000u;
         json_object_object_add(result, "version", json_object_new_string(HND_VERSION));
         json_object_object_add(result, "pid", json_object_new_int(getpid()));
         json_object_object_add(result, "mode", json_object_new_string(d->mode));
@@ -541,15 +540,9 @@ json_object *hnd_api_error_json(enum hn_error_kind kind, int sys_errno, const ch
         return e;
 }
 
-static uint64_t mono_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 void hnd_api_refusals_flush(struct hnd_daemon *d) {
         struct hnd_counters *n = &d->counters;
-        uint64_t now = mono_usec();
+        uint64_t now = monotonic_usec();
         if (now - n->refused_window_usec < 1000000u)
                 return;
         if (n->refused_suppressed) {

@@ -20,6 +20,7 @@
 #include <hpcnode/monitor.h>
 #include <hpcnode/probe.h>
 
+#include "clock.h"
 #include "audit_sink.h"
 #include "config.h"
 #include "daemon.h"
@@ -427,9 +428,7 @@ int main(int argc, char **argv) {
         }
         d.mode = mode;
         snprintf(d.mode_why, sizeof(d.mode_why), "%s", why);
-        struct timespec started;
-        clock_gettime(CLOCK_REALTIME, &started);
-        d.started_unix_usec = (uint64_t) started.tv_sec * 1000000u + (uint64_t) started.tv_nsec / 1000u;
+        d.started_unix_usec = realtime_now_ns() / 1000u;
 
         sd_event *ev = NULL;
         sd_event_default(&ev);

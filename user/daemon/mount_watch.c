@@ -10,18 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error_set.h"
 #include "fileio.h"
 #include "libmount_cleanup.h"
 #include "macro.h"
 #include "mount_watch.h"
 #include "timer.h"
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 void hnd_mounts_act(struct hnd_mounts *w, const struct hn_event *e, char *path, size_t size) {
         if (e->flags & HN_EVF_NAME_ONLY) {
@@ -37,12 +32,12 @@ void hnd_mounts_act(struct hnd_mounts *w, const struct hn_event *e, char *path, 
                 w->n_acts++;
         a->e = *e;
         snprintf(a->path, sizeof(a->path), "%s", path);
-        a->seen_usec = now_usec();
+        a->seen_usec = monotonic_usec();
 }
 
 /* The newest act on path in the last 10 s: who caused this drift. */
 static const struct hnd_mount_act *actor_of(struct hnd_mounts *w, const char *path) {
-        uint64_t now = now_usec();
+        uint64_t now = monotonic_usec();
         for (unsigned k = 1; k <= w->n_acts; k++) {
                 const struct hnd_mount_act *a = &w->acts[(w->next_act + HND_MOUNT_ACTS - k) % HND_MOUNT_ACTS];
                 if (now - a->seen_usec <= 10u * 1000000u && !strcmp(a->path, path))

@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 #include <time.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "error_set.h"
 #include "fileio.h"
@@ -157,9 +158,7 @@ int hnd_tree_mounts(struct hnd_daemon *d, json_object **ret, struct hn_error *er
         int r = hn_mount_list(d->mounts.manager, &list, &n, err);
         if (r < 0)
                 return r;
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        uint64_t now_usec = (uint64_t) now.tv_sec * 1000000u + (uint64_t) now.tv_nsec / 1000u;
+        uint64_t now_usec = monotonic_usec();
         json_object *images = json_object_new_array();
         for (size_t i = 0; i < n; i++) {
                 const struct hn_mount_info *m = &list[i];
