@@ -437,7 +437,10 @@ static json_object *raw(struct dmn *d, const void *bytes, size_t n, bool shut, b
         (void) read_lines(fd, buf, sizeof(buf), 1, 5000);
         struct pollfd p = { .fd = fd, .events = POLLIN };
         char c;
-        *ret_closed = poll(&p, 1, 1000) == 1 && read(fd, &c, 1) == 0;
+        /* Closed is EOF, or ECONNRESET: a unix socket closed with bytes
+         * still unread in its queue (the rest of an oversized request)
+         * resets its peer instead (unix_release_sock). */
+        *ret_closed = poll(&p, 1, 1000) == 1 && (read(fd, &c, 1) == 0 || errno == ECONNRESET);
         close(fd);
         json_object *o = json_tokener_parse(buf);
         if (!o)
