@@ -3,7 +3,7 @@
 
 # Debian bookworm packages, the one list: build, tests and benchmarks.
 DEPS_PKGS := gcc make pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev squashfs-tools util-linux \
+	libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev liburing-dev squashfs-tools util-linux \
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd groff-base
 
 VERSION := 0.3.0
@@ -27,12 +27,16 @@ ALL_CFLAGS = $(CFLAGS_BASE) -I$(BUILD)/bpf $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(shell pkg-config --libs mount libbpf 2>/dev/null) -lelf -lz -lpthread
 DAEMON_LDLIBS = $(PKG_LDLIBS) -lelf -lz -lpthread
 
-# BPF: CO-RE objects from bpf/*.bpf.c against the committed vmlinux.h, and
-# a bpftool skeleton for each, which the library compiles in.
+# BPF: CO-RE objects from bpf/*.bpf.c against the committed vmlinux.h.
+# hpcnode's programs are one job per file, linked (bpftool gen object)
+# into one object with one copy of each map (bpf/hpcnode.bpf.h) and one
+# skeleton; the probe and the benchmarks' floor are objects of their own.
 ARCH := x86
 VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
-BPF_SRCS := $(wildcard bpf/*.bpf.c)
-BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
+HN_BPF_PARTS := ownership cgroup_structure control_guard placement_guard kill_attribution mount_guard
+HN_BPF_OBJS := $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(HN_BPF_PARTS))
+BPF_ALONE := $(filter-out $(HN_BPF_PARTS),$(patsubst bpf/%.bpf.c,%,$(wildcard bpf/*.bpf.c)))
+BPF_SKELS := $(BUILD)/bpf/hpcnode.skel.h $(patsubst %,$(BUILD)/bpf/%.skel.h,$(BPF_ALONE))
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ivmlinux/$(ARCH) -Iinclude
 
 LIB_SRCS := $(wildcard user/lib/*.c)
@@ -87,6 +91,9 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard bpf/*.h include/hpcnod
 	@mkdir -p $(dir $@)
 	clang $(BPF_CFLAGS) -c $< -o $@
 
+$(BUILD)/bpf/hpcnode.bpf.o: $(HN_BPF_OBJS)
+	bpftool gen object $@ $^
+
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	bpftool gen skeleton $< name $* > $@
 
@@ -122,10 +129,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIB_A)
 
 # Built without sanitizers: it runs inside scopes under memory limits, where
 # ASan's shadow reservations would only blur what the test measures.
+# liburing: the io_uring paths an agent could take into a slice.
 HELPER := $(BUILD)/tests/helper/hn_test_helper
 $(HELPER): tests/helper/hn_test_helper.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< $(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
 
 test-bins: $(TEST_BINS) $(HELPER) $(DAEMON) $(CTL)
 

@@ -7,55 +7,19 @@
 #ifndef HN_EXE_PATH_BPF_H
 #define HN_EXE_PATH_BPF_H
 
-#include "vmlinux.h"
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_helpers.h>
-
-#include <hpcnode/event.h>
+#include "hpcnode.bpf.h"
 
 #define HN_EXE_MAX_COMPONENTS 24
-#define HN_EXE_SCRATCH (2 * HN_EVENT_EXE_LEN)
-
-/* Per CPU: the path is built here, then copied into the record, so the
- * verifier sees fixed-size accesses only. */
-struct {
-        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-        __uint(max_entries, 1);
-        __type(key, __u32);
-        __type(value, char[HN_EXE_SCRATCH]);
-} exe_scratch SEC(".maps");
-
-/* Paths already walked, per executable and root: a writer's second act
- * costs one lookup. A binary renamed while cached keeps its old name here
- * until the entry ages out (LRU); its device and inode stay exact. */
-struct exe_cache_key {
-        struct hn_exe_key exe;
-        __u64 root; /* struct dentry * of the writer's root */
-};
-struct {
-        __uint(type, BPF_MAP_TYPE_LRU_HASH);
-        __uint(max_entries, 1024);
-        __type(key, struct exe_cache_key);
-        __type(value, char[HN_EVENT_EXE_LEN]);
-} exe_cache SEC(".maps");
-
-/* The walk's state; scalars only, so bpf_loop's callback (verified once,
- * not once per iteration and per caller) can carry it. */
-struct exe_walk {
-        __u64 dentry, mnt;      /* struct dentry *, struct mount * */
-        __u64 root, root_mnt;   /* the writer's root: struct dentry *, struct vfsmount * */
-        __u32 off;
-};
 
 static long exe_walk_step(__u64 index, void *ctx)
 {
-        struct exe_walk *w = ctx;
+        __u32 zero = 0;
+        struct exe_scratch *s = bpf_map_lookup_elem(&exe_scratch, &zero);
+        if (!s)
+                return 1;
+        struct exe_walk *w = &s->walk;
         struct dentry *d = (struct dentry *)w->dentry;
         struct mount *mnt = (struct mount *)w->mnt;
-        __u32 zero = 0;
-        char *buf = bpf_map_lookup_elem(&exe_scratch, &zero);
-        if (!buf)
-                return 1;
         if (w->dentry == w->root && (__u64)&mnt->mnt == w->root_mnt)
                 return 1; /* the writer's root: a chroot or a container ends the walk, as in d_path() */
         struct dentry *parent = BPF_CORE_READ(d, d_parent);
@@ -69,7 +33,7 @@ static long exe_walk_step(__u64 index, void *ctx)
         }
         if (w->off >= HN_EVENT_EXE_LEN - 1)
                 return 1; /* deeper than fits: the leaf side is kept */
-        long n = bpf_probe_read_kernel_str(buf + (w->off & (HN_EVENT_EXE_LEN - 1)), HN_EVENT_EXE_LEN,
+        long n = bpf_probe_read_kernel_str(s->buf + (w->off & (HN_EVENT_EXE_LEN - 1)), HN_EVENT_EXE_LEN,
                                            BPF_CORE_READ(d, d_name.name));
         if (n <= 0)
                 return 1;
@@ -92,26 +56,28 @@ static __always_inline void exe_path_fill(char out[HN_EVENT_EXE_LEN], const stru
                 __builtin_memcpy(out, cached, HN_EVENT_EXE_LEN);
                 return;
         }
+        struct exe_scratch *s = bpf_map_lookup_elem(&exe_scratch, &zero);
+        if (!s)
+                return;
         struct vfsmount *vm = BPF_CORE_READ(exe, f_path.mnt);
-        struct exe_walk w = {
+        s->walk = (struct exe_walk){
                 .dentry = (__u64)BPF_CORE_READ(exe, f_path.dentry),
                 /* container_of, with the offset relocated for the running kernel */
                 .mnt = (__u64)((char *)vm - bpf_core_field_offset(struct mount, mnt)),
                 .root = key.root,
                 .root_mnt = (__u64)BPF_CORE_READ(task, fs, root.mnt),
         };
-        bpf_loop(HN_EXE_MAX_COMPONENTS, exe_walk_step, &w, 0);
-        char *buf = bpf_map_lookup_elem(&exe_scratch, &zero);
-        if (!buf || !w.off)
+        bpf_loop(HN_EXE_MAX_COMPONENTS, exe_walk_step, NULL, 0);
+        __u32 end = s->walk.off;
+        if (!end)
                 return;
-        __u32 end = w.off;
         if (end < HN_EVENT_EXE_LEN) {
                 barrier_var(end); /* keep the mask: the verifier needs it */
-                buf[end & (HN_EVENT_EXE_LEN - 1)] = '\0'; /* the end marker: an empty component */
+                s->buf[end & (HN_EVENT_EXE_LEN - 1)] = '\0'; /* the end marker: an empty component */
         }
-        buf[HN_EVENT_EXE_LEN - 1] = '\0';
-        bpf_map_update_elem(&exe_cache, &key, buf, BPF_ANY);
-        __builtin_memcpy(out, buf, HN_EVENT_EXE_LEN);
+        s->buf[HN_EVENT_EXE_LEN - 1] = '\0';
+        bpf_map_update_elem(&exe_cache, &key, s->buf, BPF_ANY);
+        __builtin_memcpy(out, s->buf, HN_EVENT_EXE_LEN);
 }
 
 #endif

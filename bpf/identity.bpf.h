@@ -4,41 +4,9 @@
 #ifndef HN_IDENTITY_BPF_H
 #define HN_IDENTITY_BPF_H
 
-#include "vmlinux.h"
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_helpers.h>
-
-#include <hpcnode/event.h>
+#include "hpcnode.bpf.h"
 
 #define HN_IDENTITY_MAX_LEVELS 16
-
-/* Set through the skeleton's rodata before load. */
-const volatile __u32 manager_tgid = 0;
-/* Entries in identity_cgroup, kept by the loader (.bss): with none, the
- * ancestor walk is skipped. */
-__u32 identity_cgroup_count = 0;
-
-/* Per owner, sets of executables, uids and cgroup subtrees. */
-struct {
-        __uint(type, BPF_MAP_TYPE_HASH);
-        __uint(max_entries, 256);
-        __type(key, struct hn_exe_key);
-        __type(value, __u8);
-} identity_exe SEC(".maps");
-
-struct {
-        __uint(type, BPF_MAP_TYPE_HASH);
-        __uint(max_entries, 256);
-        __type(key, __u32);
-        __type(value, __u8);
-} identity_uid SEC(".maps");
-
-struct {
-        __uint(type, BPF_MAP_TYPE_HASH);
-        __uint(max_entries, 256);
-        __type(key, __u64);
-        __type(value, __u8);
-} identity_cgroup SEC(".maps");
 
 struct hn_writer {
         __u32 pid, tgid, uid;
@@ -48,8 +16,9 @@ struct hn_writer {
 };
 
 /* Most specific first: the manager, then the executable, then the cgroup
- * subtree the writer runs in (nearest configured ancestor), then the uid. */
-static __always_inline void writer_identify(struct hn_writer *w)
+ * subtree the writer runs in (nearest configured ancestor; not asked when
+ * by_cgroup is false), then the uid. */
+static __always_inline void writer_identify_as(struct hn_writer *w, bool by_cgroup)
 {
         struct task_struct *task = (struct task_struct *)bpf_get_current_task();
         __u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -75,7 +44,7 @@ static __always_inline void writer_identify(struct hn_writer *w)
         }
         /* only the levels the writer's cgroup has: no helper call for the
          * others */
-        int depth = identity_cgroup_count ? BPF_CORE_READ(task, cgroups, dfl_cgrp, level) : -1;
+        int depth = identity_cgroup_count && by_cgroup ? BPF_CORE_READ(task, cgroups, dfl_cgrp, level) : -1;
         for (int level = HN_IDENTITY_MAX_LEVELS - 1; level >= 0; level--) {
                 if (level > depth)
                         continue;
@@ -91,6 +60,11 @@ static __always_inline void writer_identify(struct hn_writer *w)
         owner = bpf_map_lookup_elem(&identity_uid, &w->uid);
         if (owner)
                 w->owner = *owner;
+}
+
+static __always_inline void writer_identify(struct hn_writer *w)
+{
+        writer_identify_as(w, true);
 }
 
 #endif

@@ -19,37 +19,77 @@ typedef uint32_t hn_u32;
 typedef uint64_t hn_u64;
 #endif
 
-#define HN_EVENT_VERSION 4
+#define HN_EVENT_VERSION 5
 
 enum hn_event_type {
         HN_EV_CGROUP_MKDIR = 1,
         HN_EV_CGROUP_RMDIR = 2,
-        HN_EV_CGROUP_ATTACH = 3,    /* a task moved in; value = its pid */
-        HN_EV_CGROUP_POPULATED = 4, /* value = the new populated state (WI5) */
-        HN_EV_CONTROL_OPEN = 5,     /* a control file opened for writing; path = its name */
-        HN_EV_CGROUP_FREEZE = 6,    /* cgroup.freeze written; value = 1 freeze, 0 thaw */
-        HN_EV_CGROUP_KILL = 7,      /* cgroup.kill written; value = the first process killed */
-        HN_EV_MOUNT_UMOUNT = 8,     /* umount of a held mount (LSM: value = mount id) or under a base (syscall) */
-        HN_EV_MOUNT_MOVE = 9,       /* a move of one (mount --move, move_mount) */
-        HN_EV_MOUNT_REMOUNT = 10,   /* a remount or attribute change of one (mount -o remount, mount_setattr) */
-        HN_EV_MOUNT_OTHER = 11,     /* mount, open_tree under a base (syscall level only) */
-        HN_EV_TYPE_MAX = 12,        /* sizes the loss-counter map */
+        HN_EV_CGROUP_ATTACH = 3,     /* a task moved (cgroup.procs/threads); value = its pid, other = where from */
+        HN_EV_CGROUP_POPULATED = 4,  /* value = the new populated state (WI5) */
+        HN_EV_CONTROL_OPEN = 5,      /* a control file written (or, at level tracepoint, opened for it); path = its name */
+        HN_EV_CGROUP_FREEZE = 6,     /* cgroup.freeze written; value = 1 freeze, 0 thaw */
+        HN_EV_CGROUP_KILL = 7,       /* cgroup.kill written; value = the first process killed */
+        HN_EV_MOUNT_UMOUNT = 8,      /* umount of a held mount (LSM: value = mount id) or under a base (syscall) */
+        HN_EV_MOUNT_MOVE = 9,        /* a move of one (mount --move, move_mount) */
+        HN_EV_MOUNT_REMOUNT = 10,    /* a remount or attribute change of one (mount -o remount, mount_setattr) */
+        HN_EV_MOUNT_OTHER = 11,      /* mount, open_tree under a base (syscall level only) */
+        HN_EV_CGROUP_CLONE_INTO = 12, /* a child started in a cgroup (clone3 CLONE_INTO_CGROUP); value = its pid,
+                                       * other = the parent's cgroup */
+        HN_EV_CGROUP_ATTR = 13,      /* an xattr set or removed (path = its name), or (fsnotify) any attribute */
+        HN_EV_EXEC = 14,             /* internal, never delivered: a process whose open of a slice's control
+                                      * file was recorded exec'd; that open no longer speaks for its writes */
+        HN_EV_TYPE_MAX = 15,         /* sizes the loss-counter map */
 };
 
+/* What a record is about: the one test both sides use instead of type ranges. */
+enum hn_event_class {
+        HN_EVC_NONE = 0,     /* not a type of this ABI */
+        HN_EVC_CGROUP_ACT,   /* a writer acted on a cgroup: judged against the slice owner */
+        HN_EVC_CGROUP_STATE, /* the kernel changed a cgroup's state: nobody's act (populated) */
+        HN_EVC_MOUNT,        /* an act on a mount: judged against the held mounts */
+};
+
+static inline enum hn_event_class hn_event_class_of(unsigned type) {
+        switch (type) {
+        case HN_EV_CGROUP_MKDIR:
+        case HN_EV_CGROUP_RMDIR:
+        case HN_EV_CGROUP_ATTACH:
+        case HN_EV_CONTROL_OPEN:
+        case HN_EV_CGROUP_FREEZE:
+        case HN_EV_CGROUP_KILL:
+        case HN_EV_CGROUP_CLONE_INTO:
+        case HN_EV_CGROUP_ATTR:
+                return HN_EVC_CGROUP_ACT;
+        case HN_EV_CGROUP_POPULATED:
+                return HN_EVC_CGROUP_STATE;
+        case HN_EV_MOUNT_UMOUNT:
+        case HN_EV_MOUNT_MOVE:
+        case HN_EV_MOUNT_REMOUNT:
+        case HN_EV_MOUNT_OTHER:
+                return HN_EVC_MOUNT;
+        }
+        return HN_EVC_NONE;
+}
+
 enum hn_event_flag {
-        HN_EVF_CROSS_SLICE = 1u << 0, /* writer does not own the target's slice */
-        HN_EVF_DENIED = 1u << 1,      /* an LSM program refused it */
-        HN_EVF_EMERGENCY = 1u << 2,   /* an emergency was in force */
-        HN_EVF_MANAGER = 1u << 3,     /* the writer is hpcnoded itself */
-        HN_EVF_NAME_ONLY = 1u << 4,   /* path is a name inside cgroup_id (a child, a control file);
-                                       * for mount records, value holds the mount id and path is empty */
+        HN_EVF_CROSS_SLICE = 1u << 0,  /* writer does not own the target's slice (or a placement's other end) */
+        HN_EVF_DENIED = 1u << 1,       /* an LSM program refused it */
+        HN_EVF_EMERGENCY = 1u << 2,    /* an emergency was in force */
+        HN_EVF_MANAGER = 1u << 3,      /* the writer is hpcnoded itself */
+        HN_EVF_NAME_ONLY = 1u << 4,    /* path is a name inside cgroup_id (a child, a control file, an xattr);
+                                        * for mount records, value holds the mount id and path is empty */
+        HN_EVF_UNATTRIBUTED = 1u << 5, /* fsnotify saw the act but the writer could not be identified
+                                        * (it exited first): pid is what the kernel reported, nothing more */
+        HN_EVF_IDENTITY = 1u << 6,     /* the target is an agent's Cgroup= identity subtree (target_owner's) */
+        HN_EVF_OTHER_UNKNOWN = 1u << 7, /* a placement whose other end the kernel did not show */
 };
 
 /* The hook that saw the act: how the writer was known. */
 enum hn_event_source {
-        HN_EVS_TP_BTF = 0,  /* a cgroup or signal tracepoint, in the writer's context */
-        HN_EVS_LSM = 1,     /* a BPF LSM hook, before the act (it may deny) */
-        HN_EVS_SYSCALL = 2, /* a syscall exit tracepoint, after the open succeeded */
+        HN_EVS_TP_BTF = 0,   /* a cgroup, signal or task tracepoint, in the writer's context */
+        HN_EVS_LSM = 1,      /* a BPF LSM hook, before the act (it may deny) */
+        HN_EVS_SYSCALL = 2,  /* a syscall tracepoint: after an open succeeded, or as a mount call entered */
+        HN_EVS_FSNOTIFY = 3, /* fanotify, after the act: the writer identified from /proc by its pid */
 };
 
 /* Owners as the kernel side knows them: hn_slice_owner's values, plus the
@@ -83,7 +123,7 @@ struct hn_event {
         hn_u8 target_owner;     /* enum hn_event_owner */
         hn_u8 writer_owner;
         hn_u8 source;           /* enum hn_event_source */
-        hn_u8 reserved;
+        hn_u8 other_owner;      /* placements: the owner of the cgroup at the other end */
         char comm[HN_EVENT_COMM_LEN];
         char path[HN_EVENT_PATH_LEN]; /* cgroup path from the hierarchy root */
         /* The writer's executable as the kernel saw it: path components
@@ -92,9 +132,14 @@ struct hn_event {
          * leaf side. Use hn_event_exe_path(). */
         char exe[HN_EVENT_EXE_LEN];
         hn_u64 mnt_ns;          /* the writer's mount namespace (its inode number, as in /proc/PID/ns/mnt) */
+        /* Placements: the cgroup the task came from (attach, clone_into),
+         * or for a task taken out of a slice, that slice's cgroup it left
+         * while cgroup_id is where it went. 0 when it was outside both
+         * slices (its id is not kept) or unknown (HN_EVF_OTHER_UNKNOWN). */
+        hn_u64 other_cgroup_id;
 };
 
-_Static_assert(sizeof(struct hn_event) == 408, "hn_event layout changed: bump HN_EVENT_VERSION");
+_Static_assert(sizeof(struct hn_event) == 416, "hn_event layout changed: bump HN_EVENT_VERSION");
 _Static_assert(__builtin_offsetof(struct hn_event, cgroup_id) == 16, "hn_event layout");
 _Static_assert(__builtin_offsetof(struct hn_event, pid) == 44, "hn_event layout");
 _Static_assert(__builtin_offsetof(struct hn_event, target_owner) == 60, "hn_event layout");
@@ -102,6 +147,15 @@ _Static_assert(__builtin_offsetof(struct hn_event, comm) == 64, "hn_event layout
 _Static_assert(__builtin_offsetof(struct hn_event, path) == 80, "hn_event layout");
 _Static_assert(__builtin_offsetof(struct hn_event, exe) == 272, "hn_event layout");
 _Static_assert(__builtin_offsetof(struct hn_event, mnt_ns) == 400, "hn_event layout");
+_Static_assert(__builtin_offsetof(struct hn_event, other_cgroup_id) == 408, "hn_event layout");
+
+/* What the kernel side dropped or could not do, by cause (the drops map):
+ * each is exported, none is a silent allow. */
+enum hn_drop_cause {
+        HN_DROP_TASK_STORAGE = 0, /* no room for a task's placement mark: its next move's origin is unknown */
+        HN_DROP_PID_UNREAD = 1,   /* a cgroup.procs write whose pid could not be read: refused in enforce mode */
+        HN_DROP_MAX = 2,
+};
 
 /* Key of the executable-identity map: the writer's exe by inode. */
 struct hn_exe_key {

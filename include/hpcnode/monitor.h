@@ -15,20 +15,30 @@
 extern "C" {
 #endif
 
-/* The kernel watcher (SPEC §5): CO-RE BPF programs on the cgroup
- * tracepoints report every mkdir, rmdir, task move and populated change
- * inside either slice, with the writer's identity resolved in the kernel
- * and the cross-slice verdict computed there. The calling process is the
- * manager identity. */
+/* The kernel watcher (SPEC §5): CO-RE BPF programs report every act in
+ * either slice, with the writer's identity resolved in the kernel and the
+ * cross-slice verdict computed there: mkdir, rmdir, populated changes,
+ * freeze and kill; tasks placed into, out of and between the slices (by
+ * cgroup.procs/cgroup.threads, or clone3 CLONE_INTO_CGROUP) and into an
+ * agent's Cgroup= identity subtree; control-file writes; xattr changes.
+ * The owner of a cgroup is decided in the kernel from its ancestry (which
+ * slice root is among its ancestors): nothing per cgroup is kept, so no
+ * map can fill up or be emptied into an allow. With BPF LSM every one of
+ * these acts is judged when it happens, through any path (a write through
+ * any fd, splice, sendfile, io_uring), and denied in enforce mode. Without
+ * it, writes through descriptors the programs did not see opened are
+ * witnessed by fanotify after the fact, the writer identified by its pid.
+ * The calling process is the manager identity. */
 
 /* Who records an allowed write of a control file (memory.max, io.max, …).
- * Structural acts (mkdir, rmdir, moves, freeze, kill) are attributed by
- * tp_btf at every level, at no cost to unrelated syscalls. */
+ * Structural acts (mkdir, rmdir, placements, freeze, kill) are attributed
+ * by tracepoints at every level, at no cost to unrelated syscalls. */
 enum hn_attribution {
         HN_ATTRIBUTION_AUTO = 0,   /* lsm with BPF LSM (options.lsm), else tracepoint */
-        HN_ATTRIBUTION_LSM,        /* the lsm/file_open hook: no cost outside cgroupfs */
-        HN_ATTRIBUTION_TRACEPOINT, /* syscalls:sys_exit_open{,at,at2}: every syscall of every task pays */
-        HN_ATTRIBUTION_OFF,        /* nobody: only a reconciler of values can notice */
+        HN_ATTRIBUTION_LSM,        /* the LSM write hooks, at the write: no cost outside cgroupfs */
+        HN_ATTRIBUTION_TRACEPOINT, /* syscalls:sys_exit_open*: every syscall of every task pays; writes
+                                    * through other descriptors by fanotify, the writer by its pid */
+        HN_ATTRIBUTION_OFF,        /* fanotify alone: the writer by its pid, after the write */
 };
 
 struct hn_monitor_options {
@@ -87,10 +97,14 @@ HN_PUBLIC const char *hn_attribution_name(enum hn_attribution a);
 /* The inverse; -EINVAL for an unknown name. */
 HN_PUBLIC int hn_attribution_from_name(const char *name, enum hn_attribution *ret);
 
-/* Seeds the kernel's owner map from the hierarchy under the root, then
- * attaches the programs. */
+/* Attaches the programs (and, without BPF LSM, the fanotify witness),
+ * then reads the state: the slice roots, and where the tasks already in a
+ * slice are. Programs attach before anything is read, so nothing made in
+ * between goes unseen. */
 HN_PUBLIC int hn_monitor_start(struct hn_monitor *m, struct hn_error *err);
-/* Walks both slices again and rebuilds the owner map (after a loss). */
+/* Reads the slice roots again and marks tasks in the slices the programs
+ * have no mark for (after a loss). Nothing is emptied first: the rules
+ * hold throughout. */
 HN_PUBLIC int hn_monitor_resync(struct hn_monitor *m, struct hn_error *err);
 
 typedef void (*hn_event_fn)(const struct hn_event *event, void *userdata);
@@ -99,8 +113,11 @@ HN_PUBLIC int hn_monitor_fd(struct hn_monitor *m);
 /* Delivers waiting records (waiting up to timeout_ms for the first);
  * returns how many, or a negative errno. */
 HN_PUBLIC int hn_monitor_poll(struct hn_monitor *m, int timeout_ms, hn_event_fn fn, void *userdata);
-/* Records the kernel could not queue, per event type, since start. */
+/* Records the kernel could not queue, per event type, since start (the
+ * fanotify witness's overflows count as control-file writes). */
 HN_PUBLIC int hn_monitor_losses(struct hn_monitor *m, uint64_t ret[HN_EV_TYPE_MAX], struct hn_error *err);
+/* What the programs could not do, per enum hn_drop_cause, since start. */
+HN_PUBLIC int hn_monitor_drops(struct hn_monitor *m, uint64_t ret[HN_DROP_MAX], struct hn_error *err);
 /* What the kernel counts per loaded program: run time and runs, counted
  * only while the sysctl kernel.bpf_stats_enabled is 1 (zero otherwise).
  * Fills up to max entries; *ret_n is how many there are. */
@@ -131,6 +148,8 @@ HN_PUBLIC int hn_cgroup_path_by_id(const char *mount, uint64_t id, char *ret, si
 HN_PUBLIC int hn_event_exe_path(const struct hn_event *e, char *ret, size_t size);
 /* "cgroup.mkdir", …; never NULL. */
 HN_PUBLIC const char *hn_event_type_name(unsigned type);
+/* "task_storage", "pid_unread"; never NULL. */
+HN_PUBLIC const char *hn_drop_cause_name(unsigned cause);
 
 #ifdef __cplusplus
 }

@@ -7,8 +7,14 @@
  *   open RDONLY          a read of a control file inside a slice
  *   open WRONLY          a control file opened for writing inside a slice
  *   mkdir + rmdir        a structural act inside a slice
+ *   stat+open+read+close unrelated metadata work: 64 files outside cgroupfs, in turn
+ *                        (every path step meets inode_permission, every open
+ *                        file_open, every read file_permission)
+ *   pread 4 KiB          unrelated reads of a regular file (file_permission)
+ *   pwrite 4 KiB         unrelated writes of a regular file (file_permission, MAY_WRITE)
  * Levels: off (tp_btf only), tracepoint (+ syscall exits), and lsm where
  * the kernel runs BPF LSM (the VM). */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +35,8 @@
 #include "tracepoint_attach.h"
 
 #define ROUNDS 21
-#define LOOPS 4
+#define LOOPS 7
+#define FILES 64
 
 static double now_ns(void) {
         struct timespec ts;
@@ -41,9 +48,48 @@ static void drop(const struct hn_event *e, void *u) {
         (void) e, (void) u;
 }
 
+/* Unrelated work: FILES small files in a directory outside cgroupfs, and
+ * one open regular file. */
+struct plain {
+        char dir[64];
+        int fd;
+};
+
+static int plain_make(struct plain *pl) {
+        snprintf(pl->dir, sizeof(pl->dir), "/tmp/hn-bench.XXXXXX");
+        if (!mkdtemp(pl->dir))
+                return -1;
+        char p[128], block[4096];
+        memset(block, 'x', sizeof(block));
+        for (int i = 0; i < FILES; i++) {
+                snprintf(p, sizeof(p), "%s/f%d", pl->dir, i);
+                int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                if (fd < 0 || write(fd, block, 64) != 64)
+                        return -1;
+                close(fd);
+        }
+        snprintf(p, sizeof(p), "%s/big", pl->dir);
+        pl->fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        return pl->fd >= 0 && pwrite(pl->fd, block, sizeof(block), 0) == (ssize_t) sizeof(block) ? 0 : -1;
+}
+
+static void plain_remove(struct plain *pl) {
+        char p[128];
+        close(pl->fd);
+        for (int i = 0; i < FILES; i++) {
+                snprintf(p, sizeof(p), "%s/f%d", pl->dir, i);
+                unlink(p);
+        }
+        snprintf(p, sizeof(p), "%s/big", pl->dir);
+        unlink(p);
+        rmdir(pl->dir);
+}
+
 /* ns per iteration of one loop. */
-static double run_loop(int which, const char *dir, int n) {
-        char p[PATH_MAX + 64];
+static double run_loop(int which, const char *dir, const struct plain *pl, int n) {
+        char p[PATH_MAX + 64], buf[4096];
+        struct stat st;
+        memset(buf, 'y', sizeof(buf));
         double t = now_ns();
         for (int i = 0; i < n; i++) {
                 if (which == 0)
@@ -51,22 +97,35 @@ static double run_loop(int which, const char *dir, int n) {
                 else if (which == 1 || which == 2) {
                         snprintf(p, sizeof(p), "%s/%s", dir, which == 1 ? "cgroup.procs" : "cgroup.max.depth");
                         close(open(p, (which == 1 ? O_RDONLY : O_WRONLY) | O_CLOEXEC));
-                } else {
+                } else if (which == 3) {
                         snprintf(p, sizeof(p), "%s/b%d", dir, i);
                         mkdir(p, 0755);
                         rmdir(p);
-                }
+                } else if (which == 4) {
+                        snprintf(p, sizeof(p), "%s/f%d", pl->dir, i % FILES);
+                        stat(p, &st);
+                        int fd = open(p, O_RDONLY | O_CLOEXEC);
+                        if (read(fd, buf, 64) < 0)
+                                buf[0] = 0;
+                        close(fd);
+                } else if (which == 5) {
+                        if (pread(pl->fd, buf, sizeof(buf), 0) < 0)
+                                buf[0] = 0;
+                } else if (pwrite(pl->fd, buf, sizeof(buf), 0) < 0)
+                        buf[0] = 0;
         }
         return (now_ns() - t) / n;
 }
 
+#define FLOOR_EXITS 5
+
 struct floor {
         struct empty_floor *skel;
-        struct bpf_link *exits[3];
+        struct bpf_link *exits[FLOOR_EXITS];
 };
 
 static void floor_free(struct floor *f) {
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < FLOOR_EXITS; i++)
                 bpf_link__destroy(f->exits[i]);
         empty_floor__destroy(f->skel);
         *f = (struct floor){ 0 };
@@ -74,24 +133,32 @@ static void floor_free(struct floor *f) {
 
 /* Empty programs on the hooks the watcher uses at that level. */
 static int floor_attach(struct floor *f, enum hn_attribution level) {
-        struct bpf_program *exits[3];
         f->skel = empty_floor__open();
         if (!f->skel)
                 return -1;
-        exits[0] = f->skel->progs.floor_exit_openat;
-        exits[1] = f->skel->progs.floor_exit_openat2;
-        exits[2] = f->skel->progs.floor_exit_open;
-        for (int i = 0; i < 3; i++) {
+        struct bpf_program *exits[FLOOR_EXITS] = {
+                f->skel->progs.floor_exit_openat, f->skel->progs.floor_exit_openat2, f->skel->progs.floor_exit_open,
+                f->skel->progs.floor_exit_creat, f->skel->progs.floor_exit_open_by_handle_at,
+        };
+        static const char *const names[FLOOR_EXITS] = { "sys_exit_openat", "sys_exit_openat2", "sys_exit_open",
+                                                        "sys_exit_creat", "sys_exit_open_by_handle_at" };
+        bool tp = level == HN_ATTRIBUTION_TRACEPOINT, lsm = level == HN_ATTRIBUTION_LSM;
+        for (int i = 0; i < FLOOR_EXITS; i++) {
                 bpf_program__set_autoattach(exits[i], false);
-                bpf_program__set_autoload(exits[i], level == HN_ATTRIBUTION_TRACEPOINT);
+                bpf_program__set_autoload(exits[i], tp);
         }
-        bpf_program__set_autoload(f->skel->progs.floor_lsm_mkdir, level == HN_ATTRIBUTION_LSM);
-        bpf_program__set_autoload(f->skel->progs.floor_lsm_rmdir, level == HN_ATTRIBUTION_LSM);
-        bpf_program__set_autoload(f->skel->progs.floor_lsm_file_open, level == HN_ATTRIBUTION_LSM);
+        bpf_program__set_autoload(f->skel->progs.floor_exec, tp);
+        struct bpf_program *lsm_progs[] = {
+                f->skel->progs.floor_lsm_mkdir,           f->skel->progs.floor_lsm_rmdir,
+                f->skel->progs.floor_lsm_file_open,       f->skel->progs.floor_lsm_file_permission,
+                f->skel->progs.floor_lsm_inode_permission, f->skel->progs.floor_lsm_setxattr,
+                f->skel->progs.floor_lsm_removexattr,
+        };
+        for (size_t i = 0; i < sizeof(lsm_progs) / sizeof(lsm_progs[0]); i++)
+                bpf_program__set_autoload(lsm_progs[i], lsm);
         if (empty_floor__load(f->skel) < 0 || empty_floor__attach(f->skel) < 0)
                 return -1;
-        static const char *const names[3] = { "sys_exit_openat", "sys_exit_openat2", "sys_exit_open" };
-        for (int i = 0; level == HN_ATTRIBUTION_TRACEPOINT && i < 3; i++)
+        for (int i = 0; tp && i < FLOOR_EXITS; i++)
                 if (hn_tracepoint_attach(exits[i], "syscalls", names[i], &f->exits[i]) < 0 && i == 0)
                         return -1;
         return 0;
@@ -111,8 +178,14 @@ int main(void) {
         const enum hn_attribution levels[] = { HN_ATTRIBUTION_OFF, HN_ATTRIBUTION_TRACEPOINT, HN_ATTRIBUTION_LSM };
         int n_levels = lsm.available ? 3 : 2;
         const char *names[LOOPS] = { "getppid", "open RDONLY cgroup.procs", "open WRONLY cgroup.max.depth",
-                                     "mkdir + rmdir in a slice" };
-        const int iters[LOOPS] = { 300000, 15000, 15000, 1000 };
+                                     "mkdir + rmdir in a slice", "stat+open+read+close, 64 files", "pread 4 KiB",
+                                     "pwrite 4 KiB" };
+        const int iters[LOOPS] = { 300000, 15000, 15000, 1000, 20000, 100000, 50000 };
+        struct plain pl;
+        if (plain_make(&pl) < 0) {
+                fprintf(stderr, "hook_overhead: files in /tmp: %s\n", strerror(errno));
+                return 1;
+        }
         /* variant 0: nothing; per level: 1 + 2l floor, 2 + 2l watcher */
         static double res[LOOPS][7][ROUNDS];
         int n_variants = 1 + 2 * n_levels;
@@ -135,7 +208,7 @@ int main(void) {
                                 }
                         }
                         for (int l = 0; l < LOOPS; l++) {
-                                res[l][v][r] = run_loop(l, slice, iters[l]);
+                                res[l][v][r] = run_loop(l, slice, &pl, iters[l]);
                                 if (mon)
                                         while (hn_monitor_poll(mon, 0, drop, NULL) > 0)
                                                 ;
@@ -167,6 +240,7 @@ int main(void) {
                                to_none[k][ROUNDS / 2], to_floor[k][ROUNDS / 2]);
                 }
         }
+        plain_remove(&pl);
         env_teardown((void **) &e);
         return 0;
 }

@@ -655,13 +655,57 @@ static char *http_get(int port, const char *path) {
         return buf;
 }
 
+/* The v1 freezer group of the running test: thawed in teardown even when
+ * an assertion failed half-way, so its task can die and the root go. */
+static char frozen_group[512];
+
+static int slow_teardown(void **state) {
+        if (frozen_group[0]) {
+                char p[600];
+                snprintf(p, sizeof(p), "%s/freezer.state", frozen_group);
+                write_text(p, "THAWED");
+        }
+        int r = dmn_teardown(state);
+        if (frozen_group[0])
+                rmdir(frozen_group);
+        frozen_group[0] = '\0';
+        return r;
+}
+
+/* A scope made a zombie the only way the guard allows: by the daemon
+ * (F30), through a destroy whose task cannot die (frozen by a cgroup-v1
+ * freezer; slow_teardown thaws it). The config must give a short
+ * KillTimeoutMSec. */
+static void zombie_made_by_the_daemon(struct dmn *d, const char *scope) {
+        char freezer[256], p[700], buf[64], cmd[512], out[4096];
+        v1_freezer(freezer, sizeof(freezer));
+        if (!freezer[0])
+                SKIP_BECAUSE("no cgroup-v1 freezer to make an unkillable task");
+        snprintf(frozen_group, sizeof(frozen_group), "%s/hn-test.api.%d", freezer, (int) getpid());
+        assert_int_equal(mkdir(frozen_group, 0755), 0);
+        pid_t child = sleeper();
+        snprintf(cmd, sizeof(cmd), "scope attach %s %d", scope, (int) child);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
+        snprintf(p, sizeof(p), "%s/tasks", frozen_group);
+        snprintf(buf, sizeof(buf), "%d", (int) child);
+        assert_int_equal(write_text(p, buf), 0);
+        snprintf(p, sizeof(p), "%s/freezer.state", frozen_group);
+        assert_int_equal(write_text(p, "FROZEN"), 0);
+        for (int i = 0; i < 100 && (read_text(p, buf, sizeof(buf)), strncmp(buf, "FROZEN", 6)); i++)
+                usleep(10000);
+        snprintf(cmd, sizeof(cmd), "scope destroy %s", scope);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 6); /* kill_failed (exit 6): marked a zombie */
+        assert_true(getxattr(env_path(d->cg, scope), HN_CGROUP_ZOMBIE_XATTR, NULL, 0) >= 0);
+}
+
 static void metrics_scraped_and_parsed(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
         int port = 20000 + getpid() % 20000;
         char extra[512], textfile[192];
         snprintf(textfile, sizeof(textfile), "%s/prom/hpcnode.prom", d->dir);
-        snprintf(extra, sizeof(extra), "MetricsListen=127.0.0.1:%d\nMetricsTextfile=%s\nMetricsIntervalSec=1", port,
+        snprintf(extra, sizeof(extra),
+                 "MetricsListen=127.0.0.1:%d\nMetricsTextfile=%s\nMetricsIntervalSec=1\nKillTimeoutMSec=300", port,
                  textfile);
         write_config(d, extra);
         char prom[192];
@@ -677,7 +721,7 @@ static void metrics_scraped_and_parsed(void **state) {
                          can_enforce() ? EPERM : 0);
         json_object *o = wait_record(d->log, "cgroup.mkdir", env_path(d->cg, "pact.slice/infra.slice/cross"));
         json_object_put(o);
-        assert_int_equal(setxattr(env_path(d->cg, "workload.slice/m1.scope"), HN_CGROUP_ZOMBIE_XATTR, "test", 4, 0), 0);
+        zombie_made_by_the_daemon(d, "workload.slice/m1.scope");
 
         char *resp = http_get(port, "/metrics");
         has(resp, "HTTP/1.0 200 OK\r\n");
@@ -808,7 +852,7 @@ static void check_node(struct dmn *d, json_object *n, size_t *count) {
 static void tree_matches_the_kernel(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
-        write_config(d, NULL);
+        write_config(d, "KillTimeoutMSec=300");
         start(d);
         char out[1 << 16], cmd[256];
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice a"), 0);
@@ -821,7 +865,7 @@ static void tree_matches_the_kernel(void **state) {
                          (int) kids[i]);
                 assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
         }
-        assert_int_equal(setxattr(env_path(d->cg, "workload.slice/b.scope"), HN_CGROUP_ZOMBIE_XATTR, "test", 4, 0), 0);
+        zombie_made_by_the_daemon(d, "workload.slice/b.scope");
         json_object *t = ctl_json(d, "tree");
         assert_string_equal(str(t, "root", NULL), d->cg->s.root);
         json_object *slices = json_object_object_get(t, "slices");
@@ -837,29 +881,12 @@ static void tree_matches_the_kernel(void **state) {
         has(out, "│ │ └─c.scope  pact, 1 procs");
         has(out, "└─workload.slice  workload, 0 procs");
         has(out, "  ├─a.scope  workload, 2 procs");
-        has(out, "  └─b.scope  workload, 0 procs");
+        has(out, "  └─b.scope  workload, 1 procs"); /* the task that could not die */
         has(out, "[zombie]");
         for (int i = 0; i < 3; i++) {
                 kill(kids[i], SIGKILL);
                 wait_pid_ms(kids[i], 5000, NULL);
         }
-}
-
-/* The v1 freezer group of the running test: thawed in teardown even when
- * an assertion failed half-way, so its task can die and the root go. */
-static char frozen_group[512];
-
-static int slow_teardown(void **state) {
-        if (frozen_group[0]) {
-                char p[600];
-                snprintf(p, sizeof(p), "%s/freezer.state", frozen_group);
-                write_text(p, "THAWED");
-        }
-        int r = dmn_teardown(state);
-        if (frozen_group[0])
-                rmdir(frozen_group);
-        frozen_group[0] = '\0';
-        return r;
 }
 
 /* A call that waits (a kill of a task that cannot die) runs off the
@@ -1041,9 +1068,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(authorisation_table, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(malformed_oversized_truncated_slow, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(sixty_four_clients, dmn_setup, dmn_teardown),
-                cmocka_unit_test_setup_teardown(metrics_scraped_and_parsed, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(metrics_scraped_and_parsed, dmn_setup, slow_teardown),
                 cmocka_unit_test_setup_teardown(emergency_lifecycle, dmn_setup, dmn_teardown),
-                cmocka_unit_test_setup_teardown(tree_matches_the_kernel, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(tree_matches_the_kernel, dmn_setup, slow_teardown),
                 cmocka_unit_test_setup_teardown(unit_capabilities_suffice, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(slow_call_holds_no_one, dmn_setup, slow_teardown),
         };

@@ -211,7 +211,9 @@ static void emergency_opens_kill_for_pact(void **state) {
         assert_int_equal(hn_monitor_set_emergency(m->mon, false), 0);
 }
 
-/* Reads are never recorded, never refused (RI6). */
+/* Reads are never recorded, never refused (RI6), nor is a write outside
+ * cgroupfs. The last act must be seen: otherwise a pipeline that records
+ * nothing at all would pass. */
 static void reads_pass_silently(void **state) {
         struct enf *m = *state;
         REQUIRE_LSM(m);
@@ -219,9 +221,16 @@ static void reads_pass_silently(void **state) {
         char p[PATH_MAX + 32], buf[256];
         snprintf(p, sizeof(p), "%s/cgroup.procs", env_path(m->cg, "pact.slice/infra.slice"));
         assert_int_equal(read_text(p, buf, sizeof(buf)), 0);
+        snprintf(p, sizeof(p), "%s/memory.max", env_path(m->cg, "pact.slice/infra.slice"));
+        if (path_exists(p))
+                assert_int_equal(read_text(p, buf, sizeof(buf)), 0);
         assert_int_equal(agent_run(m->workload_exe, "write", "/dev/null", "x", NULL), 0);
         event_log_drain(&m->log, m->mon);
         assert_int_equal(m->log.n, 0);
+        snprintf(p, sizeof(p), "%s/cgroup.max.depth", env_path(m->cg, "pact.slice/infra.slice"));
+        assert_int_equal(agent_run(m->workload_exe, "write", p, "3", NULL), EPERM);
+        event_log_drain(&m->log, m->mon);
+        assert_int_equal(only_denied(m, HN_EV_CONTROL_OPEN)->tgid > 0, 1);
 }
 
 int main(void) {

@@ -459,28 +459,47 @@ static void kill_is_one_record_per_write(void **state) {
                 assert_int_not_equal(m->log.ev[i].type, HN_EV_CGROUP_KILL);
 }
 
-/* Level off: control files go unrecorded (the daemon's limits reconciler
- * is the safety net); structural acts are still attributed. */
-static void attribution_off_records_structure_only(void **state) {
+/* Level off: no program attributes control-file writes; the fanotify
+ * witness sees the write itself and names the writer by its pid (here
+ * alive while its record is read). Structural acts are still attributed
+ * in the kernel. */
+static void attribution_off_witnesses_writes_by_pid(void **state) {
         struct mon_env *m = *state;
         REQUIRE_MONITOR(m);
         struct hn_monitor *off;
         struct hn_monitor_options o = { .cgroup_root = m->cg->s.root, .attribution = HN_ATTRIBUTION_OFF };
         assert_int_equal(hn_monitor_new(&o, &off, NULL), 0);
         assert_int_equal(hn_monitor_attribution(off), HN_ATTRIBUTION_OFF);
+        struct hn_error err = { 0 };
+        assert_int_equal(hn_monitor_add_identity_exe(off, HN_OWNER_PACT, m->pact_exe, &err), 0);
         assert_int_equal(hn_monitor_start(off, NULL), 0);
         struct event_log log = { 0 };
         event_log_drain(&log, off);
         char file[PATH_MAX + 32];
         snprintf(file, sizeof(file), "%s/cgroup.max.descendants", env_path(m->cg, "workload.slice"));
-        act(m->pact_exe, "write", file, "100");
-        act(m->pact_exe, "mkdir", env_path(m->cg, "workload.slice/stray"), NULL);
+        char *write[] = { (char *) m->pact_exe, "write", file, "100", NULL };
+        pid_t writer;
+        assert_int_equal(agent_hold(write, &writer), 0);
+        pid_t mkdirer = act(m->pact_exe, "mkdir", env_path(m->cg, "workload.slice/stray"), NULL);
         event_log_drain(&log, off);
-        assert_int_equal(log.n, 1);
-        assert_int_equal(log.ev[0].type, HN_EV_CGROUP_MKDIR);
+        assert_int_equal(log.n, 2);
+        const struct hn_event *w = log.ev[0].type == HN_EV_CONTROL_OPEN ? &log.ev[0] : &log.ev[1];
+        const struct hn_event *d = w == &log.ev[0] ? &log.ev[1] : &log.ev[0];
+        assert_int_equal(d->type, HN_EV_CGROUP_MKDIR);
+        assert_int_equal(d->tgid, mkdirer);
+        assert_int_equal(w->type, HN_EV_CONTROL_OPEN);
+        assert_int_equal(w->source, HN_EVS_FSNOTIFY);
+        assert_writer(w, writer, m->pact_exe, "pact-agent");
+        assert_int_equal(w->writer_owner, HN_EVO_PACT);
+        assert_int_equal(w->target_owner, HN_EVO_WORKLOAD);
+        assert_int_equal(w->flags, HN_EVF_CROSS_SLICE | HN_EVF_NAME_ONLY);
+        assert_string_equal(w->path, "cgroup.max.descendants");
+        uint64_t id;
+        assert_int_equal(hn_cgroup_id(env_path(m->cg, "workload.slice"), &id), 0);
+        assert_true(w->cgroup_id == id);
+        agent_release(writer);
         hn_monitor_free(off);
         /* lsm without the lsm/ programs is refused, and bad levels too */
-        struct hn_error err = { 0 };
         o.attribution = HN_ATTRIBUTION_LSM;
         assert_int_equal(hn_monitor_new(&o, &off, &err), -EOPNOTSUPP);
         assert_string_equal(err.message,
@@ -528,7 +547,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(identities_by_cgroup_and_uid, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(control_write_attributed_by_syscall_exit, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(kill_is_one_record_per_write, mon_setup, mon_teardown),
-                cmocka_unit_test_setup_teardown(attribution_off_records_structure_only, mon_setup, mon_teardown),
+                cmocka_unit_test_setup_teardown(attribution_off_witnesses_writes_by_pid, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(losses_are_counted, mon_setup, mon_teardown),
         };
         return cmocka_run_group_tests_name("monitor", tests, NULL, NULL);

@@ -382,8 +382,78 @@ static void event_log_add(const struct hn_event *e, void *userdata) {
 
 void event_log_drain(struct event_log *log, struct hn_monitor *mon) {
         log->n = 0;
-        while (hn_monitor_poll(mon, 50, event_log_add, log) > 0)
+        int r;
+        while ((r = hn_monitor_poll(mon, 50, event_log_add, log)) > 0)
                 ;
+        if (r < 0)
+                fail_msg("reading the monitor's records: %s", strerror(-r)); /* a dead pipeline is a failure */
+}
+
+/* Runs argv with HN_HOLD=1 and stdout on a pipe, until it says "done E". */
+static pid_t hold_start(char *const argv[], int *ret_errno) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -1;
+        pid_t pid = fork();
+        if (pid == 0) {
+                dup2(p[1], STDOUT_FILENO);
+                setenv("HN_HOLD", "1", 1);
+                execv(argv[0], argv);
+                _exit(127);
+        }
+        close(p[1]);
+        char buf[64] = "";
+        size_t used = 0;
+        struct pollfd pf = { .fd = p[0], .events = POLLIN };
+        while (used < sizeof(buf) - 1 && !strchr(buf, '\n') && poll(&pf, 1, 10000) == 1) {
+                ssize_t n = read(p[0], buf + used, sizeof(buf) - 1 - used);
+                if (n <= 0)
+                        break;
+                used += (size_t) n;
+                buf[used] = '\0';
+        }
+        close(p[0]);
+        if (pid < 0 || sscanf(buf, "done %d", ret_errno) != 1) {
+                if (pid > 0) {
+                        kill(pid, SIGKILL);
+                        wait_pid_ms(pid, 1000, NULL);
+                }
+                return -1;
+        }
+        return pid;
+}
+
+int agent_hold(char *const argv[], pid_t *ret_pid) {
+        int e = -1;
+        pid_t pid = hold_start(argv, &e);
+        if (pid < 0)
+                fail_msg("%s %s: did not report its act", argv[0], argv[1]);
+        *ret_pid = pid;
+        return e;
+}
+
+void agent_release(pid_t pid) {
+        if (pid <= 0)
+                return;
+        kill(pid, SIGKILL);
+        wait_pid_ms(pid, 5000, NULL);
+}
+
+int agent_runv(char *const argv[], pid_t *ret_pid) {
+        pid_t pid = fork();
+        if (pid == 0) {
+                execv(argv[0], argv);
+                _exit(127);
+        }
+        int status = 0;
+        if (wait_pid_ms(pid, 10000, &status) != pid) {
+                kill(pid, SIGKILL);
+                wait_pid_ms(pid, 1000, NULL);
+                return -1;
+        }
+        if (ret_pid)
+                *ret_pid = pid;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /* Finds or mounts a v1 freezer hierarchy; "" if the kernel has none. */

@@ -103,6 +103,14 @@ void agents_remove(struct agents *a);
  * code: 0, or the errno it met. */
 int agent_run(const char *exe, const char *verb, const char *a, const char *b, pid_t *ret_pid);
 
+/* The same with an argument vector (argv[0] the executable). */
+int agent_runv(char *const argv[], pid_t *ret_pid);
+/* Runs argv held (HN_HOLD=1): the act is made, then the process stays
+ * alive until agent_release, so it is there while its record is read.
+ * Returns the errno the act met (0: it was done). */
+int agent_hold(char *const argv[], pid_t *ret_pid);
+void agent_release(pid_t pid);
+
 /* Forks a child that pauses until killed. */
 pid_t fork_sleeper(void);
 /* Path of the helper program built beside the tests. */

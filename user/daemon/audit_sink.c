@@ -159,6 +159,8 @@ static const char *value_field(unsigned type) {
                 return "frozen";
         case HN_EV_CGROUP_KILL:
                 return "killed_pid";
+        case HN_EV_CGROUP_CLONE_INTO:
+                return "child_pid";
         }
         return NULL;
 }
@@ -166,9 +168,39 @@ static const char *value_field(unsigned type) {
 /* How the writer was seen: before the act (lsm), in its context (tp_btf),
  * after a successful open (syscall exit) or as a mount call entered. */
 static const char *source_name(const struct hn_event *e) {
-        if (e->source == HN_EVS_SYSCALL)
-                return e->type >= HN_EV_MOUNT_UMOUNT ? "syscall_enter" : "syscall_exit";
-        return e->source == HN_EVS_LSM ? "lsm" : "tp_btf";
+        switch (e->source) {
+        case HN_EVS_SYSCALL:
+                return hn_event_class_of(e->type) == HN_EVC_MOUNT ? "syscall_enter" : "syscall_exit";
+        case HN_EVS_LSM:
+                return "lsm";
+        case HN_EVS_FSNOTIFY:
+                return "fsnotify";
+        }
+        return "tp_btf";
+}
+
+/* A cgroup by id as the records name it: its path, or "(cgroup N)" once gone. */
+static void cgroup_path(const struct hnd_sink *s, uint64_t id, char *buf, size_t size) {
+        if (hn_cgroup_path_by_id(s->cgroup_mount, id, buf, size) < 0)
+                snprintf(buf, size, "(cgroup %" PRIu64 ")", id);
+}
+
+/* Where a placed task came from (or, for one taken out of a slice, the
+ * slice it left): the other end of the move. */
+static json_object *other_end_json(const struct hnd_sink *s, const struct hn_event *e) {
+        json_object *o = json_object_new_object();
+        if (e->flags & HN_EVF_OTHER_UNKNOWN) {
+                json_object_object_add(o, "known", json_object_new_boolean(false));
+                return o;
+        }
+        char path[PATH_MAX];
+        if (e->other_cgroup_id) {
+                cgroup_path(s, e->other_cgroup_id, path, sizeof(path));
+                json_object_object_add(o, "path", json_object_new_string(path));
+                json_object_object_add(o, "cgroup_id", json_object_new_int64((int64_t) e->other_cgroup_id));
+        }
+        json_object_object_add(o, "owner", json_object_new_string(owner_name(e->other_owner)));
+        return o;
 }
 
 /* The writer as a JSON object: who the kernel saw. */
@@ -194,12 +226,14 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mo
         if (mount_path)
                 snprintf(target, sizeof(target), "%s", mount_path);
         else if (e->flags & HN_EVF_NAME_ONLY) {
-                /* LSM records name a child (mkdir, control file) of cgroup_id,
-                 * or for rmdir the cgroup itself. */
+                /* Name-only records name a child (mkdir, control file) of
+                 * cgroup_id; for rmdir, clone_into and an xattr, or an empty
+                 * name, the cgroup itself. */
                 char dir[PATH_MAX];
-                if (hn_cgroup_path_by_id(s->cgroup_mount, e->cgroup_id, dir, sizeof(dir)) < 0)
-                        snprintf(dir, sizeof(dir), "(cgroup %" PRIu64 ")", e->cgroup_id);
-                if (e->type == HN_EV_CGROUP_RMDIR)
+                cgroup_path(s, e->cgroup_id, dir, sizeof(dir));
+                bool itself = e->type == HN_EV_CGROUP_RMDIR || e->type == HN_EV_CGROUP_CLONE_INTO || !e->path[0] ||
+                              (e->type == HN_EV_CGROUP_ATTR && e->value != 2);
+                if (itself)
                         snprintf(target, sizeof(target), "%s", dir);
                 else
                         snprintf(target, sizeof(target), "%s/%s", dir, e->path);
@@ -221,11 +255,26 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mo
                 json_object_object_add(t, "cgroup_id", json_object_new_int64((int64_t) e->cgroup_id));
                 json_object_object_add(t, "owner", json_object_new_string(owner_name(e->target_owner)));
         }
+        if (e->flags & HN_EVF_IDENTITY)
+                json_object_object_add(t, "identity_subtree", json_object_new_boolean(true));
         json_object_object_add(o, "target", t);
-        json_object_object_add(o, "writer", writer_json(e));
+        json_object *w = writer_json(e);
+        if (e->flags & HN_EVF_UNATTRIBUTED)
+                json_object_object_add(w, "attributed", json_object_new_boolean(false));
+        json_object_object_add(o, "writer", w);
         const char *value_name = value_field(e->type);
         if (value_name)
                 json_object_object_add(o, value_name, json_object_new_int64(e->value));
+        if (e->type == HN_EV_CGROUP_ATTACH || e->type == HN_EV_CGROUP_CLONE_INTO)
+                json_object_object_add(o, "from", other_end_json(s, e));
+        if (e->type == HN_EV_CGROUP_ATTR) {
+                /* the LSM names the xattr; fanotify saw an attribute change */
+                json_object_object_add(o, "op", json_object_new_string(e->value == 1   ? "set_xattr"
+                                                                       : e->value == 0 ? "remove_xattr"
+                                                                                       : "changed"));
+                if (e->value != 2)
+                        json_object_object_add(o, "xattr", json_object_new_string(e->path));
+        }
         json_object_object_add(o, "hook", json_object_new_string(source_name(e)));
         json_object_object_add(o, "mode", json_object_new_string(s->mode));
         json_object_object_add(o, "emergency", json_object_new_boolean(e->flags & HN_EVF_EMERGENCY));

@@ -79,6 +79,9 @@ static int probe_main(void) {
         printf("%-36s %s%s%s\n", "fentry/fexit trampolines (unused)", tramp.available ? "yes" : "no",
                tramp.available ? "" : ": ", tramp.reason);
         printf("%-36s %s\n", "structural acts (mkdir..kill)", "attributed by tp_btf (no cost to unrelated syscalls)");
+        printf("%-36s %s\n", "cgroup ownership", "from each cgroup's ancestry, in the kernel (nothing kept per cgroup)");
+        printf("%-36s %s\n", "writes through any fd",
+               lsm.available ? "judged at the write (lsm/file_permission)" : "witnessed by fanotify, writer by pid");
         printf("%-36s %s\n", "attribution level auto", lsm.available ? "lsm" : "tracepoint");
         if (r < 0)
                 return 1;
@@ -95,9 +98,11 @@ static int probe_main(void) {
                         printf("%-36s no: %s\n", name, err.message);
                         continue;
                 }
-                printf("%-36s yes; getppid %.0f -> %.0f ns (x%.2f), open+close %.0f -> %.0f ns (x%.2f)\n", name,
-                       c.getppid_none, c.getppid_level, c.getppid_level / c.getppid_none, c.open_none, c.open_level,
-                       c.open_level / c.open_none);
+                printf("%-36s yes; getppid %.0f -> %.0f ns (x%.2f), open+close %.0f -> %.0f ns (x%.2f), "
+                       "pwrite 4 KiB %.0f -> %.0f ns (x%.2f)\n",
+                       name, c.getppid_none, c.getppid_level, c.getppid_level / c.getppid_none, c.open_none,
+                       c.open_level, c.open_level / c.open_none, c.write_none, c.write_level,
+                       c.write_level / c.write_none);
         }
         return 0;
 }
@@ -109,7 +114,7 @@ static void on_event(const struct hn_event *e, void *userdata) {
                 if (e->flags & HN_EVF_CROSS_SLICE)
                         d->counters.cross_slice[e->type]++;
         }
-        if (e->type >= HN_EV_MOUNT_UMOUNT && e->type < HN_EV_TYPE_MAX) {
+        if (hn_event_class_of(e->type) == HN_EVC_MOUNT) {
                 char path[4096];
                 hnd_mounts_act(&d->mounts, e, path, sizeof(path));
                 hnd_sink_event(&d->sink, e, path);

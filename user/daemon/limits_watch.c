@@ -6,22 +6,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fileio.h"
 #include "limits_watch.h"
 #include "macro.h"
 
-/* Values that limit or shape what a slice may use, and the tree's own
- * limits. cgroup.procs, cgroup.freeze and cgroup.kill are acts the kernel
- * attributes (tp_btf), not values. */
-const char *const hnd_limit_files[] = {
-        "cgroup.subtree_control", "cgroup.max.descendants", "cgroup.max.depth", "cgroup.type",
-        "memory.min", "memory.low", "memory.high", "memory.max", "memory.swap.high", "memory.swap.max",
-        "memory.zswap.max", "memory.oom.group", "cpu.weight", "cpu.max", "cpu.max.burst", "cpu.idle",
-        "cpu.uclamp.min", "cpu.uclamp.max", "cpuset.cpus", "cpuset.mems", "cpuset.cpus.partition",
-        "io.max", "io.weight", "io.latency", "pids.max", "rdma.max", NULL,
-};
+/* Every file of a cgroup that can be written holds a value that shapes
+ * what the slice may use, except these: acts a tracepoint attributes
+ * (membership, freeze, kill), and values the kernel itself moves (PSI
+ * averages, peaks), which would change at every scan. */
+bool hnd_limits_watched(const char *name, mode_t mode) {
+        static const char *const acts[] = { "cgroup.procs", "cgroup.threads", "cgroup.kill", "cgroup.freeze" };
+        if (!S_ISREG(mode) || !(mode & 0222) || !(mode & 0444))
+                return false; /* read-only, or write-only (memory.reclaim): no value to keep */
+        for (size_t i = 0; i < ELEMENTSOF(acts); i++)
+                if (!strcmp(name, acts[i]))
+                        return false;
+        size_t n = strlen(name);
+        bool psi = n > 9 && !strcmp(name + n - 9, ".pressure") && strcmp(name, "cgroup.pressure") != 0;
+        bool peak = n > 5 && !strcmp(name + n - 5, ".peak");
+        return !psi && !peak;
+}
 
 #define VALUE_MAX 4096
 
@@ -85,19 +92,6 @@ static int collect(struct table *t, const char *dir, enum hn_slice_owner owner, 
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return errno == ENOENT ? 0 : -errno; /* removed under us, or the slice is not there yet */
-        char value[VALUE_MAX], path[PATH_MAX];
-        for (const char *const *f = hnd_limit_files; *f; f++) {
-                int r = read_file_at(dfd, *f, value, sizeof(value));
-                if (r < 0)
-                        continue; /* controller not enabled here, or the cgroup went away */
-                trim(value);
-                if ((size_t) snprintf(path, sizeof(path), "%s/%s", dir, *f) >= sizeof(path))
-                        continue;
-                if ((r = table_add(t, path, value, owner)) < 0)
-                        return r;
-        }
-        if (depth >= 64)
-                return 0;
         int fd = dup(dfd);
         if (fd < 0)
                 return -errno;
@@ -106,14 +100,26 @@ static int collect(struct table *t, const char *dir, enum hn_slice_owner owner, 
                 close(fd);
                 return -errno;
         }
+        char value[VALUE_MAX], path[PATH_MAX];
         struct dirent *de;
         while ((de = readdir(d))) {
-                if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                if (de->d_name[0] == '.')
                         continue;
                 if ((size_t) snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
                         continue;
-                int r = collect(t, path, owner, depth + 1);
-                if (r < 0)
+                int r;
+                if (de->d_type == DT_DIR) {
+                        if (depth < 64 && (r = collect(t, path, owner, depth + 1)) < 0)
+                                return r;
+                        continue;
+                }
+                struct stat st;
+                if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !hnd_limits_watched(de->d_name, st.st_mode))
+                        continue;
+                if (read_file_at(dfd, de->d_name, value, sizeof(value)) < 0)
+                        continue; /* the cgroup went away, or the file is not readable after all */
+                trim(value);
+                if ((r = table_add(t, path, value, owner)) < 0)
                         return r;
         }
         return 0;

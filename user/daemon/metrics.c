@@ -124,6 +124,14 @@ static void render_bpf(FILE *f, struct hnd_daemon *d) {
         header(f, "hpcnode_bpf_stats_enabled", "gauge",
                "1 while kernel.bpf_stats_enabled is on (the run time and count below count only then).");
         fprintf(f, "hpcnode_bpf_stats_enabled %d\n", atoi(text) ? 1 : 0);
+        uint64_t drops[HN_DROP_MAX];
+        if (hn_monitor_drops(d->monitor, drops, NULL) == 0) {
+                header(f, "hpcnode_bpf_drops_total", "counter",
+                       "What the BPF programs could not do, by cause (each is exported, none is a silent allow).");
+                for (unsigned c = 0; c < HN_DROP_MAX; c++)
+                        fprintf(f, "hpcnode_bpf_drops_total{cause=\"%s\"} %" PRIu64 "\n", hn_drop_cause_name(c),
+                                drops[c]);
+        }
         if (hn_monitor_prog_stats(d->monitor, stats, ELEMENTSOF(stats), &n) < 0)
                 return;
         header(f, "hpcnode_bpf_prog_run_seconds_total", "counter", "Time the kernel spent in each BPF program.");
@@ -150,13 +158,14 @@ int hnd_metrics_render(struct hnd_daemon *d, char **ret) {
 
         header(f, "hpcnode_events_total", "counter", "Kernel records by type and verdict.");
         for (unsigned t = 1; t < HN_EV_TYPE_MAX; t++)
-                for (unsigned v = 0; v < 2; v++)
+                for (unsigned v = 0; v < 2 && hn_event_class_of(t) != HN_EVC_NONE; v++)
                         fprintf(f, "hpcnode_events_total{type=\"%s\",verdict=\"%s\"} %" PRIu64 "\n",
                                 hn_event_type_name(t), v ? "denied" : "allowed", d->counters.events[t][v]);
         header(f, "hpcnode_cross_slice_writes_total", "counter", "Writes by a writer that does not own the slice.");
         for (unsigned t = 1; t < HN_EV_TYPE_MAX; t++)
-                fprintf(f, "hpcnode_cross_slice_writes_total{type=\"%s\"} %" PRIu64 "\n", hn_event_type_name(t),
-                        d->counters.cross_slice[t]);
+                if (hn_event_class_of(t) == HN_EVC_CGROUP_ACT)
+                        fprintf(f, "hpcnode_cross_slice_writes_total{type=\"%s\"} %" PRIu64 "\n",
+                                hn_event_type_name(t), d->counters.cross_slice[t]);
         header(f, "hpcnode_ringbuf_lost_total", "counter", "Records the kernel could not queue, by type.");
         for (unsigned t = 1; t < HN_EV_TYPE_MAX; t++)
                 fprintf(f, "hpcnode_ringbuf_lost_total{type=\"%s\"} %" PRIu64 "\n", hn_event_type_name(t),

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -31,6 +33,16 @@ static double loop_open(void) {
         return (now_ns() - t) / n;
 }
 
+static double loop_write(int fd) {
+        static char block[4096];
+        const int n = 20000;
+        double t = now_ns();
+        for (int i = 0; i < n; i++)
+                if (pwrite(fd, block, sizeof(block), 0) < 0)
+                        return -1;
+        return (now_ns() - t) / n;
+}
+
 static int cmp(const void *a, const void *b) {
         double x = *(const double *) a, y = *(const double *) b;
         return x < y ? -1 : x > y;
@@ -42,7 +54,10 @@ static double median(double *v) {
 }
 
 int hnd_measure_cost(enum hn_attribution level, bool lsm, struct hnd_cost *ret, struct hn_error *err) {
-        double g[2][ROUNDS], o[2][ROUNDS];
+        double g[2][ROUNDS], o[2][ROUNDS], w[2][ROUNDS];
+        int fd = memfd_create("hn-probe", MFD_CLOEXEC);
+        if (fd < 0)
+                return -errno;
         struct hn_monitor_options opts = { .lsm = lsm, .attribution = level };
         for (int r = 0; r < ROUNDS; r++)
                 for (int v = 0; v < 2; v++) {
@@ -53,13 +68,16 @@ int hnd_measure_cost(enum hn_attribution level, bool lsm, struct hnd_cost *ret, 
                                         e = hn_monitor_start(m, err);
                                 if (e < 0) {
                                         hn_monitor_free(m);
+                                        close(fd);
                                         return e;
                                 }
                         }
                         g[v][r] = loop_getppid();
                         o[v][r] = loop_open();
+                        w[v][r] = loop_write(fd);
                         hn_monitor_free(m);
                 }
-        *ret = (struct hnd_cost){ median(g[0]), median(g[1]), median(o[0]), median(o[1]) };
+        close(fd);
+        *ret = (struct hnd_cost){ median(g[0]), median(g[1]), median(o[0]), median(o[1]), median(w[0]), median(w[1]) };
         return 0;
 }

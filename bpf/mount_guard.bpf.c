@@ -1,53 +1,16 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+// SPDX-License-Identifier: GPL-2.0-only
 /* The mount guard (WI2, WI6, F31): held mounts (an image mount, or a bind,
  * of an image with holders or in its hold window) are known here by mount
  * id from a map the daemon keeps current. With BPF LSM an unmount, move or
  * remount of one by anyone but hpcnoded is denied in enforce mode and
  * recorded; without it the syscall entry programs (attribution level
  * tracepoint) record who acted under the bases, so the daemon's drift
- * record can name them. Included by cgroup_watch.bpf.c: one object, one
- * ring buffer, one loss account. */
-#ifndef HN_MOUNT_GUARD_BPF_H
-#define HN_MOUNT_GUARD_BPF_H
+ * record can name them. */
+#include "emit.bpf.h"
 
 #define MS_REMOUNT 32
 #define MS_BIND 4096
 #define MS_MOVE 8192
-
-struct {
-        __uint(type, BPF_MAP_TYPE_HASH);
-        __uint(max_entries, 8192);
-        __type(key, __u32);  /* mount id */
-        __type(value, __u8);
-} held_mounts SEC(".maps");
-
-/* mount(2) MS_MOVE names its source by path only. */
-struct {
-        __uint(type, BPF_MAP_TYPE_HASH);
-        __uint(max_entries, 8192);
-        __type(key, char[HN_MOUNT_PATH_KEY]);
-        __type(value, __u8);
-} held_paths SEC(".maps");
-
-/* The uenv and workdir bases, for the syscall programs' prefix filter. */
-struct mount_base {
-        char path[HN_MOUNT_BASE_LEN];
-        __u32 len;
-};
-struct {
-        __uint(type, BPF_MAP_TYPE_ARRAY);
-        __uint(max_entries, 2);
-        __type(key, __u32);
-        __type(value, struct mount_base);
-} mount_bases SEC(".maps");
-
-/* Path scratch for the syscall programs and the held-paths lookup. */
-struct {
-        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-        __uint(max_entries, 1);
-        __type(key, __u32);
-        __type(value, char[HN_MOUNT_PATH_KEY]);
-} mount_path_scratch SEC(".maps");
 
 static __always_inline __u32 mount_id_of(struct vfsmount *vm)
 {
@@ -68,14 +31,8 @@ static __always_inline int mount_verdict(__u32 type, const char *path, __u32 id,
         writer_identify(&w);
         if (w.owner == HN_EVO_MANAGER)
                 return 0;
-        int deny = enforce;
-        barrier_var(deny); /* a real branch: each exit a constant the verifier can bound */
-        if (deny) {
-                emit_for(&w, type, 0, path, HN_EVO_NONE, id, flags | HN_EVF_DENIED, HN_EVS_LSM);
-                return -EPERM;
-        }
-        emit_for(&w, type, 0, path, HN_EVO_NONE, id, flags, HN_EVS_LSM);
-        return 0;
+        struct act a = { .type = type, .path = path, .value = id, .flags = flags, .source = HN_EVS_LSM };
+        return verdict(&w, &a, true, true);
 }
 
 /* An act on mount id: judged if the mount is held. */
@@ -156,8 +113,9 @@ static __always_inline bool mount_syscall(__u32 type, const char *user_path)
                 return false;
         struct hn_writer w;
         writer_identify(&w);
+        struct act a = { .type = type, .path = path, .source = HN_EVS_SYSCALL };
         if (w.owner != HN_EVO_MANAGER)
-                emit_for(&w, type, 0, path, HN_EVO_NONE, 0, 0, HN_EVS_SYSCALL);
+                emit(&w, &a);
         return true;
 }
 
@@ -208,4 +166,3 @@ int hn_sys_enter_open_tree(struct trace_event_raw_sys_enter *ctx)
         return 0;
 }
 
-#endif

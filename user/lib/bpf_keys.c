@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Replacing a BPF map's key set without a gap: the wanted keys are written
+ * first, the others removed after, so a key that stays is never absent in
+ * between. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <hpcnode/event.h>
+
+#include "bpf_keys.h"
+#include "macro.h"
+
+/* Deletes every key of map for which keep() is false. Keys are collected
+ * first, then deleted: deleting while walking a hash map can skip keys.
+ * Used after the wanted keys were written, so a key that stays is never
+ * absent in between. */
+int bpf_keys_delete_except(const struct bpf_map *map, size_t ksize, bool (*keep)(const void *key, void *userdata),
+                              void *userdata) {
+        int fd = bpf_map__fd(map);
+        char cur[HN_MOUNT_PATH_KEY], next[HN_MOUNT_PATH_KEY]; /* the largest key of our maps */
+        void *prev = NULL;
+        size_t cap = 64, n_stale = 0;
+        _cleanup_free_ char *stale = malloc(cap * ksize);
+        if (!stale || ksize > sizeof(next))
+                return -ENOMEM;
+        while (bpf_map_get_next_key(fd, prev, next) == 0) {
+                if (!keep(next, userdata)) {
+                        if (n_stale == cap) {
+                                char *more = realloc(stale, (cap *= 2) * ksize);
+                                if (!more)
+                                        return -ENOMEM;
+                                stale = more;
+                        }
+                        memcpy(stale + n_stale++ * ksize, next, ksize);
+                }
+                memcpy(cur, next, ksize);
+                prev = cur;
+        }
+        for (size_t i = 0; i < n_stale; i++)
+                (void) bpf_map_delete_elem(fd, stale + i * ksize);
+        return 0;
+}
+
+struct wanted_keys {
+        const char *keys;
+        size_t n, ksize;
+};
+
+static bool key_wanted(const void *key, void *userdata) {
+        const struct wanted_keys *w = userdata;
+        for (size_t i = 0; i < w->n; i++)
+                if (!memcmp(w->keys + i * w->ksize, key, w->ksize))
+                        return true;
+        return false;
+}
+
+/* Replaces a map's keys with want (n keys of size ksize): adds first, then
+ * removes the rest, so a held mount is never unguarded in between. */
+int bpf_keys_replace(const struct bpf_map *map, const void *want, size_t n, size_t ksize) {
+        uint8_t one = 1;
+        for (size_t i = 0; i < n; i++)
+                if (bpf_map__update_elem(map, (const char *) want + i * ksize, ksize, &one, 1, BPF_ANY) < 0)
+                        return -errno;
+        struct wanted_keys w = { want, n, ksize };
+        return bpf_keys_delete_except(map, ksize, key_wanted, &w);
+}
+

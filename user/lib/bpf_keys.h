@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef HN_BPF_KEYS_H
+#define HN_BPF_KEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct bpf_map;
+
+/* Deletes every key of map (keys of ksize bytes) for which keep() is false. */
+int bpf_keys_delete_except(const struct bpf_map *map, size_t ksize, bool (*keep)(const void *key, void *userdata),
+                           void *userdata);
+/* Makes map's keys exactly want (n keys of ksize bytes, each value 1). */
+int bpf_keys_replace(const struct bpf_map *map, const void *want, size_t n, size_t ksize);
+
+#endif

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Reading a record: its type's name and the writer's executable. */
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <hpcnode/monitor.h>
+
+const char *hn_event_type_name(unsigned type) {
+        switch (type) {
+        case HN_EV_CGROUP_MKDIR:
+                return "cgroup.mkdir";
+        case HN_EV_CGROUP_RMDIR:
+                return "cgroup.rmdir";
+        case HN_EV_CGROUP_ATTACH:
+                return "cgroup.attach";
+        case HN_EV_CGROUP_POPULATED:
+                return "cgroup.populated";
+        case HN_EV_CONTROL_OPEN:
+                return "cgroup.control_write";
+        case HN_EV_CGROUP_FREEZE:
+                return "cgroup.freeze";
+        case HN_EV_CGROUP_KILL:
+                return "cgroup.kill";
+        case HN_EV_MOUNT_UMOUNT:
+                return "mount.umount";
+        case HN_EV_MOUNT_MOVE:
+                return "mount.move";
+        case HN_EV_MOUNT_REMOUNT:
+                return "mount.remount";
+        case HN_EV_MOUNT_OTHER:
+                return "mount.mount";
+        case HN_EV_CGROUP_CLONE_INTO:
+                return "cgroup.clone_into";
+        case HN_EV_CGROUP_ATTR:
+                return "cgroup.attr";
+        case HN_EV_EXEC:
+                return "task.exec";
+        }
+        return "unknown";
+}
+
+int hn_event_exe_path(const struct hn_event *e, char *ret, size_t size) {
+        const char *comp[HN_EVENT_EXE_LEN / 2];
+        size_t n = 0, at = 0;
+        bool complete = false;
+        /* leaf first, NUL-separated, an empty component ends the list */
+        while (at < sizeof(e->exe)) {
+                size_t len = strnlen(e->exe + at, sizeof(e->exe) - at);
+                if (len == 0) {
+                        complete = true;
+                        break;
+                }
+                if (at + len >= sizeof(e->exe) - 1)
+                        break; /* reaches the last byte: cut off by the record's size */
+                comp[n++] = e->exe + at;
+                at += len + 1;
+        }
+        if (n == 0)
+                return -ENOENT;
+        size_t used = 0;
+        char buf[PATH_MAX];
+        if (!complete)
+                used += (size_t) snprintf(buf, sizeof(buf), "…");
+        for (size_t i = n; i-- > 0 && used < sizeof(buf);)
+                used += (size_t) snprintf(buf + used, sizeof(buf) - used, "/%s", comp[i]);
+        if (used >= size)
+                return -ENAMETOOLONG;
+        memcpy(ret, buf, used + 1);
+        return 0;
+}
+
+
+const char *hn_drop_cause_name(unsigned cause) {
+        switch (cause) {
+        case HN_DROP_TASK_STORAGE:
+                return "task_storage";
+        case HN_DROP_PID_UNREAD:
+                return "pid_unread";
+        }
+        return "unknown";
+}

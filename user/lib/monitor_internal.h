@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The watcher's parts: loading (monitor.c), identities
+ * (monitor_identity.c), guard state (monitor_guard.c), the record stream
+ * (monitor_stream.c) and the fanotify witness (monitor_fsnotify.c). */
+#ifndef HN_MONITOR_INTERNAL_H
+#define HN_MONITOR_INTERNAL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <hpcnode/monitor.h>
+
+#include "hpcnode.skel.h"
+#include "macro.h"
+
+/* Attribution level tracepoint: the exits of every open syscall, and the
+ * entries of the mount family. */
+#define HN_SYSCALL_HOOKS 10
+
+struct hn_fsnotify;
+
+struct hn_monitor {
+        struct hpcnode *skel;
+        struct ring_buffer *rb;
+        enum hn_attribution attribution;
+        bool lsm;
+        struct bpf_link *syscall_links[HN_SYSCALL_HOOKS];
+        char root[PATH_MAX];  /* the directory holding the slices */
+        char mount[PATH_MAX]; /* the cgroup2 mount it is in */
+        int epoll_fd;         /* the ring buffer's and the fanotify watch's, as one fd */
+        struct hn_fsnotify *fsn; /* levels tracepoint and off: writes the programs do not see */
+        uint64_t fsn_lost;       /* fanotify queue overflows */
+        hn_event_fn fn;          /* of the poll in progress */
+        void *userdata;
+        unsigned delivered;
+};
+
+/* Writes the slice roots' ids (and the hierarchy root's) where the
+ * programs read them; 0 for a slice that does not exist. */
+int monitor_slice_roots_update(struct hn_monitor *m);
+
+/* Marks every task already in a slice with where it is (the programs keep
+ * the marks from then on). */
+int monitor_seed_placement(struct hn_monitor *m);
+
+/* The owner of an identity key, as the programs would find it. */
+enum hn_event_owner monitor_identity_owner_exe(struct hn_monitor *m, uint64_t ino, uint32_t dev);
+enum hn_event_owner monitor_identity_owner_uid(struct hn_monitor *m, uint32_t uid);
+enum hn_event_owner monitor_identity_owner_cgroup(struct hn_monitor *m, uint64_t cgroup_id);
+
+/* The ring buffer behind the monitor's fd; then the fanotify witness
+ * beside it (levels tracepoint and off: without the LSM's write hooks). */
+int monitor_stream_open(struct hn_monitor *m, struct hn_error *err);
+int monitor_witness_start(struct hn_monitor *m, struct hn_error *err);
+
+/* Delivers one record to the poll in progress. */
+void monitor_deliver(struct hn_monitor *m, const struct hn_event *e);
+
+/* The fanotify witness: every write and attribute change in cgroupfs, with
+ * the writer's pid; the monitor turns those its programs did not record
+ * into records. */
+int hn_fsnotify_new(struct hn_monitor *m, struct hn_fsnotify **ret);
+void hn_fsnotify_free(struct hn_fsnotify *f);
+int hn_fsnotify_fd(const struct hn_fsnotify *f);
+/* A record the programs made: a later fanotify event for the same write
+ * (same cgroup, file and process) is that write, not another. */
+void hn_fsnotify_seen(struct hn_fsnotify *f, const struct hn_event *e);
+/* The process exec'd: its recorded opens no longer explain its writes. */
+void hn_fsnotify_forget(struct hn_fsnotify *f, uint32_t tgid);
+/* Reads the waiting events into the batch (nothing delivered yet). */
+int hn_fsnotify_read(struct hn_fsnotify *f);
+/* Delivers the batch's events that no program's record explains. */
+void hn_fsnotify_judge(struct hn_fsnotify *f);
+
+#endif
