@@ -1074,5 +1074,6 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(unit_capabilities_suffice, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(slow_call_holds_no_one, dmn_setup, slow_teardown),
         };
+        test_filter_from_env();
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,5 +139,6 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(emergency_does_not_open_writes, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(ended_or_expired_emergency_closes_the_door, env_setup, env_teardown),
         };
+        test_filter_from_env();
         return cmocka_run_group_tests_name("cgroup_emergency", tests, NULL, NULL);
 }

@@ -135,5 +135,6 @@ int main(void) {
                 cmocka_unit_test(manager_refuses_bad_roots),
                 cmocka_unit_test_setup_teardown(options_validated, env_setup, env_teardown),
         };
+        test_filter_from_env();
         return cmocka_run_group_tests_name("cgroup_hierarchy", tests, NULL, NULL);
 }

@@ -110,5 +110,6 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(cpu_weight_written, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(io_max_on_every_disk, env_setup, env_teardown),
         };
+        test_filter_from_env();
         return cmocka_run_group_tests_name("cgroup_limits", tests, NULL, NULL);
 }

@@ -373,5 +373,6 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(emptiness_from_the_kernel, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(freeze_and_thaw, env_setup, env_teardown),
         };
+        test_filter_from_env();
         return cmocka_run_group_tests_name("cgroup_process", tests, NULL, NULL);
 }

@@ -213,5 +213,6 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(existing_scope_refused, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(rejected_limit_leaves_no_scope, env_setup, env_teardown),
         };
+        test_filter_from_env();
         return cmocka_run_group_tests_name("cgroup_scope", tests, NULL, NULL);
 }

@@ -119,5 +119,6 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(threads_share_one_manager, env_setup, env_teardown),
                 cmocka_unit_test_setup_teardown(racing_creates_have_one_winner, env_setup, env_teardown),
         };
+        test_filter_from_env();
         return cmocka_run_group_tests_name("cgroup_threads", tests, NULL, NULL);
 }

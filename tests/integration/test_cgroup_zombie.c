@@ -130,5 +130,6 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(unkillable_scope_becomes_zombie, env_setup, zombie_teardown),
                 cmocka_unit_test_setup_teardown(live_scope_is_not_zombie, env_setup, env_teardown),
         };
+        test_filter_from_env();
         return cmocka_run_group_tests_name("cgroup_zombie", tests, NULL, NULL);
 }

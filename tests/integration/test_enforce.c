@@ -240,5 +240,6 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(emergency_opens_kill_for_pact, enf_setup, enf_teardown),
                 cmocka_unit_test_setup_teardown(reads_pass_silently, enf_setup, enf_teardown),
         };
+        test_filter_from_env();
         return cmocka_run_group_tests_name("enforce", tests, NULL, NULL);
 }

@@ -509,6 +509,57 @@ static void attribution_off_witnesses_writes_by_pid(void **state) {
         assert_string_equal(err.message, "invalid attribution level 9");
 }
 
+/* An executable deeper than the record holds keeps its leaf side, from
+ * the kernel's walk (a mkdir) and from the witness's /proc reading (a write
+ * through an inherited fd) alike: what is shown is a true suffix of the
+ * path, marked cut. (6.1's verifier once pruned the walk's depth check.) */
+static void deep_executable_path_keeps_its_leaf_side(void **state) {
+        struct mon_env *m = *state;
+        REQUIRE_MONITOR(m);
+        char deep[PATH_MAX] = "", cmd[PATH_MAX + 256];
+        snprintf(deep, sizeof(deep), "%s", m->agents.dir);
+        for (int i = 0; i < 20; i++) {
+                size_t n = strlen(deep);
+                snprintf(deep + n, sizeof(deep) - n, "/component-%02d", i);
+                assert_int_equal(mkdir(deep, 0755), 0);
+        }
+        size_t n = strlen(deep);
+        snprintf(deep + n, sizeof(deep) - n, "/deep-agent");
+        snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", helper_path(), deep);
+        assert_int_equal(system(cmd), 0);
+        assert_true(strlen(deep) > HN_EVENT_EXE_LEN);
+        event_log_drain(&m->log, m->mon);
+        act(deep, "mkdir", env_path(m->cg, "workload.slice/deep"), NULL);
+        char file[PATH_MAX + 32];
+        snprintf(file, sizeof(file), "%s/cgroup.max.depth", env_path(m->cg, "workload.slice"));
+        char *argv[] = { (char *) m->pact_exe, "openexec", file, deep, "fdwrite", "3", "4", NULL };
+        pid_t writer;
+        assert_int_equal(agent_hold(argv, &writer), 0);
+        event_log_drain(&m->log, m->mon);
+        unsigned seen = 0;
+        for (unsigned i = 0; i < m->log.n; i++) {
+                const struct hn_event *e = &m->log.ev[i];
+                if (e->type != HN_EV_CGROUP_MKDIR && e->source != HN_EVS_FSNOTIFY)
+                        continue;
+                char shown[PATH_MAX];
+                assert_int_equal(hn_event_exe_path(e, shown, sizeof(shown)), 0);
+                if (strncmp(shown, "…/", strlen("…/")) != 0)
+                        fail_msg("%s record: \"%s\" is not marked cut", hn_event_type_name(e->type), shown);
+                const char *tail = shown + strlen("…");
+                if (strlen(tail) < 40 || strcmp(deep + strlen(deep) - strlen(tail), tail) != 0)
+                        fail_msg("%s record: \"%s\" is not the leaf side of %s", hn_event_type_name(e->type), shown,
+                                 deep);
+                seen++;
+        }
+        assert_int_equal(seen, 2); /* the kernel's and the witness's */
+        agent_release(writer);
+        unlink(deep);
+        for (int i = 19; i >= 0; i--) {
+                *strrchr(deep, '/') = '\0';
+                rmdir(deep);
+        }
+}
+
 /* A tiny ring buffer and nobody reading: the kernel counts what it drops. */
 static void losses_are_counted(void **state) {
         struct mon_env *m = *state;
@@ -548,7 +599,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(control_write_attributed_by_syscall_exit, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(kill_is_one_record_per_write, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(attribution_off_witnesses_writes_by_pid, mon_setup, mon_teardown),
+                cmocka_unit_test_setup_teardown(deep_executable_path_keeps_its_leaf_side, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(losses_are_counted, mon_setup, mon_teardown),
         };
+        test_filter_from_env();
         return cmocka_run_group_tests_name("monitor", tests, NULL, NULL);
 }

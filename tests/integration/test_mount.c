@@ -407,5 +407,6 @@ int main(void) {
                                                 mount_env_teardown),
                 cmocka_unit_test(bad_config_refused),
         };
+        test_filter_from_env();
         return cmocka_run_group_tests_name("mount", tests, NULL, NULL);
 }

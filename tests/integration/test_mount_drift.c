@@ -356,5 +356,6 @@ int main(void) {
                                                 mount_env_teardown),
                 cmocka_unit_test_setup_teardown(unrelated_mount_storm_is_silent, mount_env_setup, mount_env_teardown),
         };
+        test_filter_from_env();
         return cmocka_run_group_tests_name("mount_drift", tests, NULL, NULL);
 }

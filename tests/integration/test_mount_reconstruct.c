@@ -189,5 +189,6 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(foreign_mount_left_alone, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(reconstruct_refuses_bad_ids, mount_env_setup, mount_env_teardown),
         };
+        test_filter_from_env();
         return cmocka_run_group_tests_name("mount_reconstruct", tests, NULL, NULL);
 }

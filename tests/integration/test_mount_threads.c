@@ -124,5 +124,6 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(random_load_keeps_counts_exact, mount_env_setup, mount_env_teardown),
         };
+        test_filter_from_env();
         return cmocka_run_group_tests_name("mount_threads", tests, NULL, NULL);
 }

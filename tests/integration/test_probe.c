@@ -90,5 +90,6 @@ int main(void) {
                 cmocka_unit_test(trampoline_probe_tells_the_truth),
                 cmocka_unit_test(probe_leaves_nothing_attached),
         };
+        test_filter_from_env();
         return cmocka_run_group_tests_name("probe", tests, NULL, NULL);
 }

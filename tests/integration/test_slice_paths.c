@@ -784,7 +784,6 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(resync_leaves_no_window, paths_setup, paths_teardown),
                 cmocka_unit_test_setup_teardown(seventy_thousand_cgroups_change_nothing, paths_setup, paths_teardown),
         };
-        if (getenv("HN_TEST_FILTER"))
-                cmocka_set_test_filter(getenv("HN_TEST_FILTER")); /* one test, by name pattern */
+        test_filter_from_env();
         return cmocka_run_group_tests_name("slice_paths", tests, NULL, NULL);
 }

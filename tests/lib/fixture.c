@@ -472,3 +472,9 @@ void v1_freezer(char *ret, size_t size) {
         if (system("mount -t cgroup -o freezer none /run/hn-freezer 2>/dev/null") == 0)
                 snprintf(ret, size, "/run/hn-freezer");
 }
+
+void test_filter_from_env(void) {
+        const char *pattern = getenv("HN_TEST_FILTER");
+        if (pattern && *pattern)
+                cmocka_set_test_filter(pattern);
+}

@@ -18,6 +18,10 @@
 #include <hpcnode/cgroup.h>
 #include <hpcnode/monitor.h>
 
+/* HN_TEST_FILTER=PATTERN runs only the tests whose names match (cmocka's
+ * filter: * and ? wildcards). Call at the top of main. */
+void test_filter_from_env(void);
+
 /* Prints "SKIP: <reason>" (the runner collects these) and skips. */
 #define SKIP_BECAUSE(...)                                                                                              \
         do {                                                                                                           \
