@@ -4,6 +4,7 @@
  * pact's and workload's identities) write into the slices; each act yields
  * exactly one record, every field checked. Here (no BPF LSM) the verdict is
  * "allowed" and the write happens. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -509,6 +510,48 @@ static void attribution_off_witnesses_writes_by_pid(void **state) {
         assert_string_equal(err.message, "invalid attribution level 9");
 }
 
+/* kernfs raises modify events itself when it notifies cgroup.events (a
+ * scope emptied): the witness takes none of them for a write. The last
+ * act must be seen. */
+static void kernel_notifications_are_not_writes(void **state) {
+        struct mon_env *m = *state;
+        REQUIRE_MONITOR(m);
+        struct hn_cgroup_handle h;
+        assert_int_equal(hn_cgroup_create_scope(m->cg->pact, "pact.slice/infra.slice", "notified", NULL, &h, NULL), 0);
+        char *argv[] = { (char *) helper_path(), "sleep", NULL };
+        pid_t job;
+        assert_int_equal(hn_cgroup_spawn(m->cg->pact, &h, argv, &job, NULL), 0);
+        char events[PATH_MAX + 32], buf[256];
+        snprintf(events, sizeof(events), "%s/cgroup.events", h.path);
+        int fd = open(events, O_RDONLY | O_CLOEXEC); /* held open: its inode stays cached, so kernfs notifies it */
+        assert_true(fd >= 0);
+        assert_int_equal(read_text(events, buf, sizeof(buf)), 0);
+        event_log_drain(&m->log, m->mon);
+        kill(job, SIGKILL);
+        assert_int_equal(wait_pid_ms(job, 5000, NULL), job);
+        assert_true(wait_procs_count(h.path, 0, 5000));
+        usleep(100000); /* kernfs notifies from a workqueue */
+        event_log_drain(&m->log, m->mon);
+        assert_int_equal(read_text(events, buf, sizeof(buf)), 0);
+        assert_non_null(strstr(buf, "populated 0"));
+        for (unsigned i = 0; i < m->log.n; i++)
+                if (m->log.ev[i].source == HN_EVS_FSNOTIFY)
+                        fail_msg("a witnessed %s of %s by pid %u", hn_event_type_name(m->log.ev[i].type),
+                                 m->log.ev[i].path, m->log.ev[i].tgid);
+        close(fd);
+        char file[PATH_MAX + 32];
+        snprintf(file, sizeof(file), "%s/cgroup.max.depth", h.path);
+        char *write[] = { (char *) m->pact_exe, "openexec", file, (char *) m->workload_exe, "fdwrite", "3", "2", NULL };
+        pid_t writer;
+        assert_int_equal(agent_hold(write, &writer), 0);
+        event_log_drain(&m->log, m->mon);
+        unsigned witnessed = 0;
+        for (unsigned i = 0; i < m->log.n; i++)
+                witnessed += m->log.ev[i].source == HN_EVS_FSNOTIFY && m->log.ev[i].tgid == (uint32_t) writer;
+        assert_int_equal(witnessed, 1);
+        agent_release(writer);
+}
+
 /* An executable deeper than the record holds keeps its leaf side, from
  * the kernel's walk (a mkdir) and from the witness's /proc reading (a write
  * through an inherited fd) alike: what is shown is a true suffix of the
@@ -599,6 +642,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(control_write_attributed_by_syscall_exit, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(kill_is_one_record_per_write, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(attribution_off_witnesses_writes_by_pid, mon_setup, mon_teardown),
+                cmocka_unit_test_setup_teardown(kernel_notifications_are_not_writes, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(deep_executable_path_keeps_its_leaf_side, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(losses_are_counted, mon_setup, mon_teardown),
         };

@@ -267,16 +267,26 @@ static bool structural(const char *name) {
                !strcmp(name, "cgroup.freeze");
 }
 
-/* The slice a cgroup id is in, by its path; HN_OWNER_NONE for one outside
- * the root or gone already (its handle is stale: where it was is lost). */
-static enum hn_slice_owner owner_of_id(const struct hn_monitor *m, uint64_t id) {
-        char path[PATH_MAX];
-        if (hn_cgroup_path_by_id(m->mount, id, path, sizeof(path)) < 0)
+/* The slice a cgroup id is in, by its path (into path); HN_OWNER_NONE for
+ * one outside the root or gone already (its handle is stale: where it was
+ * is lost). */
+static enum hn_slice_owner owner_of_id(const struct hn_monitor *m, uint64_t id, char path[PATH_MAX]) {
+        if (hn_cgroup_path_by_id(m->mount, id, path, PATH_MAX) < 0)
                 return HN_OWNER_NONE;
         size_t n = strlen(m->root);
         if (strncmp(path, m->root, n) != 0 || path[n] != '/')
                 return HN_OWNER_NONE;
         return hn_slice_owner(path + n + 1);
+}
+
+/* kernfs raises a modify event itself when it notifies a file (its
+ * kworker writes cgroup.events, memory.events): those files are read-only,
+ * so a modify of a file nobody can write is the kernel's, not a writer's. */
+static bool writable(const char *dir, const char *name) {
+        char p[PATH_MAX + NAME_MAX_KEEP + 2];
+        struct stat st;
+        snprintf(p, sizeof(p), "%s/%s", dir, name);
+        return stat(p, &st) == 0 && (st.st_mode & 0222);
 }
 
 /* hn_event.exe's form: components leaf first, each NUL-terminated, an
@@ -388,8 +398,9 @@ static void witness(struct hn_fsnotify *f, const struct witnessed *w) {
         bool attr = (w->mask & FAN_ATTRIB) && !(w->mask & FAN_MODIFY);
         if (!attr && structural(w->name))
                 return;
-        enum hn_slice_owner target = owner_of_id(f->m, w->cgroup_id);
-        if (target == HN_OWNER_NONE || explained(f, w))
+        char dir[PATH_MAX];
+        enum hn_slice_owner target = owner_of_id(f->m, w->cgroup_id, dir);
+        if (target == HN_OWNER_NONE || (!attr && !writable(dir, w->name)) || explained(f, w))
                 return;
         struct hn_event e = { .version = HN_EVENT_VERSION, .source = HN_EVS_FSNOTIFY, .ts_boot_ns = boottime_ns(),
                               .cgroup_id = w->cgroup_id, .target_owner = (uint8_t) target,
