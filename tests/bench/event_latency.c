@@ -18,6 +18,7 @@
 #include <hpcnode/probe.h>
 
 #include "bench_stats.h"
+#include "clock.h"
 #include "fixture.h"
 
 #define N 10000
@@ -28,12 +29,6 @@ struct wait {
         uint64_t cgroup_id;
         unsigned type;
 };
-
-static uint64_t boot_ns(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_BOOTTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
-}
 
 static void on_event(const struct hn_event *e, void *u) {
         struct wait *w = u;
@@ -78,7 +73,7 @@ int main(void) {
                 for (int row = 0; row < 2; row++) {
                         unsigned type = row ? HN_EV_CONTROL_OPEN : i % 2 ? HN_EV_CGROUP_RMDIR : HN_EV_CGROUP_MKDIR;
                         struct wait w = { .type = type };
-                        uint64_t t0 = boot_ns();
+                        uint64_t t0 = boottime_ns();
                         if (row)
                                 close(open(control, O_WRONLY | O_CLOEXEC));
                         else if (i % 2)
@@ -88,7 +83,7 @@ int main(void) {
                         while (!w.got)
                                 if (hn_monitor_poll(mon, 100, on_event, &w) <= 0)
                                         break;
-                        uint64_t t1 = boot_ns();
+                        uint64_t t1 = boottime_ns();
                         if (!w.got) {
                                 missed++;
                                 continue;

@@ -672,11 +672,9 @@ static int slow_teardown(void **state) {
         return r;
 }
 
-/* A scope made a zombie the only way the guard allows: by the daemon
- * (F30), through a destroy whose task cannot die (frozen by a cgroup-v1
- * freezer; slow_teardown thaws it). The config must give a short
- * KillTimeoutMSec. */
-static void zombie_made_by_the_daemon(struct dmn *d, const char *scope) {
+/* A task in scope (an API path) that SIGKILL cannot finish: frozen by a
+ * cgroup-v1 freezer group, which slow_teardown thaws. Skips without one. */
+static pid_t frozen_child(struct dmn *d, const char *scope) {
         char freezer[256], p[700], buf[64], cmd[512], out[4096];
         v1_freezer(freezer, sizeof(freezer));
         if (!freezer[0])
@@ -693,6 +691,15 @@ static void zombie_made_by_the_daemon(struct dmn *d, const char *scope) {
         assert_int_equal(write_text(p, "FROZEN"), 0);
         for (int i = 0; i < 100 && (read_text(p, buf, sizeof(buf)), strncmp(buf, "FROZEN", 6)); i++)
                 usleep(10000);
+        return child;
+}
+
+/* A scope made a zombie the only way the guard allows: by the daemon
+ * (F30), through a destroy whose task cannot die. The config must give a
+ * short KillTimeoutMSec. */
+static void zombie_made_by_the_daemon(struct dmn *d, const char *scope) {
+        char cmd[512], out[4096];
+        frozen_child(d, scope);
         snprintf(cmd, sizeof(cmd), "scope destroy %s", scope);
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 6); /* kill_failed (exit 6): marked a zombie */
         assert_true(getxattr(env_path(d->cg, scope), HN_CGROUP_ZOMBIE_XATTR, NULL, 0) >= 0);
@@ -896,26 +903,12 @@ static void tree_matches_the_kernel(void **state) {
 static void slow_call_holds_no_one(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
-        char freezer[256], p[700], buf[256], out[4096];
-        v1_freezer(freezer, sizeof(freezer));
-        if (!freezer[0])
-                SKIP_BECAUSE("no cgroup-v1 freezer to make an unkillable task");
-        snprintf(frozen_group, sizeof(frozen_group), "%s/hn-test.api.%d", freezer, (int) getpid());
-        assert_int_equal(mkdir(frozen_group, 0755), 0);
+        char p[700], out[4096];
         write_config(d, "KillTimeoutMSec=1500");
         start(d);
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice stuck"), 0);
-        pid_t child = sleeper();
-        char cmd[512];
-        snprintf(cmd, sizeof(cmd), "scope attach workload.slice/stuck.scope %d", (int) child);
-        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
-        snprintf(p, sizeof(p), "%s/tasks", frozen_group);
-        snprintf(buf, sizeof(buf), "%d", (int) child);
-        assert_int_equal(write_text(p, buf), 0);
+        pid_t child = frozen_child(d, "workload.slice/stuck.scope");
         snprintf(p, sizeof(p), "%s/freezer.state", frozen_group);
-        assert_int_equal(write_text(p, "FROZEN"), 0);
-        for (int i = 0; i < 100 && (read_text(p, buf, sizeof(buf)), strncmp(buf, "FROZEN", 6)); i++)
-                usleep(10000);
 
         /* the destroy, and behind it on the same connection a status */
         int fd = api_connect(d);

@@ -134,6 +134,20 @@ static const struct hn_event *only(const struct paths *p, unsigned type) {
         return found;
 }
 
+/* The one record whose writer has this identity; fails unless exactly one. */
+static const struct hn_event *only_by(const struct paths *p, unsigned writer_owner, const char *what) {
+        const struct hn_event *found = NULL;
+        for (unsigned i = 0; i < p->log.n; i++)
+                if (p->log.ev[i].writer_owner == writer_owner) {
+                        if (found)
+                                fail_msg("%s: two records by the same writer", what);
+                        found = &p->log.ev[i];
+                }
+        if (!found)
+                fail_msg("%s: no record of the act", what);
+        return found;
+}
+
 /* The writer as the record names it: process, executable, identity. */
 static void writer_is(const struct hn_event *e, pid_t pid, const char *exe, unsigned owner) {
         struct stat st;
@@ -228,13 +242,7 @@ static void write_through_inherited_fd(void **state) {
         event_log_drain(&p->log, p->mon);
         /* the open was pact's own (here recorded at the open, allowed):
          * the write's record is the workload agent's */
-        const struct hn_event *e = NULL;
-        for (unsigned i = 0; i < p->log.n; i++)
-                if (p->log.ev[i].writer_owner == HN_EVO_WORKLOAD) {
-                        assert_null(e);
-                        e = &p->log.ev[i];
-                }
-        assert_non_null(e);
+        const struct hn_event *e = only_by(p, HN_EVO_WORKLOAD, "the write");
         assert_int_equal(e->type, HN_EV_CONTROL_OPEN);
         writer_is(e, pid, p->agents.workload_exe, HN_EVO_WORKLOAD);
         verdict_is(p, e, HN_EVF_NAME_ONLY);
@@ -265,13 +273,7 @@ static void write_through_passed_fd(void **state) {
         act_result(p, rc, "write through a passed fd");
         value_is(file, p->enforce ? "max" : "9");
         event_log_drain(&p->log, p->mon);
-        const struct hn_event *e = NULL;
-        for (unsigned i = 0; i < p->log.n; i++)
-                if (p->log.ev[i].writer_owner == HN_EVO_WORKLOAD) {
-                        assert_null(e);
-                        e = &p->log.ev[i];
-                }
-        assert_non_null(e);
+        const struct hn_event *e = only_by(p, HN_EVO_WORKLOAD, "the write");
         writer_is(e, pid, p->agents.workload_exe, HN_EVO_WORKLOAD);
         verdict_is(p, e, HN_EVF_NAME_ONLY);
         assert_int_equal(e->source, p->enforce ? HN_EVS_LSM : HN_EVS_FSNOTIFY);
@@ -325,15 +327,7 @@ static void writes_by_every_syscall(void **state) {
                 act_result(p, rc, ways[i]);
                 value_is(file, p->enforce ? "max" : v);
                 event_log_drain(&p->log, p->mon);
-                const struct hn_event *e = NULL;
-                for (unsigned j = 0; j < p->log.n; j++)
-                        if (p->log.ev[j].writer_owner == HN_EVO_WORKLOAD) {
-                                if (e)
-                                        fail_msg("%s: two records by the workload agent", ways[i]);
-                                e = &p->log.ev[j];
-                        }
-                if (!e)
-                        fail_msg("%s: no record of the write", ways[i]);
+                const struct hn_event *e = only_by(p, HN_EVO_WORKLOAD, ways[i]);
                 writer_is(e, pid, p->agents.workload_exe, HN_EVO_WORKLOAD);
                 verdict_is(p, e, HN_EVF_NAME_ONLY);
                 assert_int_equal(e->source, p->enforce ? HN_EVS_LSM : HN_EVS_FSNOTIFY);

@@ -358,20 +358,8 @@ void agents_remove(struct agents *a) {
 }
 
 int agent_run(const char *exe, const char *verb, const char *a, const char *b, pid_t *ret_pid) {
-        pid_t pid = fork();
-        if (pid == 0) {
-                execl(exe, exe, verb, a, b, (char *) NULL);
-                _exit(127);
-        }
-        int status = 0;
-        if (wait_pid_ms(pid, 10000, &status) != pid) {
-                kill(pid, SIGKILL);
-                wait_pid_ms(pid, 1000, NULL);
-                return -1;
-        }
-        if (ret_pid)
-                *ret_pid = pid;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        char *argv[] = { (char *) exe, (char *) verb, (char *) a, (char *) b, NULL };
+        return agent_runv(argv, ret_pid);
 }
 
 static void event_log_add(const struct hn_event *e, void *userdata) {

@@ -6,6 +6,8 @@
 
 /* Audit timestamps: wall clock. */
 uint64_t realtime_now_ns(void);
+/* The clock the BPF programs stamp records with (bpf_ktime_get_boot_ns). */
+uint64_t boottime_ns(void);
 /* Deadlines and waits: never jumps. */
 uint64_t monotonic_usec(void);
 /* Sleeps ms milliseconds, resuming after signals. */

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fileio.h"
 #include "monitor_internal.h"
 
@@ -386,12 +387,6 @@ static bool writer_from_proc(struct hn_monitor *m, const struct witnessed *w, st
                         return false;
         }
         return true;
-}
-
-static uint64_t boottime_ns(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_BOOTTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
 static void witness(struct hn_fsnotify *f, const struct witnessed *w) {
