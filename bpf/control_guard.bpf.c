@@ -205,6 +205,8 @@ static __always_inline int control_open_exit(long fd)
                          .target_owner = owner, .source = HN_EVS_SYSCALL,
                          .flags = HN_EVF_NAME_ONLY | (owns(&w, owner) ? 0 : HN_EVF_CROSS_SLICE) };
         emit(&w, &a);
+        if (w.owner == HN_EVO_MANAGER)
+                return 0; /* the witness leaves the manager's writes to its own records */
         /* the leader: an exec replaces the whole process's identity */
         struct task_struct *leader = bpf_get_current_task_btf()->group_leader;
         if (!bpf_task_storage_get(&control_openers, leader, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))

@@ -34,7 +34,7 @@
 #include "fixture.h"
 #include "tracepoint_attach.h"
 
-#define ROUNDS 21
+#define ROUNDS_MAX 21
 #define LOOPS 7
 #define FILES 64
 
@@ -181,15 +181,18 @@ int main(void) {
                                      "mkdir + rmdir in a slice", "stat+open+read+close, 64 files", "pread 4 KiB",
                                      "pwrite 4 KiB" };
         const int iters[LOOPS] = { 300000, 15000, 15000, 1000, 20000, 100000, 50000 };
+        /* HN_BENCH_ROUNDS: fewer rounds where each costs much more (TCG) */
+        const char *env = getenv("HN_BENCH_ROUNDS");
+        const int rounds = env && atoi(env) >= 3 && atoi(env) <= ROUNDS_MAX ? atoi(env) : ROUNDS_MAX;
         struct plain pl;
         if (plain_make(&pl) < 0) {
                 fprintf(stderr, "hook_overhead: files in /tmp: %s\n", strerror(errno));
                 return 1;
         }
         /* variant 0: nothing; per level: 1 + 2l floor, 2 + 2l watcher */
-        static double res[LOOPS][7][ROUNDS];
+        static double res[LOOPS][7][ROUNDS_MAX];
         int n_variants = 1 + 2 * n_levels;
-        for (int r = 0; r < ROUNDS; r++)
+        for (int r = 0; r < rounds; r++)
                 for (int v = 0; v < n_variants; v++) {
                         struct floor floor = { 0 };
                         struct hn_monitor *mon = NULL;
@@ -218,26 +221,26 @@ int main(void) {
                 }
         printf("hook_overhead: ns per call, median of %d interleaved rounds; ratios are the median of the\n"
                "per-round ratios (variants of one round run back to back, so the machine's drift cancels)%s\n",
-               ROUNDS, lsm.available ? "" : "\n(no BPF LSM here: level lsm runs in the VM)");
+               rounds, lsm.available ? "" : "\n(no BPF LSM here: level lsm runs in the VM)");
         printf("%-30s %-10s %9s %9s %9s %10s %11s\n", "loop", "level", "none", "floor", "watcher", "watch/none",
                "watch/floor");
         for (int l = 0; l < LOOPS; l++) {
-                double m[7], to_none[3][ROUNDS], to_floor[3][ROUNDS];
+                double m[7], to_none[3][ROUNDS_MAX], to_floor[3][ROUNDS_MAX];
                 for (int k = 0; k < n_levels; k++)
-                        for (int r = 0; r < ROUNDS; r++) {
+                        for (int r = 0; r < rounds; r++) {
                                 to_none[k][r] = res[l][2 + 2 * k][r] / res[l][0][r];
                                 to_floor[k][r] = res[l][2 + 2 * k][r] / res[l][1 + 2 * k][r];
                         }
                 for (int v = 0; v < n_variants; v++) {
-                        qsort(res[l][v], ROUNDS, sizeof(double), cmp_double);
-                        m[v] = res[l][v][ROUNDS / 2];
+                        qsort(res[l][v], rounds, sizeof(double), cmp_double);
+                        m[v] = res[l][v][rounds / 2];
                 }
                 for (int k = 0; k < n_levels; k++) {
-                        qsort(to_none[k], ROUNDS, sizeof(double), cmp_double);
-                        qsort(to_floor[k], ROUNDS, sizeof(double), cmp_double);
+                        qsort(to_none[k], rounds, sizeof(double), cmp_double);
+                        qsort(to_floor[k], rounds, sizeof(double), cmp_double);
                         printf("%-30s %-10s %9.1f %9.1f %9.1f %9.3fx %10.3fx\n", k ? "" : names[l],
                                hn_attribution_name(levels[k]), m[0], m[1 + 2 * k], m[2 + 2 * k],
-                               to_none[k][ROUNDS / 2], to_floor[k][ROUNDS / 2]);
+                               to_none[k][rounds / 2], to_floor[k][rounds / 2]);
                 }
         }
         plain_remove(&pl);

@@ -328,6 +328,16 @@ static void limits_reconciler_sees_unattributed_changes(void **state) {
                 if (count_lines(d->log, "\"new\":\"max\"") == 1)
                         break;
         assert_int_equal(count_lines(d->log, "\"new\":\"max\""), 1);
+        /* every writable file, not a list of limits: cgroup.pressure (5.19+) */
+        snprintf(file, sizeof(file), "%s/cgroup.pressure", env_path(d->cg, "workload.slice"));
+        if (!path_exists(file))
+                return;
+        act(d->workload_exe, "write", file, "0");
+        o = wait_record(d->log, "cgroup.limit_changed", file);
+        assert_non_null(o);
+        assert_string_equal(str(o, "old", NULL), "1");
+        assert_string_equal(str(o, "new", NULL), "0");
+        json_object_put(o);
 }
 
 /* The tracepoint level in the daemon: a control-file write and a kill
