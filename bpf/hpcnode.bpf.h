@@ -42,6 +42,11 @@ __s32 slice_level __weak = 0;
 /* Entries in identity_cgroup, kept by the loader: with none, the ancestor
  * walks for Cgroup= identities are skipped. */
 __u32 identity_cgroup_count __weak = 0;
+/* The ids of hpcnode's own maps, written by the loader once they exist and
+ * before anything is attached: opening one of them for writing is the
+ * manager's alone. 0 ends the list. */
+#define HN_OWN_MAPS 32
+__u32 own_map_ids[HN_OWN_MAPS] __weak = {};
 
 /* ---- Maps. */
 

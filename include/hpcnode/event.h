@@ -38,7 +38,9 @@ enum hn_event_type {
         HN_EV_CGROUP_ATTR = 13,      /* an xattr set or removed (path = its name), or (fsnotify) any attribute */
         HN_EV_EXEC = 14,             /* internal, never delivered: a process whose open of a slice's control
                                       * file was recorded exec'd; that open no longer speaks for its writes */
-        HN_EV_TYPE_MAX = 15,         /* sizes the loss-counter map */
+        HN_EV_GUARD_MAP = 15,        /* one of hpcnode's own BPF maps opened for writing; value = its id,
+                                      * path = its name */
+        HN_EV_TYPE_MAX = 16,         /* sizes the loss-counter map */
 };
 
 /* What a record is about: the one test both sides use instead of type ranges. */
@@ -47,6 +49,7 @@ enum hn_event_class {
         HN_EVC_CGROUP_ACT,   /* a writer acted on a cgroup: judged against the slice owner */
         HN_EVC_CGROUP_STATE, /* the kernel changed a cgroup's state: nobody's act (populated) */
         HN_EVC_MOUNT,        /* an act on a mount: judged against the held mounts */
+        HN_EVC_GUARD,        /* an act on hpcnode itself (its maps): the manager's alone */
 };
 
 static inline enum hn_event_class hn_event_class_of(unsigned type) {
@@ -67,6 +70,8 @@ static inline enum hn_event_class hn_event_class_of(unsigned type) {
         case HN_EV_MOUNT_REMOUNT:
         case HN_EV_MOUNT_OTHER:
                 return HN_EVC_MOUNT;
+        case HN_EV_GUARD_MAP:
+                return HN_EVC_GUARD;
         }
         return HN_EVC_NONE;
 }

@@ -131,6 +131,14 @@ HN_PUBLIC int hn_monitor_prog_stats(struct hn_monitor *m, struct hn_prog_stat *r
 /* Marks the emergency state for the programs' records. */
 HN_PUBLIC int hn_monitor_set_emergency(struct hn_monitor *m, bool active);
 
+/* Compares the programs' state (slice roots, identities, emergency flag,
+ * mount bases, held mounts, their own maps' ids) with what this process
+ * wrote, and restores what differs: someone else wrote it (a root stranger
+ * with bpftool; where BPF LSM runs, opening the maps for writing is refused
+ * to all but this process). Returns how many parts differed, naming them
+ * in ret_detail ("slice_root_id, emergency"). */
+HN_PUBLIC int hn_monitor_check_state(struct hn_monitor *m, char *ret_detail, size_t size);
+
 /* dev_t as the kernel keeps it in super_block.s_dev (major << 20 | minor),
  * which is what hn_event.exe_dev holds; st_dev is encoded differently. */
 static inline uint32_t hn_kernel_dev(dev_t dev) {

@@ -2,6 +2,8 @@
 /* hpcnoded end to end: a real daemon process with a scratch cgroup root,
  * real agents' stand-ins acting on the slices, and its audit trail read
  * back as JSON lines, every field checked. Host: audit mode. */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -12,6 +14,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include <hpcnode/emergency.h>
 #include <hpcnode/monitor.h>
@@ -515,6 +520,75 @@ static void mount_drift_caught_and_repaired(void **state) {
         json_object_put(r);
 }
 
+/* The id of a BPF map hpcnoded holds, by name, from its fdinfo. */
+static uint32_t daemon_map_id(pid_t pid, const char *name) {
+        char dir[64], p[128], text[1024];
+        snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int) pid);
+        DIR *d = opendir(dir);
+        uint32_t found = 0;
+        for (struct dirent *de; d && !found && (de = readdir(d));) {
+                snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+                const char *id;
+                if (de->d_name[0] == '.' || read_text(p, text, sizeof(text)) < 0 || !(id = strstr(text, "map_id:")))
+                        continue;
+                LIBBPF_OPTS(bpf_get_fd_by_id_opts, ro, .open_flags = BPF_F_RDONLY); /* reading is open to all */
+                int fd = bpf_map_get_fd_by_id_opts((uint32_t) strtoul(id + 7, NULL, 10), &ro);
+                struct bpf_map_info info = { 0 };
+                __u32 len = sizeof(info);
+                if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && !strcmp(info.name, name))
+                        found = info.id;
+                if (fd >= 0)
+                        close(fd);
+        }
+        if (d)
+                closedir(d);
+        return found;
+}
+
+/* Someone else writes hpcnoded's BPF state (its emergency flag, as a
+ * bpftool map update would): where BPF LSM runs the open for writing is
+ * refused and recorded; here the next tick finds it, restores it and says
+ * so. The flag never lets pact kill in workload.slice either way. */
+static void tampered_state_recorded(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        write_config(d, "LossCheckMSec=100");
+        start(d);
+        uint32_t id = daemon_map_id(d->pid, "emergency");
+        assert_true(id > 0);
+        int fd = bpf_map_get_fd_by_id(id);
+        if (can_enforce()) {
+                assert_true(fd < 0 && errno == EPERM);
+                json_object *o = wait_record(d->log, "hpcnode.map_write", NULL);
+                assert_non_null(o);
+                assert_string_equal(str(o, "verdict", NULL), "denied");
+                assert_string_equal(str(o, "target", "path"), "bpf map emergency");
+                assert_int_equal(num(o, "target", "map_id"), id);
+                assert_int_equal(num(o, "writer", "tgid"), getpid());
+                json_object_put(o);
+                return;
+        }
+        assert_true(fd >= 0);
+        __u32 zero = 0, one = 1;
+        assert_int_equal(bpf_map_update_elem(fd, &zero, &one, BPF_ANY), 0);
+        close(fd);
+        json_object *o = wait_record(d->log, "bpf.state_tampered", NULL);
+        assert_non_null(o);
+        assert_string_equal(str(o, "detail", NULL), "changed behind hpcnoded's back, restored: emergency");
+        json_object_put(o);
+        /* restored: pact freezing in workload.slice is cross-slice, not an emergency act */
+        struct hn_cgroup_handle h;
+        assert_int_equal(hn_cgroup_create_scope(d->cg->workload, "workload.slice", "victim", NULL, &h, NULL), 0);
+        char freeze[PATH_MAX + 32];
+        snprintf(freeze, sizeof(freeze), "%s/cgroup.freeze", h.path);
+        act(d->pact_exe, "write", freeze, "1");
+        o = wait_record(d->log, "cgroup.freeze", NULL);
+        assert_non_null(o);
+        assert_true(json_object_get_boolean(json_object_object_get(o, "cross_slice")));
+        assert_false(json_object_get_boolean(json_object_object_get(o, "emergency")));
+        json_object_put(o);
+}
+
 /* A bind removed while the daemon was down is found at start-up. */
 static void bind_removed_while_down(void **state) {
         struct dmn *d = *state;
@@ -599,6 +673,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(control_write_and_kill_records, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(mount_drift_caught_and_repaired, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(bind_removed_while_down, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(tampered_state_recorded, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(bad_config_and_impossible_enforce_refused, dmn_setup, dmn_teardown),
         };
         test_filter_from_env();

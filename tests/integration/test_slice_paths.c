@@ -9,6 +9,7 @@
  * kernel's state is unchanged, and one "denied" record names the writer;
  * here without it, each happens and one record says it, cross-slice, with
  * the writer's identity. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -23,8 +24,12 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include <hpcnode/monitor.h>
 #include <hpcnode/probe.h>
+
+#include "hpcnode.skel.h"
 
 #include "fixture.h"
 
@@ -760,6 +765,86 @@ static void seventy_thousand_cgroups_change_nothing(void **state) {
         }
 }
 
+/* The id of this process's BPF map named name (the monitor's .bss). */
+static uint32_t own_map_id(const char *name) {
+        DIR *d = opendir("/proc/self/fd");
+        uint32_t found = 0;
+        for (struct dirent *de; d && (de = readdir(d));) {
+                int fd = atoi(de->d_name);
+                struct bpf_map_info info = { 0 };
+                __u32 len = sizeof(info);
+                if (de->d_name[0] != '.' && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && !strcmp(info.name, name))
+                        found = info.id;
+        }
+        if (d)
+                closedir(d);
+        return found;
+}
+
+/* A root stranger rewriting the programs' state with the bpf syscall (as
+ * bpftool does): where BPF LSM runs, opening hpcnode's maps for writing is
+ * refused and recorded; here the write lands, and the next check finds it,
+ * names it and restores it, before anything is judged wrong. */
+static void tampered_state_is_refused_or_restored(void **state) {
+        struct paths *p = *state;
+        REQUIRE(p);
+        watch(p, NULL);
+        uint32_t bss = own_map_id("hpcnode.bss"), emergency = own_map_id("emergency");
+        assert_true(bss && emergency);
+        int out[2];
+        assert_int_equal(pipe(out), 0);
+        pid_t stranger = fork();
+        if (stranger == 0) {
+                int fd = bpf_map_get_fd_by_id(bss), efd = bpf_map_get_fd_by_id(emergency);
+                int e = fd < 0 ? errno : efd < 0 ? errno : 0;
+                if (!e) {
+                        struct hpcnode__bss v;
+                        __u32 zero = 0, one = 1;
+                        if (bpf_map_lookup_elem(fd, &zero, &v) < 0)
+                                _exit(100);
+                        v.slice_root_id[HN_EVO_WORKLOAD] = 0; /* workload.slice owned by nobody */
+                        if (bpf_map_update_elem(fd, &zero, &v, BPF_ANY) < 0 ||
+                            bpf_map_update_elem(efd, &zero, &one, BPF_ANY) < 0)
+                                _exit(101);
+                }
+                _exit(e);
+        }
+        int status;
+        assert_int_equal(wait_pid_ms(stranger, 10000, &status), stranger);
+        assert_true(WIFEXITED(status));
+        act_result(p, WEXITSTATUS(status), "opening hpcnode's maps for writing");
+        event_log_drain(&p->log, p->mon);
+        char detail[256];
+        if (p->enforce) {
+                /* both opens refused, each one record */
+                assert_int_equal(p->log.n, 2);
+                for (unsigned i = 0; i < 2; i++) {
+                        const struct hn_event *e = &p->log.ev[i];
+                        assert_int_equal(e->type, HN_EV_GUARD_MAP);
+                        assert_int_equal(e->tgid, stranger);
+                        assert_int_equal(e->flags, HN_EVF_DENIED | HN_EVF_CROSS_SLICE);
+                        assert_int_equal(e->value, i == 0 ? bss : emergency);
+                        assert_string_equal(e->path, i == 0 ? "hpcnode.bss" : "emergency");
+                }
+                assert_int_equal(hn_monitor_check_state(p->mon, detail, sizeof(detail)), 0);
+        } else {
+                assert_int_equal(p->log.n, 0); /* nothing in the kernel saw it */
+                assert_int_equal(hn_monitor_check_state(p->mon, detail, sizeof(detail)), 2);
+                assert_string_equal(detail, "slice_root_id, emergency");
+                assert_int_equal(hn_monitor_check_state(p->mon, detail, sizeof(detail)), 0); /* restored */
+        }
+        /* the rules hold: a cross-slice mkdir in workload.slice, outside an emergency */
+        char *argv[] = { p->agents.pact_exe, "mkdir", (char *) env_path(p->cg, "workload.slice/after"), NULL };
+        pid_t w;
+        int rc = agent_hold(argv, &w);
+        act_result(p, rc, "a cross-slice mkdir after the tampering");
+        event_log_drain(&p->log, p->mon);
+        const struct hn_event *e = only(p, HN_EV_CGROUP_MKDIR);
+        assert_int_equal(e->target_owner, HN_EVO_WORKLOAD);
+        verdict_is(p, e, p->enforce ? HN_EVF_NAME_ONLY : 0);
+        agent_release(w);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(write_through_fd_opened_before_start, paths_setup, paths_teardown),
@@ -776,6 +861,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(xattrs_on_a_scope, paths_setup, paths_teardown),
                 cmocka_unit_test_setup_teardown(slice_root_made_again_is_owned_at_once, paths_setup, paths_teardown),
                 cmocka_unit_test_setup_teardown(resync_leaves_no_window, paths_setup, paths_teardown),
+                cmocka_unit_test_setup_teardown(tampered_state_is_refused_or_restored, paths_setup, paths_teardown),
                 cmocka_unit_test_setup_teardown(seventy_thousand_cgroups_change_nothing, paths_setup, paths_teardown),
         };
         test_filter_from_env();

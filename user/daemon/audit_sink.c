@@ -223,7 +223,9 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mo
         char exe[PATH_MAX], target[PATH_MAX + 256];
         bool cross = e->flags & HN_EVF_CROSS_SLICE, denied = e->flags & HN_EVF_DENIED;
         const char *type = hn_event_type_name(e->type), *verdict = denied ? "denied" : "allowed";
-        if (mount_path)
+        if (hn_event_class_of(e->type) == HN_EVC_GUARD)
+                snprintf(target, sizeof(target), "bpf map %s", e->path);
+        else if (mount_path)
                 snprintf(target, sizeof(target), "%s", mount_path);
         else if (e->flags & HN_EVF_NAME_ONLY) {
                 /* Name-only records name a child (mkdir, control file) of
@@ -248,7 +250,9 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mo
         json_object_object_add(o, "cross_slice", json_object_new_boolean(cross));
         json_object *t = json_object_new_object();
         json_object_object_add(t, "path", json_object_new_string(target));
-        if (mount_path) {
+        if (hn_event_class_of(e->type) == HN_EVC_GUARD)
+                json_object_object_add(t, "map_id", json_object_new_int64(e->value));
+        else if (mount_path) {
                 if (e->flags & HN_EVF_NAME_ONLY)
                         json_object_object_add(t, "mount_id", json_object_new_int64(e->value));
         } else {

@@ -26,6 +26,7 @@ struct hnd_counters {
         uint64_t events[HN_EV_TYPE_MAX][2]; /* [type][denied] */
         uint64_t cross_slice[HN_EV_TYPE_MAX];
         uint64_t resyncs;
+        uint64_t tampered; /* ticks that found the programs' state changed behind our back */
         uint64_t api_requests[HND_API_MAX_CALLS], api_errors[HND_API_MAX_CALLS];
         uint64_t api_refused; /* calls refused for who the caller is */
         /* Refusals recorded one by one, at most HND_REFUSED_PER_SEC a

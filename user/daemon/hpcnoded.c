@@ -161,6 +161,14 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 }
         }
         hnd_api_refusals_flush(d);
+        /* the programs' state as this process wrote it, or tampered with */
+        char changed[512];
+        if (hn_monitor_check_state(d->monitor, changed, sizeof(changed)) > 0) {
+                char detail[600];
+                snprintf(detail, sizeof(detail), "changed behind hpcnoded's back, restored: %s", changed);
+                hnd_sink_note(&d->sink, "bpf.state_tampered", detail, LOG_ALERT);
+                d->counters.tampered++;
+        }
         bool active = hn_emergency_active(d->emergency, NULL) > 0;
         if (active != d->emergency_active) {
                 hn_monitor_set_emergency(d->monitor, active);

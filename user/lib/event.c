@@ -38,6 +38,8 @@ const char *hn_event_type_name(unsigned type) {
                 return "cgroup.attr";
         case HN_EV_EXEC:
                 return "task.exec";
+        case HN_EV_GUARD_MAP:
+                return "hpcnode.map_write";
         }
         return "unknown";
 }

@@ -80,7 +80,7 @@ static void lsm_programs_off(struct hpcnode *skel) {
                 skel->progs.hn_lsm_mkdir,          skel->progs.hn_lsm_rmdir,       skel->progs.hn_lsm_file_open,
                 skel->progs.hn_lsm_file_permission, skel->progs.hn_lsm_setxattr,   skel->progs.hn_lsm_removexattr,
                 skel->progs.hn_lsm_inode_permission, skel->progs.hn_lsm_sb_umount, skel->progs.hn_lsm_move_mount,
-                skel->progs.hn_lsm_sb_mount,
+                skel->progs.hn_lsm_sb_mount,       skel->progs.hn_lsm_bpf_map,
         };
         for (size_t i = 0; i < ELEMENTSOF(progs); i++)
                 bpf_program__set_autoload(progs[i], false);
@@ -152,6 +152,12 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
                 hn_monitor_free(m);
                 return hn_error_set(err, HN_ERR_IO, r, "BPF: loading hpcnode: %s", strerror(-r));
         }
+        /* before anything is attached: from then on, only this process may
+         * open them for writing */
+        if ((r = monitor_own_maps_record(m)) < 0) {
+                hn_monitor_free(m);
+                return hn_error_set(err, HN_ERR_IO, -r, "BPF: the maps' ids: %s", strerror(-r));
+        }
         *ret = m;
         return 0;
 }
@@ -166,6 +172,9 @@ void hn_monitor_free(struct hn_monitor *m) {
         for (size_t i = 0; i < ELEMENTSOF(m->syscall_links); i++)
                 bpf_link__destroy(m->syscall_links[i]);
         hpcnode__destroy(m->skel);
+        monitor_identities_free(m);
+        free(m->held_ids);
+        free(m->held_paths);
         free(m);
 }
 

@@ -104,11 +104,29 @@ static void count_cgroup_identities(struct hn_monitor *m) {
         m->skel->bss->identity_cgroup_count = n;
 }
 
+/* The configured set, kept to find the maps changed behind our back:
+ * k replaces an entry with the same key, or is added. */
+static int expect(struct hn_monitor *m, const struct identity_key *k) {
+        for (size_t i = 0; i < m->n_id_keys; i++)
+                if (m->id_keys[i].map == k->map && !memcmp(&m->id_keys[i].key, &k->key, key_size[k->map])) {
+                        m->id_keys[i] = *k;
+                        return 0;
+                }
+        struct identity_key *grown = realloc(m->id_keys, (m->n_id_keys + 1) * sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        m->id_keys = grown;
+        m->id_keys[m->n_id_keys++] = *k;
+        return 0;
+}
+
 static int add_identity(struct hn_monitor *m, const struct hn_identity *id, struct hn_error *err) {
         struct identity_key k;
         int r = identity_resolve(id, &k, err);
         if (r < 0 || (r = identity_write(m, &k, id, err)) < 0)
                 return r;
+        if (expect(m, &k) < 0)
+                return hn_error_set(err, HN_ERR_IO, ENOMEM, "out of memory");
         count_cgroup_identities(m);
         return 0;
 }
@@ -166,7 +184,63 @@ int hn_monitor_replace_identities(struct hn_monitor *m, const struct hn_identity
                         return hn_error_set(err, HN_ERR_IO, -r, "identities: %s", strerror(-r));
         }
         count_cgroup_identities(m);
+        monitor_identities_free(m);
+        for (size_t i = 0; i < n; i++)
+                if (expect(m, &keys[i]) < 0)
+                        return hn_error_set(err, HN_ERR_IO, ENOMEM, "out of memory");
         return 0;
+}
+
+void monitor_identities_free(struct hn_monitor *m) {
+        free(m->id_keys);
+        m->id_keys = NULL;
+        m->n_id_keys = 0;
+}
+
+static size_t count_keys(const struct bpf_map *map) {
+        char key[sizeof(struct hn_exe_key)], prev[sizeof(key)]; /* the largest identity key */
+        size_t n = 0;
+        for (void *p = NULL; bpf_map_get_next_key(bpf_map__fd(map), p, key) == 0; p = prev) {
+                memcpy(prev, key, sizeof(key));
+                n++;
+        }
+        return n;
+}
+
+void monitor_identities_check(struct hn_monitor *m, struct tamper_note *t) {
+        static const char *const names[3] = { "identity_exe", "identity_uid", "identity_cgroup" };
+        uint32_t cgroups = 0;
+        for (int map = 0; map < 3; map++) {
+                const struct bpf_map *bm = identity_map(m, map);
+                bool changed = false;
+                size_t expected = 0;
+                /* each configured key, with its owner */
+                for (size_t i = 0; i < m->n_id_keys; i++) {
+                        const struct identity_key *k = &m->id_keys[i];
+                        uint8_t owner;
+                        if (k->map != map)
+                                continue;
+                        expected++;
+                        if (bpf_map__lookup_elem(bm, &k->key, key_size[map], &owner, 1, 0) == 0 && owner == k->owner)
+                                continue;
+                        changed = true;
+                        (void) bpf_map__update_elem(bm, &k->key, key_size[map], &k->owner, 1, BPF_ANY);
+                }
+                /* and nothing else */
+                if (count_keys(bm) != expected) {
+                        struct wanted_identities w = { m->id_keys, m->n_id_keys, map };
+                        (void) bpf_keys_delete_except(bm, key_size[map], identity_wanted, &w);
+                        changed = true;
+                }
+                if (changed)
+                        tamper_note_add(t, names[map]);
+                if (map == 2)
+                        cgroups = (uint32_t) expected;
+        }
+        if (m->skel->bss->identity_cgroup_count != cgroups) {
+                m->skel->bss->identity_cgroup_count = cgroups;
+                tamper_note_add(t, "identity_cgroup_count");
+        }
 }
 
 

@@ -34,7 +34,33 @@ struct hn_monitor {
         hn_event_fn fn;          /* of the poll in progress */
         void *userdata;
         unsigned delivered;
+        /* What this process wrote into the programs' state, to find it
+         * changed behind its back (hn_monitor_check_state). */
+        struct identity_key *id_keys;
+        size_t n_id_keys;
+        bool emergency_set;
+        uint32_t own_map_ids[32];
+        uint32_t *held_ids;
+        size_t n_held_ids;
+        char *held_paths; /* n_held_paths keys of HN_MOUNT_PATH_KEY bytes */
+        size_t n_held_paths;
+        char bases[2][HN_MOUNT_BASE_LEN];
 };
+
+/* A text of what was found changed, for hn_monitor_check_state. */
+struct tamper_note {
+        char *buf;
+        size_t size, used;
+        int found;
+};
+void tamper_note_add(struct tamper_note *t, const char *what);
+
+/* The identity maps against what was configured; restores them. */
+void monitor_identities_check(struct hn_monitor *m, struct tamper_note *t);
+/* Frees the configured identities' copy. */
+void monitor_identities_free(struct hn_monitor *m);
+/* The ids of the programs' maps, where the programs read them. */
+int monitor_own_maps_record(struct hn_monitor *m);
 
 /* Writes the slice roots' ids (and the hierarchy root's) where the
  * programs read them; 0 for a slice that does not exist. */
