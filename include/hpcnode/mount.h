@@ -120,7 +120,14 @@ enum hn_drift_class {
         HN_DRIFT_REFCOUNT_MISMATCH,      /* a holder whose allocation is gone (its workdir removed) */
         HN_DRIFT_LOOP_LEAK,              /* a loop device backed by a managed image that nothing mounts */
         HN_DRIFT_MOVED,                  /* a managed mount is now elsewhere (mount --move) */
-        HN_DRIFT_REMOUNTED,              /* a managed mount lost read-only (mount -o remount,rw) */
+        HN_DRIFT_REMOUNTED,              /* a managed mount lost read-only (mount -o remount,rw, mount_setattr) */
+        HN_DRIFT_SHADOWED,               /* a mount stacked on a held mount, a base, or a directory on the way
+                                          * down to one: the path no longer reaches what the manager holds */
+        HN_DRIFT_IMAGE_CHANGED,          /* what a held image's jobs read changed: the file written in place or
+                                          * replaced, or its loop device pointed elsewhere (LOOP_CHANGE_FD,
+                                          * a new offset or size limit) */
+        HN_DRIFT_PROPAGATION,            /* a managed mount is no longer private (--make-shared, mount_setattr) */
+        HN_DRIFT_CLASS_MAX,
 };
 struct hn_drift {
         enum hn_drift_class cls;

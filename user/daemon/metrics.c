@@ -176,7 +176,7 @@ int hnd_metrics_render(struct hnd_daemon *d, char **ret) {
                "Checks that found the BPF programs' state changed behind hpcnoded's back (and restored it).");
         fprintf(f, "hpcnode_bpf_state_tampered_total %" PRIu64 "\n", d->counters.tampered);
         header(f, "hpcnode_mount_drift_total", "counter", "Mount drift found by the reconciler, by class.");
-        for (unsigned c = HN_DRIFT_HELD_MOUNT_REMOVED; c <= HN_DRIFT_REMOUNTED; c++)
+        for (unsigned c = HN_DRIFT_HELD_MOUNT_REMOVED; c < HN_DRIFT_CLASS_MAX; c++)
                 fprintf(f, "hpcnode_mount_drift_total{class=\"%s\"} %" PRIu64 "\n", hn_drift_class_name(c),
                         d->mounts.drift_by_class[c]);
         header(f, "hpcnode_audit_records_total", "counter", "Audit records written.");

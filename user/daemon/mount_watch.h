@@ -43,7 +43,7 @@ struct hnd_mounts {
         int mountinfo_fd;
         sd_event_source *io, *tick, *later; /* later: a pass deferred to the end of the gap */
         uint64_t passes, drifts;
-        uint64_t drift_by_class[HN_DRIFT_REMOUNTED + 1];
+        uint64_t drift_by_class[HN_DRIFT_CLASS_MAX];
         uint64_t tokens_usec; /* the pass rate limit's bucket (CLOCK_MONOTONIC; see mount_watch.c) */
         bool deferred;
 };

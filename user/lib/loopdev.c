@@ -77,3 +77,10 @@ int loop_backing_file(const char *name, char *ret, size_t size) {
                 ret[n - k] = '\0';
         return 0;
 }
+
+int loop_status(const char *dev, struct loop_info64 *ret) {
+        _cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return ioctl(fd, LOOP_GET_STATUS64, ret) < 0 ? -errno : 0;
+}

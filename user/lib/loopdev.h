@@ -14,4 +14,9 @@ int loop_attach_ro(int image_fd, const char *image_path, char *ret_dev, size_t s
  * "loop3" or "/dev/loop3". */
 int loop_backing_file(const char *name, char *ret, size_t size);
 
+/* LOOP_GET_STATUS64 of the loop device at dev ("/dev/loop3"): the backing
+ * file's device and inode as the kernel holds them, offset, size limit. */
+struct loop_info64;
+int loop_status(const char *dev, struct loop_info64 *ret);
+
 #endif

@@ -10,6 +10,10 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "error_set.h"
 #include "fileio.h"
@@ -34,6 +38,14 @@ const char *hn_drift_class_name(enum hn_drift_class c) {
                 return "moved";
         case HN_DRIFT_REMOUNTED:
                 return "remounted";
+        case HN_DRIFT_SHADOWED:
+                return "shadowed";
+        case HN_DRIFT_IMAGE_CHANGED:
+                return "image_changed";
+        case HN_DRIFT_PROPAGATION:
+                return "propagation";
+        case HN_DRIFT_CLASS_MAX:
+                break;
         }
         return "unknown";
 }
@@ -68,9 +80,11 @@ static struct found *add(struct findings *f, enum hn_drift_class cls, const char
 struct mounted {
         char target[PATH_MAX];
         dev_t devno;
+        int id, parent;
         bool claimed; /* matched to a managed mount */
         bool moved;   /* a managed mount moved here: reported as moved, not as foreign */
         bool ro;      /* the per-mount read-only flag */
+        bool shared;  /* in a peer group or a slave: not private */
 };
 struct table {
         struct mounted *v;
@@ -99,19 +113,13 @@ static int table_read(struct table *t) {
                 struct mounted *x = &t->v[t->n++];
                 snprintf(x->target, sizeof(x->target), "%s", target);
                 x->devno = mnt_fs_get_devno(fs);
-                const char *opts = mnt_fs_get_vfs_options(fs);
+                x->id = mnt_fs_get_id(fs);
+                x->parent = mnt_fs_get_parent_id(fs);
+                const char *opts = mnt_fs_get_vfs_options(fs), *prop = mnt_fs_get_optional_fields(fs);
                 x->ro = opts && mnt_optstr_get_option(opts, "ro", NULL, NULL) == 0;
+                x->shared = prop && (strstr(prop, "shared:") || strstr(prop, "master:"));
         }
         return 0;
-}
-
-/* The last mount on target (a stacked one hides those below). */
-static struct mounted *table_at(struct table *t, const char *target) {
-        struct mounted *found = NULL;
-        for (size_t i = 0; i < t->n; i++)
-                if (!strcmp(t->v[i].target, target))
-                        found = &t->v[i];
-        return found;
 }
 
 /* Where else the superblock is mounted, outside the given binds. */
@@ -154,7 +162,7 @@ static bool report_once(struct hn_mount_manager *m, char ***next, size_t *n_next
 }
 
 static void repair_image(struct hn_mount_manager *m, struct image *img, struct found *f, const char *what) {
-        int r = image_remount(img);
+        int r = image_remount(m, img);
         f->d.repaired = r == 0;
         f->d.sys_errno = r < 0 ? -r : 0;
         snprintf(f->detail, sizeof(f->detail), "%s; %s", what,
@@ -198,51 +206,242 @@ static int check_read_only(struct hn_mount_manager *m, struct mounted *x, const 
         return 0;
 }
 
+/* Every managed mount is private: nothing it receives or sends by
+ * propagation can take it away. One made shared (mount --make-shared,
+ * mount_setattr) is made private again, by its fd. */
+static int check_propagation(struct hn_mount_manager *m, struct mounted *x, int mount_fd, const char *image,
+                             struct findings *f) {
+        if (!x->shared)
+                return 0;
+        struct found *y = add(f, HN_DRIFT_PROPAGATION, x->target, image);
+        if (!y)
+                return -ENOMEM;
+        struct mount_attr attr = { .propagation = MS_PRIVATE };
+        int r = mount_fd < 0 ? -EBADF : mount_setattr(mount_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ? -errno : 0;
+        y->d.repaired = r == 0;
+        y->d.sys_errno = r < 0 ? -r : 0;
+        snprintf(y->detail, sizeof(y->detail), "the mount is no longer private; %s%s",
+                 r == 0 ? "made private again" : "could not be made private: ", r == 0 ? "" : strerror(-r));
+        mount_audit(m, "mount.refcount_corrected", r == 0 ? HN_AUDIT_DONE : HN_AUDIT_FAILED, x->target, y->detail, r,
+                    false);
+        return 0;
+}
+
 static bool allocation_live(const struct hn_mount_manager *m, const char *alloc) {
-        char dir[PATH_MAX];
         struct stat st;
-        snprintf(dir, sizeof(dir), "%s/%s", m->workdir, alloc);
-        return stat(dir, &st) == 0;
+        return fstatat(m->workdir_fd, alloc, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+static struct mounted *table_by_id(struct table *t, int id) {
+        for (size_t i = 0; i < t->n; i++)
+                if (t->v[i].id == id)
+                        return &t->v[i];
+        return NULL;
+}
+
+/* The mount on target of the device: the manager's, wherever in a stack. */
+static struct mounted *table_mine(struct table *t, const char *target, dev_t devno) {
+        for (size_t i = 0; i < t->n; i++)
+                if (t->v[i].devno == devno && !strcmp(t->v[i].target, target))
+                        return &t->v[i];
+        return NULL;
+}
+
+/* What path reaches now (its mount id), as a job would resolve it. */
+static int path_mount_id(const char *path, int *ret) {
+        _cleanup_close_ int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        uint64_t id;
+        int r = fd < 0 ? -errno : fd_mount_id(fd, &id);
+        if (r == 0)
+                *ret = (int) id;
+        return r;
+}
+
+#define UNSHADOW_ROUNDS 8
+
+/* path must reach the mount want. If a mount stacked on it, or on a
+ * directory on the way down to it, hides it, that mount (a child of want
+ * or of one of want's ancestors) is detached: one drift, one repair per
+ * act; one that cannot be undone is reported once. */
+static int unshadow(struct hn_mount_manager *m, struct table *t, const char *path, int want, const char *image,
+                    struct findings *f, char ***next, size_t *n_next) {
+        int ancestors[64], n_anc = 0;
+        for (struct mounted *x = table_by_id(t, want); x && n_anc < 64; x = table_by_id(t, x->parent)) {
+                ancestors[n_anc++] = x->id;
+                if (x->parent == x->id)
+                        break;
+        }
+        struct found *y = NULL;
+        for (int round = 0; round < UNSHADOW_ROUNDS; round++) {
+                int now = -1;
+                if (path_mount_id(path, &now) < 0 || now == want)
+                        return 0;
+                /* up from what the path reaches now to want's line: the
+                 * mount just below it is the one stacked in the way */
+                struct mounted *cur = table_by_id(t, now), *shadow = NULL;
+                for (int depth = 0; cur && depth < 64; depth++) {
+                        bool on_line = false;
+                        for (int i = 0; i < n_anc && !on_line; i++)
+                                on_line = ancestors[i] == cur->id;
+                        if (on_line)
+                                break;
+                        shadow = cur;
+                        cur = cur->parent == cur->id ? NULL : table_by_id(t, cur->parent);
+                }
+                if (!shadow || !cur)
+                        return 0; /* not a stack on the way: moved or gone, said elsewhere */
+                shadow->claimed = true;
+                char key[PATH_MAX + 16];
+                snprintf(key, sizeof(key), "shadow:%s", shadow->target);
+                bool first = report_once(m, next, n_next, key);
+                if (!y && first && !(y = add(f, HN_DRIFT_SHADOWED, path, image)))
+                        return -ENOMEM;
+                int r = umount2(shadow->target, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 ? -errno : 0;
+                if (y) {
+                        y->d.repaired = r == 0;
+                        y->d.sys_errno = r < 0 ? -r : 0;
+                        snprintf(y->detail, sizeof(y->detail), "a mount on %s (device %u:%u) hides it; %s%s",
+                                 shadow->target, major(shadow->devno), minor(shadow->devno),
+                                 r == 0 ? "detached" : "could not be detached: ", r == 0 ? "" : strerror(-r));
+                        mount_audit(m, "mount.refcount_corrected", r == 0 ? HN_AUDIT_DONE : HN_AUDIT_FAILED, path,
+                                    y->detail, r, false);
+                }
+                if (r < 0)
+                        return 0;
+        }
+        return 0;
+}
+
+/* What jobs read: the image file as it was mounted, and the loop device
+ * still reading it, from offset 0, unlimited. A loop device pointed at
+ * another file or offset is put back (the manager holds the file); a file
+ * written in place or replaced cannot be undone: reported once. */
+static int check_identity(struct hn_mount_manager *m, struct image *img, struct findings *f, char ***next,
+                          size_t *n_next) {
+        char what[PATH_MAX + 128] = "", key[PATH_MAX + 32];
+        struct image_identity now;
+        struct stat at;
+        if (img->image_fd >= 0 && image_identity_read(img->image_fd, &now) == 0 &&
+            (now.size != img->id.size || now.mtime.tv_sec != img->id.mtime.tv_sec ||
+             now.mtime.tv_nsec != img->id.mtime.tv_nsec || now.ctime.tv_sec != img->id.ctime.tv_sec ||
+             now.ctime.tv_nsec != img->id.ctime.tv_nsec))
+                snprintf(what, sizeof(what), "the image file was changed in place (size %lld -> %lld)",
+                         (long long) img->id.size, (long long) now.size);
+        else if (img->image_fd >= 0 && stat(img->path, &at) == 0 && (at.st_dev != img->id.dev || at.st_ino != img->id.ino))
+                snprintf(what, sizeof(what), "%s is another file now; the mount still reads the one it was given",
+                         img->path);
+        if (what[0]) {
+                snprintf(key, sizeof(key), "changed:%s", img->path);
+                if (report_once(m, next, n_next, key)) {
+                        struct found *y = add(f, HN_DRIFT_IMAGE_CHANGED, img->mount_point, img->path);
+                        if (!y)
+                                return -ENOMEM;
+                        snprintf(y->detail, sizeof(y->detail), "%s: jobs may read other bytes; no safe repair, left as it is",
+                                 what);
+                        mount_audit(m, "mount.refcount_corrected", HN_AUDIT_FAILED, img->mount_point, y->detail, 0,
+                                    false);
+                }
+        }
+        struct loop_info64 info;
+        if (!img->loop[0] || img->image_fd < 0 || loop_status(img->loop, &info) < 0)
+                return 0;
+        bool other_file = info.lo_device != (uint64_t) img->id.dev || info.lo_inode != (uint64_t) img->id.ino;
+        if (!other_file && !info.lo_offset && !info.lo_sizelimit)
+                return 0;
+        struct found *y = add(f, HN_DRIFT_IMAGE_CHANGED, img->loop, img->path);
+        if (!y)
+                return -ENOMEM;
+        _cleanup_close_ int loop_fd = open(img->loop, O_RDONLY | O_CLOEXEC);
+        int r = loop_fd < 0 ? -errno : 0;
+        if (r == 0 && other_file && ioctl(loop_fd, LOOP_CHANGE_FD, img->image_fd) < 0)
+                r = -errno;
+        if (r == 0 && (info.lo_offset || info.lo_sizelimit)) {
+                info.lo_offset = info.lo_sizelimit = 0;
+                if (ioctl(loop_fd, LOOP_SET_STATUS64, &info) < 0)
+                        r = -errno;
+        }
+        y->d.repaired = r == 0;
+        y->d.sys_errno = r < 0 ? -r : 0;
+        snprintf(y->detail, sizeof(y->detail), "the loop device %s%s; %s%s (pages read meanwhile may stay cached)",
+                 other_file ? "reads another file" : "reads at another offset or size",
+                 other_file && (info.lo_offset || info.lo_sizelimit) ? ", at another offset" : "",
+                 r == 0 ? "put back" : "could not be put back: ", r == 0 ? "" : strerror(-r));
+        mount_audit(m, "mount.refcount_corrected", r == 0 ? HN_AUDIT_DONE : HN_AUDIT_FAILED, img->loop, y->detail, r,
+                    false);
+        return 0;
+}
+
+/* The image mount: at its place (read-only, private, reachable), or moved,
+ * or gone (re-mounted). */
+static int check_image_mount(struct hn_mount_manager *m, struct image *img, struct table *t, struct findings *f,
+                             char ***next, size_t *n_next) {
+        struct mounted *at = table_mine(t, img->mount_point, img->devno);
+        if (at) {
+                at->claimed = true;
+                if (check_read_only(m, at, img->path, f) < 0 || check_propagation(m, at, img->root_fd, img->path, f) < 0)
+                        return -ENOMEM;
+                return unshadow(m, t, img->mount_point, at->id, img->path, f, next, n_next);
+        }
+        struct mounted *moved = table_elsewhere(t, img->devno, m, img);
+        struct found *x = add(f, moved ? HN_DRIFT_MOVED : HN_DRIFT_HELD_MOUNT_REMOVED, img->mount_point, img->path);
+        if (!x)
+                return -ENOMEM;
+        char what[PATH_MAX + 64];
+        if (moved) {
+                moved->moved = true;
+                snprintf(what, sizeof(what), "the image mount is now at %s", moved->target);
+        } else
+                snprintf(what, sizeof(what), "the image mount is gone (%zu holders%s)", img->n_holders,
+                         img->deadline_usec ? ", in its hold window" : "");
+        repair_image(m, img, x, what);
+        if (x->d.repaired)
+                for (size_t i = 0; i < t->n; i++)
+                        if (!strcmp(t->v[i].target, img->mount_point))
+                                t->v[i].claimed = true;
+        return 0;
+}
+
+/* One holder's bind, present: read-only, private, reachable. */
+static int check_bind_present(struct hn_mount_manager *m, struct image *img, const char *alloc, struct mounted *b,
+                              struct table *t, struct findings *f, char ***next, size_t *n_next) {
+        _cleanup_close_ int fd = -1;
+        if (b->shared)
+                (void) bind_open(m, alloc, img->name, NULL, &fd);
+        if (check_read_only(m, b, img->path, f) < 0 || check_propagation(m, b, fd, img->path, f) < 0)
+                return -ENOMEM;
+        return unshadow(m, t, b->target, b->id, img->path, f, next, n_next);
 }
 
 /* Every managed image and its binds against the table. With the lock. */
-static int check_images(struct hn_mount_manager *m, struct table *t, struct findings *f) {
+static int check_images(struct hn_mount_manager *m, struct table *t, struct findings *f, char ***next,
+                        size_t *n_next) {
         for (struct image *img = m->images; img; img = img->next) {
                 if (img->foreign)
                         continue;
-                struct mounted *at = table_at(t, img->mount_point);
-                if (at && at->devno == img->devno) {
-                        at->claimed = true;
-                        if (check_read_only(m, at, img->path, f) < 0)
-                                return -ENOMEM;
-                } else {
-                        struct mounted *moved = table_elsewhere(t, img->devno, m, img);
-                        struct found *x = add(f, moved ? HN_DRIFT_MOVED : HN_DRIFT_HELD_MOUNT_REMOVED,
-                                              img->mount_point, img->path);
-                        if (!x)
-                                return -ENOMEM;
-                        char what[PATH_MAX + 64];
-                        if (moved) {
-                                moved->moved = true;
-                                snprintf(what, sizeof(what), "the image mount is now at %s", moved->target);
-                        } else
-                                snprintf(what, sizeof(what), "the image mount is gone (%zu holders%s)",
-                                         img->n_holders, img->deadline_usec ? ", in its hold window" : "");
-                        repair_image(m, img, x, what);
-                        if (x->d.repaired)
-                                for (size_t i = 0; i < t->n; i++)
-                                        if (!strcmp(t->v[i].target, img->mount_point))
-                                                t->v[i].claimed = true;
+                int r = check_image_mount(m, img, t, f, next, n_next);
+                if (r == 0)
+                        r = check_identity(m, img, f, next, n_next);
+                if (r < 0)
+                        return r;
+                /* Every holder's bind that is where it belongs is claimed
+                 * first: one holder's missing bind is then never taken for
+                 * "moved" to another holder's. */
+                _cleanup_free_ struct mounted **present = calloc(img->n_holders ? img->n_holders : 1, sizeof(*present));
+                if (!present)
+                        return -ENOMEM;
+                for (size_t h = 0; h < img->n_holders; h++) {
+                        char bind[PATH_MAX];
+                        bind_path_of(m, img->holders[h], img->name, bind, sizeof(bind));
+                        if ((present[h] = table_mine(t, bind, img->devno)))
+                                present[h]->claimed = true;
                 }
                 for (size_t h = 0; h < img->n_holders;) {
                         const char *alloc = img->holders[h];
                         char bind[PATH_MAX], what[PATH_MAX + 64];
                         bind_path_of(m, alloc, img->name, bind, sizeof(bind));
-                        struct mounted *b = table_at(t, bind);
-                        if (b && b->devno == img->devno) {
-                                b->claimed = true;
-                                if (check_read_only(m, b, img->path, f) < 0)
-                                        return -ENOMEM;
+                        if (present[h]) {
+                                if ((r = check_bind_present(m, img, alloc, present[h], t, f, next, n_next)) < 0)
+                                        return r;
                                 h++;
                                 continue;
                         }
@@ -257,6 +456,8 @@ static int check_images(struct hn_mount_manager *m, struct table *t, struct find
                                          m->workdir, alloc, img->n_holders, img->n_holders - 1);
                                 x->d.repaired = true;
                                 mount_audit(m, "mount.refcount_corrected", HN_AUDIT_DONE, bind, x->detail, 0, false);
+                                /* the last holder takes the dropped one's place, in both */
+                                present[h] = present[img->n_holders - 1];
                                 image_drop_holder(img, h);
                                 if (img->n_holders == 0)
                                         image_start_hold(m, img);
@@ -360,7 +561,7 @@ int hn_mount_reconcile(struct hn_mount_manager *m, hn_drift_fn fn, void *userdat
                 free(t.v);
                 return hn_error_set(err, HN_ERR_IO, -r, "reading /proc/self/mountinfo: %s", strerror(-r));
         }
-        r = check_images(m, &t, &f);
+        r = check_images(m, &t, &f, &next, &n_next);
         if (r == 0)
                 r = check_foreign(m, &t, &f, &next, &n_next);
         if (r == 0)

@@ -10,6 +10,15 @@
 
 #include "clock.h"
 
+/* What an image file was when it was first mounted: a change of any of
+ * these is a change of what every job reads (image_changed). */
+struct image_identity {
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtime, ctime;
+};
+
 /* One image mount. The list is the manager's view of the kernel's table;
  * every change to one is made under the manager's lock. */
 struct image {
@@ -23,6 +32,13 @@ struct image {
         size_t n_holders;
         uint64_t deadline_usec; /* hold timer, CLOCK_MONOTONIC; 0 = none */
         bool foreign;
+        /* The manager binds what it mounted, by these, never by a path:
+         * the image file as the loop device got it, and the image mount
+         * itself (binds are clones of it). -1 when not held (foreign, or
+         * adopted from a mount the manager cannot vouch for). */
+        int image_fd, root_fd;
+        struct image_identity id;
+        bool changed_reported; /* image_changed said once: no repair can follow */
 };
 
 struct hn_mount_manager {
@@ -34,6 +50,9 @@ struct hn_mount_manager {
          * allocation id and an image name) fits a PATH_MAX buffer. */
         char uenv[PATH_MAX / 2];
         char workdir[PATH_MAX / 2];
+        /* The bases, held open: every directory below them is reached
+         * from these, beneath them, with no symlink and no mount crossed. */
+        int uenv_fd, workdir_fd;
         uint32_t hold_secs;
         struct image *images;
         hn_audit_fn audit_fn;
@@ -45,25 +64,63 @@ struct hn_mount_manager {
         struct hn_emergency *emergency;
 };
 
+/* Opens (and with create, makes, 0755) the directory rel below dirfd,
+ * each component resolved beneath dirfd with no symlink followed and no
+ * mount crossed: a symlink swapped in, or a mount stacked on a component,
+ * is refused (-ELOOP, -EXDEV) instead of followed. O_PATH. */
+int dir_beneath(int dirfd, const char *rel, bool create, int *ret_fd);
+/* The identity of an open image file. */
+int image_identity_read(int fd, struct image_identity *ret);
+/* The name below dirfd, opened O_PATH beneath it with no symlink
+ * followed; resolve adds RESOLVE_* bits (RESOLVE_NO_XDEV: no mount crossed). */
+int open_beneath(int dirfd, const char *name, uint64_t resolve);
+/* The image a bind directory is for, kept on it as an xattr. */
+#define HN_BIND_IMAGE_XATTR "trusted.hpcnode.image"
+void bind_dir_record(int dir_fd, const char *image);
+int bind_dir_recorded(int dir_fd, char *ret, size_t size);
+/* The mount id of the mount fd is on (statx STATX_MNT_ID). */
+int fd_mount_id(int fd, uint64_t *ret);
+/* A detached mount (fsmount, open_tree clone) made read-only, nosuid,
+ * nodev and private, and attached on the directory target_fd. */
+int mount_fd_attach(int mount_fd, int target_fd);
+/* Detaches the mount fd is the root of (MNT_DETACH). */
+int mount_fd_detach(int fd);
+
 /* With the lock held. */
 void mount_audit(struct hn_mount_manager *m, const char *action, enum hn_audit_outcome outcome, const char *path,
                  const char *detail, int sys_errno, bool emergency);
 struct image *image_find(struct hn_mount_manager *m, const char *canonical);
+/* A new image entry (nothing mounted), fds -1, not yet listed. */
+struct image *image_new_entry(void);
+/* Closes what the manager holds of the image and frees it. */
 void image_free(struct image *img);
 int image_add_holder(struct image *img, const char *alloc);
 void image_drop_holder(struct image *img, size_t i);
 /* <workdir>/<alloc>/uenv/<name> */
 void bind_path_of(const struct hn_mount_manager *m, const char *alloc, const char *name, char *ret, size_t size);
+/* The allocation's uenv directory and the bind on name in it (O_PATH,
+ * the mount crossed into), both beneath the workdir base. */
+int bind_open(struct hn_mount_manager *m, const char *alloc, const char *name, int *ret_uenv, int *ret_bind);
 /* Unmounts a bind and removes its now-empty directories up to the workdir. */
 int bind_remove(struct hn_mount_manager *m, const char *alloc, const char *name, int umount_flags);
 /* The allocation's read-only bind at bind_path_of(); on failure nothing
  * is left and a mount.acquire failure is audited. */
 int bind_make(struct hn_mount_manager *m, struct image *img, const char *alloc, char *ret, size_t size,
               struct hn_error *err);
-/* Mounts the image again at its mount point (a fresh loop device), for a
- * repair: fills img->loop and img->devno. Negative errno. */
-int image_remount(struct image *img);
+/* First reference: a loop device for image_fd and the squashfs mount at
+ * <uenv>/<name>, by fd; fills img->loop, devno, root_fd, image_fd (taken
+ * over) and the identity. Negative errno; *ret_loop_failed says which step
+ * failed. */
+int image_attach_mount(struct hn_mount_manager *m, struct image *img, int image_fd, bool *ret_loop_failed);
+/* Mounts the image again at its mount point, for a repair: from the loop
+ * device that still backs it (its superblock, shared with the binds), else
+ * a fresh one. Negative errno. */
+int image_remount(struct hn_mount_manager *m, struct image *img);
+/* Unmounts an image nobody holds and forgets it. */
+void image_unmount(struct hn_mount_manager *m, struct image *img, const char *why);
 /* Starts the image's hold timer (or unmounts at once with hold 0). */
 void image_start_hold(struct hn_mount_manager *m, struct image *img);
+/* The hold timer's thread: unmounts what nobody holds at its deadline. */
+void *mount_hold_main(void *arg);
 
 #endif

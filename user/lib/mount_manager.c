@@ -50,15 +50,6 @@ struct image *image_find(struct hn_mount_manager *m, const char *canonical) {
         return NULL;
 }
 
-void image_free(struct image *img) {
-        if (!img)
-                return;
-        for (size_t i = 0; i < img->n_holders; i++)
-                free(img->holders[i]);
-        free(img->holders);
-        free(img);
-}
-
 int image_add_holder(struct image *img, const char *alloc) {
         char **grown = realloc(img->holders, (img->n_holders + 1) * sizeof(char *));
         if (!grown)
@@ -83,10 +74,6 @@ static ssize_t holder_index(const struct image *img, const char *alloc) {
         return -1;
 }
 
-void bind_path_of(const struct hn_mount_manager *m, const char *alloc, const char *name, char *ret, size_t size) {
-        snprintf(ret, size, "%s/%s/uenv/%s", m->workdir, alloc, name);
-}
-
 static int mkdir_p(const char *path, mode_t mode) {
         char buf[PATH_MAX];
         snprintf(buf, sizeof(buf), "%s", path);
@@ -98,83 +85,6 @@ static int mkdir_p(const char *path, mode_t mode) {
                         *p = '/';
                 }
         return mkdir(buf, mode) < 0 && errno != EEXIST ? -errno : 0;
-}
-
-int bind_remove(struct hn_mount_manager *m, const char *alloc, const char *name, int umount_flags) {
-        char p[PATH_MAX];
-        bind_path_of(m, alloc, name, p, sizeof(p));
-        if (umount2(p, umount_flags | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
-                return -errno;
-        /* The allocation's directories go when they are empty; a job's own
-         * files beside uenv/ keep them. */
-        (void) rmdir(p);
-        snprintf(p, sizeof(p), "%s/%s/uenv", m->workdir, alloc);
-        (void) rmdir(p);
-        snprintf(p, sizeof(p), "%s/%s", m->workdir, alloc);
-        (void) rmdir(p);
-        return 0;
-}
-
-/* With the lock held: unmounts an image nobody holds and forgets it. A
- * plain unmount first; if something still has the path open (a shell cd'ed
- * into it), detach it: nobody holds it, and the loop device goes with its
- * last user (autoclear). */
-static void image_unmount(struct hn_mount_manager *m, struct image *img, const char *why) {
-        int r = umount2(img->mount_point, UMOUNT_NOFOLLOW);
-        if (r < 0 && errno == EBUSY)
-                r = umount2(img->mount_point, MNT_DETACH | UMOUNT_NOFOLLOW);
-        if (r < 0 && errno != EINVAL && errno != ENOENT) {
-                int e = errno;
-                mount_audit(m, "mount.unmount", HN_AUDIT_FAILED, img->mount_point, strerror(e), e, false);
-                img->deadline_usec = monotonic_usec() + 1000000u; /* try again in a second */
-                return;
-        }
-        (void) rmdir(img->mount_point);
-        mount_audit(m, "mount.unmount", HN_AUDIT_DONE, img->mount_point, why, 0, false);
-        for (struct image **pp = &m->images; *pp; pp = &(*pp)->next)
-                if (*pp == img) {
-                        *pp = img->next;
-                        break;
-                }
-        image_free(img);
-}
-
-void image_start_hold(struct hn_mount_manager *m, struct image *img) {
-        img->deadline_usec = monotonic_usec() + (uint64_t) m->hold_secs * 1000000u;
-        if (img->deadline_usec == 0)
-                img->deadline_usec = 1;
-        pthread_cond_signal(&m->wake);
-}
-
-static void *timer_main(void *arg) {
-        struct hn_mount_manager *m = arg;
-        pthread_mutex_lock(&m->lock);
-        while (!m->stop) {
-                uint64_t now = monotonic_usec(), next = 0;
-                for (struct image *img = m->images, *after; img; img = after) {
-                        after = img->next;
-                        if (img->foreign || img->n_holders > 0 || img->deadline_usec == 0)
-                                continue;
-                        if (img->deadline_usec <= now)
-                                image_unmount(m, img, "hold expired");
-                        else if (!next || img->deadline_usec < next)
-                                next = img->deadline_usec;
-                }
-                /* image_unmount may have re-armed a failed one */
-                for (struct image *img = m->images; img; img = img->next)
-                        if (!img->foreign && !img->n_holders && img->deadline_usec &&
-                            (!next || img->deadline_usec < next))
-                                next = img->deadline_usec;
-                if (!next) {
-                        pthread_cond_wait(&m->wake, &m->lock);
-                        continue;
-                }
-                struct timespec ts = { .tv_sec = (time_t) (next / 1000000u),
-                                       .tv_nsec = (long) (next % 1000000u) * 1000 };
-                pthread_cond_timedwait(&m->wake, &m->lock, &ts);
-        }
-        pthread_mutex_unlock(&m->lock);
-        return NULL;
 }
 
 static int copy_base(char *dst, size_t size, const char *src, const char *what, struct hn_error *err) {
@@ -209,19 +119,25 @@ int hn_mount_manager_new(const struct hn_mount_config *cfg, struct hn_mount_mana
                 return r;
         }
         m->hold_secs = cfg->hold_time_secs;
+        m->uenv_fd = m->workdir_fd = -1;
         const char *bases[] = { m->uenv, m->workdir };
-        for (int i = 0; i < 2; i++)
-                if ((r = mkdir_p(bases[i], 0755)) < 0) {
+        int *fds[] = { &m->uenv_fd, &m->workdir_fd };
+        for (int i = 0; i < 2; i++) {
+                if ((r = mkdir_p(bases[i], 0755)) < 0 ||
+                    (*fds[i] = open(bases[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+                        r = r < 0 ? r : -errno;
+                        closep(&m->uenv_fd);
                         free(m);
-                        return hn_error_set(err, HN_ERR_IO, r, "mount base %s: %s", bases[i], strerror(-r));
+                        return hn_error_set(err, HN_ERR_IO, -r, "mount base %s: %s", bases[i], strerror(-r));
                 }
+        }
         pthread_mutex_init(&m->lock, NULL);
         pthread_condattr_t ca;
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
         pthread_cond_init(&m->wake, &ca);
         pthread_condattr_destroy(&ca);
-        if ((r = pthread_create(&m->timer, NULL, timer_main, m)) != 0) {
+        if ((r = pthread_create(&m->timer, NULL, mount_hold_main, m)) != 0) {
                 hn_mount_manager_free(m);
                 return hn_error_set(err, HN_ERR_IO, r, "mount manager: timer thread: %s", strerror(r));
         }
@@ -248,6 +164,8 @@ void hn_mount_manager_free(struct hn_mount_manager *m) {
         for (size_t i = 0; i < m->n_reported; i++)
                 free(m->reported[i]);
         free(m->reported);
+        closep(&m->uenv_fd);
+        closep(&m->workdir_fd);
         pthread_cond_destroy(&m->wake);
         pthread_mutex_destroy(&m->lock);
         free(m);
@@ -266,102 +184,32 @@ void hn_mount_manager_set_emergency(struct hn_mount_manager *m, struct hn_emerge
         pthread_mutex_unlock(&m->lock);
 }
 
-/* A loop device for the image and the squashfs mount at img->mount_point;
- * fills img->loop and img->devno. Negative errno; *ret_loop_failed says
- * which step failed. The loop device detaches itself once unmounted. */
-static int image_attach_mount(struct image *img, int image_fd, bool *ret_loop_failed) {
-        _cleanup_close_ int loop_fd = loop_attach_ro(image_fd, img->path, img->loop, sizeof(img->loop));
-        *ret_loop_failed = loop_fd < 0;
-        if (loop_fd < 0)
-                return loop_fd;
-        if (mount(img->loop, img->mount_point, "squashfs", MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0 ||
-            mount(NULL, img->mount_point, NULL, MS_PRIVATE, NULL) < 0) {
-                int r = -errno;
-                (void) umount2(img->mount_point, MNT_DETACH);
-                return r; /* closing loop_fd detaches the device (autoclear) */
-        }
-        struct stat st;
-        if (stat(img->mount_point, &st) == 0)
-                img->devno = st.st_dev;
-        return 0;
-}
-
-int image_remount(struct image *img) {
-        if (mkdir(img->mount_point, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        /* The loop device still backs the image (binds keep its superblock
-         * alive): mount it again, so the binds and the image mount share
-         * one superblock as before. */
-        char backing[PATH_MAX];
-        if (img->loop[0] && loop_backing_file(img->loop, backing, sizeof(backing)) == 0 &&
-            strcmp(backing, img->path) == 0) {
-                if (mount(img->loop, img->mount_point, "squashfs", MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
-                        return -errno;
-                if (mount(NULL, img->mount_point, NULL, MS_PRIVATE, NULL) < 0) {
-                        int r = -errno;
-                        (void) umount2(img->mount_point, MNT_DETACH);
-                        return r;
-                }
-                return 0;
-        }
-        _cleanup_close_ int fd = open(img->path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        bool loop_failed;
-        return image_attach_mount(img, fd, &loop_failed);
-}
-
 /* First reference: loop device + squashfs mount. With the lock held. */
 static int image_mount(struct hn_mount_manager *m, const char *canonical, int image_fd, struct image **ret,
                        struct hn_error *err) {
-        struct image *img = calloc(1, sizeof(*img));
+        struct image *img = image_new_entry();
         if (!img)
                 return hn_error_set(err, HN_ERR_IO, ENOMEM, "out of memory");
         snprintf(img->path, sizeof(img->path), "%s", canonical);
         image_mount_name(canonical, img->name, sizeof(img->name));
         snprintf(img->mount_point, sizeof(img->mount_point), "%s/%s", m->uenv, img->name);
-
-        int r = mkdir(img->mount_point, 0755) < 0 && errno != EEXIST ? -errno : 0;
-        if (r < 0) {
-                image_free(img);
-                return hn_error_set(err, HN_ERR_MOUNT_FAILED, r, "mount failed for %s: mkdir %s: %s", canonical,
-                                    img->mount_point, strerror(-r));
-        }
         bool loop_failed = false;
-        r = image_attach_mount(img, image_fd, &loop_failed);
+        int r = image_attach_mount(m, img, image_fd, &loop_failed);
         if (r < 0) {
-                (void) rmdir(img->mount_point);
+                (void) unlinkat(m->uenv_fd, img->name, AT_REMOVEDIR);
                 mount_audit(m, "mount.acquire", HN_AUDIT_FAILED, canonical, strerror(-r), r, false);
                 r = hn_error_set(err, HN_ERR_MOUNT_FAILED, r, "mount failed for %s: %s%s%s", canonical,
                                  loop_failed ? "loop device: " : "", strerror(-r),
-                                 loop_failed && r == -ENOENT ? " (no /dev/loop-control: loop module not loaded?)" : "");
+                                 loop_failed && r == -ENOENT ? " (no /dev/loop-control: loop module not loaded?)"
+                                 : r == -EXDEV              ? " (a mount is stacked on the uenv base: refused)"
+                                 : r == -ELOOP              ? " (a symlink in the uenv base: refused)"
+                                                            : "");
                 image_free(img);
                 return r;
         }
         img->next = m->images;
         m->images = img;
         *ret = img;
-        return 0;
-}
-
-/* The allocation's read-only bind of the image. With the lock held. */
-int bind_make(struct hn_mount_manager *m, struct image *img, const char *alloc, char *ret, size_t size,
-              struct hn_error *err) {
-        bind_path_of(m, alloc, img->name, ret, size);
-        int r = mkdir_p(ret, 0755);
-        if (r == 0 && mount(img->mount_point, ret, NULL, MS_BIND, NULL) < 0)
-                r = -errno;
-        if (r == 0 && (mount(NULL, ret, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0 ||
-                       mount(NULL, ret, NULL, MS_PRIVATE, NULL) < 0)) {
-                r = -errno;
-                (void) umount2(ret, MNT_DETACH);
-        }
-        if (r < 0) {
-                (void) bind_remove(m, alloc, img->name, MNT_DETACH);
-                mount_audit(m, "mount.acquire", HN_AUDIT_FAILED, ret, strerror(-r), r, false);
-                return hn_error_set(err, HN_ERR_MOUNT_FAILED, r, "mount failed for %s: bind %s: %s", img->path, ret,
-                                    strerror(-r));
-        }
         return 0;
 }
 
@@ -420,7 +268,7 @@ out:
 }
 
 int hn_mount_release(struct hn_mount_manager *m, const struct hn_mount_handle *h, struct hn_error *err) {
-        char canonical[PATH_MAX], detail[HN_MOUNT_ID_MAX + 128];
+        char canonical[PATH_MAX], bind[PATH_MAX], detail[HN_MOUNT_ID_MAX + 128];
         int r;
         if (!h)
                 return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "invalid argument: handle is NULL");
@@ -439,15 +287,16 @@ int hn_mount_release(struct hn_mount_manager *m, const struct hn_mount_handle *h
                                  canonical, detail);
                 goto out;
         }
+        /* the bind's path is the manager's to say, not the caller's handle */
+        bind_path_of(m, h->allocation_id, img->name, bind, sizeof(bind));
         if ((r = bind_remove(m, h->allocation_id, img->name, MNT_DETACH)) < 0) {
-                mount_audit(m, "mount.release", HN_AUDIT_FAILED, h->bind_path, strerror(-r), r, false);
-                r = hn_error_set(err, HN_ERR_UNMOUNT_FAILED, r, "unmount failed for %s: %s", h->bind_path,
-                                 strerror(-r));
+                mount_audit(m, "mount.release", HN_AUDIT_FAILED, bind, strerror(-r), r, false);
+                r = hn_error_set(err, HN_ERR_UNMOUNT_FAILED, r, "unmount failed for %s: %s", bind, strerror(-r));
                 goto out;
         }
         image_drop_holder(img, (size_t) i);
         snprintf(detail, sizeof(detail), "allocation %s, refcount %zu", h->allocation_id, img->n_holders);
-        mount_audit(m, "mount.release", HN_AUDIT_DONE, h->bind_path, detail, 0, false);
+        mount_audit(m, "mount.release", HN_AUDIT_DONE, bind, detail, 0, false);
         if (img->n_holders == 0)
                 image_start_hold(m, img);
 out:
@@ -480,8 +329,10 @@ int hn_mount_force_unmount(struct hn_mount_manager *m, const char *image_path, s
                 (void) bind_remove(m, img->holders[0], img->name, MNT_DETACH);
                 image_drop_holder(img, 0);
         }
-        (void) umount2(img->mount_point, MNT_DETACH | UMOUNT_NOFOLLOW);
-        (void) rmdir(img->mount_point);
+        if (img->root_fd >= 0)
+                (void) mount_fd_detach(img->root_fd);
+        closep(&img->root_fd);
+        (void) unlinkat(m->uenv_fd, img->name, AT_REMOVEDIR);
         for (struct image **pp = &m->images; *pp; pp = &(*pp)->next)
                 if (*pp == img) {
                         *pp = img->next;

@@ -1,12 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "error_set.h"
+#include "fileio.h"
+#include "macro.h"
 #include "libmount_cleanup.h"
 #include "loopdev.h"
 #include "mount_internal.h"
@@ -42,7 +50,7 @@ static void dedupe_holders(struct image *img) {
 
 static struct image *image_new(struct hn_mount_manager *m, const char *path, const char *target, const char *loop,
                                dev_t devno, bool foreign) {
-        struct image *img = calloc(1, sizeof(*img));
+        struct image *img = image_new_entry();
         if (!img)
                 return NULL;
         snprintf(img->path, sizeof(img->path), "%s", path);
@@ -55,6 +63,49 @@ static struct image *image_new(struct hn_mount_manager *m, const char *path, con
         img->next = m->images;
         m->images = img;
         return img;
+}
+
+/* What the manager holds of an image it adopts: the mount (opened beneath
+ * the uenv base, if the mount there is it) and the image file, if it is
+ * still the one the loop device reads (same device and inode). */
+static void adopt_fds(struct hn_mount_manager *m, struct image *img) {
+        struct stat st;
+        if (img->devno) {
+                int fd = open_beneath(m->uenv_fd, img->name, 0);
+                if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == img->devno)
+                        img->root_fd = fd;
+                else if (fd >= 0)
+                        close(fd);
+        }
+        struct loop_info64 info;
+        if (!img->loop[0] || loop_status(img->loop, &info) < 0)
+                return;
+        int fd = open(img->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t) st.st_dev == info.lo_device &&
+            (uint64_t) st.st_ino == info.lo_inode && image_identity_read(fd, &img->id) == 0)
+                img->image_fd = fd;
+        else if (fd >= 0)
+                close(fd);
+}
+
+/* The loop device whose device number is devno ("/dev/loop3"). */
+static int loop_of_devno(dev_t devno, char *ret, size_t size) {
+        _cleanup_closedir_ DIR *d = opendir("/sys/block");
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                char p[300], devs[32];
+                unsigned maj, min;
+                if (strncmp(de->d_name, "loop", 4) != 0)
+                        continue;
+                snprintf(p, sizeof(p), "/sys/block/%s/dev", de->d_name);
+                if (read_file_at(AT_FDCWD, p, devs, sizeof(devs)) == 0 && sscanf(devs, "%u:%u", &maj, &min) == 2 &&
+                    makedev(maj, min) == devno) {
+                        if ((size_t) snprintf(ret, size, "/dev/%.20s", de->d_name) >= size)
+                                return -ENAMETOOLONG;
+                        return 0;
+                }
+        }
+        return -ENOENT;
 }
 
 /* An image mount directly under the uenv base: ours if its loop device's
@@ -73,10 +124,33 @@ static int adopt_image(struct hn_mount_manager *m, struct libmnt_fs *fs, const c
                                       mnt_fs_get_devno(fs), !ours);
         if (!img)
                 return -ENOMEM;
-        if (!ours)
+        if (ours)
+                adopt_fds(m, img);
+        else
                 mount_audit(m, "mount.foreign", HN_AUDIT_DONE, target,
                             "under the uenv base, not made by hpcnode: reported, left alone", 0, false);
         return 0;
+}
+
+/* A bind of an image whose mount is gone (unmounted while nobody
+ * watched): its superblock is a loop device's, whose backing file names
+ * this image. The image is known again, not mounted: the first reconcile
+ * finds it gone and mounts it again from that loop device (WI6), so no
+ * held image goes unguarded. */
+static struct image *adopt_orphan_bind(struct hn_mount_manager *m, struct libmnt_fs *fs, const char *name) {
+        char loop[32], backing[PATH_MAX], expected[128];
+        dev_t devno = mnt_fs_get_devno(fs);
+        if (loop_of_devno(devno, loop, sizeof(loop)) < 0 || loop_backing_file(loop, backing, sizeof(backing)) < 0)
+                return NULL;
+        image_mount_name(backing, expected, sizeof(expected));
+        if (strcmp(expected, name) != 0)
+                return NULL;
+        char mount_point[PATH_MAX];
+        snprintf(mount_point, sizeof(mount_point), "%s/%s", m->uenv, name);
+        struct image *img = image_new(m, backing, mount_point, loop, devno, false);
+        if (img)
+                adopt_fds(m, img);
+        return img;
 }
 
 /* <workdir>/<alloc>/uenv/<name>: a holder if alloc is live, removed if not. */
@@ -93,6 +167,8 @@ static int adopt_bind(struct hn_mount_manager *m, struct libmnt_fs *fs, const ch
                         if (!i->foreign && strcmp(i->name, name) == 0 && i->devno == mnt_fs_get_devno(fs))
                                 img = i;
         }
+        if (!img && a_end)
+                img = adopt_orphan_bind(m, fs, name);
         if (!img) {
                 mount_audit(m, "mount.foreign", HN_AUDIT_DONE, target,
                             "under the workdir base, not a bind of an hpcnode image: reported, left alone", 0, false);
@@ -127,6 +203,52 @@ static int adopt_dangling_binds(struct hn_mount_manager *m, const char *const *a
                         if (!held && (r = image_add_holder(img, active[a])) < 0)
                                 return r;
                 }
+        return 0;
+}
+
+/* A live allocation's bind directory for an image nobody mounts any more
+ * (its mount and every bind went while nobody watched): the record on the
+ * directory names the image, which is known again, not mounted, so the
+ * first reconcile mounts it and binds it again and says so. */
+static int adopt_recorded(struct hn_mount_manager *m, const char *alloc) {
+        char rel[PATH_MAX];
+        snprintf(rel, sizeof(rel), "%s/uenv", alloc);
+        _cleanup_close_ int uenv = -1;
+        if (dir_beneath(m->workdir_fd, rel, false, &uenv) < 0)
+                return 0;
+        int fd = openat(uenv, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_closedir_ DIR *d = fd < 0 ? NULL : fdopendir(fd);
+        if (!d) {
+                if (fd >= 0)
+                        close(fd);
+                return 0;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                char image[PATH_MAX], canonical[PATH_MAX], expected[128];
+                if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+                        continue;
+                bool known = false;
+                for (struct image *i = m->images; i && !known; i = i->next)
+                        known = !i->foreign && !strcmp(i->name, de->d_name);
+                _cleanup_close_ int dir = open_beneath(uenv, de->d_name, RESOLVE_NO_XDEV);
+                if (known || dir < 0 || bind_dir_recorded(dir, image, sizeof(image)) < 0 ||
+                    image_path_canonical(image, canonical, sizeof(canonical), NULL) < 0)
+                        continue;
+                image_mount_name(canonical, expected, sizeof(expected));
+                int image_fd = -1;
+                if (strcmp(expected, de->d_name) != 0 || image_open(canonical, &image_fd, NULL) < 0)
+                        continue; /* not what the name says, or no image there any more: reported by reconcile */
+                char mount_point[PATH_MAX];
+                snprintf(mount_point, sizeof(mount_point), "%s/%s", m->uenv, de->d_name);
+                struct image *img = image_new(m, canonical, mount_point, NULL, 0, false);
+                if (!img) {
+                        close(image_fd);
+                        return -ENOMEM;
+                }
+                img->image_fd = image_fd;
+                (void) image_identity_read(image_fd, &img->id);
+        }
         return 0;
 }
 
@@ -176,6 +298,8 @@ int hn_mount_reconstruct_state(struct hn_mount_manager *m, const char *const *ac
                                 r = adopt_bind(m, fs, target, rest, sorted, n);
                 }
         }
+        for (size_t a = 0; r == 0 && a < n; a++)
+                r = adopt_recorded(m, sorted[a]);
         if (r == 0)
                 r = adopt_dangling_binds(m, sorted, n);
         for (struct image *i = m->images; i; i = i->next) {
