@@ -7,6 +7,7 @@
  * (attribution level tracepoint) and the library's fanotify watch sees the
  * writes themselves. Every hook tests the superblock first: the rest of
  * the system pays a few loads. */
+#include "image_guard.bpf.h"
 #include "placement.bpf.h"
 
 #define FMODE_WRITE 0x2
@@ -98,8 +99,10 @@ int BPF_PROG(hn_lsm_file_open, struct file *file, int ret)
 {
         if (ret)
                 return previous(ret);
-        if (!(file->f_mode & FMODE_WRITE) || !on_cgroup2(file->f_inode))
+        if (!(file->f_mode & FMODE_WRITE))
                 return 0;
+        if (!on_cgroup2(file->f_inode))
+                return held_image(file->f_inode) ? image_write(file->f_inode) : 0;
         struct dentry *dentry = file->f_path.dentry;
         const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
         struct cgroup *cg = cgroup_of_file_dentry(dentry);
@@ -118,8 +121,10 @@ int BPF_PROG(hn_lsm_file_permission, struct file *file, int mask, int ret)
         if (!(mask & MAY_WRITE))
                 return 0;
         struct inode *inode = file->f_inode;
-        if (!inode || inode->i_sb->s_magic != CGROUP2_SUPER_MAGIC)
+        if (!inode)
                 return 0;
+        if (inode->i_sb->s_magic != CGROUP2_SUPER_MAGIC)
+                return held_image(inode) ? image_write(inode) : 0; /* an fd had before the image was held */
         struct dentry *dentry = file->f_path.dentry;
         const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
         struct cgroup *cg = cgroup_of_file_dentry(dentry);

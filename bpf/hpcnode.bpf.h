@@ -165,21 +165,51 @@ struct {
         __type(value, char[HN_EVENT_EXE_LEN]);
 } exe_cache SEC(".maps") __weak;
 
-/* The mount guard's held mounts by mount id, and by path (mount(2)
- * MS_MOVE names its source by path only); written by the daemon. */
+/* The mount guard's state, written by the daemon after every pass, all
+ * keyed by kernel objects: mounts by id (enum hn_guard_mount: held, or on
+ * the way down to a held mount or a base), the directories on those ways
+ * (by mount id or peer group, and inode: struct hn_guard_dir), the loop
+ * devices under held images and the image files (by device and inode). */
 struct {
         __uint(type, BPF_MAP_TYPE_HASH);
-        __uint(max_entries, 8192);
-        __type(key, __u32);
-        __type(value, __u8);
+        __uint(max_entries, 16384);
+        __type(key, __u32);  /* mount id */
+        __type(value, __u8); /* enum hn_guard_mount */
 } held_mounts SEC(".maps") __weak;
 
 struct {
         __uint(type, BPF_MAP_TYPE_HASH);
-        __uint(max_entries, 8192);
-        __type(key, char[HN_MOUNT_PATH_KEY]);
+        __uint(max_entries, 32768);
+        __type(key, struct hn_guard_dir);
         __type(value, __u8);
-} held_paths SEC(".maps") __weak;
+} guarded_dirs SEC(".maps") __weak;
+
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(max_entries, 4096);
+        __type(key, __u32); /* dev_t, kernel encoding */
+        __type(value, __u8);
+} held_loops SEC(".maps") __weak;
+
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(max_entries, 4096);
+        __type(key, struct hn_guard_file);
+        __type(value, __u8);
+} held_images SEC(".maps") __weak;
+
+/* The held images' filesystems (s_dev, kernel encoding), so that every
+ * other write on the node is passed by a few compares, not a map lookup.
+ * 0 ends the list. */
+#define HN_IMAGE_DEVS 8
+__u32 held_image_devs[HN_IMAGE_DEVS] __weak = {};
+/* Anything held: the guard's blanket rules (legacy MS_MOVE) apply. */
+__u32 mount_guard_on __weak = 0;
+/* The manager's mount namespace (the inode number): where hpcnode's
+ * mounts are, and so where a legacy mount(MS_MOVE), whose source the
+ * kernel resolves only after the LSM has seen it as a string, is the
+ * manager's alone. Set through rodata. */
+const volatile __u64 manager_mnt_ns __weak = 0;
 
 /* The uenv and workdir bases, for the mount syscall programs' prefix filter. */
 struct mount_base {

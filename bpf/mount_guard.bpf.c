@@ -1,82 +1,234 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The mount guard (WI2, WI6, F31): held mounts (an image mount, or a bind,
- * of an image with holders or in its hold window) are known here by mount
- * id from a map the daemon keeps current. With BPF LSM an unmount, move or
- * remount of one by anyone but hpcnoded is denied in enforce mode and
- * recorded; without it the syscall entry programs (attribution level
- * tracepoint) record who acted under the bases, so the daemon's drift
- * record can name them. */
+/* The mount guard: what a job reads is the image the manager mounted. With
+ * BPF LSM, anyone but hpcnoded is refused (enforce) and recorded (audit)
+ * when they would change it: unmount, move or remount a held mount (or a
+ * mount on the way down to one or to a base; or, in another namespace, a
+ * mount whose unmount would propagate to one); mount anything onto a held
+ * mount, a base or a directory on the way down (it would hide what is
+ * below), here or where it propagates here; change a held mount's
+ * propagation; pivot_root; move a mount by mount(MS_MOVE) in the manager's
+ * mount namespace; change a held image's loop device by ioctl;
+ * open, write, truncate or map for writing a held image file. Everything is
+ * keyed on kernel objects the daemon puts in the maps after every pass.
+ * mount_setattr(2) reaches no LSM hook: its changes (read-only cleared,
+ * propagation) are found and undone by the reconciler. Without BPF LSM the
+ * syscall entry programs below record who acted under the bases, so the
+ * daemon's drift record can name them. */
 #include "emit.bpf.h"
+#include "image_guard.bpf.h"
 
 #define MS_REMOUNT 32
 #define MS_BIND 4096
 #define MS_MOVE 8192
+#define MS_REC 16384
+#define MS_UNBINDABLE (1 << 17)
+#define MS_PRIVATE (1 << 18)
+#define MS_SLAVE (1 << 19)
+#define MS_SHARED (1 << 20)
+#define MS_PROPAGATION (MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE)
+#define PROT_WRITE 0x2
+#define MAP_SHARED 0x1
+#define S_IFMT 00170000
+#define S_IFBLK 0060000
+#define LOOP_IOCTL_FIRST 0x4C00 /* LOOP_SET_FD */
+#define LOOP_IOCTL_LAST 0x4C0A  /* LOOP_CONFIGURE */
+#define LOOP_GET_STATUS 0x4C03
+#define LOOP_GET_STATUS64 0x4C05
+
+static __always_inline struct mount *real_mount_of(struct vfsmount *vm)
+{
+        return (struct mount *)((char *)vm - bpf_core_field_offset(struct mount, mnt));
+}
 
 static __always_inline __u32 mount_id_of(struct vfsmount *vm)
 {
-        struct mount *m = (struct mount *)((char *)vm - bpf_core_field_offset(struct mount, mnt));
-        return BPF_CORE_READ(m, mnt_id);
+        return BPF_CORE_READ(real_mount_of(vm), mnt_id);
 }
 
-static __always_inline bool mount_held(__u32 id)
+static __always_inline __u8 mount_guard(__u32 id)
 {
-        return bpf_map_lookup_elem(&held_mounts, &id) != NULL;
+        __u8 *g = bpf_map_lookup_elem(&held_mounts, &id);
+        return g ? *g : 0;
 }
 
-/* Records an act on a held mount; -EPERM in enforce mode. The manager's
- * own acts pass unrecorded (hold expiry, release, force). */
-static __always_inline int mount_verdict(__u32 type, const char *path, __u32 id, __u32 flags)
+static __always_inline bool guarded_dir(__u32 id, __u32 kind, __u64 ino)
+{
+        struct hn_guard_dir key = { .id = id, .kind = kind, .ino = ino };
+        return bpf_map_lookup_elem(&guarded_dirs, &key);
+}
+
+/* What a guard record is about: a mount id (or, with HN_EVF_PEER, a peer
+ * group id) and the inode of the directory acted on (0: the mount). */
+struct guarded {
+        __u32 value, flags;
+        __u64 ino;
+};
+
+/* Taking mnt away (unmount, move) would change what a job reads: it is
+ * held or on the way down to a held mount or a base, or it sits on a
+ * guarded directory of a mount in a guarded peer group, so its unmount
+ * would propagate to the guarded one (a peer namespace's copy, as
+ * systemd's shared / makes them). */
+static __always_inline bool guarded_mount(struct vfsmount *vm, struct guarded *g)
+{
+        struct mount *r = real_mount_of(vm);
+        __u32 id = BPF_CORE_READ(r, mnt_id);
+        *g = (struct guarded){ .value = id, .flags = HN_EVF_NAME_ONLY };
+        if (mount_guard(id))
+                return true;
+        __u32 group = BPF_CORE_READ(r, mnt_parent, mnt_group_id);
+        __u64 ino = BPF_CORE_READ(r, mnt_mountpoint, d_inode, i_ino);
+        if (!group || !guarded_dir(group, HN_GUARD_DIR_GROUP, ino))
+                return false;
+        *g = (struct guarded){ .value = group, .flags = HN_EVF_NAME_ONLY | HN_EVF_PEER, .ino = ino };
+        return true;
+}
+
+/* Mounting onto path would hide what is there: a held mount (or anything
+ * inside one), a base, a directory on the way down, where a guarded mount
+ * sits; or, through path's peer group, where the new mount propagates to
+ * one of those. */
+static __always_inline bool guarded_target(const struct path *path, struct guarded *g)
+{
+        struct vfsmount *vm = BPF_CORE_READ(path, mnt);
+        __u32 id = mount_id_of(vm);
+        __u64 ino = BPF_CORE_READ(path, dentry, d_inode, i_ino);
+        *g = (struct guarded){ .value = id, .flags = HN_EVF_NAME_ONLY, .ino = ino };
+        if ((mount_guard(id) & HN_GUARD_HELD) || guarded_dir(id, HN_GUARD_DIR_MOUNT, ino))
+                return true;
+        __u32 group = BPF_CORE_READ(real_mount_of(vm), mnt_group_id);
+        if (!group || !guarded_dir(group, HN_GUARD_DIR_GROUP, ino))
+                return false;
+        *g = (struct guarded){ .value = group, .flags = HN_EVF_NAME_ONLY | HN_EVF_PEER, .ino = ino };
+        return true;
+}
+
+/* Records an act the guard refuses; -EPERM in enforce mode. The manager's
+ * own acts pass unrecorded (hold expiry, release, force, repairs). */
+static __always_inline int mount_verdict(__u32 type, const char *path, __u32 value, __u64 object, __u32 flags)
 {
         struct hn_writer w;
         writer_identify(&w);
         if (w.owner == HN_EVO_MANAGER)
                 return 0;
-        struct act a = { .type = type, .path = path, .value = id, .flags = flags, .source = HN_EVS_LSM };
+        struct act a = { .type = type, .path = path, .value = value, .cgroup_id = object, .flags = flags,
+                         .source = HN_EVS_LSM };
         return verdict(&w, &a, true, true);
 }
 
-/* An act on mount id: judged if the mount is held. */
-static __always_inline int mount_judge(__u32 type, __u32 id)
+static __always_inline int guarded_verdict(__u32 type, const struct guarded *g)
 {
-        return mount_held(id) ? mount_verdict(type, "", id, HN_EVF_NAME_ONLY) : 0;
+        return mount_verdict(type, "", g->value, g->ino, g->flags);
 }
 
 SEC("lsm/sb_umount")
 int BPF_PROG(hn_lsm_sb_umount, struct vfsmount *mnt, int flags, int ret)
 {
+        struct guarded g;
         if (ret)
                 return previous(ret);
-        return mount_judge(HN_EV_MOUNT_UMOUNT, mount_id_of(mnt));
+        return guarded_mount(mnt, &g) ? guarded_verdict(HN_EV_MOUNT_UMOUNT, &g) : 0;
 }
 
+/* move_mount(2): of a guarded mount, or onto a guarded target (how a mount
+ * made with fsmount(2) or open_tree(2) lands anywhere; MOVE_MOUNT_BENEATH
+ * names the mount it goes under, held or not, as the target). */
 SEC("lsm/move_mount")
 int BPF_PROG(hn_lsm_move_mount, const struct path *from_path, const struct path *to_path, int ret)
 {
+        struct guarded g;
         if (ret)
                 return previous(ret);
-        return mount_judge(HN_EV_MOUNT_MOVE, mount_id_of(BPF_CORE_READ(from_path, mnt)));
+        if (guarded_mount(BPF_CORE_READ(from_path, mnt), &g) || guarded_target(to_path, &g))
+                return guarded_verdict(HN_EV_MOUNT_MOVE, &g);
+        return 0;
 }
 
-/* mount(2): a remount of a held mount (path is it), or a legacy move whose
- * source (dev_name, a kernel copy of the string) is one. */
+/* pivot_root(2) moves the root mount, the first ancestor of everything. */
+SEC("lsm/sb_pivotroot")
+int BPF_PROG(hn_lsm_sb_pivotroot, const struct path *old_path, const struct path *new_path, int ret)
+{
+        struct guarded g;
+        if (ret)
+                return previous(ret);
+        if (guarded_mount(BPF_CORE_READ(old_path, mnt), &g) || guarded_mount(BPF_CORE_READ(new_path, mnt), &g))
+                return guarded_verdict(HN_EV_MOUNT_MOVE, &g);
+        return 0;
+}
+
+/* mount(2). path is the target, resolved; dev_name only a string. */
 SEC("lsm/sb_mount")
 int BPF_PROG(hn_lsm_sb_mount, const char *dev_name, const struct path *path, const char *type, unsigned long flags,
              void *data, int ret)
 {
+        struct guarded g;
         if (ret)
                 return previous(ret);
-        if (flags & MS_REMOUNT)
-                return mount_judge(HN_EV_MOUNT_REMOUNT, mount_id_of(BPF_CORE_READ(path, mnt)));
-        if (!(flags & MS_MOVE) || !dev_name)
+        __u32 id = mount_id_of(BPF_CORE_READ(path, mnt));
+        __u8 kind = mount_guard(id);
+        if (flags & (MS_REMOUNT | MS_PROPAGATION)) {
+                /* a held mount's flags or propagation, or recursively
+                 * those below a guarded one */
+                bool guard = (kind & HN_GUARD_HELD) || (kind && (flags & MS_REC) && !(flags & MS_REMOUNT));
+                return guard ? mount_verdict(HN_EV_MOUNT_REMOUNT, "", id, 0, HN_EVF_NAME_ONLY) : 0;
+        }
+        if (guarded_target(path, &g))
+                return guarded_verdict(flags & MS_MOVE ? HN_EV_MOUNT_MOVE : HN_EV_MOUNT_OTHER, &g);
+        if ((flags & MS_MOVE) && mount_guard_on) {
+                /* The source is resolved only after this hook: no string
+                 * test can tell a held mount from another (a symlink, a
+                 * /proc/self/fd path). In the manager's mount namespace,
+                 * while it holds anything, a legacy move is the manager's
+                 * alone; move_mount(2) is judged by object. */
+                struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+                if (BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum) == manager_mnt_ns)
+                        return mount_verdict(HN_EV_MOUNT_MOVE, dev_name, id, 0, 0);
+        }
+        return 0;
+}
+
+/* ---- The loop devices under held images: nothing may point one at
+ * another file, offset or size, or detach it. Only ioctls of the loop
+ * range come past the first test; reading the status stays open. */
+SEC("lsm/file_ioctl")
+int BPF_PROG(hn_lsm_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+        if (ret)
+                return previous(ret);
+        if (cmd < LOOP_IOCTL_FIRST || cmd > LOOP_IOCTL_LAST || cmd == LOOP_GET_STATUS || cmd == LOOP_GET_STATUS64)
                 return 0;
-        __u32 zero = 0;
-        char *key = bpf_map_lookup_elem(&mount_path_scratch, &zero);
-        if (!key)
+        struct inode *inode = file->f_inode;
+        if (!inode || (inode->i_mode & S_IFMT) != S_IFBLK)
                 return 0;
-        __builtin_memset(key, 0, HN_MOUNT_PATH_KEY);
-        if (bpf_probe_read_kernel_str(key, HN_MOUNT_PATH_KEY, dev_name) <= 0 || !bpf_map_lookup_elem(&held_paths, key))
+        dev_t rdev = inode->i_rdev;
+        __u32 dev = rdev; /* the kernel's encoding: MAJOR << 20 | MINOR */
+        if (!bpf_map_lookup_elem(&held_loops, &dev))
                 return 0;
-        return mount_verdict(HN_EV_MOUNT_MOVE, dev_name, 0, 0);
+        return mount_verdict(HN_EV_MOUNT_LOOP, "", cmd, dev, 0);
+}
+
+/* truncate(2) by path: no open to see. */
+SEC("lsm/path_truncate")
+int BPF_PROG(hn_lsm_path_truncate, const struct path *path, int ret)
+{
+        if (ret)
+                return previous(ret);
+        struct inode *inode = BPF_CORE_READ(path, dentry, d_inode);
+        return held_image(inode) ? image_write(inode) : 0;
+}
+
+/* A shared writable mapping of a file opened for writing before it was
+ * held: writes through it never pass file_permission. */
+SEC("lsm/mmap_file")
+int BPF_PROG(hn_lsm_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot, unsigned long flags,
+             int ret)
+{
+        if (ret)
+                return previous(ret);
+        if (!file || !(prot & PROT_WRITE) || !(flags & MAP_SHARED))
+                return 0;
+        struct inode *inode = file->f_inode;
+        return held_image(inode) ? image_write(inode) : 0;
 }
 
 /* ---- Attribution level tracepoint: who acted on a path under a base. */

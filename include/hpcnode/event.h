@@ -19,7 +19,7 @@ typedef uint32_t hn_u32;
 typedef uint64_t hn_u64;
 #endif
 
-#define HN_EVENT_VERSION 5
+#define HN_EVENT_VERSION 6
 
 enum hn_event_type {
         HN_EV_CGROUP_MKDIR = 1,
@@ -29,10 +29,12 @@ enum hn_event_type {
         HN_EV_CONTROL_OPEN = 5,      /* a control file written (or, at level tracepoint, opened for it); path = its name */
         HN_EV_CGROUP_FREEZE = 6,     /* cgroup.freeze written; value = 1 freeze, 0 thaw */
         HN_EV_CGROUP_KILL = 7,       /* cgroup.kill written; value = the first process killed */
-        HN_EV_MOUNT_UMOUNT = 8,      /* umount of a held mount (LSM: value = mount id) or under a base (syscall) */
-        HN_EV_MOUNT_MOVE = 9,        /* a move of one (mount --move, move_mount) */
-        HN_EV_MOUNT_REMOUNT = 10,    /* a remount or attribute change of one (mount -o remount, mount_setattr) */
-        HN_EV_MOUNT_OTHER = 11,      /* mount, open_tree under a base (syscall level only) */
+        HN_EV_MOUNT_UMOUNT = 8,      /* umount of a guarded mount (LSM: value = mount id) or under a base (syscall) */
+        HN_EV_MOUNT_MOVE = 9,        /* a move of one, or onto a guarded directory (mount --move, move_mount) */
+        HN_EV_MOUNT_REMOUNT = 10,    /* a remount, propagation or attribute change of one (mount -o remount,
+                                      * --make-shared, mount_setattr) */
+        HN_EV_MOUNT_OTHER = 11,      /* a mount onto a held mount or a guarded directory (LSM), or mount,
+                                      * open_tree under a base (syscall) */
         HN_EV_CGROUP_CLONE_INTO = 12, /* a child started in a cgroup (clone3 CLONE_INTO_CGROUP); value = its pid,
                                        * other = the parent's cgroup */
         HN_EV_CGROUP_ATTR = 13,      /* an xattr set or removed (path = its name), or (fsnotify) any attribute */
@@ -40,7 +42,11 @@ enum hn_event_type {
                                       * file was recorded exec'd; that open no longer speaks for its writes */
         HN_EV_GUARD_MAP = 15,        /* one of hpcnode's own BPF maps opened for writing; value = its id,
                                       * path = its name */
-        HN_EV_TYPE_MAX = 16,         /* sizes the loss-counter map */
+        HN_EV_MOUNT_LOOP = 16,       /* an ioctl that would change a held image's loop device; value = the
+                                      * ioctl, cgroup_id = the device number (kernel encoding) */
+        HN_EV_MOUNT_IMAGE_WRITE = 17, /* a held image file opened, written, truncated or mapped for writing;
+                                       * cgroup_id = its inode, value = its device (kernel encoding) */
+        HN_EV_TYPE_MAX = 18,         /* sizes the loss-counter map */
 };
 
 /* What a record is about: the one test both sides use instead of type ranges. */
@@ -69,6 +75,8 @@ static inline enum hn_event_class hn_event_class_of(unsigned type) {
         case HN_EV_MOUNT_MOVE:
         case HN_EV_MOUNT_REMOUNT:
         case HN_EV_MOUNT_OTHER:
+        case HN_EV_MOUNT_LOOP:
+        case HN_EV_MOUNT_IMAGE_WRITE:
                 return HN_EVC_MOUNT;
         case HN_EV_GUARD_MAP:
                 return HN_EVC_GUARD;
@@ -82,11 +90,14 @@ enum hn_event_flag {
         HN_EVF_EMERGENCY = 1u << 2,    /* an emergency was in force */
         HN_EVF_MANAGER = 1u << 3,      /* the writer is hpcnoded itself */
         HN_EVF_NAME_ONLY = 1u << 4,    /* path is a name inside cgroup_id (a child, a control file, an xattr);
-                                        * for mount records, value holds the mount id and path is empty */
+                                        * for mount records, value holds the mount id (cgroup_id, if not 0,
+                                        * the inode of the directory acted on) and path is empty */
         HN_EVF_UNATTRIBUTED = 1u << 5, /* fsnotify saw the act but the writer could not be identified
                                         * (it exited first): pid is what the kernel reported, nothing more */
         HN_EVF_IDENTITY = 1u << 6,     /* the target is an agent's Cgroup= identity subtree (target_owner's) */
         HN_EVF_OTHER_UNKNOWN = 1u << 7, /* a placement whose other end the kernel did not show */
+        HN_EVF_PEER = 1u << 8,         /* a mount record whose value is a peer group id: the act was on a
+                                        * mount in another namespace that would propagate here */
 };
 
 /* The hook that saw the act: how the writer was known. */
@@ -160,6 +171,34 @@ enum hn_drop_cause {
         HN_DROP_TASK_STORAGE = 0, /* no room for a task's placement mark: its next move's origin is unknown */
         HN_DROP_PID_UNREAD = 1,   /* a cgroup.procs write whose pid could not be read: refused in enforce mode */
         HN_DROP_MAX = 2,
+};
+
+/* The mount guard's keys. A directory mounting on which would hide what
+ * is below it (one on the way down to a held mount or a base, or where a
+ * guarded mount is mounted): by the mount it is reached through and its
+ * inode, or by that mount's peer group (or master) and its inode, where a
+ * mount or unmount in another namespace would propagate to it. A file by
+ * device (kernel encoding) and inode. */
+enum hn_guard_dir_kind {
+        HN_GUARD_DIR_MOUNT = 0, /* id is a mount id */
+        HN_GUARD_DIR_GROUP = 1, /* id is a peer group id */
+};
+struct hn_guard_dir {
+        hn_u32 id;
+        hn_u32 kind; /* enum hn_guard_dir_kind */
+        hn_u64 ino;
+};
+_Static_assert(sizeof(struct hn_guard_dir) == 16, "hn_guard_dir layout");
+struct hn_guard_file {
+        hn_u32 dev;
+        hn_u32 pad;
+        hn_u64 ino;
+};
+_Static_assert(sizeof(struct hn_guard_file) == 16, "hn_guard_file layout");
+/* Values of the guarded-mounts map. */
+enum hn_guard_mount {
+        HN_GUARD_HELD = 1,     /* an image mount or a bind the manager holds */
+        HN_GUARD_ANCESTOR = 2, /* a mount on the way down to a held mount or a base */
 };
 
 /* Key of the executable-identity map: the writer's exe by inode. */

@@ -9,6 +9,7 @@
 
 #include <hpcnode/error.h>
 #include <hpcnode/event.h>
+#include <hpcnode/mount_guard.h>
 #include <hpcnode/slice.h>
 
 #ifdef __cplusplus
@@ -79,16 +80,20 @@ struct hn_identity {
 HN_PUBLIC int hn_monitor_replace_identities(struct hn_monitor *m, const struct hn_identity *ids, size_t n,
                                             struct hn_error *err);
 
-/* The mount guard: the bases whose acts the syscall programs record
- * (attribution level tracepoint), and the held mounts (image mounts and
- * binds of images with holders or in their hold window) by mount id, and
- * by path for mount(2)'s MS_MOVE. With lsm, unmounting, moving or
- * remounting a held mount is denied in enforce mode and recorded in audit
- * mode; the calling process (the manager) may. Replaced whole each call. */
+/* The mount guard. The bases: under them the syscall programs record who
+ * acted (attribution level tracepoint). The guard's state, replaced whole
+ * each call, every part keyed on kernel objects: with lsm, anyone but the
+ * calling process (the manager) is refused (enforce) and recorded (audit)
+ * when they would unmount, move or remount a held mount or a mount on the
+ * way down to one, mount anything onto a held mount or a guarded directory
+ * (or, in another namespace, where it would propagate to one), change a
+ * held mount's propagation, change a held loop device by ioctl, or open,
+ * write, truncate or map a held image file for writing; and, while any
+ * image is held, any legacy mount(MS_MOVE) in the manager's mount
+ * namespace (its source is a string the LSM cannot resolve). */
 HN_PUBLIC int hn_monitor_set_mount_bases(struct hn_monitor *m, const char *uenv_base, const char *workdir_base,
                                          struct hn_error *err);
-HN_PUBLIC int hn_monitor_set_held_mounts(struct hn_monitor *m, const uint32_t *ids, size_t n_ids,
-                                         const char *const *paths, size_t n_paths, struct hn_error *err);
+HN_PUBLIC int hn_monitor_set_mount_guard(struct hn_monitor *m, const struct hn_mount_guard *g, struct hn_error *err);
 
 /* The attribution level in force (never AUTO). */
 HN_PUBLIC enum hn_attribution hn_monitor_attribution(const struct hn_monitor *m);

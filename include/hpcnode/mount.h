@@ -9,6 +9,7 @@
 #include <hpcnode/audit.h>
 #include <hpcnode/emergency.h>
 #include <hpcnode/error.h>
+#include <hpcnode/mount_guard.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -104,6 +105,19 @@ HN_PUBLIC int hn_mount_refcount(struct hn_mount_manager *m, const char *image_pa
 HN_PUBLIC int hn_mount_list(struct hn_mount_manager *m, struct hn_mount_info **ret, size_t *ret_n,
                             struct hn_error *err);
 HN_PUBLIC void hn_mount_list_free(struct hn_mount_info *list, size_t n);
+
+/* What the kernel's mount guard must protect now (hpcnode/mount_guard.h),
+ * for hn_monitor_set_mount_guard: the mounts the manager's descriptors are
+ * on (image mounts, the binds of every holder), the mounts and directories
+ * on the way down to them and to the bases, the loop devices and image
+ * files of every image with holders or in its hold window. Call after
+ * hn_mount_reconcile: what it repaired is then what is guarded. Free the
+ * result with hn_mount_guard_free. */
+HN_PUBLIC int hn_mount_guard_state(struct hn_mount_manager *m, struct hn_mount_guard *ret, struct hn_error *err);
+HN_PUBLIC void hn_mount_guard_free(struct hn_mount_guard *g);
+/* The path a guard record's mount id and inode stand for (mnt_id 0: by
+ * inode alone, for a record about a peer group), or NULL. */
+HN_PUBLIC const char *hn_mount_guard_name(const struct hn_mount_guard *g, uint32_t mnt_id, uint64_t ino);
 
 /* The earliest hold deadline (CLOCK_MONOTONIC µs), or 0 if no timer runs;
  * for callers with an event loop that show or act on it. */

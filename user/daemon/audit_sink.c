@@ -149,6 +149,28 @@ static void writer_exe(const struct hn_event *e, char *buf, size_t size) {
 }
 
 /* The field that carries hn_event.value, per type. */
+/* A mount record's objects: the mount (or peer group) and directory a
+ * guard record is about, the loop device and its ioctl, the image file. */
+static void mount_target_json(json_object *t, const struct hn_event *e) {
+        char hex[16];
+        switch (e->type) {
+        case HN_EV_MOUNT_LOOP:
+                snprintf(hex, sizeof(hex), "0x%04x", e->value);
+                json_object_object_add(t, "ioctl", json_object_new_string(hex));
+                json_object_object_add(t, "device", json_object_new_int64((int64_t) e->cgroup_id));
+                return;
+        case HN_EV_MOUNT_IMAGE_WRITE:
+                json_object_object_add(t, "device", json_object_new_int64(e->value));
+                json_object_object_add(t, "inode", json_object_new_int64((int64_t) e->cgroup_id));
+                return;
+        }
+        if (!(e->flags & HN_EVF_NAME_ONLY))
+                return;
+        json_object_object_add(t, e->flags & HN_EVF_PEER ? "peer_group" : "mount_id", json_object_new_int64(e->value));
+        if (e->cgroup_id)
+                json_object_object_add(t, "inode", json_object_new_int64((int64_t) e->cgroup_id));
+}
+
 static const char *value_field(unsigned type) {
         switch (type) {
         case HN_EV_CGROUP_ATTACH:
@@ -252,10 +274,9 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mo
         json_object_object_add(t, "path", json_object_new_string(target));
         if (hn_event_class_of(e->type) == HN_EVC_GUARD)
                 json_object_object_add(t, "map_id", json_object_new_int64(e->value));
-        else if (mount_path) {
-                if (e->flags & HN_EVF_NAME_ONLY)
-                        json_object_object_add(t, "mount_id", json_object_new_int64(e->value));
-        } else {
+        else if (mount_path)
+                mount_target_json(t, e);
+        else {
                 json_object_object_add(t, "cgroup_id", json_object_new_int64((int64_t) e->cgroup_id));
                 json_object_object_add(t, "owner", json_object_new_string(owner_name(e->target_owner)));
         }

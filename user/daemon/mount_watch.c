@@ -18,13 +18,41 @@
 #include "mount_watch.h"
 #include "timer.h"
 
+/* The image a loop or image-file record is about, by device (and inode). */
+static void image_of(struct hnd_mounts *w, const struct hn_event *e, char *path, size_t size) {
+        struct hn_mount_info *list = NULL;
+        size_t n = 0;
+        struct hn_error err = { 0 };
+        snprintf(path, size, "(device %u:%u)", e->type == HN_EV_MOUNT_LOOP ? (unsigned) (e->cgroup_id >> 20) : e->value >> 20,
+                 e->type == HN_EV_MOUNT_LOOP ? (unsigned) (e->cgroup_id & 0xfffff) : e->value & 0xfffff);
+        if (hn_mount_list(w->manager, &list, &n, &err) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                struct stat st;
+                bool match = e->type == HN_EV_MOUNT_LOOP
+                                     ? stat(list[i].loop_device, &st) == 0 && hn_kernel_dev(st.st_rdev) == e->cgroup_id
+                                     : stat(list[i].image_path, &st) == 0 && hn_kernel_dev(st.st_dev) == e->value &&
+                                               st.st_ino == e->cgroup_id;
+                if (match) {
+                        snprintf(path, size, "%s", e->type == HN_EV_MOUNT_LOOP ? list[i].loop_device : list[i].image_path);
+                        break;
+                }
+        }
+        hn_mount_list_free(list, n);
+}
+
 void hnd_mounts_act(struct hnd_mounts *w, const struct hn_event *e, char *path, size_t size) {
         if (e->flags & HN_EVF_NAME_ONLY) {
-                snprintf(path, size, "(mount %u)", e->value);
-                for (size_t i = 0; i < w->n_held; i++)
-                        if (w->held[i].id == e->value)
-                                snprintf(path, size, "%s", w->held[i].path);
-        } else
+                /* by object: what the last pass guarded under that id */
+                bool peer = e->flags & HN_EVF_PEER;
+                const char *name = hn_mount_guard_name(&w->guard, peer ? 0 : e->value, e->cgroup_id);
+                if (name)
+                        snprintf(path, size, "%s", name);
+                else
+                        snprintf(path, size, "(%s %u)", peer ? "peer group" : "mount", e->value);
+        } else if (e->type == HN_EV_MOUNT_LOOP || e->type == HN_EV_MOUNT_IMAGE_WRITE)
+                image_of(w, e, path, size);
+        else
                 snprintf(path, size, "%s", e->path);
         struct hnd_mount_act *a = &w->acts[w->next_act];
         w->next_act = (w->next_act + 1) % HND_MOUNT_ACTS;
@@ -62,48 +90,20 @@ static void on_drift(const struct hn_drift *d, void *userdata) {
         hnd_sink_drift(w->sink, d, a ? &a->e : NULL);
 }
 
-/* The guard's held set: every mount of an image with holders or in its
- * hold window, by id (from the table) and by path. */
-static void held_update(struct hnd_mounts *w) {
-        struct hn_mount_info *list = NULL;
-        size_t n = 0;
+/* The guard's state: what the manager holds now, after this pass's
+ * repairs, into the kernel's maps. */
+static void guard_update(struct hnd_mounts *w) {
+        struct hn_mount_guard g = { 0 };
         struct hn_error err = { 0 };
-        if (!w->monitor || hn_mount_list(w->manager, &list, &n, &err) < 0)
+        if (!w->monitor)
                 return;
-        _cleanup_mnt_table_ struct libmnt_table *mt = mnt_new_table_from_file("/proc/self/mountinfo");
-        size_t cap = 0;
-        for (size_t i = 0; i < n; i++)
-                cap += 1 + list[i].refcount;
-        struct hnd_held *held = calloc(cap ? cap : 1, sizeof(*held));
-        const char **paths = calloc(cap ? cap : 1, sizeof(char *));
-        uint32_t *ids = calloc(cap ? cap : 1, sizeof(uint32_t));
-        size_t k = 0, n_ids = 0;
-        for (size_t i = 0; mt && held && paths && ids && i < n; i++) {
-                if (list[i].foreign || (list[i].refcount == 0 && !list[i].holding))
-                        continue;
-                const char *name = strrchr(list[i].mount_point, '/') + 1;
-                snprintf(held[k++].path, sizeof(held[0].path), "%s", list[i].mount_point);
-                for (uint32_t h = 0; h < list[i].refcount; h++)
-                        if ((size_t) snprintf(held[k].path, sizeof(held[0].path), "%s/%s/uenv/%s",
-                                              w->cfg->workdir_base, list[i].holders[h], name) < sizeof(held[0].path))
-                                k++;
-        }
-        for (size_t i = 0; mt && held && paths && ids && i < k; i++) {
-                struct libmnt_fs *fs = mnt_table_find_target(mt, held[i].path, MNT_ITER_BACKWARD);
-                paths[i] = held[i].path;
-                if (fs) {
-                        held[i].id = (uint32_t) mnt_fs_get_id(fs);
-                        ids[n_ids++] = held[i].id;
-                }
-        }
-        if (held && paths && ids && mt && hn_monitor_set_held_mounts(w->monitor, ids, n_ids, paths, k, &err) < 0)
+        if (hn_mount_guard_state(w->manager, &g, &err) < 0 || hn_monitor_set_mount_guard(w->monitor, &g, &err) < 0) {
                 hnd_sink_note(w->sink, "mount.guard_failed", err.message, LOG_ERR);
-        free(w->held);
-        w->held = held;
-        w->n_held = held ? k : 0;
-        free(paths);
-        free(ids);
-        hn_mount_list_free(list, n);
+                hn_mount_guard_free(&g);
+                return; /* the last state stays in force, and for naming */
+        }
+        hn_mount_guard_free(&w->guard);
+        w->guard = g;
 }
 
 void hnd_mounts_reconcile(struct hnd_mounts *w) {
@@ -113,7 +113,7 @@ void hnd_mounts_reconcile(struct hnd_mounts *w) {
                 w->drain(w->drain_userdata); /* the acts first: a drift can then name its actor */
         if (hn_mount_reconcile(w->manager, on_drift, w, &err) < 0)
                 hnd_sink_note(w->sink, "mount.reconcile_failed", err.message, LOG_ERR);
-        held_update(w);
+        guard_update(w);
 }
 
 /* Passes are rate-limited by a token bucket: a burst of PASS_BURST runs
@@ -255,7 +255,5 @@ void hnd_mounts_stop(struct hnd_mounts *w) {
         w->mountinfo_fd = -1;
         hn_mount_manager_free(w->manager);
         w->manager = NULL;
-        free(w->held);
-        w->held = NULL;
-        w->n_held = 0;
+        hn_mount_guard_free(&w->guard);
 }

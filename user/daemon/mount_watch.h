@@ -23,12 +23,6 @@ struct hnd_mount_act {
 };
 #define HND_MOUNT_ACTS 32
 
-/* A held mount as the guard knows it. */
-struct hnd_held {
-        uint32_t id;
-        char path[4096];
-};
-
 struct hnd_mounts {
         struct hn_mount_manager *manager;
         struct hn_monitor *monitor; /* the guard's maps; may be NULL */
@@ -36,8 +30,7 @@ struct hnd_mounts {
         void *drain_userdata;
         struct hnd_mount_act acts[HND_MOUNT_ACTS];
         unsigned n_acts, next_act;
-        struct hnd_held *held;
-        size_t n_held;
+        struct hn_mount_guard guard; /* what the kernel guards since the last pass */
         struct hnd_sink *sink;
         const struct hnd_config *cfg;
         int mountinfo_fd;

@@ -60,14 +60,32 @@ static bool key_wanted(const void *key, void *userdata) {
         return false;
 }
 
-/* Replaces a map's keys with want (n keys of size ksize): adds first, then
- * removes the rest, so a held mount is never unguarded in between. */
-int bpf_keys_replace(const struct bpf_map *map, const void *want, size_t n, size_t ksize) {
-        uint8_t one = 1;
-        for (size_t i = 0; i < n; i++)
-                if (bpf_map__update_elem(map, (const char *) want + i * ksize, ksize, &one, 1, BPF_ANY) < 0)
+/* Replaces a map's keys with want (n keys of size ksize; one-byte values,
+ * 1 where values is NULL): adds first, then removes the rest, so a held
+ * mount is never unguarded in between. */
+int bpf_keys_replace(const struct bpf_map *map, const void *want, const uint8_t *values, size_t n, size_t ksize) {
+        for (size_t i = 0; i < n; i++) {
+                uint8_t v = values ? values[i] : 1;
+                if (bpf_map__update_elem(map, (const char *) want + i * ksize, ksize, &v, 1, BPF_ANY) < 0)
                         return -errno;
+        }
         struct wanted_keys w = { want, n, ksize };
         return bpf_keys_delete_except(map, ksize, key_wanted, &w);
+}
+
+bool bpf_keys_intact(const struct bpf_map *map, const void *want, const uint8_t *values, size_t n, size_t ksize) {
+        size_t present = 0;
+        for (size_t i = 0; i < n; i++) {
+                uint8_t v;
+                present += bpf_map__lookup_elem(map, (const char *) want + i * ksize, ksize, &v, 1, 0) == 0 &&
+                           v == (values ? values[i] : 1);
+        }
+        char key[HN_MOUNT_PATH_KEY], prev[HN_MOUNT_PATH_KEY];
+        size_t total = 0;
+        for (void *p = NULL; ksize <= sizeof(key) && bpf_map_get_next_key(bpf_map__fd(map), p, key) == 0; p = prev) {
+                memcpy(prev, key, ksize);
+                total++;
+        }
+        return present == n && total == n;
 }
 

@@ -4,13 +4,17 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct bpf_map;
 
 /* Deletes every key of map (keys of ksize bytes) for which keep() is false. */
 int bpf_keys_delete_except(const struct bpf_map *map, size_t ksize, bool (*keep)(const void *key, void *userdata),
                            void *userdata);
-/* Makes map's keys exactly want (n keys of ksize bytes, each value 1). */
-int bpf_keys_replace(const struct bpf_map *map, const void *want, size_t n, size_t ksize);
+/* Makes map's keys exactly want (n keys of ksize bytes), each with its
+ * one-byte value (values NULL: 1). */
+int bpf_keys_replace(const struct bpf_map *map, const void *want, const uint8_t *values, size_t n, size_t ksize);
+/* Whether map holds exactly those keys with those values. */
+bool bpf_keys_intact(const struct bpf_map *map, const void *want, const uint8_t *values, size_t n, size_t ksize);
 
 #endif

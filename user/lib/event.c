@@ -32,6 +32,10 @@ const char *hn_event_type_name(unsigned type) {
                 return "mount.remount";
         case HN_EV_MOUNT_OTHER:
                 return "mount.mount";
+        case HN_EV_MOUNT_LOOP:
+                return "mount.loop_ioctl";
+        case HN_EV_MOUNT_IMAGE_WRITE:
+                return "mount.image_write";
         case HN_EV_CGROUP_CLONE_INTO:
                 return "cgroup.clone_into";
         case HN_EV_CGROUP_ATTR:

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -80,7 +81,8 @@ static void lsm_programs_off(struct hpcnode *skel) {
                 skel->progs.hn_lsm_mkdir,          skel->progs.hn_lsm_rmdir,       skel->progs.hn_lsm_file_open,
                 skel->progs.hn_lsm_file_permission, skel->progs.hn_lsm_setxattr,   skel->progs.hn_lsm_removexattr,
                 skel->progs.hn_lsm_inode_permission, skel->progs.hn_lsm_sb_umount, skel->progs.hn_lsm_move_mount,
-                skel->progs.hn_lsm_sb_mount,       skel->progs.hn_lsm_bpf_map,
+                skel->progs.hn_lsm_sb_mount,       skel->progs.hn_lsm_bpf_map,    skel->progs.hn_lsm_file_ioctl,
+                skel->progs.hn_lsm_path_truncate,  skel->progs.hn_lsm_mmap_file,   skel->progs.hn_lsm_sb_pivotroot,
         };
         for (size_t i = 0; i < ELEMENTSOF(progs); i++)
                 bpf_program__set_autoload(progs[i], false);
@@ -132,6 +134,9 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
                 return hn_error_set(err, HN_ERR_IO, r, "BPF: opening hpcnode: %s", strerror(-r));
         }
         m->skel->rodata->manager_tgid = (uint32_t) getpid();
+        struct stat ns;
+        if (stat("/proc/self/ns/mnt", &ns) == 0)
+                m->skel->rodata->manager_mnt_ns = ns.st_ino;
         m->attribution = level;
         m->lsm = opts->lsm;
         m->skel->rodata->enforce = opts->lsm && opts->enforce;
@@ -173,8 +178,7 @@ void hn_monitor_free(struct hn_monitor *m) {
                 bpf_link__destroy(m->syscall_links[i]);
         hpcnode__destroy(m->skel);
         monitor_identities_free(m);
-        free(m->held_ids);
-        free(m->held_paths);
+        monitor_guard_free(m);
         free(m);
 }
 

@@ -87,35 +87,102 @@ int hn_monitor_set_mount_bases(struct hn_monitor *m, const char *uenv_base, cons
         return 0;
 }
 
-int hn_monitor_set_held_mounts(struct hn_monitor *m, const uint32_t *ids, size_t n_ids, const char *const *paths,
-                               size_t n_paths, struct hn_error *err) {
-        _cleanup_free_ char *keys = calloc(n_paths ? n_paths : 1, HN_MOUNT_PATH_KEY);
-        if (!keys)
-                return hn_error_set(err, HN_ERR_IO, ENOMEM, "out of memory");
-        for (size_t i = 0; i < n_paths; i++) {
-                if (strlen(paths[i]) >= HN_MOUNT_PATH_KEY)
-                        return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, ENAMETOOLONG,
-                                            "held mount path too long for the guard: %s", paths[i]);
-                memcpy(keys + i * HN_MOUNT_PATH_KEY, paths[i], strlen(paths[i]));
+enum guard_part { GUARD_MOUNTS, GUARD_DIRS, GUARD_LOOPS, GUARD_IMAGES, GUARD_PARTS };
+static const char *const guard_names[GUARD_PARTS] = { "held_mounts", "guarded_dirs", "held_loops", "held_images" };
+static const size_t guard_ksize[GUARD_PARTS] = { sizeof(uint32_t), sizeof(struct hn_guard_dir), sizeof(uint32_t),
+                                                 sizeof(struct hn_guard_file) };
+
+static const struct bpf_map *guard_map(const struct hn_monitor *m, enum guard_part p) {
+        const struct bpf_map *maps[GUARD_PARTS] = { m->skel->maps.held_mounts, m->skel->maps.guarded_dirs,
+                                                    m->skel->maps.held_loops, m->skel->maps.held_images };
+        return maps[p];
+}
+
+void monitor_guard_free(struct hn_monitor *m) {
+        for (size_t p = 0; p < ELEMENTSOF(m->guard); p++) {
+                free(m->guard[p].keys);
+                free(m->guard[p].values);
+                m->guard[p] = (struct guard_set){ 0 };
         }
-        _cleanup_free_ uint32_t *id_copy = malloc((n_ids ? n_ids : 1) * sizeof(uint32_t));
-        if (!id_copy)
+}
+
+/* One part written (added first, the rest removed after) and kept. */
+static int guard_part_set(struct hn_monitor *m, enum guard_part p, void *keys, uint8_t *values, size_t n) {
+        int r = bpf_keys_replace(guard_map(m, p), keys, values, n, guard_ksize[p]);
+        if (r < 0) {
+                free(keys);
+                free(values);
+                return r;
+        }
+        free(m->guard[p].keys);
+        free(m->guard[p].values);
+        m->guard[p] = (struct guard_set){ keys, values, n };
+        return 0;
+}
+
+static void *copy_keys(const void *src, size_t n, size_t ksize) {
+        void *v = malloc(n ? n * ksize : 1);
+        if (v && n)
+                memcpy(v, src, n * ksize);
+        return v;
+}
+
+int hn_monitor_set_mount_guard(struct hn_monitor *m, const struct hn_mount_guard *g, struct hn_error *err) {
+        /* the image files' filesystems, for the programs' first test */
+        uint32_t devs[ELEMENTSOF(m->skel->bss->held_image_devs)] = { 0 };
+        size_t n_devs = 0;
+        for (size_t i = 0; i < g->n_images; i++) {
+                bool known = false;
+                for (size_t d = 0; d < n_devs && !known; d++)
+                        known = devs[d] == g->images[i].dev;
+                if (known)
+                        continue;
+                if (n_devs == ELEMENTSOF(devs))
+                        return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, E2BIG,
+                                            "held images on more than %zu filesystems: the guard keeps %zu",
+                                            ELEMENTSOF(devs), ELEMENTSOF(devs));
+                devs[n_devs++] = g->images[i].dev;
+        }
+        /* mounts: held, on the way down, or both */
+        size_t n_mounts = g->n_held + g->n_ancestors;
+        uint32_t *ids = malloc((n_mounts ? n_mounts : 1) * sizeof(uint32_t));
+        uint8_t *kinds = malloc(n_mounts ? n_mounts : 1);
+        if (!ids || !kinds) {
+                free(ids);
+                free(kinds);
                 return hn_error_set(err, HN_ERR_IO, ENOMEM, "out of memory");
-        memcpy(id_copy, ids, n_ids * sizeof(uint32_t));
-        int r = bpf_keys_replace(m->skel->maps.held_mounts, ids, n_ids, sizeof(uint32_t));
-        if (r == 0)
-                r = bpf_keys_replace(m->skel->maps.held_paths, keys, n_paths, HN_MOUNT_PATH_KEY);
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < g->n_held + g->n_ancestors; i++) {
+                bool held = i < g->n_held;
+                uint32_t id = held ? g->held[i] : g->ancestors[i - g->n_held];
+                size_t j = 0;
+                while (j < k && ids[j] != id)
+                        j++;
+                if (j == k) {
+                        ids[k] = id;
+                        kinds[k++] = 0;
+                }
+                kinds[j] |= held ? HN_GUARD_HELD : HN_GUARD_ANCESTOR;
+        }
+        struct {
+                const void *src;
+                size_t n;
+        } parts[GUARD_PARTS] = { { NULL, 0 }, { g->dirs, g->n_dirs }, { g->loops, g->n_loops },
+                                 { g->images, g->n_images } };
+        /* the new state is added before the old is removed, part by part,
+         * the mounts first: nothing held is unguarded in between */
+        int r = guard_part_set(m, GUARD_MOUNTS, ids, kinds, k);
+        for (int p = GUARD_DIRS; r == 0 && p < GUARD_PARTS; p++) {
+                void *keys = copy_keys(parts[p].src, parts[p].n, guard_ksize[p]);
+                r = keys ? guard_part_set(m, p, keys, NULL, parts[p].n) : -ENOMEM;
+        }
         if (r < 0)
-                return hn_error_set(err, HN_ERR_IO, -r, "held mounts: %s", strerror(-r));
-        /* kept, to find them changed behind our back */
-        free(m->held_ids);
-        free(m->held_paths);
-        m->held_ids = id_copy;
-        id_copy = NULL;
-        m->n_held_ids = n_ids;
-        m->held_paths = keys;
-        keys = NULL;
-        m->n_held_paths = n_paths;
+                return hn_error_set(err, HN_ERR_IO, -r, "the mount guard: %s", strerror(-r));
+        _Static_assert(sizeof(devs) == sizeof(m->image_devs), "image_devs");
+        memcpy(m->image_devs, devs, sizeof(devs));
+        memcpy(m->skel->bss->held_image_devs, devs, sizeof(devs));
+        m->guard_on = m->skel->bss->mount_guard_on = g->n_held > 0;
         return 0;
 }
 
@@ -142,25 +209,6 @@ void tamper_note_add(struct tamper_note *t, const char *what) {
         t->found++;
         if (t->used < t->size)
                 t->used += (size_t) snprintf(t->buf + t->used, t->size - t->used, "%s%s", t->used ? ", " : "", what);
-}
-
-/* A set of keys in map is exactly want (n keys of ksize bytes); restored
- * if not. */
-static bool keys_intact(const struct bpf_map *map, const void *want, size_t n, size_t ksize) {
-        uint8_t v;
-        size_t present = 0;
-        for (size_t i = 0; i < n; i++)
-                present += bpf_map__lookup_elem(map, (const char *) want + i * ksize, ksize, &v, 1, 0) == 0;
-        char key[HN_MOUNT_PATH_KEY], prev[HN_MOUNT_PATH_KEY];
-        size_t total = 0;
-        for (void *p = NULL; bpf_map_get_next_key(bpf_map__fd(map), p, key) == 0; p = prev) {
-                memcpy(prev, key, ksize);
-                total++;
-        }
-        if (present == n && total == n)
-                return true;
-        (void) bpf_keys_replace(map, want, n, ksize);
-        return false;
 }
 
 /* The level the slice roots are at: the root's depth below the cgroup2
@@ -218,11 +266,21 @@ int hn_monitor_check_state(struct hn_monitor *m, char *ret_detail, size_t size) 
                 m->skel->bss->slice_level = level;
                 tamper_note_add(&t, "slice_level");
         }
-        if (m->held_ids && !keys_intact(m->skel->maps.held_mounts, m->held_ids, m->n_held_ids, sizeof(uint32_t)))
-                tamper_note_add(&t, "held_mounts");
-        if (m->held_paths &&
-            !keys_intact(m->skel->maps.held_paths, m->held_paths, m->n_held_paths, HN_MOUNT_PATH_KEY))
-                tamper_note_add(&t, "held_paths");
+        for (int p = 0; p < GUARD_PARTS; p++) {
+                const struct guard_set *g = &m->guard[p];
+                if (!g->keys || bpf_keys_intact(guard_map(m, p), g->keys, g->values, g->n, guard_ksize[p]))
+                        continue;
+                (void) bpf_keys_replace(guard_map(m, p), g->keys, g->values, g->n, guard_ksize[p]);
+                tamper_note_add(&t, guard_names[p]);
+        }
+        if (memcmp(m->skel->bss->held_image_devs, m->image_devs, sizeof(m->image_devs)) != 0) {
+                memcpy(m->skel->bss->held_image_devs, m->image_devs, sizeof(m->image_devs));
+                tamper_note_add(&t, "held_image_devs");
+        }
+        if (m->skel->bss->mount_guard_on != m->guard_on) {
+                m->skel->bss->mount_guard_on = m->guard_on;
+                tamper_note_add(&t, "mount_guard_on");
+        }
         return t.found;
 }
 

@@ -40,12 +40,17 @@ struct hn_monitor {
         size_t n_id_keys;
         bool emergency_set;
         uint32_t own_map_ids[32];
-        uint32_t *held_ids;
-        size_t n_held_ids;
-        char *held_paths; /* n_held_paths keys of HN_MOUNT_PATH_KEY bytes */
-        size_t n_held_paths;
+        struct guard_set {
+                void *keys;
+                uint8_t *values;
+                size_t n;
+        } guard[4]; /* enum guard_part: what the mount guard was last given */
+        uint32_t image_devs[8], guard_on; /* and its .bss part */
         char bases[2][HN_MOUNT_BASE_LEN];
 };
+
+/* Frees the mount guard's copies. */
+void monitor_guard_free(struct hn_monitor *m);
 
 /* A text of what was found changed, for hn_monitor_check_state. */
 struct tamper_note {

@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the kernel's mount guard must protect, as kernel objects: the held
+ * mounts by the ids of the mounts the manager's descriptors are on (never
+ * a path looked up: a mount stacked on top is not what the manager holds),
+ * every mount on the way down to them and to the bases (from the mount
+ * table's parent links), every directory on those ways and every place a
+ * guarded mount sits (by mount and inode, and by peer group and inode,
+ * where an act in another namespace propagates here), the loop devices and
+ * the image files. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hpcnode/monitor.h>
+
+#include "error_set.h"
+#include "libmount_cleanup.h"
+#include "macro.h"
+#include "mount_internal.h"
+
+/* A growable array of fixed-size elements. */
+struct vec {
+        void *v;
+        size_t n, cap, size;
+};
+
+static int vec_push(struct vec *a, const void *elem) {
+        if (a->n == a->cap) {
+                size_t cap = a->cap ? 2 * a->cap : 16;
+                void *v = realloc(a->v, cap * a->size);
+                if (!v)
+                        return -ENOMEM;
+                a->v = v;
+                a->cap = cap;
+        }
+        memcpy((char *) a->v + a->n * a->size, elem, a->size);
+        a->n++;
+        return 0;
+}
+
+static int key_compare(const void *a, const void *b, void *size) {
+        return memcmp(a, b, *(size_t *) size);
+}
+
+/* Sorted, each key once. */
+static void vec_unique(struct vec *a) {
+        if (a->n < 2)
+                return;
+        qsort_r(a->v, a->n, a->size, key_compare, &a->size);
+        size_t k = 1;
+        for (size_t i = 1; i < a->n; i++) {
+                char *prev = (char *) a->v + (k - 1) * a->size, *cur = (char *) a->v + i * a->size;
+                if (memcmp(prev, cur, a->size) != 0)
+                        memmove((char *) a->v + k++ * a->size, cur, a->size);
+        }
+        a->n = k;
+}
+
+/* One mount of the table: its parent and its propagation. */
+struct table_mount {
+        uint32_t id, parent, shared, master;
+        const char *target;
+};
+
+struct guard_build {
+        struct hn_mount_manager *m;
+        struct libmnt_table *table;
+        struct table_mount *mounts;
+        size_t n_mounts;
+        struct vec held, ancestors, dirs, loops, images, names, paths;
+};
+
+static const struct table_mount *table_find(const struct guard_build *b, uint32_t id) {
+        for (size_t i = 0; i < b->n_mounts; i++)
+                if (b->mounts[i].id == id)
+                        return &b->mounts[i];
+        return NULL;
+}
+
+static int table_read(struct guard_build *b) {
+        b->table = mnt_new_table_from_file("/proc/self/mountinfo");
+        if (!b->table)
+                return -errno ? -errno : -EIO;
+        b->mounts = calloc((size_t) mnt_table_get_nents(b->table) + 1, sizeof(*b->mounts));
+        if (!b->mounts)
+                return -ENOMEM;
+        _cleanup_mnt_iter_ struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+        struct libmnt_fs *fs;
+        while (it && mnt_table_next_fs(b->table, it, &fs) == 0) {
+                struct table_mount *t = &b->mounts[b->n_mounts++];
+                t->id = (uint32_t) mnt_fs_get_id(fs);
+                t->parent = (uint32_t) mnt_fs_get_parent_id(fs);
+                t->target = mnt_fs_get_target(fs);
+                const char *opt = mnt_fs_get_optional_fields(fs);
+                const char *s = opt ? strstr(opt, "shared:") : NULL, *ms = opt ? strstr(opt, "master:") : NULL;
+                t->shared = s ? (uint32_t) strtoul(s + 7, NULL, 10) : 0;
+                t->master = ms ? (uint32_t) strtoul(ms + 7, NULL, 10) : 0;
+        }
+        return it ? 0 : -ENOMEM;
+}
+
+static int name_add(struct guard_build *b, uint32_t mnt_id, uint64_t ino, const char *path) {
+        struct hn_mount_guard_name n = { .mnt_id = mnt_id, .ino = ino, .path = strdup(path) };
+        if (!n.path)
+                return -ENOMEM;
+        int r = vec_push(&b->names, &n);
+        if (r < 0)
+                free(n.path);
+        return r;
+}
+
+/* A directory on a guarded way, reached through mount mnt_id: by that
+ * mount, and by its peer group and master, where mounts made elsewhere
+ * propagate to it. */
+static int dir_add(struct guard_build *b, uint32_t mnt_id, uint64_t ino, const char *path) {
+        struct hn_guard_dir d = { .id = mnt_id, .kind = HN_GUARD_DIR_MOUNT, .ino = ino };
+        int r = vec_push(&b->dirs, &d);
+        const struct table_mount *t = table_find(b, mnt_id);
+        uint32_t groups[2] = { t ? t->shared : 0, t ? t->master : 0 };
+        for (size_t i = 0; r == 0 && i < ELEMENTSOF(groups); i++)
+                if (groups[i]) {
+                        d = (struct hn_guard_dir){ .id = groups[i], .kind = HN_GUARD_DIR_GROUP, .ino = ino };
+                        r = vec_push(&b->dirs, &d);
+                }
+        return r < 0 ? r : name_add(b, mnt_id, ino, path);
+}
+
+/* The inode a directory entry names in its own filesystem: where a mount
+ * on it sits, under that mount (readdir does not cross mounts). */
+static int entry_ino(int dir_fd, const char *name, uint64_t *ret) {
+        int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        _cleanup_closedir_ DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (!strcmp(de->d_name, name)) {
+                        *ret = de->d_ino;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+struct walk_level {
+        size_t end; /* the prefix of the path this level is */
+        int fd;
+        uint32_t mnt_id;
+};
+
+/* Every directory on the way down to each path, from /: the sorted paths
+ * share their prefixes, each walked once (a stack of open levels). A path
+ * that cannot be walked (gone) is skipped: what is gone cannot be hidden. */
+static int walk_paths(struct guard_build *b) {
+        char **paths = b->paths.v;
+        qsort(paths, b->paths.n, sizeof(char *), (int (*)(const void *, const void *)) strcmp);
+        struct walk_level stack[256];
+        size_t depth = 0;
+        const char *prev = "";
+        int r = 0;
+        for (size_t p = 0; r == 0 && p < b->paths.n; p++) {
+                const char *path = paths[p];
+                while (depth > 1 && (strncmp(path, prev, stack[depth - 1].end) != 0 ||
+                                     (path[stack[depth - 1].end] != '/' && path[stack[depth - 1].end] != '\0')))
+                        close(stack[--depth].fd);
+                if (depth == 0) {
+                        uint64_t id;
+                        struct stat st;
+                        int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        if (fd < 0 || fd_mount_id(fd, &id) < 0 || fstat(fd, &st) < 0) {
+                                r = -errno;
+                                if (fd >= 0)
+                                        close(fd);
+                                break;
+                        }
+                        stack[depth++] = (struct walk_level){ .end = 0, .fd = fd, .mnt_id = (uint32_t) id };
+                        r = dir_add(b, (uint32_t) id, st.st_ino, "/");
+                }
+                prev = path;
+                size_t at = stack[depth - 1].end;
+                while (r == 0 && path[at] && depth < ELEMENTSOF(stack)) {
+                        while (path[at] == '/')
+                                at++;
+                        size_t end = at;
+                        while (path[end] && path[end] != '/')
+                                end++;
+                        if (end == at)
+                                break;
+                        char comp[NAME_MAX + 1], sofar[PATH_MAX];
+                        snprintf(comp, sizeof(comp), "%.*s", (int) (end - at), path + at);
+                        snprintf(sofar, sizeof(sofar), "%.*s", (int) end, path);
+                        const struct walk_level *up = &stack[depth - 1];
+                        int fd = openat(up->fd, comp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        uint64_t id, under = 0;
+                        struct stat st;
+                        if (fd < 0 || fd_mount_id(fd, &id) < 0 || fstat(fd, &st) < 0) {
+                                if (fd >= 0)
+                                        close(fd);
+                                break; /* gone, or not a directory: nothing below to hide */
+                        }
+                        stack[depth++] = (struct walk_level){ .end = end, .fd = fd, .mnt_id = (uint32_t) id };
+                        r = dir_add(b, (uint32_t) id, st.st_ino, sofar);
+                        /* a mount root: where it sits is guarded too */
+                        if (r == 0 && (uint32_t) id != up->mnt_id && entry_ino(up->fd, comp, &under) == 0)
+                                r = dir_add(b, up->mnt_id, under, sofar);
+                        at = end;
+                }
+        }
+        while (depth > 0)
+                close(stack[--depth].fd);
+        return r;
+}
+
+static int path_add(struct guard_build *b, const char *path) {
+        char *dup = strdup(path);
+        int r = dup ? vec_push(&b->paths, &dup) : -ENOMEM;
+        if (r < 0)
+                free(dup);
+        return r;
+}
+
+static int held_add(struct guard_build *b, int fd, const char *path) {
+        uint64_t id;
+        int r = fd_mount_id(fd, &id);
+        if (r < 0)
+                return 0; /* not there: the reconciler reports it */
+        uint32_t id32 = (uint32_t) id;
+        if ((r = vec_push(&b->held, &id32)) < 0 || (r = name_add(b, id32, 0, path)) < 0)
+                return r;
+        return path_add(b, path);
+}
+
+/* One held image: its mount, its binds, its loop device, its file. */
+static int image_add(struct guard_build *b, struct image *img) {
+        struct hn_mount_manager *m = b->m;
+        struct stat st;
+        int r;
+        if (img->root_fd >= 0 && (r = held_add(b, img->root_fd, img->mount_point)) < 0)
+                return r;
+        for (size_t h = 0; h < img->n_holders; h++) {
+                _cleanup_close_ int bind = -1;
+                char path[PATH_MAX];
+                bind_path_of(m, img->holders[h], img->name, path, sizeof(path));
+                if (bind_open(m, img->holders[h], img->name, NULL, &bind) == 0 && fstat(bind, &st) == 0 &&
+                    st.st_dev == img->devno && (r = held_add(b, bind, path)) < 0)
+                        return r;
+        }
+        if (img->loop[0] && stat(img->loop, &st) == 0 && S_ISBLK(st.st_mode)) {
+                uint32_t dev = hn_kernel_dev(st.st_rdev);
+                if ((r = vec_push(&b->loops, &dev)) < 0)
+                        return r;
+        }
+        if (img->image_fd >= 0 && fstat(img->image_fd, &st) == 0) {
+                struct hn_guard_file f = { .dev = hn_kernel_dev(st.st_dev), .ino = st.st_ino };
+                if ((r = vec_push(&b->images, &f)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Every mount above one: each parent up to the root of the table. */
+static int ancestors_add(struct guard_build *b, uint32_t id) {
+        for (size_t guard = 0; guard < b->n_mounts; guard++) {
+                const struct table_mount *t = table_find(b, id);
+                if (!t)
+                        return 0;
+                int r = vec_push(&b->ancestors, &t->id);
+                if (r == 0 && t->target)
+                        r = name_add(b, t->id, 0, t->target);
+                if (r < 0)
+                        return r;
+                if (t->parent == t->id)
+                        return 0;
+                id = t->parent;
+        }
+        return 0;
+}
+
+static void build_free(struct guard_build *b) {
+        struct hn_mount_guard_name *names = b->names.v;
+        for (size_t i = 0; i < b->names.n; i++)
+                free(names[i].path);
+        char **paths = b->paths.v;
+        for (size_t i = 0; i < b->paths.n; i++)
+                free(paths[i]);
+        free(b->held.v);
+        free(b->ancestors.v);
+        free(b->dirs.v);
+        free(b->loops.v);
+        free(b->images.v);
+        free(b->names.v);
+        free(b->paths.v);
+        free(b->mounts);
+        mnt_unref_table(b->table);
+}
+
+static int build(struct guard_build *b) {
+        struct hn_mount_manager *m = b->m;
+        int r = table_read(b);
+        for (struct image *img = m->images; r == 0 && img; img = img->next)
+                if (!img->foreign && (img->n_holders > 0 || img->deadline_usec))
+                        r = image_add(b, img);
+        const int bases[2] = { m->uenv_fd, m->workdir_fd };
+        const char *base_paths[2] = { m->uenv, m->workdir };
+        for (size_t i = 0; r == 0 && i < 2; i++) {
+                uint64_t id;
+                if ((r = fd_mount_id(bases[i], &id)) == 0 && (r = ancestors_add(b, (uint32_t) id)) == 0)
+                        r = path_add(b, base_paths[i]);
+        }
+        /* held mounts' parents (a mount moved away in audit mode included) */
+        for (size_t i = 0; r == 0 && i < b->held.n; i++) {
+                const struct table_mount *t = table_find(b, ((uint32_t *) b->held.v)[i]);
+                if (t && t->parent != t->id)
+                        r = ancestors_add(b, t->parent);
+        }
+        if (r == 0)
+                r = walk_paths(b);
+        return r;
+}
+
+int hn_mount_guard_state(struct hn_mount_manager *m, struct hn_mount_guard *ret, struct hn_error *err) {
+        struct guard_build b = {
+                .m = m,
+                .held = { .size = sizeof(uint32_t) },
+                .ancestors = { .size = sizeof(uint32_t) },
+                .dirs = { .size = sizeof(struct hn_guard_dir) },
+                .loops = { .size = sizeof(uint32_t) },
+                .images = { .size = sizeof(struct hn_guard_file) },
+                .names = { .size = sizeof(struct hn_mount_guard_name) },
+                .paths = { .size = sizeof(char *) },
+        };
+        pthread_mutex_lock(&m->lock);
+        int r = build(&b);
+        pthread_mutex_unlock(&m->lock);
+        if (r < 0) {
+                build_free(&b);
+                return hn_error_set(err, HN_ERR_IO, -r, "the mount guard's state: %s", strerror(-r));
+        }
+        vec_unique(&b.held);
+        vec_unique(&b.ancestors);
+        vec_unique(&b.dirs);
+        vec_unique(&b.loops);
+        vec_unique(&b.images);
+        *ret = (struct hn_mount_guard){
+                .held = b.held.v, .n_held = b.held.n,
+                .ancestors = b.ancestors.v, .n_ancestors = b.ancestors.n,
+                .dirs = b.dirs.v, .n_dirs = b.dirs.n,
+                .loops = b.loops.v, .n_loops = b.loops.n,
+                .images = b.images.v, .n_images = b.images.n,
+                .names = b.names.v, .n_names = b.names.n,
+        };
+        b.held.v = b.ancestors.v = b.dirs.v = b.loops.v = b.images.v = b.names.v = NULL;
+        b.names.n = 0;
+        build_free(&b);
+        return 0;
+}
+
+void hn_mount_guard_free(struct hn_mount_guard *g) {
+        if (!g)
+                return;
+        for (size_t i = 0; i < g->n_names; i++)
+                free(g->names[i].path);
+        free(g->held);
+        free(g->ancestors);
+        free(g->dirs);
+        free(g->loops);
+        free(g->images);
+        free(g->names);
+        *g = (struct hn_mount_guard){ 0 };
+}
+
+const char *hn_mount_guard_name(const struct hn_mount_guard *g, uint32_t mnt_id, uint64_t ino) {
+        const char *by_mount = NULL, *by_ino = NULL;
+        for (size_t i = 0; i < g->n_names; i++) {
+                if (g->names[i].mnt_id == mnt_id && g->names[i].ino == ino)
+                        return g->names[i].path;
+                if (g->names[i].mnt_id == mnt_id && g->names[i].ino == 0)
+                        by_mount = g->names[i].path;
+                if (ino && g->names[i].ino == ino)
+                        by_ino = g->names[i].path;
+        }
+        return by_mount && !ino ? by_mount : by_ino ? by_ino : by_mount;
+}
