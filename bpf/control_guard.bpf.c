@@ -102,7 +102,7 @@ int BPF_PROG(hn_lsm_file_open, struct file *file, int ret)
         if (!(file->f_mode & FMODE_WRITE))
                 return 0;
         if (!on_cgroup2(file->f_inode))
-                return held_image(file->f_inode) ? image_write(file->f_inode) : 0;
+                return held_image(file->f_inode) ? image_write(file->f_inode, HN_EVS_LSM) : 0;
         struct dentry *dentry = file->f_path.dentry;
         const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
         struct cgroup *cg = cgroup_of_file_dentry(dentry);
@@ -124,7 +124,7 @@ int BPF_PROG(hn_lsm_file_permission, struct file *file, int mask, int ret)
         if (!inode)
                 return 0;
         if (inode->i_sb->s_magic != CGROUP2_SUPER_MAGIC)
-                return held_image(inode) ? image_write(inode) : 0; /* an fd had before the image was held */
+                return held_image(inode) ? image_write(inode, HN_EVS_LSM) : 0; /* an fd had before the image was held */
         struct dentry *dentry = file->f_path.dentry;
         const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
         struct cgroup *cg = cgroup_of_file_dentry(dentry);
@@ -187,17 +187,14 @@ static __always_inline int control_open_exit(long fd)
 {
         if (fd < 0)
                 return 0;
-        /* Every open of every task comes here: direct loads through the
-         * BTF task pointer, one helper call for the fd slot, one for the
-         * mode, before anything is known to be ours. */
-        struct task_struct *task = bpf_get_current_task_btf();
-        struct fdtable *fdt = task->files->fdt;
-        if ((unsigned long)fd >= fdt->max_fds)
+        /* Every open of every task comes here: one helper call for the fd
+         * slot, one for the mode, before anything is known to be ours. */
+        struct file *file = current_file(fd);
+        if (!file || !(BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
                 return 0;
-        struct file *file = NULL;
-        bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]);
-        if (!file || !(BPF_CORE_READ(file, f_mode) & FMODE_WRITE) || !on_cgroup2(BPF_CORE_READ(file, f_inode)))
-                return 0;
+        struct inode *inode = BPF_CORE_READ(file, f_inode);
+        if (!on_cgroup2(inode))
+                return held_image(inode) ? image_write(inode, HN_EVS_SYSCALL) : 0;
         struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
         const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
         struct cgroup *cg = cgroup_of_file_dentry(dentry);

@@ -41,6 +41,8 @@ SEC("tracepoint/syscalls/sys_exit_creat")
 int floor_exit_creat(void *ctx) { return 0; }
 SEC("tracepoint/syscalls/sys_exit_open_by_handle_at")
 int floor_exit_open_by_handle_at(void *ctx) { return 0; }
+SEC("tracepoint/syscalls/sys_enter_ioctl")
+int floor_enter_ioctl(void *ctx) { return 0; }
 
 /* Level lsm's floor (BPF LSM kernels only). */
 SEC("lsm/inode_mkdir")
@@ -58,3 +60,5 @@ int BPF_PROG(floor_lsm_setxattr, void *idmap, struct dentry *dentry, const char 
              size_t size, int flags, int ret) { return 0; }
 SEC("lsm/inode_removexattr")
 int BPF_PROG(floor_lsm_removexattr, void *idmap, struct dentry *dentry, const char *name, int ret) { return 0; }
+SEC("lsm/file_ioctl")
+int BPF_PROG(floor_lsm_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret) { return 0; }

@@ -33,16 +33,61 @@ static __always_inline bool held_image(struct inode *inode)
         return bpf_map_lookup_elem(&held_images, &key);
 }
 
-/* Refused (enforce) and recorded: 0 or -EPERM. */
-static __always_inline int image_write(struct inode *inode)
+/* A write of a held image: refused (enforce) and recorded by the LSM
+ * hooks (0 or -EPERM); recorded only, by the open syscalls' exit, at
+ * attribution level tracepoint. */
+static __always_inline int image_act(__u32 type, __u32 value, __u64 object, __u32 source)
 {
         struct hn_writer w;
         writer_identify(&w);
         if (w.owner == HN_EVO_MANAGER)
                 return 0;
-        struct act a = { .type = HN_EV_MOUNT_IMAGE_WRITE, .path = "", .value = BPF_CORE_READ(inode, i_sb, s_dev),
-                         .cgroup_id = BPF_CORE_READ(inode, i_ino), .source = HN_EVS_LSM };
+        struct act a = { .type = type, .path = "", .value = value, .cgroup_id = object, .source = source };
+        if (source != HN_EVS_LSM) {
+                emit(&w, &a);
+                return 0;
+        }
         return verdict(&w, &a, true, true);
+}
+
+static __always_inline int image_write(struct inode *inode, __u32 source)
+{
+        return image_act(HN_EV_MOUNT_IMAGE_WRITE, BPF_CORE_READ(inode, i_sb, s_dev), BPF_CORE_READ(inode, i_ino),
+                         source);
+}
+
+#define S_IFMT 00170000
+#define S_IFBLK 0060000
+#define LOOP_IOCTL_FIRST 0x4C00 /* LOOP_SET_FD */
+#define LOOP_IOCTL_LAST 0x4C0A  /* LOOP_CONFIGURE */
+#define LOOP_GET_STATUS 0x4C03
+#define LOOP_GET_STATUS64 0x4C05
+
+/* An ioctl that would change a held image's loop device: point it at
+ * another file, offset or size, or detach it. Only the loop range comes
+ * past the first test; reading the status stays open. 0, or the device
+ * (kernel encoding: MAJOR << 20 | MINOR). */
+static __always_inline __u32 held_loop_change(struct inode *inode, unsigned int cmd)
+{
+        if (cmd < LOOP_IOCTL_FIRST || cmd > LOOP_IOCTL_LAST || cmd == LOOP_GET_STATUS || cmd == LOOP_GET_STATUS64)
+                return 0;
+        if (!inode || (BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFBLK)
+                return 0;
+        __u32 dev = BPF_CORE_READ(inode, i_rdev);
+        return bpf_map_lookup_elem(&held_loops, &dev) ? dev : 0;
+}
+
+/* The current task's open file fd, or NULL: direct loads through the BTF
+ * task pointer, one helper call for the slot. */
+static __always_inline struct file *current_file(long fd)
+{
+        struct task_struct *task = bpf_get_current_task_btf();
+        struct fdtable *fdt = task->files->fdt;
+        if (fd < 0 || (unsigned long)fd >= fdt->max_fds)
+                return NULL;
+        struct file *file = NULL;
+        bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]);
+        return file;
 }
 
 #endif

@@ -5,8 +5,8 @@
  * mount on the way down to one or to a base; or, in another namespace, a
  * mount whose unmount would propagate to one); mount anything onto a held
  * mount, a base or a directory on the way down (it would hide what is
- * below), here or where it propagates here; change a held mount's
- * propagation; pivot_root; move a mount by mount(MS_MOVE) in the manager's
+ * below), here or where it propagates here; rename such a directory;
+ * change a held mount's propagation; pivot_root; move a mount by mount(MS_MOVE) in the manager's
  * mount namespace; change a held image's loop device by ioctl;
  * open, write, truncate or map for writing a held image file. Everything is
  * keyed on kernel objects the daemon puts in the maps after every pass.
@@ -28,12 +28,6 @@
 #define MS_PROPAGATION (MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE)
 #define PROT_WRITE 0x2
 #define MAP_SHARED 0x1
-#define S_IFMT 00170000
-#define S_IFBLK 0060000
-#define LOOP_IOCTL_FIRST 0x4C00 /* LOOP_SET_FD */
-#define LOOP_IOCTL_LAST 0x4C0A  /* LOOP_CONFIGURE */
-#define LOOP_GET_STATUS 0x4C03
-#define LOOP_GET_STATUS64 0x4C05
 
 static __always_inline struct mount *real_mount_of(struct vfsmount *vm)
 {
@@ -156,6 +150,36 @@ int BPF_PROG(hn_lsm_sb_pivotroot, const struct path *old_path, const struct path
         return 0;
 }
 
+/* rename(2) of a directory on the way down (a base, or one above): it
+ * would take the held mounts below it along, away from where jobs look.
+ * Renaming a guarded directory away, or another over it. */
+static __always_inline bool guarded_entry(const struct path *dir, struct dentry *dentry, struct guarded *g)
+{
+        struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+        if (!inode)
+                return false;
+        struct vfsmount *vm = BPF_CORE_READ(dir, mnt);
+        __u32 id = mount_id_of(vm), group = BPF_CORE_READ(real_mount_of(vm), mnt_group_id);
+        __u64 ino = BPF_CORE_READ(inode, i_ino);
+        *g = (struct guarded){ .value = id, .flags = HN_EVF_NAME_ONLY, .ino = ino };
+        if (guarded_dir(id, HN_GUARD_DIR_MOUNT, ino))
+                return true;
+        *g = (struct guarded){ .value = group, .flags = HN_EVF_NAME_ONLY | HN_EVF_PEER, .ino = ino };
+        return group && guarded_dir(group, HN_GUARD_DIR_GROUP, ino);
+}
+
+SEC("lsm/path_rename")
+int BPF_PROG(hn_lsm_path_rename, const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
+             struct dentry *new_dentry, unsigned int flags, int ret)
+{
+        struct guarded g;
+        if (ret)
+                return previous(ret);
+        if (guarded_entry(old_dir, old_dentry, &g) || guarded_entry(new_dir, new_dentry, &g))
+                return guarded_verdict(HN_EV_MOUNT_MOVE, &g);
+        return 0;
+}
+
 /* mount(2). path is the target, resolved; dev_name only a string. */
 SEC("lsm/sb_mount")
 int BPF_PROG(hn_lsm_sb_mount, const char *dev_name, const struct path *path, const char *type, unsigned long flags,
@@ -188,23 +212,14 @@ int BPF_PROG(hn_lsm_sb_mount, const char *dev_name, const struct path *path, con
 }
 
 /* ---- The loop devices under held images: nothing may point one at
- * another file, offset or size, or detach it. Only ioctls of the loop
- * range come past the first test; reading the status stays open. */
+ * another file, offset or size, or detach it. */
 SEC("lsm/file_ioctl")
 int BPF_PROG(hn_lsm_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
 {
         if (ret)
                 return previous(ret);
-        if (cmd < LOOP_IOCTL_FIRST || cmd > LOOP_IOCTL_LAST || cmd == LOOP_GET_STATUS || cmd == LOOP_GET_STATUS64)
-                return 0;
-        struct inode *inode = file->f_inode;
-        if (!inode || (inode->i_mode & S_IFMT) != S_IFBLK)
-                return 0;
-        dev_t rdev = inode->i_rdev;
-        __u32 dev = rdev; /* the kernel's encoding: MAJOR << 20 | MINOR */
-        if (!bpf_map_lookup_elem(&held_loops, &dev))
-                return 0;
-        return mount_verdict(HN_EV_MOUNT_LOOP, "", cmd, dev, 0);
+        __u32 dev = held_loop_change(file->f_inode, cmd);
+        return dev ? image_act(HN_EV_MOUNT_LOOP, cmd, dev, HN_EVS_LSM) : 0;
 }
 
 /* truncate(2) by path: no open to see. */
@@ -214,7 +229,7 @@ int BPF_PROG(hn_lsm_path_truncate, const struct path *path, int ret)
         if (ret)
                 return previous(ret);
         struct inode *inode = BPF_CORE_READ(path, dentry, d_inode);
-        return held_image(inode) ? image_write(inode) : 0;
+        return held_image(inode) ? image_write(inode, HN_EVS_LSM) : 0;
 }
 
 /* A shared writable mapping of a file opened for writing before it was
@@ -228,40 +243,44 @@ int BPF_PROG(hn_lsm_mmap_file, struct file *file, unsigned long reqprot, unsigne
         if (!file || !(prot & PROT_WRITE) || !(flags & MAP_SHARED))
                 return 0;
         struct inode *inode = file->f_inode;
-        return held_image(inode) ? image_write(inode) : 0;
+        return held_image(inode) ? image_write(inode, HN_EVS_LSM) : 0;
 }
 
-/* ---- Attribution level tracepoint: who acted on a path under a base. */
+/* ---- Attribution level tracepoint: who acted on a base, below one, or on the
+ * way down to one. */
 
-static __always_inline bool under_a_base(const char *path)
+/* path is a base, under one, or on the way down to one (unmounting or
+ * moving what carries a base takes the base along). */
+static __always_inline bool base_related(const char *path)
 {
+        if (path[0] != '/')
+                return false; /* relative, or empty (an fd names it): no string can tell */
         for (__u32 i = 0; i < 2; i++) {
                 __u32 k = i;
                 struct mount_base *b = bpf_map_lookup_elem(&mount_bases, &k);
                 if (!b || !b->len || b->len >= HN_MOUNT_BASE_LEN)
                         continue;
-                bool match = true;
-                for (int c = 0; c < HN_MOUNT_BASE_LEN - 1 && match; c++) {
-                        if (c >= b->len)
+                for (int c = 0; c < HN_MOUNT_BASE_LEN; c++) {
+                        char p = path[c], q = b->path[c];
+                        if (c >= b->len) /* the whole base matched: path is it, or below it */
+                                return p == '/' || p == '\0';
+                        if (p == '\0') /* path ended inside the base: an ancestor if at a component's end */
+                                return q == '/' || (c > 0 && path[c - 1] == '/');
+                        if (p != q)
                                 break;
-                        match = path[c] == b->path[c];
                 }
-                __u32 end = b->len;
-                if (match && end < HN_MOUNT_PATH_KEY && (path[end & (HN_MOUNT_PATH_KEY - 1)] == '/' ||
-                                                       path[end & (HN_MOUNT_PATH_KEY - 1)] == '\0'))
-                        return true;
         }
         return false;
 }
 
-/* Records the act if user_path is under a base; true if it was. */
+/* Records the act if user_path is related to a base; true if it was. */
 static __always_inline bool mount_syscall(__u32 type, const char *user_path)
 {
         __u32 zero = 0;
         char *path = bpf_map_lookup_elem(&mount_path_scratch, &zero);
         if (!path || !user_path)
                 return false;
-        if (bpf_probe_read_user_str(path, HN_MOUNT_PATH_KEY, user_path) <= 0 || !under_a_base(path))
+        if (bpf_probe_read_user_str(path, HN_MOUNT_PATH_KEY, user_path) <= 0 || !base_related(path))
                 return false;
         struct hn_writer w;
         writer_identify(&w);
@@ -279,7 +298,7 @@ int hn_sys_enter_umount(struct trace_event_raw_sys_enter *ctx)
 }
 
 /* mount(2): a move or a bind names its source first (args[0]), then the
- * target (args[1]); one record, for whichever is under a base. */
+ * target (args[1]); one record, for whichever is related to a base. */
 SEC("tracepoint/syscalls/sys_enter_mount")
 int hn_sys_enter_mount(struct trace_event_raw_sys_enter *ctx)
 {
@@ -308,6 +327,21 @@ SEC("tracepoint/syscalls/sys_enter_mount_setattr")
 int hn_sys_enter_mount_setattr(struct trace_event_raw_sys_enter *ctx)
 {
         mount_syscall(HN_EV_MOUNT_REMOUNT, (const char *)ctx->args[1]);
+        return 0;
+}
+
+/* Without BPF LSM, who changed a held loop device: every ioctl of the
+ * node comes here, and all but the loop range leave at the first test. */
+SEC("tracepoint/syscalls/sys_enter_ioctl")
+int hn_sys_enter_ioctl(struct trace_event_raw_sys_enter *ctx)
+{
+        unsigned int cmd = ctx->args[1];
+        if (cmd < LOOP_IOCTL_FIRST || cmd > LOOP_IOCTL_LAST)
+                return 0;
+        struct file *file = current_file(ctx->args[0]);
+        __u32 dev = file ? held_loop_change(BPF_CORE_READ(file, f_inode), cmd) : 0;
+        if (dev)
+                image_act(HN_EV_MOUNT_LOOP, cmd, dev, HN_EVS_SYSCALL);
         return 0;
 }
 

@@ -29,7 +29,8 @@ enum hn_event_type {
         HN_EV_CONTROL_OPEN = 5,      /* a control file written (or, at level tracepoint, opened for it); path = its name */
         HN_EV_CGROUP_FREEZE = 6,     /* cgroup.freeze written; value = 1 freeze, 0 thaw */
         HN_EV_CGROUP_KILL = 7,       /* cgroup.kill written; value = the first process killed */
-        HN_EV_MOUNT_UMOUNT = 8,      /* umount of a guarded mount (LSM: value = mount id) or under a base (syscall) */
+        HN_EV_MOUNT_UMOUNT = 8,      /* umount of a guarded mount (LSM: value = mount id), or of a base, below
+                                      * one or on the way down to one (syscall: path) */
         HN_EV_MOUNT_MOVE = 9,        /* a move of one, or onto a guarded directory (mount --move, move_mount) */
         HN_EV_MOUNT_REMOUNT = 10,    /* a remount, propagation or attribute change of one (mount -o remount,
                                       * --make-shared, mount_setattr) */

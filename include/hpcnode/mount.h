@@ -115,9 +115,9 @@ HN_PUBLIC void hn_mount_list_free(struct hn_mount_info *list, size_t n);
  * result with hn_mount_guard_free. */
 HN_PUBLIC int hn_mount_guard_state(struct hn_mount_manager *m, struct hn_mount_guard *ret, struct hn_error *err);
 HN_PUBLIC void hn_mount_guard_free(struct hn_mount_guard *g);
-/* The path a guard record's mount id and inode stand for (mnt_id 0: by
- * inode alone, for a record about a peer group), or NULL. */
-HN_PUBLIC const char *hn_mount_guard_name(const struct hn_mount_guard *g, uint32_t mnt_id, uint64_t ino);
+/* The path a guard record's mount id (or, with peer, peer group id) and
+ * inode stand for, or NULL. */
+HN_PUBLIC const char *hn_mount_guard_name(const struct hn_mount_guard *g, bool peer, uint32_t id, uint64_t ino);
 
 /* The earliest hold deadline (CLOCK_MONOTONIC µs), or 0 if no timer runs;
  * for callers with an event loop that show or act on it. */

@@ -16,8 +16,9 @@ extern "C" {
  * holds and the mount table), the monitor puts it in the programs' maps
  * (hn_monitor_set_mount_guard). */
 struct hn_mount_guard_name {
-        uint32_t mnt_id;
-        uint64_t ino; /* 0: the mount itself */
+        uint32_t id;   /* a mount id, or a peer group id (kind) */
+        uint32_t kind; /* enum hn_guard_dir_kind */
+        uint64_t ino;  /* 0: the mount itself */
         char *path;
 };
 struct hn_mount_guard {

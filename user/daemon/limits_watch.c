@@ -92,14 +92,9 @@ static int collect(struct table *t, const char *dir, enum hn_slice_owner owner, 
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return errno == ENOENT ? 0 : -errno; /* removed under us, or the slice is not there yet */
-        int fd = dup(dfd);
-        if (fd < 0)
+        _cleanup_closedir_ DIR *d = opendir_at(dfd, ".");
+        if (!d)
                 return -errno;
-        _cleanup_closedir_ DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
         char value[VALUE_MAX], path[PATH_MAX];
         struct dirent *de;
         while ((de = readdir(d))) {

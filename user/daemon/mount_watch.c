@@ -18,7 +18,8 @@
 #include "mount_watch.h"
 #include "timer.h"
 
-/* The image a loop or image-file record is about, by device (and inode). */
+/* What a loop or image-file record is about, by device (and inode): the
+ * loop device's path, the image file's. */
 static void image_of(struct hnd_mounts *w, const struct hn_event *e, char *path, size_t size) {
         struct hn_mount_info *list = NULL;
         size_t n = 0;
@@ -45,7 +46,7 @@ void hnd_mounts_act(struct hnd_mounts *w, const struct hn_event *e, char *path, 
         if (e->flags & HN_EVF_NAME_ONLY) {
                 /* by object: what the last pass guarded under that id */
                 bool peer = e->flags & HN_EVF_PEER;
-                const char *name = hn_mount_guard_name(&w->guard, peer ? 0 : e->value, e->cgroup_id);
+                const char *name = hn_mount_guard_name(&w->guard, peer, e->value, e->cgroup_id);
                 if (name)
                         snprintf(path, size, "%s", name);
                 else
@@ -63,12 +64,22 @@ void hnd_mounts_act(struct hnd_mounts *w, const struct hn_event *e, char *path, 
         a->seen_usec = monotonic_usec();
 }
 
-/* The newest act on path in the last 10 s: who caused this drift. */
-static const struct hnd_mount_act *actor_of(struct hnd_mounts *w, const char *path) {
+/* a is the drift's path, its image file, or a directory above the path
+ * (an unmount or move of what carries it). */
+static bool act_on(const char *a, const struct hn_drift *d) {
+        size_t n = strlen(a);
+        if (!strcmp(a, d->path) || (d->image[0] && !strcmp(a, d->image)))
+                return true;
+        return n > 0 && strncmp(a, d->path, n) == 0 && (d->path[n] == '/' || a[n - 1] == '/');
+}
+
+/* The newest act on the drift's path (or on its image file, or above it)
+ * in the last 10 s: who caused this drift. */
+static const struct hnd_mount_act *actor_of(struct hnd_mounts *w, const struct hn_drift *d) {
         uint64_t now = monotonic_usec();
         for (unsigned k = 1; k <= w->n_acts; k++) {
                 const struct hnd_mount_act *a = &w->acts[(w->next_act + HND_MOUNT_ACTS - k) % HND_MOUNT_ACTS];
-                if (now - a->seen_usec <= 10u * 1000000u && !strcmp(a->path, path))
+                if (now - a->seen_usec <= 10u * 1000000u && act_on(a->path, d))
                         return a;
         }
         return NULL;
@@ -76,13 +87,13 @@ static const struct hnd_mount_act *actor_of(struct hnd_mounts *w, const char *pa
 
 static void on_drift(const struct hn_drift *d, void *userdata) {
         struct hnd_mounts *w = userdata;
-        const struct hnd_mount_act *a = actor_of(w, d->path);
+        const struct hnd_mount_act *a = actor_of(w, d);
         if (!a && w->drain) {
                 /* The act may have come after this pass's first drain and
                  * before its table read: its record is queued by now (the
                  * programs run at the syscall's entry). */
                 w->drain(w->drain_userdata);
-                a = actor_of(w, d->path);
+                a = actor_of(w, d);
         }
         w->drifts++;
         if ((unsigned) d->cls < ELEMENTSOF(w->drift_by_class))

@@ -19,17 +19,6 @@
 #define RMDIR_BUSY_RETRIES 50
 #define RMDIR_BUSY_SLEEP_MS 10
 
-/* Opens a directory fd that can be read (readdir) from an O_PATH one. */
-static DIR *opendir_at(int dirfd, const char *name) {
-        int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return NULL;
-        DIR *d = fdopendir(fd);
-        if (!d)
-                close(fd);
-        return d;
-}
-
 /* SIGKILLs every process listed in dirfd's cgroup.procs and in every
  * descendant's; returns how many it signalled. */
 static unsigned kill_listed(int dirfd) {

@@ -104,3 +104,16 @@ int read_keyed_u64_at(int dirfd, const char *name, const char *key, unsigned lon
         }
         return -ENODATA;
 }
+
+DIR *opendir_at(int dirfd, const char *name) {
+        int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return NULL;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                int saved = errno;
+                close(fd);
+                errno = saved;
+        }
+        return d;
+}

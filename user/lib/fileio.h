@@ -2,6 +2,7 @@
 #ifndef HN_FILEIO_H
 #define HN_FILEIO_H
 
+#include <dirent.h>
 #include <stddef.h>
 
 /* Small-file I/O relative to a directory fd, the way cgroupfs wants it:
@@ -13,6 +14,9 @@ int write_file_at(int dirfd, const char *name, const char *value);
 int read_file_at(int dirfd, const char *name, char *buf, size_t size);
 /* Reads a whole file of any size into a malloc'ed NUL-terminated buffer. */
 int read_full_file_at(int dirfd, const char *name, char **ret, size_t *ret_size);
+/* The directory name below dirfd (symlinks not followed; "." for dirfd
+ * itself, which may be O_PATH) opened for readdir; NULL with errno set. */
+DIR *opendir_at(int dirfd, const char *name);
 /* Value of "key value" line in a flat-keyed file such as cgroup.events. */
 int read_keyed_u64_at(int dirfd, const char *name, const char *key, unsigned long long *ret);
 

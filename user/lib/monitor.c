@@ -26,7 +26,7 @@ static const struct {
         { "sys_exit_openat", true },        { "sys_exit_openat2", false },        { "sys_exit_open", false },
         { "sys_exit_creat", false },        { "sys_exit_open_by_handle_at", false }, { "sys_enter_umount", true },
         { "sys_enter_mount", true },        { "sys_enter_move_mount", false },    { "sys_enter_mount_setattr", false },
-        { "sys_enter_open_tree", false },
+        { "sys_enter_open_tree", false },   { "sys_enter_ioctl", true },
 };
 
 static struct bpf_program *syscall_prog(struct hpcnode *skel, size_t i) {
@@ -36,6 +36,7 @@ static struct bpf_program *syscall_prog(struct hpcnode *skel, size_t i) {
                 skel->progs.hn_sys_exit_open_by_handle_at, skel->progs.hn_sys_enter_umount,
                 skel->progs.hn_sys_enter_mount,       skel->progs.hn_sys_enter_move_mount,
                 skel->progs.hn_sys_enter_mount_setattr, skel->progs.hn_sys_enter_open_tree,
+                skel->progs.hn_sys_enter_ioctl,
         };
         return progs[i];
 }
@@ -83,6 +84,7 @@ static void lsm_programs_off(struct hpcnode *skel) {
                 skel->progs.hn_lsm_inode_permission, skel->progs.hn_lsm_sb_umount, skel->progs.hn_lsm_move_mount,
                 skel->progs.hn_lsm_sb_mount,       skel->progs.hn_lsm_bpf_map,    skel->progs.hn_lsm_file_ioctl,
                 skel->progs.hn_lsm_path_truncate,  skel->progs.hn_lsm_mmap_file,   skel->progs.hn_lsm_sb_pivotroot,
+                skel->progs.hn_lsm_path_rename,
         };
         for (size_t i = 0; i < ELEMENTSOF(progs); i++)
                 bpf_program__set_autoload(progs[i], false);

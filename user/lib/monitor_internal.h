@@ -16,7 +16,7 @@
 
 /* Attribution level tracepoint: the exits of every open syscall, and the
  * entries of the mount family. */
-#define HN_SYSCALL_HOOKS 10
+#define HN_SYSCALL_HOOKS 11
 
 struct hn_fsnotify;
 

@@ -186,17 +186,18 @@ static void repair_bind(struct hn_mount_manager *m, struct image *img, const cha
                     false);
 }
 
-/* Every managed mount is read-only, nosuid, nodev: a remount that took
- * that away is put back. */
-static int check_read_only(struct hn_mount_manager *m, struct mounted *x, const char *image, struct findings *f) {
+/* Every managed mount is read-only, nosuid, nodev: a remount (or a
+ * mount_setattr) that took that away is put back, by the mount's fd (the
+ * path may reach a mount stacked on it). */
+static int check_read_only(struct hn_mount_manager *m, struct mounted *x, int mount_fd, const char *image,
+                           struct findings *f) {
         if (x->ro)
                 return 0;
         struct found *y = add(f, HN_DRIFT_REMOUNTED, x->target, image);
         if (!y)
                 return -ENOMEM;
-        int r = mount(NULL, x->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0
-                        ? -errno
-                        : 0;
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+        int r = mount_fd < 0 ? -EBADF : mount_setattr(mount_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ? -errno : 0;
         y->d.repaired = r == 0;
         y->d.sys_errno = r < 0 ? -r : 0;
         snprintf(y->detail, sizeof(y->detail), "the mount is no longer read-only; %s%s",
@@ -378,7 +379,8 @@ static int check_image_mount(struct hn_mount_manager *m, struct image *img, stru
         struct mounted *at = table_mine(t, img->mount_point, img->devno);
         if (at) {
                 at->claimed = true;
-                if (check_read_only(m, at, img->path, f) < 0 || check_propagation(m, at, img->root_fd, img->path, f) < 0)
+                if (check_read_only(m, at, img->root_fd, img->path, f) < 0 ||
+                    check_propagation(m, at, img->root_fd, img->path, f) < 0)
                         return -ENOMEM;
                 return unshadow(m, t, img->mount_point, at->id, img->path, f, next, n_next);
         }
@@ -405,11 +407,59 @@ static int check_image_mount(struct hn_mount_manager *m, struct image *img, stru
 static int check_bind_present(struct hn_mount_manager *m, struct image *img, const char *alloc, struct mounted *b,
                               struct table *t, struct findings *f, char ***next, size_t *n_next) {
         _cleanup_close_ int fd = -1;
-        if (b->shared)
-                (void) bind_open(m, alloc, img->name, NULL, &fd);
-        if (check_read_only(m, b, img->path, f) < 0 || check_propagation(m, b, fd, img->path, f) < 0)
+        struct stat st;
+        if ((b->shared || !b->ro) && bind_open(m, alloc, img->name, NULL, &fd) == 0 &&
+            (fstat(fd, &st) < 0 || st.st_dev != img->devno))
+                closep(&fd); /* not the bind: a mount stacked on it (unshadowed below) */
+        if (check_read_only(m, b, fd, img->path, f) < 0 || check_propagation(m, b, fd, img->path, f) < 0)
                 return -ENOMEM;
         return unshadow(m, t, b->target, b->id, img->path, f, next, n_next);
+}
+
+/* The bases, as a job reaches them, must be the directories the manager
+ * holds. A mount stacked on one (or on a directory above) is detached; one
+ * renamed, replaced or unmounted away cannot be put back by the manager:
+ * reported once, and nothing is re-made under it until it is back (a bind
+ * re-made through the held directory would land where no job looks, pass
+ * after pass). *ret_broken: a base is not where it belongs. */
+static int check_bases(struct hn_mount_manager *m, struct table *t, struct findings *f, char ***next, size_t *n_next,
+                       bool *ret_broken) {
+        const int fds[2] = { m->uenv_fd, m->workdir_fd };
+        const char *paths[2] = { m->uenv, m->workdir };
+        char which[2 * PATH_MAX + 16] = "";
+        const char *first = NULL;
+        bool fresh = false;
+        for (int i = 0; i < 2; i++) {
+                uint64_t id;
+                struct stat held, now;
+                int r = fd_mount_id(fds[i], &id);
+                if (r == 0)
+                        r = unshadow(m, t, paths[i], (int) id, "", f, next, n_next);
+                if (r < 0)
+                        return r;
+                if (fstat(fds[i], &held) == 0 && stat(paths[i], &now) == 0 && held.st_dev == now.st_dev &&
+                    held.st_ino == now.st_ino)
+                        continue;
+                *ret_broken = true;
+                char key[PATH_MAX + 16];
+                snprintf(key, sizeof(key), "base:%s", paths[i]);
+                fresh |= report_once(m, next, n_next, key);
+                snprintf(which + strlen(which), sizeof(which) - strlen(which), "%s%s", first ? " and " : "", paths[i]);
+                first = first ? first : paths[i];
+        }
+        if (!fresh)
+                return 0;
+        /* one act (an ancestor unmounted or moved) takes both: one record */
+        struct found *y = add(f, HN_DRIFT_MOVED, first, "");
+        if (!y)
+                return -ENOMEM;
+        snprintf(y->detail, sizeof(y->detail),
+                 "%s %s not the base director%s the manager holds (renamed, replaced, or a mount above taken "
+                 "away): no safe repair; nothing is re-mounted or re-bound until %s back",
+                 which, strstr(which, " and ") ? "are" : "is", strstr(which, " and ") ? "ies" : "y",
+                 strstr(which, " and ") ? "they are" : "it is");
+        mount_audit(m, "mount.refcount_corrected", HN_AUDIT_FAILED, first, y->detail, 0, false);
+        return 0;
 }
 
 /* Every managed image and its binds against the table. With the lock. */
@@ -561,10 +611,18 @@ int hn_mount_reconcile(struct hn_mount_manager *m, hn_drift_fn fn, void *userdat
                 free(t.v);
                 return hn_error_set(err, HN_ERR_IO, -r, "reading /proc/self/mountinfo: %s", strerror(-r));
         }
-        r = check_images(m, &t, &f, &next, &n_next);
-        if (r == 0)
+        bool broken = false;
+        r = check_bases(m, &t, &f, &next, &n_next, &broken);
+        if (r == 0 && broken) {
+                /* keep what was reported about the images, for when the base is back */
+                for (size_t i = 0; i < m->n_reported; i++)
+                        if (strncmp(m->reported[i], "base:", 5) != 0)
+                                (void) report_once(m, &next, &n_next, m->reported[i]);
+        } else if (r == 0)
+                r = check_images(m, &t, &f, &next, &n_next);
+        if (r == 0 && !broken)
                 r = check_foreign(m, &t, &f, &next, &n_next);
-        if (r == 0)
+        if (r == 0 && !broken)
                 r = check_loops(m, &t, &f, &next, &n_next);
         if (r == 0) {
                 /* what is no longer there may be reported again if it returns */

@@ -19,6 +19,7 @@
 #include <hpcnode/monitor.h>
 
 #include "error_set.h"
+#include "fileio.h"
 #include "libmount_cleanup.h"
 #include "macro.h"
 #include "mount_internal.h"
@@ -104,8 +105,8 @@ static int table_read(struct guard_build *b) {
         return it ? 0 : -ENOMEM;
 }
 
-static int name_add(struct guard_build *b, uint32_t mnt_id, uint64_t ino, const char *path) {
-        struct hn_mount_guard_name n = { .mnt_id = mnt_id, .ino = ino, .path = strdup(path) };
+static int name_add(struct guard_build *b, uint32_t kind, uint32_t id, uint64_t ino, const char *path) {
+        struct hn_mount_guard_name n = { .id = id, .kind = kind, .ino = ino, .path = strdup(path) };
         if (!n.path)
                 return -ENOMEM;
         int r = vec_push(&b->names, &n);
@@ -120,27 +121,25 @@ static int name_add(struct guard_build *b, uint32_t mnt_id, uint64_t ino, const 
 static int dir_add(struct guard_build *b, uint32_t mnt_id, uint64_t ino, const char *path) {
         struct hn_guard_dir d = { .id = mnt_id, .kind = HN_GUARD_DIR_MOUNT, .ino = ino };
         int r = vec_push(&b->dirs, &d);
+        if (r == 0)
+                r = name_add(b, HN_GUARD_DIR_MOUNT, mnt_id, ino, path);
         const struct table_mount *t = table_find(b, mnt_id);
         uint32_t groups[2] = { t ? t->shared : 0, t ? t->master : 0 };
         for (size_t i = 0; r == 0 && i < ELEMENTSOF(groups); i++)
                 if (groups[i]) {
                         d = (struct hn_guard_dir){ .id = groups[i], .kind = HN_GUARD_DIR_GROUP, .ino = ino };
-                        r = vec_push(&b->dirs, &d);
+                        if ((r = vec_push(&b->dirs, &d)) == 0)
+                                r = name_add(b, HN_GUARD_DIR_GROUP, groups[i], ino, path);
                 }
-        return r < 0 ? r : name_add(b, mnt_id, ino, path);
+        return r;
 }
 
 /* The inode a directory entry names in its own filesystem: where a mount
  * on it sits, under that mount (readdir does not cross mounts). */
 static int entry_ino(int dir_fd, const char *name, uint64_t *ret) {
-        int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
+        _cleanup_closedir_ DIR *d = opendir_at(dir_fd, ".");
+        if (!d)
                 return -errno;
-        _cleanup_closedir_ DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
         struct dirent *de;
         while ((de = readdir(d)))
                 if (!strcmp(de->d_name, name)) {
@@ -233,7 +232,7 @@ static int held_add(struct guard_build *b, int fd, const char *path) {
         if (r < 0)
                 return 0; /* not there: the reconciler reports it */
         uint32_t id32 = (uint32_t) id;
-        if ((r = vec_push(&b->held, &id32)) < 0 || (r = name_add(b, id32, 0, path)) < 0)
+        if ((r = vec_push(&b->held, &id32)) < 0 || (r = name_add(b, HN_GUARD_DIR_MOUNT, id32, 0, path)) < 0)
                 return r;
         return path_add(b, path);
 }
@@ -274,7 +273,7 @@ static int ancestors_add(struct guard_build *b, uint32_t id) {
                         return 0;
                 int r = vec_push(&b->ancestors, &t->id);
                 if (r == 0 && t->target)
-                        r = name_add(b, t->id, 0, t->target);
+                        r = name_add(b, HN_GUARD_DIR_MOUNT, t->id, 0, t->target);
                 if (r < 0)
                         return r;
                 if (t->parent == t->id)
@@ -377,15 +376,17 @@ void hn_mount_guard_free(struct hn_mount_guard *g) {
         *g = (struct hn_mount_guard){ 0 };
 }
 
-const char *hn_mount_guard_name(const struct hn_mount_guard *g, uint32_t mnt_id, uint64_t ino) {
-        const char *by_mount = NULL, *by_ino = NULL;
+const char *hn_mount_guard_name(const struct hn_mount_guard *g, bool peer, uint32_t id, uint64_t ino) {
+        uint32_t kind = peer ? HN_GUARD_DIR_GROUP : HN_GUARD_DIR_MOUNT;
+        const char *mount = NULL;
         for (size_t i = 0; i < g->n_names; i++) {
-                if (g->names[i].mnt_id == mnt_id && g->names[i].ino == ino)
-                        return g->names[i].path;
-                if (g->names[i].mnt_id == mnt_id && g->names[i].ino == 0)
-                        by_mount = g->names[i].path;
-                if (ino && g->names[i].ino == ino)
-                        by_ino = g->names[i].path;
+                const struct hn_mount_guard_name *n = &g->names[i];
+                if (n->kind != kind || n->id != id)
+                        continue;
+                if (n->ino == ino)
+                        return n->path;
+                if (n->ino == 0)
+                        mount = n->path;
         }
-        return by_mount && !ino ? by_mount : by_ino ? by_ino : by_mount;
+        return mount; /* a directory of a guarded mount the guard did not name: the mount */
 }

@@ -216,13 +216,9 @@ static int adopt_recorded(struct hn_mount_manager *m, const char *alloc) {
         _cleanup_close_ int uenv = -1;
         if (dir_beneath(m->workdir_fd, rel, false, &uenv) < 0)
                 return 0;
-        int fd = openat(uenv, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_closedir_ DIR *d = fd < 0 ? NULL : fdopendir(fd);
-        if (!d) {
-                if (fd >= 0)
-                        close(fd);
+        _cleanup_closedir_ DIR *d = opendir_at(uenv, ".");
+        if (!d)
                 return 0;
-        }
         struct dirent *de;
         while ((de = readdir(d))) {
                 char image[PATH_MAX], canonical[PATH_MAX], expected[128];
