@@ -126,6 +126,8 @@ $(CTL): $(CTL_OBJS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIB_A)
 	$(CC) $(LDFLAGS_BASE) -o $@ $^ -lcmocka $(DAEMON_LDLIBS)
+# Unit tests of the daemon's own parsers link the object they test.
+$(BUILD)/tests/unit/test_json_strict: $(BUILD)/user/daemon/json_strict.o
 
 # Built without sanitizers: it runs inside scopes under memory limits, where
 # ASan's shadow reservations would only blur what the test measures.

@@ -466,8 +466,19 @@ static void malformed_oversized_truncated_slow(void **state) {
                 { "{\"call\":\"nope\"}\n", "unknown call \"nope\"" },
                 { "{\"call\":\"status\",\"args\":[]}\n", "\"args\" is not an object" },
                 { "{\"call\":\"status\",\"bogus\":1}\n", "unknown member \"bogus\"" },
-                { "{\"call\":\"status\"} {}\n", "data after the JSON object" },
-                { "{\"call\":\"status\"\n", "incomplete JSON" },
+                { "{\"call\":\"status\"} {}\n", "data after the JSON value" },
+                { "{\"call\":\"status\"\n", "expected ',' or '}'" },
+                /* what json-c would take and the daemon would act on */
+                { "{\"call\":\"scope.create\",\"args\":{\"parent\":\"workload.slice\",\"name\":\"x2\\u0000/../../evil\"}}\n",
+                  "NUL (\\u0000) in a string" },
+                { "{\"call\":\"scope.create\",\"args\":{\"parent\":\"workload.slice\",\"name\":\"a\",\"name\":\"b\"}}\n",
+                  "duplicate member name" },
+                { "{\"call\":\"scope.create\",\"args\":{\"parent\":\"workload.slice\",\"name\":\"\xff\xfe\"}}\n",
+                  "invalid UTF-8" },
+                { "{\"call\":\"scope.create\",\"args\":{\"parent\":\"workload.slice\",\"name\":\"\\ud800\"}}\n",
+                  "lone high surrogate" },
+                { "{\"call\":\"status\",}\n", "expected a member name" },
+                { "{\"call\":\"audit.tail\",\"args\":{\"lines\":18446744073709551617}}\n", "integer out of range" },
                 { "{\"call\":\"scope.metrics\",\"args\":{\"path\":5}}\n", "\"path\" must be a string" },
                 { "{\"call\":\"scope.metrics\",\"args\":{\"paht\":\"x\"}}\n", "takes no argument \"paht\"" },
                 { "{\"call\":\"scope.create\",\"args\":{\"parent\":\"workload.slice\",\"name\":\"a\",\"cpu_weight\":"
@@ -492,6 +503,12 @@ static void malformed_oversized_truncated_slow(void **state) {
         has(str(o, "error", "message"), "malformed request");
         json_object_put(o);
         assert_false(path_exists(env_path(d->cg, "workload.slice/a.scope")));
+        assert_false(path_exists(env_path(d->cg, "workload.slice/b.scope")));
+        assert_false(path_exists(env_path(d->cg, "workload.slice/x2.scope")));
+        /* nothing refused was echoed: the trail stays valid UTF-8 */
+        char check[300];
+        snprintf(check, sizeof(check), "iconv -f UTF-8 -t UTF-8 '%s' >/dev/null", d->log);
+        assert_int_equal(system(check), 0);
 
         /* oversized: an error, then the connection is closed */
         size_t big = 70 * 1024;
@@ -533,6 +550,79 @@ static void malformed_oversized_truncated_slow(void **state) {
         assert_int_equal(read(slow, buf, 1), 0); /* closed */
         close(slow);
         o = api_call(d, "status", NULL);
+        assert_true(api_ok(o));
+        json_object_put(o);
+}
+
+/* The daemon's resident memory, kB. */
+static long rss_kb(pid_t pid) {
+        char p[64], text[4096];
+        snprintf(p, sizeof(p), "/proc/%d/status", (int) pid);
+        if (read_text(p, text, sizeof(text)) < 0)
+                return -1;
+        const char *v = strstr(text, "VmRSS:");
+        return v ? strtol(v + 6, NULL, 10) : -1;
+}
+
+/* One client pipelines 200 large audit.tail calls in one write and reads
+ * none of the replies: its requests wait in its own buffer, one answered
+ * at a time as it reads, and another client is served meanwhile; the
+ * daemon does not grow by the 200 replies (about 2 MB each). */
+static void pipelining_client_stalls_no_one(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        /* a trail of 10,000 records to tail */
+        FILE *f = fopen(d->log, "w");
+        assert_non_null(f);
+        for (int i = 0; i < 10000; i++)
+                fprintf(f, "{\"event\":\"test.filler\",\"n\":%d,\"detail\":\"%0180d\"}\n", i, i);
+        fclose(f);
+        write_config(d, NULL);
+        start(d);
+        long before = rss_kb(d->pid);
+        int hog = api_connect(d);
+        size_t cap = 200 * 64, len = 0;
+        char *reqs = malloc(cap);
+        for (int i = 0; i < 200; i++)
+                len += (size_t) snprintf(reqs + len, cap - len, "{\"call\":\"audit.tail\",\"args\":{\"lines\":10000},\"id\":%d}\n", i);
+        assert_int_equal(send(hog, reqs, len, MSG_NOSIGNAL), (ssize_t) len);
+        free(reqs);
+        usleep(300000);
+        for (int i = 0; i < 5; i++) {
+                json_object *o = api_call(d, "status", NULL);
+                assert_true(api_ok(o));
+                json_object_put(o);
+        }
+        /* the hog's calls: one answered (its reply waits unread), the rest
+         * waiting unparsed in its buffer */
+        json_object *m = api_call(d, "metrics", NULL);
+        const char *text = str(m, "result", "text");
+        const char *line = strstr(text, "hpcnode_api_requests_total{call=\"audit.tail\"} ");
+        assert_non_null(line);
+        long served = strtol(line + strlen("hpcnode_api_requests_total{call=\"audit.tail\"} "), NULL, 10);
+        if (served > 2)
+                fail_msg("%ld of the hog's calls served while it read nothing", served);
+        json_object_put(m);
+        /* and the daemon did not keep 200 replies: growth is one reply's
+         * making (ASan's quarantine keeps freed memory resident) */
+        long during = rss_kb(d->pid);
+        if (during - before > 256 * 1024)
+                fail_msg("hpcnoded grew from %ld to %ld kB", before, during);
+        /* the hog's first reply, whole, when it reads */
+        char *buf = malloc(8u << 20);
+        size_t n = read_lines(hog, buf, 8u << 20, 1, 10000);
+        assert_true(n > 0);
+        *strchr(buf, '\n') = '\0';
+        json_object *first = json_tokener_parse(buf);
+        assert_non_null(first);
+        assert_int_equal(num(first, "id", NULL), 0);
+        assert_int_equal(json_object_array_length(json_object_object_get(json_object_object_get(first, "result"),
+                                                                          "records")),
+                         10000);
+        json_object_put(first);
+        free(buf);
+        close(hog);
+        json_object *o = api_call(d, "status", NULL);
         assert_true(api_ok(o));
         json_object_put(o);
 }
@@ -1061,6 +1151,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(authorisation_table, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(malformed_oversized_truncated_slow, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(sixty_four_clients, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(pipelining_client_stalls_no_one, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(metrics_scraped_and_parsed, dmn_setup, slow_teardown),
                 cmocka_unit_test_setup_teardown(emergency_lifecycle, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(tree_matches_the_kernel, dmn_setup, slow_teardown),

@@ -19,6 +19,7 @@
 #include "caller.h"
 #include "daemon.h"
 #include "error_set.h"
+#include "json_strict.h"
 #include "macro.h"
 #include "tree.h"
 
@@ -40,8 +41,10 @@ struct call {
         call_fn fn;
         const char *args[8]; /* every key it accepts */
         /* May wait (a kill that waits for the cgroup to empty, a loop
-         * device and a mount): run off the event loop, on a thread of its
-         * own. Such a call may use only the thread-safe managers. */
+         * device and a mount) or reads files or cgroupfs (a tail of the
+         * trail, a scope's metrics, a probe): run off the event loop, on
+         * a thread of its own. Such a call may use only the thread-safe
+         * managers. */
         bool slow;
         /* After success, on the loop: a reconcile pass, so the guard holds
          * the mounts the call made before the reply goes out. */
@@ -497,18 +500,19 @@ static int call_subscribe(struct hnd_daemon *d, const struct hnd_caller *c, json
 
 static const struct call calls[] = {
         { .name = "status", .roles = KNOWN, .fn = call_status, .args = {} },
-        { .name = "probe", .roles = KNOWN, .fn = call_probe, .args = {} },
+        { .name = "probe", .roles = KNOWN, .fn = call_probe, .args = {}, .slow = true },
         { .name = "metrics", .roles = KNOWN, .fn = call_metrics, .args = {} },
         { .name = "tree", .roles = KNOWN, .fn = call_tree, .args = {}, .slow = true }, /* a walk of every cgroup */
-        { .name = "hierarchy.create", .roles = KNOWN, .fn = call_hierarchy_create, .args = {} },
+        { .name = "hierarchy.create", .roles = KNOWN, .fn = call_hierarchy_create, .args = {}, .slow = true },
         { .name = "scope.create", .roles = KNOWN, .fn = call_scope_create,
-          .args = { "parent", "name", "memory_max", "cpu_weight", "io_max" } },
+          .args = { "parent", "name", "memory_max", "cpu_weight", "io_max" }, .slow = true },
         { .name = "scope.destroy", .roles = KNOWN, .fn = call_scope_destroy, .args = { "path" }, .slow = true },
         { .name = "scope.freeze", .roles = KNOWN, .fn = call_scope_freeze, .args = { "path" }, .slow = true },
         { .name = "scope.thaw", .roles = KNOWN, .fn = call_scope_thaw, .args = { "path" }, .slow = true },
-        { .name = "scope.attach", .roles = KNOWN, .fn = call_scope_attach, .args = { "path", "pid" } },
-        { .name = "scope.metrics", .roles = ANYONE, .fn = call_scope_metrics, .args = { "path" } }, /* RI6 */
-        { .name = "scope.is_empty", .roles = KNOWN, .fn = call_scope_is_empty, .args = { "path" } },
+        { .name = "scope.attach", .roles = KNOWN, .fn = call_scope_attach, .args = { "path", "pid" }, .slow = true },
+        { .name = "scope.metrics", .roles = ANYONE, .fn = call_scope_metrics, .args = { "path" },
+          .slow = true }, /* RI6 */
+        { .name = "scope.is_empty", .roles = KNOWN, .fn = call_scope_is_empty, .args = { "path" }, .slow = true },
         { .name = "scope.list", .roles = KNOWN, .fn = call_scope_list, .args = { "slice" }, .slow = true },
         { .name = "mount.acquire", .roles = KNOWN, .fn = call_mount_acquire,
           .args = { "image", "allocation" }, .slow = true, .then_reconcile = true },
@@ -523,7 +527,7 @@ static const struct call calls[] = {
           .args = { "reason", "duration_s", "actor" } },
         { .name = "emergency.end", .roles = OPERATOR, .fn = call_emergency_end, .args = { "actor" } },
         { .name = "emergency.status", .roles = KNOWN, .fn = call_emergency_status, .args = {} },
-        { .name = "audit.tail", .roles = KNOWN, .fn = call_audit_tail, .args = { "lines" } },
+        { .name = "audit.tail", .roles = KNOWN, .fn = call_audit_tail, .args = { "lines" }, .slow = true },
         { .name = "subscribe", .roles = KNOWN, .fn = call_subscribe, .args = {} },
 };
 _Static_assert(ELEMENTSOF(calls) <= HND_API_MAX_CALLS, "raise HND_API_MAX_CALLS");
@@ -580,9 +584,13 @@ static void roles_text(unsigned roles, char *buf, size_t size) {
  * "args" and an optional "id" echoed back. */
 static int parse(const char *line, size_t len, json_object **ret, const struct call **ret_call, size_t *ret_index,
                  json_object **ret_args, struct hn_error *err) {
+        char why[128];
+        if (json_strict_check(line, len, why, sizeof(why)) < 0)
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EBADMSG, "malformed request: %s", why);
         json_tokener *tok = json_tokener_new_ex(32);
         if (!tok)
                 return hn_error_set(err, HN_ERR_IO, ENOMEM, "out of memory");
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
         json_object *o = json_tokener_parse_ex(tok, line, (int) len);
         enum json_tokener_error jerr = json_tokener_get_error(tok);
         size_t used = json_tokener_get_parse_end(tok);

@@ -24,6 +24,7 @@ struct hnd_api_client {
         struct hnd_api_client *prev, *next;
         int fd;
         sd_event_source *io, *timer;
+        sd_event_source *more; /* one request per turn of the loop: the next is deferred */
         struct hnd_caller caller;
         char *in;
         size_t in_len, in_cap;
@@ -74,6 +75,7 @@ static void client_free(struct hnd_api_client *c) {
         }
         c->io = sd_event_source_disable_unref(c->io);
         c->timer = sd_event_source_disable_unref(c->timer);
+        c->more = sd_event_source_disable_unref(c->more);
         close(c->fd);
         c->fd = -1;
         if (c->busy)
@@ -98,16 +100,25 @@ static int append(char **buf, size_t *len, size_t *cap, const char *data, size_t
         return 0;
 }
 
+static bool has_line(const struct hnd_api_client *c) {
+        return c->in_len && memchr(c->in, '\n', c->in_len);
+}
+
 /* What the loop waits for: replies to flush, requests to read (unless the
- * client is closing or has too many replies unread), and a deadline. */
+ * client is closing, has too many replies unread, or a call or a full
+ * buffer of requests waiting), and a deadline. */
 static void client_update(struct hnd_api_client *c) {
         const struct hnd_config *cfg = &c->api->d->cfg;
         uint32_t events = 0;
         size_t pending = c->out_len - c->out_off;
         if (pending)
                 events |= EPOLLOUT;
-        if (!c->closing && !c->busy && (c->subscriber || pending < HND_API_REPLY_BACKLOG))
+        if (!c->closing && !c->busy && (c->subscriber || (pending < HND_API_REPLY_BACKLOG && !has_line(c))))
                 events |= EPOLLIN;
+        /* the next buffered request, in a later turn (others get theirs
+         * in between), once the replies before it are read */
+        bool next = !c->closing && !c->busy && !c->subscriber && pending < HND_API_REPLY_BACKLOG && has_line(c);
+        (void) sd_event_source_set_enabled(c->more, next ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
         (void) sd_event_source_set_io_events(c->io, events);
         uint64_t deadline = 0;
         if (c->subscriber || c->busy)
@@ -183,12 +194,8 @@ static void *job_thread(void *arg) {
 }
 
 /* On a thread of its own; false if none can be had (too many running). */
-static bool job_start(struct hnd_api_client *c, struct hnd_api_pending *p, json_object *reply) {
-        struct hnd_api *a = c->api;
-        struct hnd_api_job *j = calloc(1, sizeof(*j));
-        if (!j)
-                return false;
-        *j = (struct hnd_api_job){ .api = a, .client = c, .pending = p, .reply = reply };
+static bool job_spawn(struct hnd_api_job *j) {
+        struct hnd_api *a = j->api;
         pthread_attr_t attr;
         pthread_t t;
         pthread_attr_init(&attr);
@@ -199,9 +206,40 @@ static bool job_start(struct hnd_api_client *c, struct hnd_api_pending *p, json_
                 a->jobs_running++;
         pthread_mutex_unlock(&a->jobs_lock);
         pthread_attr_destroy(&attr);
-        if (!ok)
-                free(j);
         return ok;
+}
+
+/* Runs the call on a thread now, or queues it for the next free one;
+ * false only without memory. */
+static bool job_start(struct hnd_api_client *c, struct hnd_api_pending *p, json_object *reply) {
+        struct hnd_api *a = c->api;
+        struct hnd_api_job *j = calloc(1, sizeof(*j));
+        if (!j)
+                return false;
+        *j = (struct hnd_api_job){ .api = a, .client = c, .pending = p, .reply = reply };
+        if (!a->waiting && job_spawn(j))
+                return true;
+        *a->waiting_tail = j;
+        a->waiting_tail = &j->next;
+        return true;
+}
+
+/* The calls that waited for a thread, in order, as threads come free. */
+static void jobs_resume(struct hnd_api *a) {
+        while (a->waiting) {
+                struct hnd_api_job *j = a->waiting;
+                a->waiting = j->next; /* off the queue first: the thread reuses next */
+                if (!a->waiting)
+                        a->waiting_tail = &a->waiting;
+                j->next = NULL;
+                if (!job_spawn(j)) {
+                        j->next = a->waiting; /* back at the head, for the next free thread */
+                        if (!a->waiting)
+                                a->waiting_tail = &j->next;
+                        a->waiting = j;
+                        return;
+                }
+        }
 }
 
 static void handle_line(struct hnd_api_client *c, const char *line, size_t len) {
@@ -227,30 +265,37 @@ static void handle_line(struct hnd_api_client *c, const char *line, size_t len) 
         }
 }
 
-/* Every complete line in the buffer is one request. */
+/* One complete line in the buffer is one request: one per turn of the
+ * loop, so a client that pipelines many cannot keep the others waiting
+ * (the rest wait in the buffer, which is not read further meanwhile). */
 static void process_input(struct hnd_api_client *c) {
-        size_t start = 0;
-        while (!c->busy) {
-                char *nl = memchr(c->in + start, '\n', c->in_len - start);
-                if (!nl)
-                        break;
-                size_t n = (size_t) (nl - (c->in + start));
-                if (!c->subscriber)
-                        handle_line(c, c->in + start, n);
-                start += n + 1;
+        if (!c->busy && !c->subscriber && c->out_len - c->out_off < HND_API_REPLY_BACKLOG) {
+                char *nl = memchr(c->in, '\n', c->in_len);
+                if (nl) {
+                        size_t n = (size_t) (nl - c->in);
+                        handle_line(c, c->in, n);
+                        memmove(c->in, c->in + n + 1, c->in_len - n - 1);
+                        c->in_len -= n + 1;
+                }
         }
-        memmove(c->in, c->in + start, c->in_len - start);
-        c->in_len -= start;
         if (c->subscriber)
                 c->in_len = 0; /* a stream is one way */
         c->first_byte_usec = c->in_len ? (c->first_byte_usec ? c->first_byte_usec : now_usec(c->api->ev)) : 0;
-        if (c->in_len > HND_API_REQUEST_MAX) {
+        if (c->in_len > HND_API_REQUEST_MAX && !has_line(c)) {
                 char msg[128];
                 snprintf(msg, sizeof(msg), "request too large: more than %u bytes without a newline",
                          HND_API_REQUEST_MAX);
                 queue_error(c, HN_ERR_INVALID_ARGUMENT, E2BIG, msg);
                 c->closing = true;
         }
+}
+
+static int on_more(sd_event_source *s, void *userdata) {
+        struct hnd_api_client *c = userdata;
+        (void) s;
+        process_input(c);
+        (void) client_flush(c);
+        return 0;
 }
 
 static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -261,7 +306,7 @@ static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *user
                 /* Bounded: a fast writer cannot keep the loop here. None
                  * is read while a call of the client's runs: its reply
                  * comes first (and a half-close waits behind it). */
-                for (unsigned i = 0; i < 16 && !c->closing && !c->busy; i++) {
+                for (unsigned i = 0; i < 16 && !c->closing && !c->busy && !has_line(c); i++) {
                         char buf[16384];
                         ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
                         if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -277,8 +322,6 @@ static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *user
                         if (!c->first_byte_usec && !c->subscriber)
                                 c->first_byte_usec = now_usec(c->api->ev);
                         process_input(c);
-                        if (c->out_len - c->out_off >= HND_API_REPLY_BACKLOG)
-                                break;
                 }
                 if (eof) {
                         if (c->in_len && !c->subscriber)
@@ -335,8 +378,10 @@ static int on_connect(sd_event_source *s, int fd, uint32_t revents, void *userda
                 if (hnd_caller_identify(cfd, &a->d->cfg, a->d->sink.cgroup_mount,
                                         hn_cgroup_manager_root(a->d->cgroups), &c->caller) < 0 ||
                     sd_event_add_io(a->ev, &c->io, cfd, EPOLLIN, on_client_io, c) < 0 ||
+                    sd_event_add_defer(a->ev, &c->more, on_more, c) < 0 ||
                     sd_event_add_time(a->ev, &c->timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_client_timer, c) < 0) {
                         sd_event_source_disable_unref(c->io);
+                        sd_event_source_disable_unref(c->more);
                         free(c);
                         continue;
                 }
@@ -431,6 +476,7 @@ static void jobs_finish(struct hnd_api *a) {
                 free(j);
                 j = next;
         }
+        jobs_resume(a);
 }
 
 static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -446,6 +492,7 @@ int hnd_api_start(struct hnd_api *a, sd_event *ev, struct hnd_daemon *d, struct 
         *a = (struct hnd_api){ .d = d, .ev = ev, .fd = -1, .tap_efd = -1, .done_efd = -1,
                                .tap_lock = PTHREAD_MUTEX_INITIALIZER, .jobs_lock = PTHREAD_MUTEX_INITIALIZER,
                                .jobs_cond = PTHREAD_COND_INITIALIZER };
+        a->waiting_tail = &a->waiting;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         if (strlen(path) >= sizeof(sa.sun_path))
                 return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, ENAMETOOLONG, "API socket %s: path too long", path);
@@ -481,6 +528,17 @@ int hnd_api_start(struct hnd_api *a, sd_event *ev, struct hnd_daemon *d, struct 
 void hnd_api_stop(struct hnd_api *a) {
         while (a->clients)
                 client_free(a->clients);
+        /* calls that never got a thread are answered busy, to no one */
+        for (struct hnd_api_job *j = a->waiting, *next; j; j = next) {
+                next = j->next;
+                hnd_api_busy(j->pending);
+                (void) hnd_api_finish(j->pending, j->reply);
+                json_object_put(j->reply);
+                client_release(j->client); /* gone: closed above */
+                free(j);
+        }
+        a->waiting = NULL;
+        a->waiting_tail = &a->waiting;
         /* Calls still running finish first (a kill waits its timeout at most). */
         pthread_mutex_lock(&a->jobs_lock);
         while (a->jobs_running)

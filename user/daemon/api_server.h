@@ -48,6 +48,10 @@ struct hnd_api {
         pthread_mutex_t jobs_lock;
         pthread_cond_t jobs_cond;
         struct hnd_api_job *done;
+        /* Calls waiting for a thread (HND_API_MAX_JOBS run at once), in
+         * order: at most one per client, so the queue is bounded by the
+         * clients. The loop's alone. */
+        struct hnd_api_job *waiting, **waiting_tail;
         unsigned jobs_running;
         int done_efd;
         sd_event_source *done_src;
