@@ -639,6 +639,35 @@ static void bad_config_and_impossible_enforce_refused(void **state) {
         snprintf(cmd, sizeof(cmd), "%s/rc", d->dir);
         read_text(cmd, out, sizeof(out));
         assert_string_equal(out, "1\n");
+        /* a comment longer than any buffer stays one comment: its tail is
+         * no key (the next line's error names line 3, and that line) */
+        f = fopen(d->config, "w");
+        fprintf(f, "[hpcnoded]\n# ");
+        for (int i = 0; i < 6000; i++)
+                fputc('x', f);
+        fprintf(f, "Mode=enforce\nMode=sometimes\n");
+        fclose(f);
+        snprintf(cmd, sizeof(cmd), "'%s' --config '%s' 2>'%s/err'; echo $? > '%s/rc'", daemon_path(), d->config, d->dir,
+                 d->dir);
+        assert_int_equal(system(cmd), 0);
+        snprintf(cmd, sizeof(cmd), "%s/err", d->dir);
+        read_text(cmd, out, sizeof(out));
+        snprintf(want, sizeof(want), "hpcnoded: %s:3: Mode=sometimes: expected auto, enforce or audit\n", d->config);
+        assert_string_equal(out, want);
+        /* a line beyond 64 KiB is an error with its place, not a split */
+        f = fopen(d->config, "w");
+        fprintf(f, "[hpcnoded]\n# ");
+        for (int i = 0; i < 70000; i++)
+                fputc('x', f);
+        fprintf(f, "\n");
+        fclose(f);
+        snprintf(cmd, sizeof(cmd), "'%s' --config '%s' 2>'%s/err'; echo $? > '%s/rc'", daemon_path(), d->config, d->dir,
+                 d->dir);
+        assert_int_equal(system(cmd), 0);
+        snprintf(cmd, sizeof(cmd), "%s/err", d->dir);
+        read_text(cmd, out, sizeof(out));
+        snprintf(want, sizeof(want), "hpcnoded: %s:2: line too long (70003 bytes; at most 65536)\n", d->config);
+        assert_string_equal(out, want);
         /* Attribution=lsm without BPF LSM is refused too, with the reason */
         if (!can_enforce()) {
                 write_config(d, "Attribution=lsm");

@@ -240,6 +240,8 @@ static int identity_key(struct hnd_config *cfg, enum hn_slice_owner owner, const
         return 0;
 }
 
+#define CONFIG_LINE_MAX 65536
+
 int hnd_config_load(const char *path, bool must_exist, struct hnd_config *cfg, struct hn_error *err) {
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         if (!f) {
@@ -248,9 +250,20 @@ int hnd_config_load(const char *path, bool must_exist, struct hnd_config *cfg, s
                 return hn_error_set(err, HN_ERR_NOT_FOUND, errno, "%s: %s", path, strerror(errno));
         }
         struct hnd_config parsed = *cfg;
-        char line[PATH_MAX + 256];
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
         enum { S_NONE, S_MAIN, S_PACT, S_WORKLOAD } section = S_NONE;
-        for (unsigned lineno = 1; fgets(line, sizeof(line), f); lineno++) {
+        /* whole lines, however long: a line is never split into two (the
+         * tail of a long comment read as a key) */
+        for (unsigned lineno = 1; (n = getline(&line, &cap, f)) >= 0; lineno++) {
+                if (n > CONFIG_LINE_MAX)
+                        return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, E2BIG,
+                                            "%s:%u: line too long (%zd bytes; at most %d)", path, lineno, n,
+                                            CONFIG_LINE_MAX);
+                if (memchr(line, '\0', (size_t) n))
+                        return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "%s:%u: NUL byte in the line", path,
+                                            lineno);
                 char *s = strip(line);
                 if (!*s || *s == '#' || *s == ';')
                         continue;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -214,14 +215,19 @@ int hnd_metrics_render(struct hnd_daemon *d, char **ret) {
 int hnd_metrics_write_textfile(struct hnd_daemon *d) {
         const char *path = d->cfg.metrics_textfile;
         char tmp[PATH_MAX];
-        if ((size_t) snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int) getpid()) >= sizeof(tmp))
+        uint64_t nonce;
+        if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t) sizeof(nonce))
+                return -errno;
+        /* a name nobody can guess, made new: no symlink or file planted
+         * there beforehand is followed or truncated */
+        if ((size_t) snprintf(tmp, sizeof(tmp), "%s.%016" PRIx64 ".tmp", path, nonce) >= sizeof(tmp))
                 return -ENAMETOOLONG;
         _cleanup_free_ char *text = NULL;
         int r = hnd_metrics_render(d, &text);
         if (r < 0)
                 return r;
         /* A scrape never sees half a file: written aside, then renamed. */
-        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
                 return -errno;
         size_t len = strlen(text);
