@@ -112,6 +112,11 @@ static void scope_verbs(void **state) {
         o = ctl_json(d, "scope metrics workload.slice/job1.scope");
         assert_int_equal(num(o, "processes", NULL), 1);
         json_object_put(o);
+        /* an absolute path inside the root (which is not the cgroup2 mount
+         * here: a scratch directory) is the same scope */
+        snprintf(cmd, sizeof(cmd), "scope metrics %s", scope);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
+        has(out, "processes        1\n");
 
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope freeze workload.slice/job1.scope"), 0);
         char events[256];

@@ -116,8 +116,17 @@ static int check_args(const struct call *call, json_object *args, struct hn_erro
 /* An agent acts through its own owner's manager, so the library refuses
  * another owner's slice (RI1) and lets pact into workload.slice only in
  * an emergency (RI3). The operator acts as the owner of the path. */
+/* An absolute path inside the root, as the part below it (the root need
+ * not be the cgroup2 mount); any other path as it is. */
+static const char *below_root(struct hnd_daemon *d, const char *path) {
+        const char *root = hn_cgroup_manager_root(d->cgroups);
+        size_t n = strlen(root);
+        return path[0] == '/' && !strncmp(path, root, n) && path[n] == '/' ? path + n + 1 : path;
+}
+
 static struct hn_cgroup_manager *manager_for(struct hnd_daemon *d, const struct hnd_caller *c, const char *path) {
-        enum hn_slice_owner owner = c->role == HND_ROLE_OPERATOR ? hn_slice_owner(path) : hnd_role_owner(c->role);
+        enum hn_slice_owner owner =
+                c->role == HND_ROLE_OPERATOR ? hn_slice_owner(below_root(d, path)) : hnd_role_owner(c->role);
         return owner == HN_OWNER_PACT ? d->pact_cgroups : owner == HN_OWNER_WORKLOAD ? d->workload_cgroups : d->cgroups;
 }
 
