@@ -117,6 +117,10 @@ static void scope_verbs(void **state) {
         snprintf(cmd, sizeof(cmd), "scope metrics %s", scope);
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
         has(out, "processes        1\n");
+        snprintf(cmd, sizeof(cmd), "scope freeze %s", scope);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
+        snprintf(cmd, sizeof(cmd), "scope thaw %s", scope);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
 
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope freeze workload.slice/job1.scope"), 0);
         char events[256];
