@@ -619,7 +619,7 @@ static void pipelining_client_stalls_no_one(void **state) {
                 fail_msg("hpcnoded grew from %ld to %ld kB", before, during);
         /* the hog's first reply, whole, when it reads */
         char *buf = malloc(8u << 20);
-        size_t n = read_lines(hog, buf, 8u << 20, 1, 10000);
+        size_t n = read_lines(hog, buf, 8u << 20, 1, 60000);
         assert_true(n > 0);
         *strchr(buf, '\n') = '\0';
         json_object *first = json_tokener_parse(buf);

@@ -129,7 +129,7 @@ static void library_actions_share_the_trail(void **state) {
         assert_string_equal(str(o, "path", NULL), want);
         json_object_put(o);
         kill(d->pid, SIGTERM);
-        assert_int_equal(wait_pid_ms(d->pid, 5000, NULL), d->pid);
+        assert_int_equal(wait_pid_ms(d->pid, 30000, NULL), d->pid);
         d->pid = 0;
         scratch_remove(&s);
 }
@@ -153,7 +153,7 @@ static void sighup_reopens_and_sigterm_stops(void **state) {
         json_object_put(o);
         kill(d->pid, SIGTERM);
         int status;
-        assert_int_equal(wait_pid_ms(d->pid, 5000, &status), d->pid);
+        assert_int_equal(wait_pid_ms(d->pid, 30000, &status), d->pid);
         d->pid = 0;
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         o = wait_record(d->log, "hpcnoded.stop", NULL);
@@ -192,7 +192,7 @@ static void restart_loses_no_state(void **state) {
         write_config(d, NULL);
         start(d);
         kill(d->pid, SIGTERM);
-        assert_int_equal(wait_pid_ms(d->pid, 5000, NULL), d->pid);
+        assert_int_equal(wait_pid_ms(d->pid, 30000, NULL), d->pid);
         d->pid = 0;
         /* while it is down: a new allocation cgroup, and an emergency */
         const char *alloc = env_path(d->cg, "workload.slice/alloc-9");
@@ -607,7 +607,7 @@ static void bind_removed_while_down(void **state) {
         char bind[4096];
         acquire(d, image, "job-2", bind, sizeof(bind));
         kill(d->pid, SIGTERM);
-        assert_int_equal(wait_pid_ms(d->pid, 5000, NULL), d->pid);
+        assert_int_equal(wait_pid_ms(d->pid, 30000, NULL), d->pid);
         d->pid = 0;
         assert_int_equal(umount2(bind, 0), 0);
         start(d);

@@ -84,7 +84,7 @@ static int genv_teardown(void **state) {
         struct dmn *d = *state;
         if (d->pid > 0) {
                 kill(d->pid, SIGKILL);
-                wait_pid_ms(d->pid, 5000, NULL);
+                wait_pid_ms(d->pid, 30000, NULL);
                 d->pid = 0;
         }
         char run[128];
@@ -489,7 +489,7 @@ static void image_and_bind_unmounted_while_down(void **state) {
         struct genv g;
         genv_start(*state, &g);
         kill(g.d->pid, SIGTERM);
-        assert_int_equal(wait_pid_ms(g.d->pid, 5000, NULL), g.d->pid);
+        assert_int_equal(wait_pid_ms(g.d->pid, 30000, NULL), g.d->pid);
         g.d->pid = 0;
         ((struct dmn *) *state)->pid = 0;
         assert_int_equal(umount2(g.bind, MNT_DETACH), 0);
@@ -528,7 +528,7 @@ static void image_unmounted_while_down(void **state) {
         struct genv g;
         genv_start(*state, &g);
         kill(g.d->pid, SIGTERM);
-        assert_int_equal(wait_pid_ms(g.d->pid, 5000, NULL), g.d->pid);
+        assert_int_equal(wait_pid_ms(g.d->pid, 30000, NULL), g.d->pid);
         ((struct dmn *) *state)->pid = 0;
         assert_int_equal(umount2(g.mount_point, MNT_DETACH), 0);
         start(g.d);

@@ -169,7 +169,8 @@ void start(struct dmn *d) {
         /* a restart appends to the same log: wait for a new start record */
         int before = count_lines(d->log, "\"event\":\"hpcnoded.start\"");
         d->pid = daemon_spawn(d->config, d->bounding_set, false);
-        for (double end = now_s() + 10; now_s() < end;) {
+        /* liveness, not speed: loading under TCG on a busy CI host is slow */
+        for (double end = now_s() + 30; now_s() < end;) {
                 if (count_lines(d->log, "\"event\":\"hpcnoded.start\"") > before)
                         break;
                 usleep(20000);
