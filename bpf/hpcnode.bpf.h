@@ -20,8 +20,12 @@
 
 /* ---- Load-time settings (rodata, set through the skeleton before load). */
 
-/* The loading process: hpcnoded, whose acts are the manager's. */
+/* The loading process: hpcnoded, whose acts are the manager's. Its tgid
+ * as seen in its own PID namespace (dev and inode of that namespace): in a
+ * container its getpid() is not the kernel's number. */
 const volatile __u32 manager_tgid __weak = 0;
+const volatile __u64 manager_pidns_dev __weak = 0;
+const volatile __u64 manager_pidns_ino __weak = 0;
 /* Deny cross-slice writes and acts on held mounts (enforce mode). */
 const volatile bool enforce __weak = false;
 /* Attribution level lsm: the LSM hooks record allowed control-file writes
@@ -85,7 +89,7 @@ struct {
 struct {
         __uint(type, BPF_MAP_TYPE_HASH);
         __uint(max_entries, 256);
-        __type(key, struct hn_exe_key);
+        __type(key, struct hn_exe_identity_key);
         __type(value, __u8);
 } identity_exe SEC(".maps") __weak;
 

@@ -15,7 +15,22 @@ struct hn_writer {
         __u8 owner;
 };
 
-/* Most specific first: the manager, then the executable, then the cgroup
+/* The writer is hpcnoded: its tgid in the manager's PID namespace is the
+ * manager's (a writer in any other namespace is not it). */
+static __always_inline bool writer_is_manager(__u32 tgid)
+{
+        struct bpf_pidns_info ns;
+
+        if (!manager_tgid)
+                return false;
+        if (!manager_pidns_ino)
+                return tgid == manager_tgid;
+        if (bpf_get_ns_current_pid_tgid(manager_pidns_dev, manager_pidns_ino, &ns, sizeof(ns)))
+                return false;
+        return ns.tgid == manager_tgid;
+}
+
+/* Most specific first: the manager, then the executable run by its uid, then the cgroup
  * subtree the writer runs in (nearest configured ancestor; not asked when
  * by_cgroup is false), then the uid. */
 static __always_inline void writer_identify_as(struct hn_writer *w, bool by_cgroup)
@@ -33,11 +48,12 @@ static __always_inline void writer_identify_as(struct hn_writer *w, bool by_cgro
         w->exe.pad = 0;
         w->owner = HN_EVO_NONE;
 
-        if (manager_tgid && w->tgid == manager_tgid) {
+        if (writer_is_manager(w->tgid)) {
                 w->owner = HN_EVO_MANAGER;
                 return;
         }
-        owner = bpf_map_lookup_elem(&identity_exe, &w->exe);
+        struct hn_exe_identity_key exe_id = { .ino = w->exe.ino, .dev = w->exe.dev, .uid = w->uid };
+        owner = bpf_map_lookup_elem(&identity_exe, &exe_id);
         if (owner) {
                 w->owner = *owner;
                 return;

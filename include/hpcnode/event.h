@@ -202,12 +202,21 @@ enum hn_guard_mount {
         HN_GUARD_ANCESTOR = 2, /* a mount on the way down to a held mount or a base */
 };
 
-/* Key of the executable-identity map: the writer's exe by inode. */
+/* An executable by inode (the exe-path cache's key). */
 struct hn_exe_key {
         hn_u64 ino;
         hn_u32 dev;
         hn_u32 pad;
 };
 _Static_assert(sizeof(struct hn_exe_key) == 16, "hn_exe_key layout");
+
+/* Key of the executable-identity map: the executable, and the real uid
+ * it must run as (the agent's binary run by anyone else is not the agent). */
+struct hn_exe_identity_key {
+        hn_u64 ino;
+        hn_u32 dev;
+        hn_u32 uid;
+};
+_Static_assert(sizeof(struct hn_exe_identity_key) == 16, "hn_exe_identity_key layout");
 
 #endif

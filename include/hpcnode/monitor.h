@@ -57,8 +57,9 @@ HN_PUBLIC int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_mo
 HN_PUBLIC void hn_monitor_free(struct hn_monitor *m);
 
 /* Identities, per owner (HN_OWNER_PACT or HN_OWNER_WORKLOAD): an
- * executable (by device and inode, so a renamed copy is still itself), a
- * uid, or a cgroup subtree the writer runs in. Before or after start. */
+ * executable (by device and inode, so a renamed copy is still itself) run
+ * by root (hn_monitor_replace_identities takes another uid), a uid, or a
+ * cgroup subtree the writer runs in. Before or after start. */
 HN_PUBLIC int hn_monitor_add_identity_exe(struct hn_monitor *m, enum hn_slice_owner owner, const char *path,
                                           struct hn_error *err);
 HN_PUBLIC int hn_monitor_add_identity_uid(struct hn_monitor *m, enum hn_slice_owner owner, uid_t uid,
@@ -75,7 +76,7 @@ struct hn_identity {
         enum hn_slice_owner owner; /* HN_OWNER_PACT or HN_OWNER_WORKLOAD */
         enum hn_identity_kind kind;
         const char *path; /* EXE: the executable; CGROUP: the cgroup directory */
-        uid_t uid;        /* UID */
+        uid_t uid;        /* UID; EXE: the real uid it must run as (a copy run by another is not the agent) */
 };
 HN_PUBLIC int hn_monitor_replace_identities(struct hn_monitor *m, const struct hn_identity *ids, size_t n,
                                             struct hn_error *err);

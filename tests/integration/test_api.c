@@ -348,6 +348,17 @@ static void authorisation_table(void **state) {
                         fail_msg("%s: %s: want exit %d: %s", r->who, r->args, r->exit, out);
                 has(out, r->says);
         }
+        /* pact's executable run by another uid is not pact (ExecutableUid=
+         * is root unless configured): a stranger even with LD_PRELOAD */
+        snprintf(cmd, sizeof(cmd), "HPCNODE_SOCKET=%s " NOBODY " %s scope create pact.slice/infra.slice borrowed > %s/ctl.out 2>&1",
+                 d->socket, pact_ctl, d->dir);
+        int borrowed = system(cmd);
+        snprintf(cmd, sizeof(cmd), "%s/ctl.out", d->dir);
+        read_text(cmd, out, sizeof(out));
+        if (!WIFEXITED(borrowed) || WEXITSTATUS(borrowed) != 4)
+                fail_msg("pact's binary as uid 65534: exit %d: %s", WEXITSTATUS(borrowed), out);
+        has(out, "caller is unknown (uid 65534");
+        assert_false(path_exists(env_path(d->cg, "pact.slice/infra.slice/borrowed.scope")));
         assert_false(path_exists(env_path(d->cg, "workload.slice/intruder.scope")));
         assert_false(path_exists(env_path(d->cg, "pact.slice/infra.slice/x.scope")));
         assert_true(path_exists(env_path(d->cg, "workload.slice/job.scope")));
@@ -360,6 +371,7 @@ static void authorisation_table(void **state) {
         json_object_put(o);
         assert_true(count_lines(d->log, "\"event\":\"api.refused\",\"detail\":\"status refused: caller is unknown (uid "
                                         "65534") == 1);
+        assert_true(count_lines(d->log, "scope.create refused: caller is unknown (uid 65534") == 1);
         /* the library refuses another owner's slice, audited as refused */
         assert_true(count_lines(d->log, "\"outcome\":\"refused\"") >= 3);
 
@@ -634,6 +646,81 @@ static void pipelining_client_stalls_no_one(void **state) {
         json_object *o = api_call(d, "status", NULL);
         assert_true(api_ok(o));
         json_object_put(o);
+}
+
+/* The caller is identified again at every call, by the writer of the
+ * request's bytes: a socket handed to another process (here a forked
+ * child; the same holds for SCM_RIGHTS) and a caller that exec'd an
+ * agent's binary after connecting are refused, and the connection closed. */
+static void borrowed_connections_refused(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        char agent_sh[192], line[256], cmd[1024], buf[8192];
+        /* the workload agent: a shell, so that it can write on an inherited fd */
+        snprintf(agent_sh, sizeof(agent_sh), "%s/agent-sh", d->dir);
+        snprintf(cmd, sizeof(cmd), "cp /bin/sh %s", agent_sh);
+        assert_int_equal(system(cmd), 0);
+        snprintf(line, sizeof(line), "Executable=%s", agent_sh);
+        d->workload_extra = line;
+        write_config(d, NULL);
+        start(d);
+        static const char req[] = "{\"call\":\"scope.create\",\"args\":{\"parent\":\"workload.slice\",\"name\":\"handed\"}}\n";
+
+        /* connected by this process (the operator), written by a child */
+        int fd = api_connect(d);
+        pid_t child = fork();
+        if (child == 0)
+                _exit(write(fd, req, sizeof(req) - 1) == (ssize_t) (sizeof(req) - 1) ? 0 : 1);
+        int status;
+        assert_int_equal(wait_pid_ms(child, 10000, &status), child);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        assert_true(read_lines(fd, buf, sizeof(buf), 1, 10000) > 0);
+        json_object *o = json_tokener_parse(buf);
+        assert_non_null(o);
+        assert_false(api_ok(o));
+        assert_string_equal(str(o, "error", "kind"), "permission_denied");
+        char want[128];
+        snprintf(want, sizeof(want), "written by pid %d, not by the connected caller (pid %d)", (int) child,
+                 (int) getpid());
+        if (!strstr(str(o, "error", "message"), want))
+                fail_msg("want \"%s\" in %s", want, json_object_to_json_string(o));
+        json_object_put(o);
+        assert_int_equal(read(fd, buf, sizeof(buf)), 0); /* and closed */
+        close(fd);
+        assert_false(path_exists(env_path(d->cg, "workload.slice/handed.scope")));
+
+        /* connected as the test binary, then exec'd the agent's binary,
+         * which writes the request */
+        char out[PATH_MAX];
+        snprintf(out, sizeof(out), "%s/exec.out", d->dir);
+        child = fork();
+        if (child == 0) {
+                int s = api_connect(d);
+                if (dup2(s, 3) < 0)
+                        _exit(120);
+                char script[512];
+                snprintf(script, sizeof(script), "printf '%%s\\n' '%.*s' >&3; head -n 1 <&3 > %s", (int) sizeof(req) - 2,
+                         req, out);
+                execl(agent_sh, "agent-sh", "-c", script, (char *) NULL);
+                _exit(127);
+        }
+        assert_int_equal(wait_pid_ms(child, 20000, &status), child);
+        read_text(out, buf, sizeof(buf));
+        o = json_tokener_parse(buf);
+        if (!o)
+                fail_msg("no reply after exec: %s", buf);
+        assert_false(api_ok(o));
+        assert_string_equal(str(o, "error", "kind"), "permission_denied");
+        if (!strstr(str(o, "error", "message"), "changed since it connected (was operator as "))
+                fail_msg("want a changed caller in %s", json_object_to_json_string(o));
+        json_object_put(o);
+        assert_false(path_exists(env_path(d->cg, "workload.slice/handed.scope")));
+
+        /* the same request by a caller that connected and wrote it: served */
+        o = api_call(d, "scope.create", "{\"parent\":\"workload.slice\",\"name\":\"handed\"}");
+        assert_true(api_ok(o));
+        json_object_put(o);
+        assert_true(path_exists(env_path(d->cg, "workload.slice/handed.scope")));
 }
 
 static void sixty_four_clients(void **state) {
@@ -1114,7 +1201,7 @@ static void unit_capabilities_suffice(void **state) {
         snprintf(agent, sizeof(agent), "%s/lattice-ctl", d->dir);
         snprintf(cmd, sizeof(cmd), "cp %s %s", ctl_path(), agent);
         assert_int_equal(system(cmd), 0);
-        snprintf(line, sizeof(line), "Executable=%s", agent);
+        snprintf(line, sizeof(line), "Executable=%s\nExecutableUid=4242", agent);
         d->workload_extra = line;
         assert_int_equal(chmod(d->dir, 0755), 0);
         snprintf(image, sizeof(image), "%s/app.sqfs", d->dir);
@@ -1159,6 +1246,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(service_verbs_help_and_exit_codes, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(authorisation_table, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(malformed_oversized_truncated_slow, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(borrowed_connections_refused, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(sixty_four_clients, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(pipelining_client_stalls_no_one, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(metrics_scraped_and_parsed, dmn_setup, slow_teardown),

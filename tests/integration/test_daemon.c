@@ -108,6 +108,47 @@ static void cross_slice_mkdir_is_one_record(void **state) {
         json_object_put(o);
 }
 
+/* hpcnoded in a PID namespace (a container) knows its own acts: its
+ * getpid() is not the kernel's tgid, the programs compare it in its own
+ * namespace. Its mkdir of a workload scope is the manager's, not a
+ * cross-slice write by nobody; an agent's cross-slice mkdir still is one. */
+static void manager_known_in_a_pid_namespace(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        if (system("unshare --pid --fork --mount-proc true 2>/dev/null") != 0)
+                SKIP_BECAUSE("unshare --pid --mount-proc does not work here");
+        d->pid_namespace = true;
+        write_config(d, NULL);
+        start(d);
+        char cmd[PATH_MAX * 2], out[4096];
+        /* the client in the daemon's namespace, so that its pid means something there */
+        snprintf(cmd, sizeof(cmd), "nsenter --target $(cat /proc/%d/task/%d/children | cut -d' ' -f1) --pid --mount -- "
+                                   "env HPCNODE_SOCKET=%s %s scope create workload.slice nsjob > %s/ctl.out 2>&1",
+                 (int) d->pid, (int) d->pid, d->socket, ctl_path(), d->dir);
+        int st = system(cmd);
+        snprintf(cmd, sizeof(cmd), "%s/ctl.out", d->dir);
+        read_text(cmd, out, sizeof(out));
+        if (st != 0)
+                fail_msg("scope create in the namespace: %s", out);
+        const char *scope = env_path(d->cg, "workload.slice/nsjob.scope");
+        assert_true(path_exists(scope));
+        json_object *o = wait_record(d->log, "cgroup.mkdir", scope);
+        assert_non_null(o);
+        assert_string_equal(str(o, "writer", "identity"), "manager");
+        assert_false(json_object_get_boolean(json_object_object_get(o, "cross_slice")));
+        assert_string_equal(str(o, "verdict", NULL), "allowed");
+        json_object_put(o);
+        /* and a stranger's cross-slice act is still one */
+        const char *target = env_path(d->cg, "pact.slice/infra.slice/ns-intruder");
+        act_expect(d->workload_exe, "mkdir", target, NULL, can_enforce() ? EPERM : 0);
+        o = wait_record(d->log, "cgroup.mkdir", target);
+        assert_non_null(o);
+        assert_true(json_object_get_boolean(json_object_object_get(o, "cross_slice")));
+        assert_string_equal(str(o, "writer", "identity"), "workload");
+        json_object_put(o);
+        assert_int_equal(count_lines(d->log, "\"identity\":\"none\""), 0);
+}
+
 static void library_actions_share_the_trail(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
@@ -668,6 +709,17 @@ static void bad_config_and_impossible_enforce_refused(void **state) {
         read_text(cmd, out, sizeof(out));
         snprintf(want, sizeof(want), "hpcnoded: %s:2: line too long (70003 bytes; at most 65536)\n", d->config);
         assert_string_equal(out, want);
+        /* ExecutableUid= is a number, never a name looked up (or ignored) */
+        f = fopen(d->config, "w");
+        fprintf(f, "[identity.pact]\nExecutableUid=nobody\n");
+        fclose(f);
+        snprintf(cmd, sizeof(cmd), "'%s' --config '%s' 2>'%s/err'; echo $? > '%s/rc'", daemon_path(), d->config, d->dir,
+                 d->dir);
+        assert_int_equal(system(cmd), 0);
+        snprintf(cmd, sizeof(cmd), "%s/err", d->dir);
+        read_text(cmd, out, sizeof(out));
+        snprintf(want, sizeof(want), "hpcnoded: %s:2: ExecutableUid=nobody: expected a numeric uid\n", d->config);
+        assert_string_equal(out, want);
         /* Attribution=lsm without BPF LSM is refused too, with the reason */
         if (!can_enforce()) {
                 write_config(d, "Attribution=lsm");
@@ -699,6 +751,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(cross_slice_mkdir_is_one_record, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(library_actions_share_the_trail, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(manager_known_in_a_pid_namespace, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(sighup_reopens_and_sigterm_stops, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(storm_gives_a_resync_record, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(restart_loses_no_state, dmn_setup, dmn_teardown),

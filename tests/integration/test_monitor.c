@@ -272,9 +272,10 @@ static void outside_the_slices_is_silent(void **state) {
         assert_int_equal(m->log.n, 0);
 }
 
-/* Runs the plain helper (no executable identity) doing verb on path: in
- * the cgroup dir (if not NULL) and as uid (if not 0). Returns its pid. */
-static pid_t act_as(const char *cgroup_dir, uid_t uid, const char *verb, const char *path) {
+/* Runs exe (NULL: the plain helper, no executable identity) doing verb on
+ * path: in the cgroup dir (if not NULL) and as uid (if not 0). Returns its
+ * pid. */
+static pid_t act_exe_as(const char *exe, const char *cgroup_dir, uid_t uid, const char *verb, const char *path) {
         pid_t pid = fork();
         if (pid == 0) {
                 char procs[PATH_MAX + 32];
@@ -288,7 +289,7 @@ static pid_t act_as(const char *cgroup_dir, uid_t uid, const char *verb, const c
                 }
                 if (uid && setresuid(uid, uid, uid) < 0)
                         _exit(121);
-                execl(helper_path(), "hn_test_helper", verb, path, (char *) NULL);
+                execl(exe ? exe : helper_path(), "hn_test_helper", verb, path, (char *) NULL);
                 _exit(127);
         }
         int status;
@@ -296,6 +297,10 @@ static pid_t act_as(const char *cgroup_dir, uid_t uid, const char *verb, const c
         assert_true(WIFEXITED(status));
         assert_int_equal(WEXITSTATUS(status), 0);
         return pid;
+}
+
+static pid_t act_as(const char *cgroup_dir, uid_t uid, const char *verb, const char *path) {
+        return act_exe_as(NULL, cgroup_dir, uid, verb, path);
 }
 
 /* The other two identity kinds: a cgroup subtree the writer runs in (the
@@ -330,11 +335,30 @@ static void identities_by_cgroup_and_uid(void **state) {
         act_as(pact_agent, 0, "mkdir", env_path(m->cg, "workload.slice/from-pact-agent-2"));
         event_log_drain(&m->log, m->mon);
         assert_int_equal(only(m, HN_EV_CGROUP_MKDIR)->writer_owner, HN_EVO_PACT);
-        /* a uid: may create below a directory it owns */
-        assert_int_equal(hn_monitor_add_identity_uid(m->mon, HN_OWNER_WORKLOAD, 4242, &err), 0);
         assert_int_equal(mkdir(lent, 0755), 0);
         assert_int_equal(chown(lent, 4242, 4242), 0);
         char sub[PATH_MAX + 160];
+        /* pact's executable is pact only as run by root: run by uid 4242
+         * it is nobody, until an identity names that uid */
+        snprintf(sub, sizeof(sub), "%s/exe-by-4242", lent);
+        assert_int_equal(chmod(m->agents.dir, 0755), 0); /* uid 4242 runs the agent's binary */
+        event_log_drain(&m->log, m->mon);
+        act_exe_as(m->pact_exe, NULL, 4242, "mkdir", sub);
+        event_log_drain(&m->log, m->mon);
+        assert_int_equal(only(m, HN_EV_CGROUP_MKDIR)->writer_owner, HN_EVO_NONE);
+        assert_int_equal(rmdir(sub), 0);
+        struct hn_identity exe_4242[3] = {
+                { .owner = HN_OWNER_PACT, .kind = HN_IDENTITY_EXE, .path = m->pact_exe, .uid = 4242 },
+                { .owner = HN_OWNER_WORKLOAD, .kind = HN_IDENTITY_CGROUP, .path = agents },
+                { .owner = HN_OWNER_PACT, .kind = HN_IDENTITY_CGROUP, .path = pact_agent },
+        };
+        assert_int_equal(hn_monitor_replace_identities(m->mon, exe_4242, 3, &err), 0);
+        event_log_drain(&m->log, m->mon);
+        act_exe_as(m->pact_exe, NULL, 4242, "mkdir", sub);
+        event_log_drain(&m->log, m->mon);
+        assert_int_equal(only(m, HN_EV_CGROUP_MKDIR)->writer_owner, HN_EVO_PACT);
+        /* a uid: may create below a directory it owns */
+        assert_int_equal(hn_monitor_add_identity_uid(m->mon, HN_OWNER_WORKLOAD, 4242, &err), 0);
         snprintf(sub, sizeof(sub), "%s/by-uid", lent);
         event_log_drain(&m->log, m->mon);
         pid = act_as(NULL, 4242, "mkdir", sub);

@@ -21,6 +21,7 @@ struct dmn {
         pid_t pid;
         const char *mode; /* the mode start() expects; NULL: what the kernel allows */
         const char *bounding_set; /* setpriv --bounding-set for the daemon; NULL: all of root's */
+        bool pid_namespace; /* start() runs it in a new PID namespace (pid is unshare's) */
 };
 
 int dmn_setup(void **state);

@@ -26,6 +26,8 @@ struct hnd_api_client {
         sd_event_source *io, *timer;
         sd_event_source *more; /* one request per turn of the loop: the next is deferred */
         struct hnd_caller caller;
+        int pidfd;      /* the caller's, where the kernel gives one; -1 */
+        pid_t in_writer; /* who wrote the buffered bytes (SCM_CREDENTIALS); -1: more than one */
         char *in;
         size_t in_len, in_cap;
         uint64_t first_byte_usec; /* of the request being read; 0 when none */
@@ -52,6 +54,7 @@ static uint64_t now_usec(sd_event *ev) {
 }
 
 static void client_release(struct hnd_api_client *c) {
+        closep(&c->pidfd);
         free(c->in);
         free(c->out);
         free(c);
@@ -98,6 +101,30 @@ static int append(char **buf, size_t *len, size_t *cap, const char *data, size_t
         memcpy(*buf + *len, data, n);
         *len += n;
         return 0;
+}
+
+/* recv, with the writer's pid from SCM_CREDENTIALS (SO_PASSCRED is set
+ * on the listening socket, so every byte carries it); 0 if none came. */
+static ssize_t recv_with_writer(int fd, void *buf, size_t size, pid_t *ret_writer) {
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(struct ucred))];
+        } control;
+        struct iovec iov = { .iov_base = buf, .iov_len = size };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                             .msg_controllen = sizeof(control) };
+        ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        *ret_writer = 0;
+        if (n < 0)
+                return n;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS &&
+                    cm->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+                        struct ucred u;
+                        memcpy(&u, CMSG_DATA(cm), sizeof(u));
+                        *ret_writer = u.pid;
+                }
+        return n;
 }
 
 static bool has_line(const struct hnd_api_client *c) {
@@ -244,6 +271,16 @@ static void jobs_resume(struct hnd_api *a) {
 
 static void handle_line(struct hnd_api_client *c, const char *line, size_t len) {
         struct hnd_api *a = c->api;
+        /* identified again at each call: the writer of these bytes must
+         * be the caller, unchanged; a refused connection is closed */
+        char why[PATH_MAX * 2 + 160];
+        if (hnd_caller_recheck(&c->caller, c->pidfd, c->in_writer, &a->d->cfg, a->d->sink.cgroup_mount,
+                               hn_cgroup_manager_root(a->d->cgroups), why, sizeof(why)) < 0) {
+                queue_error(c, HN_ERR_PERMISSION_DENIED, EPERM, why);
+                c->closing = true;
+                c->in_len = 0;
+                return;
+        }
         json_object *reply = json_object_new_object();
         bool subscribe = false;
         struct hnd_api_pending *p = hnd_api_handle(a->d, &c->caller, line, len, reply, &subscribe);
@@ -274,8 +311,10 @@ static void process_input(struct hnd_api_client *c) {
                 if (nl) {
                         size_t n = (size_t) (nl - c->in);
                         handle_line(c, c->in, n);
-                        memmove(c->in, c->in + n + 1, c->in_len - n - 1);
-                        c->in_len -= n + 1;
+                        if (c->in_len) { /* not emptied by a refusal */
+                                memmove(c->in, c->in + n + 1, c->in_len - n - 1);
+                                c->in_len -= n + 1;
+                        }
                 }
         }
         if (c->subscriber)
@@ -308,13 +347,17 @@ static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *user
                  * comes first (and a half-close waits behind it). */
                 for (unsigned i = 0; i < 16 && !c->closing && !c->busy && !has_line(c); i++) {
                         char buf[16384];
-                        ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+                        pid_t writer = 0;
+                        ssize_t n = recv_with_writer(c->fd, buf, sizeof(buf), &writer);
                         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                                 break;
                         if (n <= 0) {
                                 eof = true;
                                 break;
                         }
+                        /* a read returns one writer's bytes (the kernel does
+                         * not merge writers): the buffer's writer, or -1 */
+                        c->in_writer = c->in_len == 0 || c->in_writer == writer ? writer : -1;
                         if (!c->subscriber && append(&c->in, &c->in_len, &c->in_cap, buf, (size_t) n) < 0) {
                                 c->closing = true;
                                 break;
@@ -375,13 +418,15 @@ static int on_connect(sd_event_source *s, int fd, uint32_t revents, void *userda
                 if (!c)
                         continue;
                 c->api = a;
+                c->pidfd = -1;
                 if (hnd_caller_identify(cfd, &a->d->cfg, a->d->sink.cgroup_mount,
-                                        hn_cgroup_manager_root(a->d->cgroups), &c->caller) < 0 ||
+                                        hn_cgroup_manager_root(a->d->cgroups), &c->caller, &c->pidfd) < 0 ||
                     sd_event_add_io(a->ev, &c->io, cfd, EPOLLIN, on_client_io, c) < 0 ||
                     sd_event_add_defer(a->ev, &c->more, on_more, c) < 0 ||
                     sd_event_add_time(a->ev, &c->timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_client_timer, c) < 0) {
                         sd_event_source_disable_unref(c->io);
                         sd_event_source_disable_unref(c->more);
+                        closep(&c->pidfd);
                         free(c);
                         continue;
                 }
@@ -509,8 +554,11 @@ int hnd_api_start(struct hnd_api *a, sd_event *ev, struct hnd_daemon *d, struct 
         (void) unlink(path); /* a stale socket from a crash */
         /* Anyone may connect: who may do what is decided per call, from
          * the peer's credentials (RI6 lets anyone read metrics). */
+        /* SO_PASSCRED before listen: accepted sockets inherit it, and the
+         * kernel stamps each write with its writer, even before accept */
         a->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (a->fd < 0 || bind(a->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
+        if (a->fd < 0 || setsockopt(a->fd, SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int)) < 0 ||
+            bind(a->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
             listen(a->fd, SOMAXCONN) < 0)
                 return hn_error_set(err, HN_ERR_IO, errno, "API socket %s: %s", path, strerror(errno));
         a->tap_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -74,13 +74,30 @@ static int peer_cgroup(pid_t pid, const char *cgroup_mount, char *buf, size_t si
         return 0;
 }
 
-static enum hn_slice_owner match(const struct hnd_config *cfg, const struct stat *exe, const char *cgroup,
-                                 const char *cgroup_root, uid_t uid, const char **ret_how) {
-        for (unsigned i = 0; exe && i < cfg->n_identities; i++) {
+/* The real uid from /proc/PID/status: what the kernel side judges by. */
+static int peer_real_uid(pid_t pid, uid_t *ret) {
+        char p[64], text[4096];
+        snprintf(p, sizeof(p), "/proc/%d/status", (int) pid);
+        int r = read_file_at(AT_FDCWD, p, text, sizeof(text));
+        if (r < 0)
+                return r;
+        const char *uid = strstr(text, "\nUid:");
+        if (!uid)
+                return -ENOENT;
+        *ret = (uid_t) strtoul(uid + 5, NULL, 10);
+        return 0;
+}
+
+static enum hn_slice_owner match(const struct hnd_config *cfg, const struct hnd_caller *c, const char *cgroup,
+                                 const char *cgroup_root, const char **ret_how) {
+        /* an executable is its agent only as run by ExecutableUid= (root
+         * unless set): the agent's binary run by another uid is not it */
+        for (unsigned i = 0; c->have_exe && i < cfg->n_identities; i++) {
+                const struct hnd_identity *id = &cfg->identities[i];
                 struct stat st;
-                if (cfg->identities[i].kind == HND_ID_EXE && stat(cfg->identities[i].value, &st) == 0 &&
-                    st.st_dev == exe->st_dev && st.st_ino == exe->st_ino)
-                        return *ret_how = "executable", cfg->identities[i].owner;
+                if (id->kind == HND_ID_EXE && c->real_uid == cfg->executable_uid[id->owner] &&
+                    stat(id->value, &st) == 0 && st.st_dev == c->exe_dev && st.st_ino == c->exe_ino)
+                        return *ret_how = "executable", id->owner;
         }
         for (unsigned i = 0; cgroup && i < cfg->n_identities; i++) {
                 char dir[PATH_MAX];
@@ -90,13 +107,47 @@ static enum hn_slice_owner match(const struct hnd_config *cfg, const struct stat
                         return *ret_how = "cgroup", cfg->identities[i].owner;
         }
         for (unsigned i = 0; i < cfg->n_identities; i++)
-                if (cfg->identities[i].kind == HND_ID_UID && strtoul(cfg->identities[i].value, NULL, 10) == uid)
+                if (cfg->identities[i].kind == HND_ID_UID && strtoul(cfg->identities[i].value, NULL, 10) == c->uid)
                         return *ret_how = "uid", cfg->identities[i].owner;
         return HN_OWNER_NONE;
 }
 
+/* Who pid is now, with uid (SO_PEERCRED's) and gid as given. pidfd, if
+ * not -1, is pid's: it must still be alive once /proc was read, so a
+ * recycled pid cannot lend its identity. */
+static int identify_pid(pid_t pid, uid_t uid, gid_t gid, int pidfd, const struct hnd_config *cfg,
+                        const char *cgroup_mount, const char *cgroup_root, struct hnd_caller *ret) {
+        struct hnd_caller c = { .pid = pid, .uid = uid, .gid = gid, .matched = "none", .real_uid = (uid_t) -1 };
+        char p[64], cgroup[PATH_MAX];
+        struct stat exe;
+        snprintf(p, sizeof(p), "/proc/%d/exe", (int) pid);
+        c.have_exe = stat(p, &exe) == 0;
+        if (c.have_exe)
+                c.exe_dev = exe.st_dev, c.exe_ino = exe.st_ino;
+        ssize_t n = readlink(p, c.exe, sizeof(c.exe) - 1);
+        c.exe[n > 0 ? n : 0] = '\0';
+        if (peer_real_uid(pid, &c.real_uid) < 0)
+                c.have_exe = false; /* no uid to run it as: no executable identity */
+        bool have_cgroup = peer_cgroup(pid, cgroup_mount, cgroup, sizeof(cgroup)) == 0;
+        if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+                return -ESRCH;
+
+        const char *how = "none";
+        enum hn_slice_owner owner = match(cfg, &c, have_cgroup ? cgroup : NULL, cgroup_root, &how);
+        if (owner != HN_OWNER_NONE) {
+                c.role = role_of(owner);
+                c.matched = how;
+        } else if (uid == 0) {
+                c.role = HND_ROLE_OPERATOR;
+                c.matched = "root";
+        } else
+                c.role = HND_ROLE_UNKNOWN;
+        *ret = c;
+        return 0;
+}
+
 int hnd_caller_identify(int fd, const struct hnd_config *cfg, const char *cgroup_mount, const char *cgroup_root,
-                        struct hnd_caller *ret) {
+                        struct hnd_caller *ret, int *ret_pidfd) {
         struct ucred cred;
         socklen_t len = sizeof(cred);
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
@@ -105,31 +156,32 @@ int hnd_caller_identify(int fd, const struct hnd_config *cfg, const char *cgroup
         len = sizeof(int);
         if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
                 pidfd = -1;
-
-        struct hnd_caller c = { .pid = cred.pid, .uid = cred.uid, .gid = cred.gid, .matched = "none" };
-        char p[64], cgroup[PATH_MAX];
-        struct stat exe;
-        snprintf(p, sizeof(p), "/proc/%d/exe", (int) cred.pid);
-        bool have_exe = stat(p, &exe) == 0;
-        ssize_t n = readlink(p, c.exe, sizeof(c.exe) - 1);
-        c.exe[n > 0 ? n : 0] = '\0';
-        bool have_cgroup = peer_cgroup(cred.pid, cgroup_mount, cgroup, sizeof(cgroup)) == 0;
-        /* The pid named the peer when we read /proc: it must not have
-         * exited (and been recycled) in between. */
-        if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
-                return -ESRCH;
-
-        const char *how = "none";
-        enum hn_slice_owner owner =
-                match(cfg, have_exe ? &exe : NULL, have_cgroup ? cgroup : NULL, cgroup_root, cred.uid, &how);
-        if (owner != HN_OWNER_NONE) {
-                c.role = role_of(owner);
-                c.matched = how;
-        } else if (cred.uid == 0) {
-                c.role = HND_ROLE_OPERATOR;
-                c.matched = "root";
-        } else
-                c.role = HND_ROLE_UNKNOWN;
+        struct hnd_caller c;
+        int r = identify_pid(cred.pid, cred.uid, cred.gid, pidfd, cfg, cgroup_mount, cgroup_root, &c);
+        if (r < 0)
+                return r;
         *ret = c;
+        *ret_pidfd = take_fd(&pidfd);
+        return 0;
+}
+
+int hnd_caller_recheck(const struct hnd_caller *c, int pidfd, pid_t writer, const struct hnd_config *cfg,
+                       const char *cgroup_mount, const char *cgroup_root, char *why, size_t why_size) {
+        if (writer != c->pid) {
+                snprintf(why, why_size, "the request was written by pid %d, not by the connected caller (pid %d)",
+                         (int) writer, (int) c->pid);
+                return -EPERM;
+        }
+        struct hnd_caller now;
+        if (identify_pid(c->pid, c->uid, c->gid, pidfd, cfg, cgroup_mount, cgroup_root, &now) < 0) {
+                snprintf(why, why_size, "the connected caller (pid %d) has exited", (int) c->pid);
+                return -EPERM;
+        }
+        if (now.have_exe != c->have_exe || now.exe_dev != c->exe_dev || now.exe_ino != c->exe_ino ||
+            now.real_uid != c->real_uid || now.role != c->role) {
+                snprintf(why, why_size, "the caller (pid %d) changed since it connected (was %s as %s, now %s as %s)",
+                         (int) c->pid, hnd_role_name(c->role), c->exe, hnd_role_name(now.role), now.exe);
+                return -EPERM;
+        }
         return 0;
 }

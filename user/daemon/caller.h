@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include <hpcnode/slice.h>
@@ -27,6 +28,11 @@ struct hnd_caller {
         enum hnd_role role;
         const char *matched;  /* "executable", "cgroup", "uid", "root" or "none" */
         char exe[PATH_MAX];   /* "" when unreadable */
+        /* what the identity was judged by, to see it change */
+        bool have_exe;
+        dev_t exe_dev;
+        ino_t exe_ino;
+        uid_t real_uid; /* (uid_t) -1 when unreadable */
 };
 
 /* "unknown", "operator", "pact", "workload"; never NULL. */
@@ -42,8 +48,17 @@ json_object *hnd_caller_json(const struct hnd_caller *c);
  * configured root (Cgroup= identities are below that). Where the kernel
  * offers SO_PEERPIDFD (6.5+), the peer is checked to be still the same
  * process after its /proc entries were read, so a recycled pid cannot lend
- * its identity. */
+ * its identity; the pidfd is returned in *ret_pidfd (-1 without it) for
+ * hnd_caller_recheck. */
 int hnd_caller_identify(int fd, const struct hnd_config *cfg, const char *cgroup_mount, const char *cgroup_root,
-                        struct hnd_caller *ret);
+                        struct hnd_caller *ret, int *ret_pidfd);
+
+/* Each call: the request's bytes were written by writer (their
+ * SCM_CREDENTIALS pid), which must be the caller identified at connect,
+ * still alive (pidfd, where there is one) and still the same (executable,
+ * real uid, role). Otherwise -EPERM and why: a socket handed to another
+ * process, or a caller that exec'd another binary since, is refused. */
+int hnd_caller_recheck(const struct hnd_caller *c, int pidfd, pid_t writer, const struct hnd_config *cfg,
+                       const char *cgroup_mount, const char *cgroup_root, char *why, size_t why_size);
 
 #endif

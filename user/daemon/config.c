@@ -216,6 +216,14 @@ static int identity_key(struct hnd_config *cfg, enum hn_slice_owner owner, const
                 id.kind = HND_ID_EXE;
                 if (copy_path(v, id.value, false) < 0)
                         return -EINVAL;
+        } else if (!strcmp(key, "ExecutableUid")) {
+                /* the section's: an executable is its agent only when run
+                 * by this uid (a copy run by anyone else is not) */
+                *why = "a numeric uid";
+                if (parse_u32(v, &uid) < 0 || uid == UINT32_MAX)
+                        return -EINVAL;
+                cfg->executable_uid[owner] = (uid_t) uid;
+                return 0;
         } else if (!strcmp(key, "Uid")) {
                 *why = "a numeric uid";
                 id.kind = HND_ID_UID;

@@ -50,6 +50,9 @@ struct hnd_config {
         uint32_t metrics_interval_secs; /* MetricsIntervalSec=, 15 */
         struct hnd_identity identities[HND_MAX_IDENTITIES];
         unsigned n_identities;
+        /* ExecutableUid= per section, by owner (HN_OWNER_PACT, _WORKLOAD):
+         * the real uid an Executable= identity must run as, 0 */
+        uid_t executable_uid[3];
 };
 
 void hnd_config_default(struct hnd_config *cfg);

@@ -202,6 +202,7 @@ static int apply_identities(struct hnd_daemon *d, const struct hnd_config *cfg, 
                 ids[i] = (struct hn_identity){ .owner = id->owner, .path = path };
                 if (id->kind == HND_ID_EXE) {
                         ids[i].kind = HN_IDENTITY_EXE;
+                        ids[i].uid = cfg->executable_uid[id->owner];
                         snprintf(path, PATH_MAX, "%s", id->value);
                 } else if (id->kind == HND_ID_UID) {
                         ids[i].kind = HN_IDENTITY_UID;

@@ -137,6 +137,10 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
         }
         m->skel->rodata->manager_tgid = (uint32_t) getpid();
         struct stat ns;
+        if (stat("/proc/self/ns/pid", &ns) == 0) {
+                m->skel->rodata->manager_pidns_dev = hn_kernel_dev(ns.st_dev);
+                m->skel->rodata->manager_pidns_ino = ns.st_ino;
+        }
         if (stat("/proc/self/ns/mnt", &ns) == 0)
                 m->skel->rodata->manager_mnt_ns = ns.st_ino;
         m->attribution = level;

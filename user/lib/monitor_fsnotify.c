@@ -343,16 +343,17 @@ static bool writer_from_proc(struct hn_monitor *m, const struct witnessed *w, st
                 memcpy(e->comm, text, len);
                 e->comm[len] = '\0';
         }
-        if (read_proc(w->pid, "status", text, sizeof(text)) == 0) {
-                const char *uid = strstr(text, "\nUid:");
-                if (uid)
-                        e->uid = (uint32_t) strtoul(uid + 5, NULL, 10); /* the real uid, as the programs see it */
-        }
+        /* the real uid, as the programs see it: an executable identity
+         * holds only with it, so no uid is no identity */
+        const char *uid = read_proc(w->pid, "status", text, sizeof(text)) == 0 ? strstr(text, "\nUid:") : NULL;
+        if (!uid)
+                return false;
+        e->uid = (uint32_t) strtoul(uid + 5, NULL, 10);
         snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int) w->pid);
         if (stat(p, &st) == 0)
                 e->mnt_ns = st.st_ino;
         enum hn_event_owner owner = (pid_t) getpid() == w->pid ? HN_EVO_MANAGER
-                                                              : monitor_identity_owner_exe(m, e->exe_ino, e->exe_dev);
+                                                              : monitor_identity_owner_exe(m, e->exe_ino, e->exe_dev, e->uid);
         if (read_proc(w->pid, "cgroup", text, sizeof(text)) == 0) {
                 char *line = strstr(text, "0::");
                 if (line && (line == text || line[-1] == '\n')) {

@@ -29,14 +29,14 @@ _Static_assert((int) HN_OWNER_PACT == (int) HN_EVO_PACT && (int) HN_OWNER_WORKLO
 struct identity_key {
         int map; /* 0 exe, 1 uid, 2 cgroup */
         union {
-                struct hn_exe_key exe;
+                struct hn_exe_identity_key exe;
                 uint32_t uid;
                 uint64_t cgroup_id;
         } key;
         uint8_t owner;
 };
 
-static const size_t key_size[3] = { sizeof(struct hn_exe_key), sizeof(uint32_t), sizeof(uint64_t) };
+static const size_t key_size[3] = { sizeof(struct hn_exe_identity_key), sizeof(uint32_t), sizeof(uint64_t) };
 
 static struct bpf_map *identity_map(struct hn_monitor *m, int map) {
         return map == 0 ? m->skel->maps.identity_exe : map == 1 ? m->skel->maps.identity_uid : m->skel->maps.identity_cgroup;
@@ -60,7 +60,8 @@ static int identity_resolve(const struct hn_identity *id, struct identity_key *r
                         return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL,
                                             "identity executable %s: not a regular file", id->path);
                 k.map = 0;
-                k.key.exe = (struct hn_exe_key){ .ino = st.st_ino, .dev = hn_kernel_dev(st.st_dev) };
+                k.key.exe = (struct hn_exe_identity_key){ .ino = st.st_ino, .dev = hn_kernel_dev(st.st_dev),
+                                                          .uid = (uint32_t) id->uid };
                 break;
         case HN_IDENTITY_UID:
                 k.map = 1;
@@ -198,7 +199,7 @@ void monitor_identities_free(struct hn_monitor *m) {
 }
 
 static size_t count_keys(const struct bpf_map *map) {
-        char key[sizeof(struct hn_exe_key)], prev[sizeof(key)]; /* the largest identity key */
+        char key[sizeof(struct hn_exe_identity_key)], prev[sizeof(key)]; /* the largest identity key */
         size_t n = 0;
         for (void *p = NULL; bpf_map_get_next_key(bpf_map__fd(map), p, key) == 0; p = prev) {
                 memcpy(prev, key, sizeof(key));
@@ -251,8 +252,8 @@ static enum hn_event_owner owner_in(struct hn_monitor *m, int map, const void *k
         return (enum hn_event_owner) owner;
 }
 
-enum hn_event_owner monitor_identity_owner_exe(struct hn_monitor *m, uint64_t ino, uint32_t dev) {
-        struct hn_exe_key k = { .ino = ino, .dev = dev };
+enum hn_event_owner monitor_identity_owner_exe(struct hn_monitor *m, uint64_t ino, uint32_t dev, uint32_t uid) {
+        struct hn_exe_identity_key k = { .ino = ino, .dev = dev, .uid = uid };
         return owner_in(m, 0, &k);
 }
 

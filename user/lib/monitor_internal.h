@@ -76,7 +76,7 @@ int monitor_slice_roots_update(struct hn_monitor *m);
 int monitor_seed_placement(struct hn_monitor *m);
 
 /* The owner of an identity key, as the programs would find it. */
-enum hn_event_owner monitor_identity_owner_exe(struct hn_monitor *m, uint64_t ino, uint32_t dev);
+enum hn_event_owner monitor_identity_owner_exe(struct hn_monitor *m, uint64_t ino, uint32_t dev, uint32_t uid);
 enum hn_event_owner monitor_identity_owner_uid(struct hn_monitor *m, uint32_t uid);
 enum hn_event_owner monitor_identity_owner_cgroup(struct hn_monitor *m, uint64_t cgroup_id);
 
