@@ -3,14 +3,14 @@
 
 # Debian bookworm packages, the one list: build, tests and benchmarks.
 DEPS_PKGS := gcc make pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev liburing-dev squashfs-tools util-linux \
+	libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev libssl-dev liburing-dev squashfs-tools util-linux \
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd groff-base
 
 VERSION := 0.3.0
 BUILD ?= build
 SANITIZE ?= 0
 
-PKG_LIBS := mount libbpf libsystemd json-c
+PKG_LIBS := mount libbpf libsystemd json-c libcrypto
 CC ?= cc
 CFLAGS_BASE := -std=gnu11 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 	-D_GNU_SOURCE -DHND_VERSION=\"$(VERSION)\" -fPIC -fvisibility=hidden -Iinclude -Iuser/lib -Iuser/daemon -Itests/lib
@@ -49,7 +49,8 @@ DAEMON := $(BUILD)/hpcnoded
 DAEMON_SRCS := $(wildcard user/daemon/*.c)
 DAEMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRCS))
 CTL := $(BUILD)/hpcnodectl
-CTL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/ctl/*.c))
+# the CLI verifies the audit chain with the daemon's own code
+CTL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard user/ctl/*.c)) $(BUILD)/user/daemon/audit_chain.o
 
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
@@ -120,9 +121,10 @@ $(DEMO): $(BUILD)/user/demo/hn_demo.o $(LIB_A)
 $(DAEMON): $(DAEMON_OBJS) $(LIB_A)
 	$(CC) $(LDFLAGS_BASE) -o $@ $^ $(DAEMON_LDLIBS)
 
-# The CLI needs only json-c: it speaks the API, not the library.
+# The CLI needs only json-c (and libcrypto for audit verify): it speaks
+# the API, not the library.
 $(CTL): $(CTL_OBJS)
-	$(CC) $(LDFLAGS_BASE) -o $@ $^ $(shell pkg-config --libs json-c 2>/dev/null)
+	$(CC) $(LDFLAGS_BASE) -o $@ $^ $(shell pkg-config --libs json-c libcrypto 2>/dev/null)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIB_A)
 	$(CC) $(LDFLAGS_BASE) -o $@ $^ -lcmocka $(DAEMON_LDLIBS)

@@ -34,12 +34,6 @@ static int count_text_n(const char *buf, size_t n, char c) {
         return k;
 }
 
-static bool has(const char *text, const char *needle) {
-        if (!strstr(text, needle))
-                fail_msg("expected \"%s\" in:\n%s", needle, text);
-        return true;
-}
-
 /* A child that sleeps until killed; the caller reaps it. */
 static pid_t sleeper(void) {
         pid_t pid = fork();

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +201,93 @@ static void sighup_reopens_and_sigterm_stops(void **state) {
         o = wait_record(d->log, "hpcnoded.stop", NULL);
         assert_non_null(o);
         json_object_put(o);
+}
+
+/* sh -c cmd (formatted); its exit status. */
+static int shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int shf(const char *fmt, ...) {
+        char cmd[4096];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(cmd, sizeof(cmd), fmt, ap);
+        va_end(ap);
+        int st = system(cmd);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* The trail is a hash chain: verify passes on the live log, across a
+ * restart and a rotation, and names the first broken record when one is
+ * removed, edited, or the tail cut; a name with bytes that are not UTF-8
+ * is escaped, so every line stays valid UTF-8 JSON. */
+static void audit_chain_verified_and_tampering_found(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        write_config(d, NULL);
+        start(d);
+        char out[8192], copy[192], rotated[192];
+        /* records of several kinds, one naming invalid UTF-8 */
+        const char *bad = env_path(d->cg, "pact.slice/infra.slice/bad\xff\xfe-name");
+        act_expect(d->workload_exe, "mkdir", bad, NULL, can_enforce() ? EPERM : 0);
+        json_object *o = wait_record(d->log, "cgroup.mkdir", NULL);
+        assert_non_null(o);
+        has(str(o, "target", "path"), "bad\\xff\\xfe-name");
+        json_object_put(o);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice chained"), 0);
+        assert_int_equal(shf("iconv -f UTF-8 -t UTF-8 '%s' > /dev/null", d->log), 0);
+        /* the live log verifies, against the daemon's own end */
+        if (ctl_run(d, NULL, out, sizeof(out), "audit verify") != 0)
+                fail_msg("audit verify of a live log: %s", out);
+        has(out, "ok: ");
+        has(out, "from the first");
+        int lines = count_lines(d->log, "\"seq\":");
+        assert_true(lines >= 4);
+
+        /* a record removed (the second), in a copy */
+        snprintf(copy, sizeof(copy), "%s/copy.jsonl", d->dir);
+        assert_int_equal(shf("sed 2d '%s' > '%s'", d->log, copy), 0);
+        char args[512];
+        snprintf(args, sizeof(args), "audit verify %s", copy);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), args), 1);
+        has(out, "broken at line 2: seq 3 follows seq 1: records missing");
+        /* a record edited (the second: its successor's prev no longer matches) */
+        assert_int_equal(shf("sed '2s/\"time_ns\":1/\"time_ns\":2/' '%s' > '%s'", d->log, copy), 0);
+        assert_int_not_equal(shf("cmp -s '%s' '%s'", d->log, copy), 0);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), args), 1);
+        has(out, "broken at line 3: seq 3: prev is not the hash of the record before it (seq 2)");
+        /* and a line that is not a record */
+        assert_int_equal(shf("sed '2s/^{/[/' '%s' > '%s'", d->log, copy), 0);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), args), 1);
+        has(out, "broken at line 2: not a JSON record (after seq 1)");
+
+        /* a restart goes on with the chain */
+        kill(d->pid, SIGTERM);
+        assert_int_equal(wait_pid_ms(d->pid, 30000, NULL), d->pid);
+        d->pid = 0;
+        start(d);
+        if (ctl_run(d, NULL, out, sizeof(out), "audit verify") != 0)
+                fail_msg("audit verify after a restart: %s", out);
+        /* a rotation too: the new file starts where the old one ended */
+        snprintf(rotated, sizeof(rotated), "%s.1", d->log);
+        assert_int_equal(rename(d->log, rotated), 0);
+        kill(d->pid, SIGHUP);
+        o = wait_record(d->log, "audit_log.reopened", NULL);
+        assert_non_null(o);
+        json_object_put(o);
+        if (ctl_run(d, NULL, out, sizeof(out), "audit verify") != 0)
+                fail_msg("audit verify after a rotation: %s", out);
+        has(out, "the chain's start is in an earlier file");
+        snprintf(args, sizeof(args), "audit verify %s %s", rotated, d->log);
+        if (ctl_run(d, NULL, out, sizeof(out), args) != 0)
+                fail_msg("audit verify of both files: %s", out);
+        has(out, "from the first");
+        snprintf(args, sizeof(args), "audit verify %s %s", d->log, rotated); /* in the wrong order */
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), args), 1);
+
+        /* the live log's tail cut: found against the daemon's end */
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice chained2"), 0);
+        assert_int_equal(shf("sed -i '$d' '%s'", d->log), 0);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "audit verify"), 1);
+        has(out, "records missing at the end (the file was cut)");
 }
 
 /* A tiny ring buffer and a storm: the loss is counted in the kernel and the
@@ -753,6 +841,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(library_actions_share_the_trail, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(manager_known_in_a_pid_namespace, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(sighup_reopens_and_sigterm_stops, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(audit_chain_verified_and_tampering_found, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(storm_gives_a_resync_record, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(restart_loses_no_state, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(sighup_reloads_identities, dmn_setup, dmn_teardown),

@@ -141,6 +141,12 @@ const char *str(json_object *o, const char *a, const char *b) {
         return json_object_get_string(v);
 }
 
+bool has(const char *text, const char *needle) {
+        if (!strstr(text, needle))
+                fail_msg("expected \"%s\" in:\n%s", needle, text);
+        return true;
+}
+
 int64_t num(json_object *o, const char *a, const char *b) {
         json_object *v;
         if (!json_object_object_get_ex(o, a, &v) || (b && !json_object_object_get_ex(v, b, &v)))

@@ -43,6 +43,8 @@ double now_s(void);
 /* The first record with "event" == name (and target.path == path if
  * non-NULL), waiting up to 10 s. The caller json_object_put()s it. */
 json_object *wait_record(const char *log, const char *name, const char *path);
+/* Fails the test, showing text, unless needle is in it. */
+bool has(const char *text, const char *needle);
 /* o.a or o.a.b; a missing field fails the test naming it. */
 const char *str(json_object *o, const char *a, const char *b);
 int64_t num(json_object *o, const char *a, const char *b);

@@ -432,6 +432,12 @@ static int call_status(struct hnd_daemon *d, const struct hnd_caller *c, json_ob
         json_object_object_add(result, "uenv_base", json_object_new_string(d->cfg.uenv_base));
         json_object_object_add(result, "workdir_base", json_object_new_string(d->cfg.workdir_base));
         json_object_object_add(result, "audit_log", json_object_new_string(d->cfg.audit_log));
+        /* where the chain stands, so audit verify sees a cut tail too */
+        struct audit_chain chain = hnd_sink_chain(&d->sink);
+        json_object *ch = json_object_new_object();
+        json_object_object_add(ch, "seq", json_object_new_int64((int64_t) chain.seq));
+        json_object_object_add(ch, "last", json_object_new_string(chain.last));
+        json_object_object_add(result, "audit_chain", ch);
         json_object_object_add(result, "uptime_s",
                                json_object_new_int64((int64_t) ((now_usec - d->started_unix_usec) / 1000000u)));
         json_object *e = json_object_new_object();

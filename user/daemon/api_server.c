@@ -16,6 +16,7 @@
 #include "caller.h"
 #include "daemon.h"
 #include "error_set.h"
+#include "json_strict.h"
 #include "macro.h"
 #include "timer.h"
 
@@ -192,7 +193,10 @@ static void queue_line(struct hnd_api_client *c, const char *text, size_t n) {
 }
 
 static void queue_json(struct hnd_api_client *c, json_object *o) {
-        const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+        const char *text = json_object_to_json_string_ext(o, flags);
+        if (!json_utf8_valid(text, strlen(text)) && json_utf8_repair(o)) /* a name the kernel gave */
+                text = json_object_to_json_string_ext(o, flags);
         queue_line(c, text, strlen(text));
 }
 

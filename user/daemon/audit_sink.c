@@ -15,9 +15,11 @@
 
 #include <hpcnode/monitor.h>
 
+#include "audit_chain.h"
 #include "audit_sink.h"
 #include "caller.h"
 #include "error_set.h"
+#include "json_strict.h"
 
 /* Journal message ids: an alert can be selected with MESSAGE_ID= alone. */
 #define MSGID_EVENT "7f3c2a4e9b1d4e21a6c8d05e1f2b3a41"
@@ -32,7 +34,10 @@ static int64_t clock_ns(clockid_t c) {
         return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int open_log(const char *path) {
+/* Opened for appending only; a last line a crash cut short is closed
+ * with a newline, so the next record is a line of its own (the broken one
+ * stays, for audit verify to name). */
+static int open_log(const char *path, bool partial) {
         if (!*path)
                 return -1;
         char dir[PATH_MAX];
@@ -42,8 +47,15 @@ static int open_log(const char *path) {
                 *slash = '\0';
                 (void) mkdir(dir, 0750);
         }
-        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-        return fd < 0 ? -errno : fd;
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+        if (fd < 0)
+                return -errno;
+        if (partial && write(fd, "\n", 1) != 1) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
 }
 
 int hnd_sink_open(struct hnd_sink *s, const struct hnd_config *cfg, const char *cgroup_mount, bool echo,
@@ -51,11 +63,17 @@ int hnd_sink_open(struct hnd_sink *s, const struct hnd_config *cfg, const char *
         *s = (struct hnd_sink){ .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .fsync = cfg->audit_fsync,
                                 .journal = cfg->journal, .echo = echo,
                                 .mode = "audit" };
+        memcpy(s->chain.last, AUDIT_CHAIN_GENESIS, AUDIT_CHAIN_HEX);
         snprintf(s->path, sizeof(s->path), "%s", cfg->audit_log);
         snprintf(s->cgroup_mount, sizeof(s->cgroup_mount), "%s", cgroup_mount);
         s->boot_to_real_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
         if (*s->path) {
-                s->fd = open_log(s->path);
+                /* the chain goes on from the file's last record */
+                bool partial = false;
+                int r = audit_chain_resume(s->path, &s->chain, &partial);
+                if (r < 0)
+                        return hn_error_set(err, HN_ERR_IO, -r, "audit log %s: %s", s->path, strerror(-r));
+                s->fd = open_log(s->path, partial);
                 if (s->fd < 0)
                         return hn_error_set(err, HN_ERR_IO, -s->fd, "audit log %s: %s", s->path, strerror(-s->fd));
         }
@@ -66,7 +84,7 @@ int hnd_sink_reopen(struct hnd_sink *s) {
         if (!*s->path)
                 return 0;
         hnd_sink_sync(s); /* what went to the old file is on disk before it is let go */
-        int fd = open_log(s->path);
+        int fd = open_log(s->path, false); /* a new file goes on with the chain where the old one ended */
         if (fd < 0)
                 return fd;
         pthread_mutex_lock(&s->lock);
@@ -83,6 +101,13 @@ void hnd_sink_sync(struct hnd_sink *s) {
                 s->failures++;
         s->unsynced = false;
         pthread_mutex_unlock(&s->lock);
+}
+
+struct audit_chain hnd_sink_chain(struct hnd_sink *s) {
+        pthread_mutex_lock(&s->lock);
+        struct audit_chain c = s->chain;
+        pthread_mutex_unlock(&s->lock);
+        return c;
 }
 
 void hnd_sink_close(struct hnd_sink *s) {
@@ -114,10 +139,21 @@ static void add_client(json_object *o) {
                 json_object_object_add(o, "client", hnd_caller_json(current_client));
 }
 
+/* Each record: valid UTF-8 whatever the kernel named, then its place in
+ * the chain (seq, and the previous line's hash), written whole with one
+ * writev under the lock so the chain is the file's order. */
 static void write_line(struct hnd_sink *s, json_object *o) {
-        const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        size_t len = strlen(text);
+        const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+        const char *text = json_object_to_json_string_ext(o, flags);
+        if (!json_utf8_valid(text, strlen(text)))
+                (void) json_utf8_repair(o);
         pthread_mutex_lock(&s->lock);
+        json_object_object_add(o, "seq", json_object_new_int64((int64_t) (s->chain.seq + 1)));
+        json_object_object_add(o, "prev", json_object_new_string(s->chain.last));
+        text = json_object_to_json_string_ext(o, flags);
+        size_t len = strlen(text);
+        s->chain.seq++;
+        audit_chain_hash(text, len, s->chain.last);
         s->records++;
         if (s->fd >= 0) {
                 struct iovec iov[2] = { { (void *) text, len }, { "\n", 1 } };

@@ -11,6 +11,7 @@
 #include <hpcnode/event.h>
 #include <hpcnode/mount.h>
 
+#include "audit_chain.h"
 #include "config.h"
 #include "limits_watch.h"
 
@@ -32,6 +33,7 @@ struct hnd_sink {
         char cgroup_mount[PATH_MAX];  /* event paths are below it */
         int64_t boot_to_real_ns;      /* CLOCK_REALTIME - CLOCK_BOOTTIME */
         uint64_t records, failures;
+        struct audit_chain chain; /* the last record's seq and hash */
         /* Every record line, also handed here (API subscribers); called
          * with the sink locked, from the thread making the record. */
         void (*tap)(const char *line, size_t len, void *userdata);
@@ -49,6 +51,8 @@ int hnd_sink_reopen(struct hnd_sink *s);
 /* fdatasync of what was written since the last one (AuditFsync). */
 void hnd_sink_sync(struct hnd_sink *s);
 void hnd_sink_close(struct hnd_sink *s);
+/* Where the chain stands: the last record's seq and hash. */
+struct audit_chain hnd_sink_chain(struct hnd_sink *s);
 
 /* A kernel record from the ring buffer. mount_path: the resolved target
  * of a mount record (NULL for the others). */

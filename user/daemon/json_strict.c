@@ -33,22 +33,100 @@ static void skip_space(struct scan *s) {
 }
 
 /* One UTF-8 sequence, well formed and shortest (no surrogates, <= U+10FFFF). */
-static int utf8_char(struct scan *s) {
-        unsigned c = *s->p;
+/* The length of the valid UTF-8 character at p (shortest form, no
+ * surrogate, at most U+10FFFF), 0 if there is none. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end) {
+        unsigned c = *p;
         size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-        if (n == 0 || (size_t) (s->end - s->p) < n)
-                return fail(s, "invalid UTF-8");
+        if (n == 0 || (size_t) (end - p) < n)
+                return 0;
         uint32_t cp = n == 1 ? c : n == 2 ? c & 0x1F : n == 3 ? c & 0x0F : c & 0x07;
         for (size_t i = 1; i < n; i++) {
-                if ((s->p[i] & 0xC0) != 0x80)
-                        return fail(s, "invalid UTF-8");
-                cp = cp << 6 | (s->p[i] & 0x3F);
+                if ((p[i] & 0xC0) != 0x80)
+                        return 0;
+                cp = cp << 6 | (p[i] & 0x3F);
         }
         static const uint32_t least[5] = { 0, 0, 0x80, 0x800, 0x10000 };
         if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+                return 0;
+        return n;
+}
+
+static int utf8_char(struct scan *s) {
+        size_t n = utf8_len(s->p, s->end);
+        if (n == 0)
                 return fail(s, "invalid UTF-8");
         s->p += n;
         return 0;
+}
+
+bool json_utf8_valid(const char *text, size_t len) {
+        const unsigned char *p = (const unsigned char *) text, *end = p + len;
+        while (p < end) {
+                if (*p < 0x80) { /* the common case, a byte at a time */
+                        p++;
+                        continue;
+                }
+                size_t n = utf8_len(p, end);
+                if (n == 0)
+                        return false;
+                p += n;
+        }
+        return true;
+}
+
+/* text with each byte that is not part of valid UTF-8 written as the
+ * four characters \xNN (and each backslash as two, so the escape is
+ * unambiguous); NULL without memory. */
+static char *utf8_escape(const char *text, size_t len) {
+        char *out = malloc(len * 4 + 1), *w = out;
+        if (!out)
+                return NULL;
+        const unsigned char *p = (const unsigned char *) text, *end = p + len;
+        while (p < end) {
+                size_t n = *p == '\\' ? 0 : utf8_len(p, end);
+                if (*p == '\\') {
+                        *w++ = '\\', *w++ = '\\';
+                        p++;
+                } else if (n == 0) {
+                        w += sprintf(w, "\\x%02x", *p);
+                        p++;
+                } else {
+                        memcpy(w, p, n);
+                        w += n, p += n;
+                }
+        }
+        *w = '\0';
+        return out;
+}
+
+unsigned json_utf8_repair(json_object *o) {
+        unsigned n = 0;
+        switch (json_object_get_type(o)) {
+        case json_type_string: {
+                const char *text = json_object_get_string(o);
+                size_t len = (size_t) json_object_get_string_len(o);
+                if (json_utf8_valid(text, len))
+                        return 0;
+                char *fixed = utf8_escape(text, len);
+                (void) json_object_set_string(o, fixed ? fixed : "(invalid UTF-8)");
+                free(fixed);
+                return 1;
+        }
+        case json_type_object: {
+                json_object_object_foreach(o, key, value) {
+                        (void) key;
+                        n += json_utf8_repair(value);
+                }
+                return n;
+        }
+        case json_type_array:
+                for (size_t i = 0; i < json_object_array_length(o); i++)
+                        n += json_utf8_repair(json_object_array_get_idx(o, i));
+                return n;
+        default:
+                return 0;
+        }
 }
 
 static int hex4(struct scan *s, uint32_t *ret) {
