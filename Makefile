@@ -56,10 +56,12 @@ TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
 TEST_SRCS := $(wildcard tests/unit/test_*.c tests/integration/test_*.c)
 TEST_BINS := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 
-.PHONY: all deps run demo test test-host test-vm test-bins bench bench-vm clean vmlinux install
+.PHONY: all deps run demo test test-host test-vm test-bins bench bench-vm clean vmlinux install fuzz fuzz-bins
 # Keep objects of test and bench programs: they are intermediates of a
 # pattern chain, which make would otherwise delete and rebuild every time.
 .SECONDARY:
@@ -130,6 +132,8 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIB_A)
 	$(CC) $(LDFLAGS_BASE) -o $@ $^ -lcmocka $(DAEMON_LDLIBS)
 # Unit tests of the daemon's own parsers link the object they test.
 $(BUILD)/tests/unit/test_json_strict: $(BUILD)/user/daemon/json_strict.o
+# the protocol fuzz test tells malformed mutants from valid ones with it
+$(BUILD)/tests/integration/test_api: $(BUILD)/user/daemon/json_strict.o
 
 # Built without sanitizers: it runs inside scopes under memory limits, where
 # ASan's shadow reservations would only blur what the test measures.
@@ -160,6 +164,7 @@ demo:
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
+	@$(MAKE) --no-print-directory fuzz-bins
 	@tests/run-all.sh
 
 test-host:
@@ -171,6 +176,32 @@ test-vm:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
 	@tests/vm/run-all.sh
+
+# libFuzzer targets (tests/fuzz/): clang, with ASan and UBSan, each
+# linked with only the parser it tests. `make test` runs each briefly
+# (tests/fuzz/run.sh), `make fuzz` for FUZZ_SECONDS each.
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -DHND_VERSION=\"$(VERSION)\" \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+	-Iinclude -Iuser/lib -Iuser/daemon -Itests/fuzz $(shell pkg-config --cflags json-c 2>/dev/null)
+FUZZ_SECONDS ?= 600
+build/fuzz/obj/%.o: %.c $(wildcard include/hpcnode/*.h user/lib/*.h user/daemon/*.h tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c $< -o $@
+build/fuzz/fuzz_request: build/fuzz/obj/user/daemon/json_strict.o
+build/fuzz/fuzz_config: build/fuzz/obj/user/daemon/config.o build/fuzz/obj/user/lib/attribution.o build/fuzz/obj/user/lib/error.o
+build/fuzz/fuzz_names: build/fuzz/obj/user/lib/cgroup_path.o build/fuzz/obj/user/lib/slice_owner.o build/fuzz/obj/user/lib/error.o
+build/fuzz/fuzz_emergency: build/fuzz/obj/user/lib/emergency.o build/fuzz/obj/user/lib/clock.o \
+	build/fuzz/obj/user/lib/cgroup_path.o build/fuzz/obj/user/lib/fileio.o build/fuzz/obj/user/lib/error.o
+build/fuzz/fuzz_audit_tail: build/fuzz/obj/user/daemon/audit_tail.o build/fuzz/obj/user/daemon/audit_chain.o \
+	build/fuzz/obj/user/lib/error.o
+build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o
+	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(shell pkg-config --libs json-c libcrypto 2>/dev/null)
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory fuzz-bins
+	@tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
 bench:
 	@$(MAKE) --no-print-directory deps

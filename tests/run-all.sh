@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run-all.sh: `make test` after the build. The host suites, then the VM
+# run-all.sh: `make test` after the build. The host suites, the fuzz
+# targets briefly, the installed tree, then the VM
 # suites (unless HN_SKIP_VM=1, which says so), then one closing line that
 # adds them up. The exit status covers all of them.
 set -uo pipefail
@@ -15,6 +16,10 @@ add() { # a "N passed, M failed, K skipped" line
 "$here/run-suites.sh" build/test host | tee build/test/host.out | sed 's/^\([0-9]* passed, \)/host: \1/'
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 add "$(tail -1 build/test/host.out)"
+# the parsers under libFuzzer, briefly (make fuzz runs them longer)
+"$here/fuzz/run.sh" build/fuzz "${HN_FUZZ_SECONDS:-20}" | tee build/test/fuzz.out | sed 's/^\([0-9]* passed, \)/fuzz: \1/'
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+add "$(tail -1 build/test/fuzz.out)"
 "$here/install-check.sh" build/install | tee build/test/install.out | sed 's/^\([0-9]* passed, \)/install: \1/'
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 add "$(tail -1 build/test/install.out)"
@@ -30,8 +35,8 @@ fi
 # name" lines and crashed suites, of every run above.
 if [ "$status" -ne 0 ]; then
         echo "failed:"
-        cat build/test/host.out build/test/install.out build/test/vm.out 2>/dev/null |
-                grep -E ' [1-9][0-9]* failed|\[  FAILED  \] [a-z_]|\[  ERROR   \]|crashed or aborted|did not finish' |
+        cat build/test/host.out build/test/fuzz.out build/test/install.out build/test/vm.out 2>/dev/null |
+                grep -E ' [1-9][0-9]* failed|\[  FAILED  \] [a-z_]|\[  ERROR   \]|crashed or aborted|did not finish|^fuzz .*FAILED' |
                 grep -v '^vm-[0-9.]*: [0-9]* passed' | tail -40
 fi
 echo "total: $total_p passed, $total_f failed, $total_s skipped"

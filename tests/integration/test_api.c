@@ -22,6 +22,7 @@
 
 #include "daemon_fixture.h"
 #include "fixture.h"
+#include "json_strict.h"
 #include "mount_fixture.h"
 
 #define NOBODY "setpriv --reuid=65534 --regid=65534 --clear-groups"
@@ -717,6 +718,69 @@ static void borrowed_connections_refused(void **state) {
         assert_true(path_exists(env_path(d->cg, "workload.slice/handed.scope")));
 }
 
+/* Protocol fuzzing against the sanitizer-built daemon: 3,000 mutants
+ * (bytes flipped, inserted, deleted, duplicated; a fixed seed) of a
+ * scope.create request. Each that is not strict JSON (the others are
+ * not sent) is answered invalid_argument and acted on by no one: no scope
+ * appears; the daemon stays up, serving. */
+static void malformed_requests_never_acted_on(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        write_config(d, NULL);
+        start(d);
+        static const char base[] = "{\"call\":\"scope.create\",\"args\":{\"parent\":\"workload.slice\",\"name\":\"fz\"},\"id\":1}";
+        /* single bytes, and the tokens json-c alone would let through */
+        static const char pick[] = "{}[]\",:\\u0aZ/.-1e+ \x00\x7f\xc3\xa9\xed\xa0\x80\xff";
+        static const char *const tokens[] = { "\\u0000", "\\ud800", "\"name\":\"x\",", "\"call\":\"status\",",
+                                              ",", "99999999999999999999", "\xc0\xaf", "\"args\":{},", "\\uDFFF" };
+        unsigned seed = 12345, malformed = 0;
+        char m[512], reply[8192];
+        for (int i = 0; i < 3000; i++) {
+                size_t n = sizeof(base) - 1;
+                memcpy(m, base, n);
+                for (int k = 1 + (int) (rand_r(&seed) % 3); k > 0; k--) {
+                        size_t at = (size_t) rand_r(&seed) % n;
+                        char c = pick[rand_r(&seed) % (sizeof(pick) - 1)];
+                        const char *t = tokens[rand_r(&seed) % (sizeof(tokens) / sizeof(tokens[0]))];
+                        size_t tn = strlen(t);
+                        switch (rand_r(&seed) % 4) {
+                        case 0: m[at] = c; break;
+                        case 1: memmove(m + at + 1, m + at, n - at); m[at] = c; n++; break;
+                        case 2: memmove(m + at, m + at + 1, n - at - 1); n--; break;
+                        default: memmove(m + at + tn, m + at, n - at); memcpy(m + at, t, tn); n += tn; break;
+                        }
+                }
+                for (size_t j = 0; j < n; j++)
+                        if (m[j] == '\n')
+                                m[j] = ' '; /* one request per line */
+                char why[128];
+                bool valid = json_strict_check(m, n, why, sizeof(why)) == 0;
+                if (valid)
+                        continue; /* a mutant that is JSON: may be a valid request */
+                malformed++;
+                int fd = api_connect(d);
+                m[n] = '\n';
+                assert_int_equal(send(fd, m, n + 1, MSG_NOSIGNAL), (ssize_t) n + 1);
+                assert_true(read_lines(fd, reply, sizeof(reply), 1, 10000) > 0);
+                close(fd);
+                json_object *o = json_tokener_parse(reply);
+                if (!o || api_ok(o) || strcmp(str(o, "error", "kind"), "invalid_argument"))
+                        fail_msg("mutant %d (%.*s) answered %s", i, (int) n, m, reply);
+                json_object_put(o);
+        }
+        if (malformed < 2000)
+                fail_msg("only %u of 3000 mutants malformed", malformed);
+        /* only malformed mutants were sent: none made a scope */
+        char out[1 << 16];
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope list workload.slice"), 0);
+        if (strstr(out, ".scope"))
+                fail_msg("a malformed request made a scope: %s", out);
+        json_object *o = api_call(d, "scope.create", "{\"parent\":\"workload.slice\",\"name\":\"after-fuzz\"}");
+        assert_true(api_ok(o));
+        json_object_put(o);
+        assert_true(path_exists(env_path(d->cg, "workload.slice/after-fuzz.scope")));
+}
+
 static void sixty_four_clients(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
@@ -1241,6 +1305,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(authorisation_table, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(malformed_oversized_truncated_slow, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(borrowed_connections_refused, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(malformed_requests_never_acted_on, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(sixty_four_clients, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(pipelining_client_stalls_no_one, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(metrics_scraped_and_parsed, dmn_setup, slow_teardown),

@@ -60,7 +60,8 @@ int hnd_audit_tail(const char *path, unsigned n, json_object *array, struct hn_e
                         break; /* a record being written */
                 *nl = '\0';
                 json_object *o = json_tokener_parse(buf + pos);
-                if (!o) {
+                if (!json_object_is_type(o, json_type_object)) { /* a record is an object, or it is shown as text */
+                        json_object_put(o);
                         o = json_object_new_object();
                         json_object_object_add(o, "unparsed", json_object_new_string(buf + pos));
                 }

@@ -94,7 +94,8 @@ static int load(struct hn_emergency *e, struct hn_emergency_info *ret) {
                 line = nl + 1;
         }
         /* A damaged file must not open the doors: treat it as malformed. */
-        if (seen != 15 || info.expires_unix <= info.started_unix)
+        if (seen != 15 || info.expires_unix <= info.started_unix ||
+            info.expires_unix - info.started_unix > HN_EMERGENCY_MAX_DURATION_SECS) /* no begin could have made it */
                 return -EBADMSG;
         *ret = info;
         return 1;

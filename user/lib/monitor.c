@@ -41,26 +41,6 @@ static struct bpf_program *syscall_prog(struct hpcnode *skel, size_t i) {
         return progs[i];
 }
 
-static const char *const attribution_names[] = {
-        [HN_ATTRIBUTION_AUTO] = "auto",
-        [HN_ATTRIBUTION_LSM] = "lsm",
-        [HN_ATTRIBUTION_TRACEPOINT] = "tracepoint",
-        [HN_ATTRIBUTION_OFF] = "off",
-};
-
-const char *hn_attribution_name(enum hn_attribution a) {
-        return (unsigned) a < ELEMENTSOF(attribution_names) ? attribution_names[a] : NULL;
-}
-
-int hn_attribution_from_name(const char *name, enum hn_attribution *ret) {
-        for (size_t i = 0; name && i < ELEMENTSOF(attribution_names); i++)
-                if (!strcmp(name, attribution_names[i])) {
-                        *ret = (enum hn_attribution) i;
-                        return 0;
-                }
-        return -EINVAL;
-}
-
 enum hn_attribution hn_monitor_attribution(const struct hn_monitor *m) {
         return m->attribution;
 }
