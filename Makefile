@@ -24,7 +24,7 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 PKG_LDLIBS = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS_BASE) -I$(BUILD)/bpf $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS_ALL = $(shell pkg-config --libs mount libbpf 2>/dev/null) -lelf -lz -lpthread
+LDLIBS_ALL = $(shell pkg-config --libs mount libbpf libcrypto 2>/dev/null) -lelf -lz -lpthread
 DAEMON_LDLIBS = $(PKG_LDLIBS) -lelf -lz -lpthread
 
 # BPF: CO-RE objects from bpf/*.bpf.c against the committed vmlinux.h.

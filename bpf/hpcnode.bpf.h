@@ -75,12 +75,14 @@ struct {
         __type(value, __u64);
 } drops SEC(".maps") __weak;
 
-/* [0] != 0 while an emergency is in force; set by the daemon. */
+/* [0]: the emergency's deadline on the kernel's boot clock (ns), 0 when
+ * none; set by the daemon. Past it the emergency is over in the kernel,
+ * whether or not the daemon is there to say so. */
 struct {
         __uint(type, BPF_MAP_TYPE_ARRAY);
         __uint(max_entries, 1);
         __type(key, __u32);
-        __type(value, __u32);
+        __type(value, __u64);
 } emergency SEC(".maps") __weak;
 
 /* Identities, per owner: executables (by inode), uids, cgroup subtrees.
@@ -244,8 +246,9 @@ static __always_inline void count_drop(__u32 cause)
 
 static __always_inline bool emergency_on(void)
 {
-        __u32 zero = 0, *em = bpf_map_lookup_elem(&emergency, &zero);
-        return em && *em;
+        __u32 zero = 0;
+        __u64 *deadline = bpf_map_lookup_elem(&emergency, &zero);
+        return deadline && *deadline && bpf_ktime_get_boot_ns() < *deadline;
 }
 
 /* The previous LSM program's verdict stands, bounded so the verifier

@@ -24,6 +24,8 @@ extern "C" {
 #define HN_EMERGENCY_DEFAULT_STATE_PATH "/run/hpcnode/emergency"
 #define HN_EMERGENCY_MAX_DURATION_SECS  (24u * 3600u)
 #define HN_EMERGENCY_TEXT_MAX           256 /* actor and reason, bytes */
+#define HN_EMERGENCY_KEY_MIN            16  /* hn_emergency_set_key, bytes */
+#define HN_EMERGENCY_KEY_MAX            64
 
 struct hn_emergency;
 
@@ -38,6 +40,16 @@ struct hn_emergency_info {
  * HN_EMERGENCY_DEFAULT_STATE_PATH. The directory must exist. */
 HN_PUBLIC int hn_emergency_new(const char *state_path, struct hn_emergency **ret, struct hn_error *err);
 HN_PUBLIC void hn_emergency_free(struct hn_emergency *e);
+
+/* Makes this object the only source of truth (a daemon's): the state is
+ * kept in memory and the file, sealed with key (HMAC-SHA256), is only its
+ * copy for a restart. A file found at this call without a valid seal is
+ * not honoured and removed; one changed, replaced or removed later behind
+ * this object's back is put back as it was. Both are reported as
+ * emergency.state_tampered (outcome refused). key: 16..64 bytes, kept
+ * only in this object. Call once, after hn_emergency_new and
+ * hn_emergency_set_audit. */
+HN_PUBLIC int hn_emergency_set_key(struct hn_emergency *e, const void *key, size_t len, struct hn_error *err);
 
 /* Every begin/end/expiry is reported here: emergency.begin, emergency.end. */
 HN_PUBLIC void hn_emergency_set_audit(struct hn_emergency *e, hn_audit_fn fn, void *userdata);

@@ -134,8 +134,10 @@ struct hn_prog_stat {
 };
 HN_PUBLIC int hn_monitor_prog_stats(struct hn_monitor *m, struct hn_prog_stat *ret, size_t max, size_t *ret_n);
 
-/* Marks the emergency state for the programs' records. */
-HN_PUBLIC int hn_monitor_set_emergency(struct hn_monitor *m, bool active);
+/* The emergency in force until expires_unix (CLOCK_REALTIME seconds), or
+ * none (0). The programs hold it against the kernel's boot clock, so it
+ * ends at its deadline in the kernel too, whether or not anyone says so. */
+HN_PUBLIC int hn_monitor_set_emergency(struct hn_monitor *m, uint64_t expires_unix);
 
 /* Compares the programs' state (slice roots, identities, emergency flag,
  * mount bases, held mounts, their own maps' ids) with what this process

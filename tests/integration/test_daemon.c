@@ -314,24 +314,20 @@ static void storm_gives_a_resync_record(void **state) {
 
 /* The state lives in the kernel and in files, not in the daemon: a
  * restarted hpcnoded knows the owner of a cgroup made while it was down,
- * and an emergency declared meanwhile. */
+ * and the emergency it declared (sealed) before it went down. */
 static void restart_loses_no_state(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
         write_config(d, NULL);
         start(d);
+        char out[4096];
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency begin --reason restart-test --duration 2m"), 0);
         kill(d->pid, SIGTERM);
         assert_int_equal(wait_pid_ms(d->pid, 30000, NULL), d->pid);
         d->pid = 0;
-        /* while it is down: a new allocation cgroup, and an emergency */
+        /* while it is down: a new allocation cgroup */
         const char *alloc = env_path(d->cg, "workload.slice/alloc-9");
         act(d->workload_exe, "mkdir", alloc, NULL);
-        char state_path[128];
-        snprintf(state_path, sizeof(state_path), "%s/emergency", d->dir);
-        struct hn_emergency *em;
-        assert_int_equal(hn_emergency_new(state_path, &em, NULL), 0);
-        assert_int_equal(hn_emergency_begin(em, "operator:dana", "restart test", 120, NULL), 0);
-        hn_emergency_free(em);
         /* a second start appends to the same trail */
         start(d);
         char sub[PATH_MAX + 16];
@@ -344,16 +340,12 @@ static void restart_loses_no_state(void **state) {
         assert_string_equal(str(o, "target", "owner"), "workload");
         assert_true(json_object_get_boolean(json_object_object_get(o, "cross_slice")));
         assert_string_equal(str(o, "writer", "identity"), "pact");
-        /* and the emergency declared meanwhile is in force for the kernel's records */
+        /* and the emergency declared before is in force for the kernel's records */
         assert_true(json_object_get_boolean(json_object_object_get(o, "emergency")));
         json_object_put(o);
-        /* its end, while the daemon runs, reaches the kernel on a later tick
-         * (not the first: the tick must keep ticking) */
+        /* its end reaches the kernel */
         usleep(300000);
-        assert_int_equal(hn_emergency_new(state_path, &em, NULL), 0);
-        assert_int_equal(hn_emergency_end(em, "operator:dana", NULL), 0);
-        hn_emergency_free(em);
-        usleep(400000); /* LossCheckMSec=100: several ticks */
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency end"), 0);
         snprintf(sub, sizeof(sub), "%s/step-2", alloc);
         act_expect(d->pact_exe, "mkdir", sub, NULL, enforce ? EPERM : 0);
         o = wait_record(d->log, "cgroup.mkdir", sub);
@@ -363,6 +355,82 @@ static void restart_loses_no_state(void **state) {
         /* both starts, and the stop between them, are in the one trail */
         assert_int_equal(count_lines(d->log, "\"event\":\"hpcnoded.start\""), 2);
         assert_int_equal(count_lines(d->log, "\"event\":\"hpcnoded.stop\""), 1);
+}
+
+/* The daemon is the only source of truth for an emergency. pact writing
+ * the state file itself (before a start, or while it runs) declares
+ * nothing: recorded as tampering, removed, and pact's freeze of a
+ * workload scope stays cross-slice (denied with BPF LSM). And the
+ * deadline is the kernel's: with the daemon stopped (SIGSTOP), an
+ * emergency past its end no longer opens workload.slice to pact. */
+static void emergency_only_from_the_daemon(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        bool enforce = can_enforce();
+        char state_path[128], forged[256], out[4096];
+        snprintf(state_path, sizeof(state_path), "%s/emergency", d->dir);
+        snprintf(forged, sizeof(forged), "actor=pact\nreason=mine\nstarted=%llu\nexpires=%llu\n",
+                 (unsigned long long) time(NULL), (unsigned long long) time(NULL) + 600);
+        FILE *f = fopen(state_path, "w");
+        fputs(forged, f);
+        fclose(f);
+        write_config(d, NULL);
+        start(d);
+        json_object *o = wait_record(d->log, "emergency.state_tampered", NULL);
+        assert_non_null(o);
+        json_object_put(o);
+        assert_false(path_exists(state_path));
+        /* and written while it runs */
+        f = fopen(state_path, "w");
+        fputs(forged, f);
+        fclose(f);
+        for (double end = now_s() + 10; now_s() < end && count_lines(d->log, "emergency.state_tampered") < 2;)
+                usleep(20000);
+        assert_int_equal(count_lines(d->log, "emergency.state_tampered"), 2);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency status"), 0);
+        assert_string_equal(out, "none\n");
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice frozen-target"), 0);
+        char freeze[PATH_MAX + 32];
+        snprintf(freeze, sizeof(freeze), "%s/cgroup.freeze", env_path(d->cg, "workload.slice/frozen-target.scope"));
+        act_expect(d->pact_exe, "write", freeze, "1", enforce ? EPERM : 0);
+        o = wait_record(d->log, "cgroup.control_write", freeze);
+        if (!o)
+                o = wait_record(d->log, "cgroup.freeze", NULL);
+        assert_non_null(o);
+        assert_true(json_object_get_boolean(json_object_object_get(o, "cross_slice")));
+        assert_false(json_object_get_boolean(json_object_object_get(o, "emergency")));
+        json_object_put(o);
+        if (!enforce)
+                act(d->pact_exe, "write", freeze, "0");
+
+        /* a real one, 2 s, then the daemon stopped: the kernel ends it */
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency begin --reason kernel-deadline --duration 2s"), 0);
+        int before = count_lines(d->log, "\"emergency\":true");
+        act(d->pact_exe, "write", freeze, "1"); /* in force: pact may */
+        act(d->pact_exe, "write", freeze, "0");
+        for (double end = now_s() + 10; now_s() < end && count_lines(d->log, "\"emergency\":true") <= before;)
+                usleep(20000);
+        assert_true(count_lines(d->log, "\"emergency\":true") > before);
+        assert_int_equal(kill(d->pid, SIGSTOP), 0);
+        sleep(3);
+        int denied = 0;
+        pid_t writer = 0;
+        denied = agent_run(d->pact_exe, "write", freeze, "1", &writer);
+        assert_int_equal(kill(d->pid, SIGCONT), 0);
+        assert_int_equal(denied, enforce ? EPERM : 0);
+        /* its record, made by the kernel while the daemon slept: no emergency */
+        char needle[64];
+        snprintf(needle, sizeof(needle), "\"pid\":%d,", (int) writer);
+        for (double end = now_s() + 10; now_s() < end && count_lines(d->log, needle) == 0;)
+                usleep(20000);
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "grep '%s' '%s' | grep -q '\"emergency\":false' && grep '%s' '%s' | grep -q '\"cross_slice\":true'",
+                 needle, d->log, needle, d->log);
+        if (system(cmd) != 0) {
+                snprintf(cmd, sizeof(cmd), "grep '%s' '%s'", needle, d->log);
+                (void) system(cmd);
+                fail_msg("pact's write after the deadline was not a cross-slice write outside an emergency");
+        }
 }
 
 /* SIGHUP reloads the identities: a swapped pair and a removed one take
@@ -844,6 +912,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(audit_chain_verified_and_tampering_found, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(storm_gives_a_resync_record, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(restart_loses_no_state, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(emergency_only_from_the_daemon, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(sighup_reloads_identities, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(limits_reconciler_sees_unattributed_changes, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(control_write_and_kill_records, dmn_setup, dmn_teardown),

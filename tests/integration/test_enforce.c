@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hpcnode/monitor.h>
@@ -185,7 +186,7 @@ static void emergency_opens_kill_for_pact(void **state) {
         snprintf(p, sizeof(p), "%s/cgroup.kill", h.path);
         assert_int_equal(agent_run(m->pact_exe, "write", p, "1", NULL), EPERM);
         assert_int_equal(kill(job, 0), 0);
-        assert_int_equal(hn_monitor_set_emergency(m->mon, true), 0);
+        assert_int_equal(hn_monitor_set_emergency(m->mon, (uint64_t) time(NULL) + 600), 0);
         event_log_drain(&m->log, m->mon);
         assert_int_equal(agent_run(m->pact_exe, "write", p, "1", NULL), 0);
         int status;
@@ -208,7 +209,7 @@ static void emergency_opens_kill_for_pact(void **state) {
         /* the emergency opens kill and freeze, not placement */
         snprintf(p, sizeof(p), "%s/cgroup.procs", h.path);
         assert_int_equal(agent_run(m->pact_exe, "write", p, "0", NULL), EPERM);
-        assert_int_equal(hn_monitor_set_emergency(m->mon, false), 0);
+        assert_int_equal(hn_monitor_set_emergency(m->mon, 0), 0);
 }
 
 /* Reads are never recorded, never refused (RI6), nor is a write outside

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Emergency state: declared, persisted, shared, ended, expired. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "fixture.h"
 
 struct ctx {
@@ -134,12 +138,89 @@ static void malformed_state_never_counts_as_active(void **state) {
         hn_emergency_free(e);
 }
 
+static void write_text_file(const char *path, const char *text) {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+/* Sealed, the object is the only source of truth: a state someone else
+ * wrote (pact, say) is not honoured, at start or later; a change behind
+ * its back is reported and undone; its own sealed state survives a
+ * restart with the same key, and no other key. */
+static void sealed_state_is_the_managers_alone(void **state) {
+        struct ctx *c = *state;
+        static const unsigned char key[32] = "0123456789abcdef0123456789abcdef";
+        static const unsigned char other[32] = "ffffffffffffffffffffffffffffffff";
+        struct hn_emergency *e = NULL;
+        struct hn_emergency_info info;
+        struct hn_error err = { 0 };
+        char forged[256];
+        snprintf(forged, sizeof(forged), "actor=pact\nreason=mine\nstarted=%llu\nexpires=%llu\n",
+                 (unsigned long long) time(NULL), (unsigned long long) time(NULL) + 600);
+
+        /* a file pact wrote before the daemon started: not honoured, removed */
+        write_text_file(c->path, forged);
+        assert_int_equal(hn_emergency_new(c->path, &e, &err), 0);
+        hn_emergency_set_audit(e, audit_record, &c->log);
+        assert_int_equal(hn_emergency_set_key(e, key, sizeof(key), &err), 0);
+        assert_int_equal(hn_emergency_active(e, &info), 0);
+        assert_false(path_exists(c->path));
+        int i = audit_find(&c->log, "emergency.state_tampered", HN_AUDIT_REFUSED);
+        assert_true(i >= 0);
+        assert_string_equal(c->log.e[i].detail, "the state file is not sealed by the manager: not honoured, removed");
+
+        /* written while it runs: ignored, removed again, reported */
+        c->log.n = 0;
+        write_text_file(c->path, forged);
+        assert_int_equal(hn_emergency_active(e, &info), 0);
+        assert_false(path_exists(c->path));
+        assert_true(audit_find(&c->log, "emergency.state_tampered", HN_AUDIT_REFUSED) >= 0);
+
+        /* its own: sealed; an edit of it is undone, the truth kept */
+        assert_int_equal(hn_emergency_begin(e, "operator:alice", "drain", 600, &err), 0);
+        char *sealed = NULL;
+        assert_int_equal(read_full_file_at(AT_FDCWD, c->path, &sealed, NULL), 0);
+        assert_non_null(strstr(sealed, "\nseal="));
+        c->log.n = 0;
+        write_text_file(c->path, "actor=pact\nreason=drain\nstarted=1\nexpires=2\n");
+        assert_int_equal(hn_emergency_active(e, &info), 1);
+        assert_string_equal(info.actor, "operator:alice");
+        assert_true(audit_find(&c->log, "emergency.state_tampered", HN_AUDIT_REFUSED) >= 0);
+        char *now = NULL;
+        assert_int_equal(read_full_file_at(AT_FDCWD, c->path, &now, NULL), 0);
+        assert_string_equal(now, sealed);
+        free(now);
+        /* removed behind its back: put back */
+        assert_int_equal(unlink(c->path), 0);
+        assert_int_equal(hn_emergency_active(e, &info), 1);
+        assert_true(path_exists(c->path));
+        hn_emergency_free(e);
+
+        /* a restart with the key honours it; with another key it is not */
+        assert_int_equal(hn_emergency_new(c->path, &e, &err), 0);
+        assert_int_equal(hn_emergency_set_key(e, key, sizeof(key), &err), 0);
+        assert_int_equal(hn_emergency_active(e, &info), 1);
+        assert_string_equal(info.actor, "operator:alice");
+        hn_emergency_free(e);
+        assert_int_equal(hn_emergency_new(c->path, &e, &err), 0);
+        assert_int_equal(hn_emergency_set_key(e, other, sizeof(other), &err), 0);
+        assert_int_equal(hn_emergency_active(e, &info), 0);
+        assert_false(path_exists(c->path));
+        /* a key too short is refused */
+        assert_int_equal(hn_emergency_set_key(e, key, 8, &err), -EINVAL);
+        hn_emergency_free(e);
+        free(sealed);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(begin_persists_and_survives_restart, setup, teardown),
                 cmocka_unit_test_setup_teardown(expiry_closes_the_door_and_is_audited, setup, teardown),
                 cmocka_unit_test_setup_teardown(bad_declarations_refused_and_nothing_written, setup, teardown),
                 cmocka_unit_test_setup_teardown(malformed_state_never_counts_as_active, setup, teardown),
+                cmocka_unit_test_setup_teardown(sealed_state_is_the_managers_alone, setup, teardown),
         };
         return cmocka_run_group_tests_name("emergency", tests, NULL, NULL);
 }

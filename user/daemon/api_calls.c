@@ -387,8 +387,7 @@ static int call_emergency_begin(struct hnd_daemon *d, const struct hnd_caller *c
         actor_of(c, name, actor, sizeof(actor));
         if ((r = hn_emergency_begin(d->emergency, actor, reason, (uint32_t) duration, err)) < 0)
                 return r;
-        d->emergency_active = true;
-        hn_monitor_set_emergency(d->monitor, true);
+        hnd_emergency_sync(d);
         emergency_json(d, result);
         return 0;
 }
@@ -403,8 +402,7 @@ static int call_emergency_end(struct hnd_daemon *d, const struct hnd_caller *c, 
         actor_of(c, name, actor, sizeof(actor));
         if ((r = hn_emergency_end(d->emergency, actor, err)) < 0)
                 return r;
-        d->emergency_active = false;
-        hn_monitor_set_emergency(d->monitor, false);
+        hnd_emergency_sync(d);
         emergency_json(d, result);
         return 0;
 }

@@ -56,10 +56,15 @@ struct hnd_daemon {
         uint64_t lost[HN_EV_TYPE_MAX];
         struct hnd_counters counters;
         bool emergency_active;
+        uint64_t emergency_expires; /* as the programs were last told: unix seconds, 0 none */
         const char *mode;
         char mode_why[512];
         uint64_t started_unix_usec;
         int exit_code;
 };
+
+/* The emergency as the library holds it, told to the programs (with its
+ * deadline) when it changed. */
+void hnd_emergency_sync(struct hnd_daemon *d);
 
 #endif

@@ -24,6 +24,7 @@
 #include "audit_sink.h"
 #include "config.h"
 #include "daemon.h"
+#include "emergency_key.h"
 #include "error_set.h"
 #include "limits_watch.h"
 #include "macro.h"
@@ -169,12 +170,18 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 hnd_sink_note(&d->sink, "bpf.state_tampered", detail, LOG_ALERT);
                 d->counters.tampered++;
         }
-        bool active = hn_emergency_active(d->emergency, NULL) > 0;
-        if (active != d->emergency_active) {
-                hn_monitor_set_emergency(d->monitor, active);
-                d->emergency_active = active;
-        }
+        hnd_emergency_sync(d);
         return hnd_timer_arm(s, usec + (uint64_t) d->cfg.loss_check_ms * 1000u);
+}
+
+void hnd_emergency_sync(struct hnd_daemon *d) {
+        struct hn_emergency_info info;
+        uint64_t expires = hn_emergency_active(d->emergency, &info) > 0 ? info.expires_unix : 0;
+        if (expires != d->emergency_expires) {
+                (void) hn_monitor_set_emergency(d->monitor, expires);
+                d->emergency_expires = expires;
+        }
+        d->emergency_active = expires != 0;
 }
 
 static void on_limit_change(const struct hnd_limit_change *c, void *userdata) {
@@ -334,6 +341,26 @@ static int setup(struct hnd_daemon *d, bool echo, char *why, size_t why_size, co
                 return -1;
         }
         hn_emergency_set_audit(d->emergency, hnd_sink_library, &d->sink);
+        /* the daemon is the emergency's only source of truth: its state
+         * file sealed with a key of its own, beside it */
+        char key_path[PATH_MAX + 8];
+        unsigned char key[HND_EMERGENCY_KEY_BYTES];
+        bool replaced;
+        snprintf(key_path, sizeof(key_path), "%s.key", d->cfg.emergency_state);
+        int kr = hnd_emergency_key_load(key_path, key, &replaced);
+        if (kr < 0) {
+                fprintf(stderr, "hpcnoded: emergency key %s: %s\n", key_path, strerror(-kr));
+                return -1;
+        }
+        if (replaced)
+                hnd_sink_note(&d->sink, "emergency.key_replaced",
+                              "the key file was not hpcnoded's (mode, owner or size): replaced", LOG_ALERT);
+        kr = hn_emergency_set_key(d->emergency, key, sizeof(key), &err);
+        explicit_bzero(key, sizeof(key));
+        if (kr < 0) {
+                fprintf(stderr, "hpcnoded: %s\n", err.message);
+                return -1;
+        }
         for (size_t i = 0; i < ELEMENTSOF(managers); i++)
                 hn_cgroup_manager_set_emergency(managers[i], d->emergency);
         unsigned enabled = 0;
@@ -358,8 +385,8 @@ static int setup(struct hnd_daemon *d, bool echo, char *why, size_t why_size, co
                 fprintf(stderr, "hpcnoded: %s\n", err.message);
                 return -1;
         }
-        d->emergency_active = hn_emergency_active(d->emergency, NULL) > 0;
-        hn_monitor_set_emergency(d->monitor, d->emergency_active);
+        d->emergency_expires = UINT64_MAX; /* unknown: written below */
+        hnd_emergency_sync(d);
         if (d->cfg.limit_check_ms) {
                 int r = hnd_limits_new(hn_cgroup_manager_root(d->cgroups), &d->limits);
                 if (r >= 0)

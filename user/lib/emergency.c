@@ -11,6 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <hpcnode/emergency.h>
 
 #include "clock.h"
@@ -21,12 +25,24 @@
 
 /* The state file holds four "key=value" lines and exists only while an
  * emergency is in force. Deadlines are wall-clock seconds: the state has to
- * mean the same thing after a restart, which a monotonic clock cannot. */
+ * mean the same thing after a restart, which a monotonic clock cannot.
+ *
+ * Sealed (hn_emergency_set_key): the state is this object's, and the file
+ * only its copy for a restart, with a fifth line "seal=" (HMAC-SHA256 of
+ * the four under the key). A file changed behind its back is tampering:
+ * reported, ignored, and put back as it was; at start a file without a
+ * valid seal is not honoured. */
 struct hn_emergency {
         pthread_mutex_t lock;
         char path[PATH_MAX];
         hn_audit_fn audit_fn;
         void *audit_userdata;
+        bool sealed;
+        unsigned char key[HN_EMERGENCY_KEY_MAX];
+        size_t key_len;
+        bool in_force;                  /* sealed: the truth */
+        struct hn_emergency_info truth; /* while in_force */
+        char *written;                  /* sealed: the file's bytes as stored; NULL when there is no file */
 };
 
 static uint64_t now_unix(void) {
@@ -62,20 +78,35 @@ static int check_text(const char *what, const char *s, struct hn_error *err) {
         return 0;
 }
 
-/* 1 and *ret filled if the file holds a state, 0 if there is none. */
-static int load(struct hn_emergency *e, struct hn_emergency_info *ret) {
-        _cleanup_free_ char *text = NULL;
-        int r = read_full_file_at(AT_FDCWD, e->path, &text, NULL);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
+/* HMAC-SHA256 of text[0..len) under the key, in hex. */
+static void seal_of(const struct hn_emergency *e, const char *text, size_t len, char hex[65]) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+        if (!HMAC(EVP_sha256(), e->key, (int) e->key_len, (const unsigned char *) text, len, md, &n) || n != 32) {
+                memset(hex, 'x', 64); /* matches no seal: nothing is honoured */
+                hex[64] = '\0';
+                return;
+        }
+        for (unsigned i = 0; i < 32; i++)
+                snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+/* 1 and *ret filled if text holds a state; -EBADMSG if it is malformed;
+ * sealed, -EKEYREJECTED unless its last line is the seal of the others. */
+static int parse(const struct hn_emergency *e, const char *whole, struct hn_emergency_info *ret) {
+        _cleanup_free_ char *text = strdup(whole);
+        if (!text)
+                return -ENOMEM;
         struct hn_emergency_info info = { 0 };
         unsigned seen = 0;
+        const char *seal = NULL;
+        size_t sealed_len = 0;
         for (char *line = text; *line;) {
                 char *nl = strchr(line, '\n');
                 if (nl)
                         *nl = '\0';
+                if (seal)
+                        return -EKEYREJECTED; /* nothing after the seal */
                 char *eq = strchr(line, '=');
                 if (eq) {
                         *eq = '\0';
@@ -88,10 +119,18 @@ static int load(struct hn_emergency *e, struct hn_emergency_info *ret) {
                                 info.started_unix = strtoull(v, NULL, 10), seen |= 4;
                         else if (strcmp(line, "expires") == 0)
                                 info.expires_unix = strtoull(v, NULL, 10), seen |= 8;
+                        else if (strcmp(line, "seal") == 0)
+                                seal = v, sealed_len = (size_t) (line - text);
                 }
                 if (!nl)
                         break;
                 line = nl + 1;
+        }
+        if (e->sealed) {
+                char want[65];
+                seal_of(e, whole, sealed_len, want);
+                if (!seal || strlen(seal) != 64 || CRYPTO_memcmp(seal, want, 64) != 0)
+                        return -EKEYREJECTED;
         }
         /* A damaged file must not open the doors: treat it as malformed. */
         if (seen != 15 || info.expires_unix <= info.started_unix ||
@@ -101,17 +140,48 @@ static int load(struct hn_emergency *e, struct hn_emergency_info *ret) {
         return 1;
 }
 
+/* The file's bytes (*ret NULL when there is none). */
+static int read_state(const struct hn_emergency *e, char **ret) {
+        char *text = NULL;
+        int r = read_full_file_at(AT_FDCWD, e->path, &text, NULL);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        *ret = text;
+        return 0;
+}
+
+/* 1 and *ret filled if the file holds a state, 0 if there is none. */
+static int load(struct hn_emergency *e, struct hn_emergency_info *ret) {
+        _cleanup_free_ char *text = NULL;
+        int r = read_state(e, &text);
+        if (r < 0 || !text)
+                return r;
+        return parse(e, text, ret);
+}
+
 /* Written to a temporary file, synced, then renamed: a crash leaves the old
  * state or the new one, never half of one. */
 static int store(struct hn_emergency *e, const struct hn_emergency_info *info) {
-        char tmp[PATH_MAX + 8];
+        char tmp[PATH_MAX + 8], body[2 * HN_EMERGENCY_TEXT_MAX + 160];
+        int n = snprintf(body, sizeof(body), "actor=%s\nreason=%s\nstarted=%" PRIu64 "\nexpires=%" PRIu64 "\n",
+                         info->actor, info->reason, info->started_unix, info->expires_unix);
+        if (e->sealed) {
+                char seal[65];
+                seal_of(e, body, (size_t) n, seal);
+                snprintf(body + n, sizeof(body) - (size_t) n, "seal=%s\n", seal);
+        }
+        _cleanup_free_ char *copy = strdup(body);
+        if (!copy)
+                return -ENOMEM;
         snprintf(tmp, sizeof(tmp), "%s.new", e->path);
         _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -errno;
-        if (dprintf(fd, "actor=%s\nreason=%s\nstarted=%" PRIu64 "\nexpires=%" PRIu64 "\n", info->actor,
-                    info->reason, info->started_unix, info->expires_unix) < 0 ||
-            fsync(fd) < 0) {
+        if (dprintf(fd, "%s", body) < 0 || fsync(fd) < 0) {
                 int r = -errno;
                 unlink(tmp);
                 return r;
@@ -121,18 +191,52 @@ static int store(struct hn_emergency *e, const struct hn_emergency_info *info) {
                 unlink(tmp);
                 return r;
         }
+        free(e->written);
+        e->written = take_ptr(&copy);
         return 0;
+}
+
+static int remove_state(struct hn_emergency *e) {
+        if (unlink(e->path) < 0 && errno != ENOENT)
+                return -errno;
+        free(e->written);
+        e->written = NULL;
+        e->in_force = false;
+        return 0;
+}
+
+/* Sealed: the file must be what this object last wrote. Anything else is
+ * tampering (another process wrote, replaced or removed it): reported,
+ * and the file put back as the truth has it. */
+static int check_tampering(struct hn_emergency *e) {
+        _cleanup_free_ char *text = NULL;
+        int r = read_state(e, &text);
+        if (r < 0)
+                return r;
+        if ((!text && !e->written) || (text && e->written && !strcmp(text, e->written)))
+                return 0;
+        audit(e, "emergency.state_tampered", HN_AUDIT_REFUSED, "unknown",
+              text ? "the state file was written behind the manager's back: ignored, restored"
+                   : "the state file was removed behind the manager's back: restored",
+              EPERM);
+        return e->in_force ? store(e, &e->truth) : remove_state(e);
 }
 
 /* With the lock held: 1 if in force, 0 if none; ends an expired one. */
 static int current(struct hn_emergency *e, struct hn_emergency_info *ret) {
         struct hn_emergency_info info;
-        int r = load(e, &info);
-        if (r <= 0)
+        int r;
+        if (e->sealed) {
+                if ((r = check_tampering(e)) < 0)
+                        return r;
+                if (!e->in_force)
+                        return 0;
+                info = e->truth;
+        } else if ((r = load(e, &info)) <= 0)
                 return r;
         if (now_unix() >= info.expires_unix) {
-                if (unlink(e->path) < 0 && errno != ENOENT)
-                        return -errno;
+                if ((r = remove_state(e)) < 0)
+                        return r;
                 audit(e, "emergency.end", HN_AUDIT_DONE, info.actor, "expired", 0);
                 return 0;
         }
@@ -169,8 +273,47 @@ int hn_emergency_new(const char *state_path, struct hn_emergency **ret, struct h
 void hn_emergency_free(struct hn_emergency *e) {
         if (!e)
                 return;
+        free(e->written);
+        OPENSSL_cleanse(e->key, sizeof(e->key));
         pthread_mutex_destroy(&e->lock);
         free(e);
+}
+
+int hn_emergency_set_key(struct hn_emergency *e, const void *key, size_t len, struct hn_error *err) {
+        if (!key || len < HN_EMERGENCY_KEY_MIN || len > HN_EMERGENCY_KEY_MAX)
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "invalid emergency key: %zu bytes, want %d..%d",
+                                    len, HN_EMERGENCY_KEY_MIN, HN_EMERGENCY_KEY_MAX);
+        pthread_mutex_lock(&e->lock);
+        memcpy(e->key, key, len);
+        e->key_len = len;
+        e->sealed = true;
+        e->in_force = false;
+        free(e->written);
+        e->written = NULL;
+        char *text = NULL;
+        struct hn_emergency_info info;
+        int r = read_state(e, &text);
+        if (r == 0 && text) {
+                r = parse(e, text, &info);
+                if (r > 0) { /* ours: honoured (current() ends it if expired) */
+                        e->truth = info;
+                        e->in_force = true;
+                        e->written = text;
+                        text = NULL;
+                        r = 0;
+                } else if (r == -EKEYREJECTED || r == -EBADMSG) {
+                        audit(e, "emergency.state_tampered", HN_AUDIT_REFUSED, "unknown",
+                              r == -EKEYREJECTED ? "the state file is not sealed by the manager: not honoured, removed"
+                                                 : "the state file is malformed: not honoured, removed",
+                              EPERM);
+                        r = remove_state(e);
+                }
+        }
+        free(text);
+        pthread_mutex_unlock(&e->lock);
+        if (r < 0)
+                return hn_error_set(err, HN_ERR_IO, -r, "emergency state %s: %s", e->path, strerror(-r));
+        return 0;
 }
 
 void hn_emergency_set_audit(struct hn_emergency *e, hn_audit_fn fn, void *userdata) {
@@ -211,8 +354,11 @@ int hn_emergency_begin(struct hn_emergency *e, const char *actor, const char *re
                 if (r < 0) {
                         audit(e, "emergency.begin", HN_AUDIT_FAILED, actor, reason, r);
                         r = hn_error_set(err, HN_ERR_IO, r, "emergency state %s: %s", e->path, strerror(-r));
-                } else
+                } else {
+                        e->truth = info;
+                        e->in_force = true;
                         audit(e, "emergency.begin", HN_AUDIT_DONE, actor, reason, 0);
+                }
         } else
                 r = hn_error_set(err, HN_ERR_IO, r, "emergency state %s: %s", e->path, strerror(-r));
         pthread_mutex_unlock(&e->lock);
@@ -227,11 +373,9 @@ int hn_emergency_end(struct hn_emergency *e, const char *actor, struct hn_error 
         r = current(e, NULL);
         if (r == 0)
                 r = hn_error_set(err, HN_ERR_NOT_FOUND, ENOENT, "no emergency in force");
-        else if ((r > 0 || r == -EBADMSG) && unlink(e->path) == 0) {
+        else if ((r > 0 || r == -EBADMSG) && (r = remove_state(e)) == 0)
                 audit(e, "emergency.end", HN_AUDIT_DONE, actor, "ended", 0);
-                r = 0;
-        } else {
-                r = r < 0 && r != -EBADMSG ? r : -errno;
+        else {
                 r = hn_error_set(err, HN_ERR_IO, r, "emergency state %s: %s", e->path, strerror(-r));
         }
         pthread_mutex_unlock(&e->lock);

@@ -43,6 +43,14 @@ static inline int take_fd(int *fd) {
         return r;
 }
 
+/* Hands ownership of a pointer out of a _cleanup_free_ variable. */
+#define take_ptr(p)                                                                                                    \
+        ({                                                                                                             \
+                __typeof__(*(p)) _taken = *(p);                                                                        \
+                *(p) = NULL;                                                                                           \
+                _taken;                                                                                                \
+        })
+
 static inline void closedirp(DIR **d) {
         if (*d)
                 closedir(*d);

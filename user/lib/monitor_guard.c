@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_keys.h"
+#include "clock.h"
 #include "error_set.h"
 #include "monitor_internal.h"
 
@@ -57,11 +58,22 @@ int monitor_seed_placement(struct hn_monitor *m) {
         return r;
 }
 
-int hn_monitor_set_emergency(struct hn_monitor *m, bool active) {
-        uint32_t zero = 0, v = active;
-        if (bpf_map__update_elem(m->skel->maps.emergency, &zero, sizeof(zero), &v, sizeof(v), BPF_ANY) < 0)
+/* expires_unix as a CLOCK_BOOTTIME deadline: what bpf_ktime_get_boot_ns
+ * counts (a wall clock set back or forward does not move it). */
+static uint64_t boot_deadline_ns(uint64_t expires_unix) {
+        if (!expires_unix)
+                return 0;
+        uint64_t now_real = realtime_now_ns(), now_boot = boottime_ns();
+        uint64_t end_real = expires_unix * 1000000000ull;
+        return end_real <= now_real ? 1 /* already over: a deadline in the past */ : now_boot + (end_real - now_real);
+}
+
+int hn_monitor_set_emergency(struct hn_monitor *m, uint64_t expires_unix) {
+        uint32_t zero = 0;
+        uint64_t deadline = boot_deadline_ns(expires_unix);
+        if (bpf_map__update_elem(m->skel->maps.emergency, &zero, sizeof(zero), &deadline, sizeof(deadline), BPF_ANY) < 0)
                 return -errno;
-        m->emergency_set = active;
+        m->emergency_deadline = deadline;
         return 0;
 }
 
@@ -243,10 +255,12 @@ int hn_monitor_check_state(struct hn_monitor *m, char *ret_detail, size_t size) 
                 tamper_note_add(&t, "own_map_ids");
         }
         monitor_identities_check(m, &t);
-        uint32_t zero = 0, em = 0;
+        uint32_t zero = 0;
+        uint64_t em = 0;
         if (bpf_map__lookup_elem(m->skel->maps.emergency, &zero, sizeof(zero), &em, sizeof(em), 0) == 0 &&
-            !em != !m->emergency_set) {
-                (void) hn_monitor_set_emergency(m, m->emergency_set);
+            em != m->emergency_deadline) {
+                (void) bpf_map__update_elem(m->skel->maps.emergency, &zero, sizeof(zero), &m->emergency_deadline,
+                                            sizeof(m->emergency_deadline), BPF_ANY);
                 tamper_note_add(&t, "emergency");
         }
         for (uint32_t i = 0; i < 2 && m->bases[i][0]; i++) {

@@ -38,7 +38,7 @@ struct hn_monitor {
          * changed behind its back (hn_monitor_check_state). */
         struct identity_key *id_keys;
         size_t n_id_keys;
-        bool emergency_set;
+        uint64_t emergency_deadline; /* as written to the emergency map: CLOCK_BOOTTIME ns, 0 none */
         uint32_t own_map_ids[32];
         struct guard_set {
                 void *keys;
