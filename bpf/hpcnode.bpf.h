@@ -20,12 +20,6 @@
 
 /* ---- Load-time settings (rodata, set through the skeleton before load). */
 
-/* The loading process: hpcnoded, whose acts are the manager's. Its tgid
- * as seen in its own PID namespace (dev and inode of that namespace): in a
- * container its getpid() is not the kernel's number. */
-const volatile __u32 manager_tgid __weak = 0;
-const volatile __u64 manager_pidns_dev __weak = 0;
-const volatile __u64 manager_pidns_ino __weak = 0;
 /* Deny cross-slice writes and acts on held mounts (enforce mode). */
 const volatile bool enforce __weak = false;
 /* Attribution level lsm: the LSM hooks record allowed control-file writes
@@ -38,6 +32,14 @@ const volatile bool lsm_records_writes __weak = false;
  * owner of any cgroup is whichever of them is its ancestor. Set by the
  * loader, kept by cgroup_mkdir/rmdir when a slice root is recreated. */
 __u64 slice_root_id[3] __weak = {};
+/* The manager: hpcnoded, whose acts are its own. Its tgid as seen in its
+ * own PID namespace (dev and inode of that namespace): in a container its
+ * getpid() is not the kernel's number. Runtime state, not rodata: pinned
+ * programs outlive the daemon that loaded them, and the next one is the
+ * manager then (0 while none runs). */
+__u32 manager_tgid __weak = 0;
+__u64 manager_pidns_dev __weak = 0;
+__u64 manager_pidns_ino __weak = 0;
 /* The cgroup the slices live in (CgroupRoot=): a slice root is a child of it. */
 __u64 hier_root_id __weak = 0;
 /* The slice roots' level in the hierarchy, learnt from the first match
@@ -214,8 +216,8 @@ __u32 mount_guard_on __weak = 0;
 /* The manager's mount namespace (the inode number): where hpcnode's
  * mounts are, and so where a legacy mount(MS_MOVE), whose source the
  * kernel resolves only after the LSM has seen it as a string, is the
- * manager's alone. Set through rodata. */
-const volatile __u64 manager_mnt_ns __weak = 0;
+ * manager's alone. Set by the manager. */
+__u64 manager_mnt_ns __weak = 0;
 
 /* The uenv and workdir bases, for the mount syscall programs' prefix filter. */
 struct mount_base {

@@ -115,14 +115,6 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
                 free(m);
                 return hn_error_set(err, HN_ERR_IO, r, "BPF: opening hpcnode: %s", strerror(-r));
         }
-        m->skel->rodata->manager_tgid = (uint32_t) getpid();
-        struct stat ns;
-        if (stat("/proc/self/ns/pid", &ns) == 0) {
-                m->skel->rodata->manager_pidns_dev = hn_kernel_dev(ns.st_dev);
-                m->skel->rodata->manager_pidns_ino = ns.st_ino;
-        }
-        if (stat("/proc/self/ns/mnt", &ns) == 0)
-                m->skel->rodata->manager_mnt_ns = ns.st_ino;
         m->attribution = level;
         m->lsm = opts->lsm;
         m->skel->rodata->enforce = opts->lsm && opts->enforce;
@@ -143,6 +135,7 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
                 hn_monitor_free(m);
                 return hn_error_set(err, HN_ERR_IO, r, "BPF: loading hpcnode: %s", strerror(-r));
         }
+        monitor_manager_set(m);
         /* before anything is attached: from then on, only this process may
          * open them for writing */
         if ((r = monitor_own_maps_record(m)) < 0) {

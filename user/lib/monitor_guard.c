@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -239,6 +240,36 @@ static int expected_slice_level(const struct hn_monitor *m) {
         return level;
 }
 
+/* This process as the programs know the manager: its tgid in its PID
+ * namespace, that namespace, and its mount namespace. */
+static struct manager_id manager_id_of_self(void) {
+        struct manager_id id = { .tgid = (uint32_t) getpid() };
+        struct stat ns;
+        if (stat("/proc/self/ns/pid", &ns) == 0) {
+                id.pidns_dev = hn_kernel_dev(ns.st_dev);
+                id.pidns_ino = ns.st_ino;
+        }
+        if (stat("/proc/self/ns/mnt", &ns) == 0)
+                id.mnt_ns = ns.st_ino;
+        return id;
+}
+
+static void manager_write(struct hn_monitor *m, const struct manager_id *id) {
+        m->skel->bss->manager_pidns_dev = id->pidns_dev;
+        m->skel->bss->manager_pidns_ino = id->pidns_ino;
+        m->skel->bss->manager_mnt_ns = id->mnt_ns;
+        m->skel->bss->manager_tgid = id->tgid;
+}
+
+void monitor_manager_set(struct hn_monitor *m) {
+        m->manager = manager_id_of_self();
+        manager_write(m, &m->manager);
+}
+
+void monitor_manager_clear(struct hn_monitor *m) {
+        m->skel->bss->manager_tgid = 0; /* no manager until the next one says so */
+}
+
 int hn_monitor_check_state(struct hn_monitor *m, char *ret_detail, size_t size) {
         struct tamper_note t = { .buf = ret_detail, .size = size };
         if (size)
@@ -253,6 +284,11 @@ int hn_monitor_check_state(struct hn_monitor *m, char *ret_detail, size_t size) 
         if (memcmp(m->skel->bss->own_map_ids, m->own_map_ids, sizeof(m->own_map_ids)) != 0) {
                 memcpy(m->skel->bss->own_map_ids, m->own_map_ids, sizeof(m->own_map_ids));
                 tamper_note_add(&t, "own_map_ids");
+        }
+        if (m->skel->bss->manager_tgid != m->manager.tgid || m->skel->bss->manager_pidns_ino != m->manager.pidns_ino ||
+            m->skel->bss->manager_pidns_dev != m->manager.pidns_dev || m->skel->bss->manager_mnt_ns != m->manager.mnt_ns) {
+                manager_write(m, &m->manager);
+                tamper_note_add(&t, "manager");
         }
         monitor_identities_check(m, &t);
         uint32_t zero = 0;

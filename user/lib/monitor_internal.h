@@ -39,6 +39,10 @@ struct hn_monitor {
         struct identity_key *id_keys;
         size_t n_id_keys;
         uint64_t emergency_deadline; /* as written to the emergency map: CLOCK_BOOTTIME ns, 0 none */
+        struct manager_id {
+                uint32_t tgid;
+                uint64_t pidns_dev, pidns_ino, mnt_ns;
+        } manager;
         uint32_t own_map_ids[32];
         struct guard_set {
                 void *keys;
@@ -48,6 +52,11 @@ struct hn_monitor {
         uint32_t image_devs[8], guard_on; /* and its .bss part */
         char bases[2][HN_MOUNT_BASE_LEN];
 };
+
+/* This process is the manager, in the programs' .bss (and the tamper
+ * check's copy); cleared when it lets go of pinned programs. */
+void monitor_manager_set(struct hn_monitor *m);
+void monitor_manager_clear(struct hn_monitor *m);
 
 /* Frees the mount guard's copies. */
 void monitor_guard_free(struct hn_monitor *m);
