@@ -15,8 +15,12 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set through the skeleton's rodata before load. */
+/* Set through the skeleton's rodata before load: the probing process's
+ * tgid in its own PID namespace (dev, inode), so a probe in a container
+ * finds itself. */
 const volatile __u32 target_tgid = 0;
+const volatile __u64 target_pidns_dev = 0;
+const volatile __u64 target_pidns_ino = 0;
 
 SEC("lsm/inode_mkdir")
 int BPF_PROG(hn_lsm_probe_mkdir, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
@@ -30,7 +34,8 @@ int BPF_PROG(hn_lsm_probe_mkdir, struct inode *dir, struct dentry *dentry, umode
         long prev = (int)ret; /* sign-extended: the check bounds the whole register */
         if (prev)
                 return prev < 0 && prev >= -MAX_ERRNO ? prev : -EPERM;
-        if ((__u32)(bpf_get_current_pid_tgid() >> 32) != target_tgid)
+        struct bpf_pidns_info ns;
+        if (bpf_get_ns_current_pid_tgid(target_pidns_dev, target_pidns_ino, &ns, sizeof(ns)) || ns.tgid != target_tgid)
                 return 0;
         const unsigned char *n = BPF_CORE_READ(dentry, d_name.name);
         if (bpf_probe_read_kernel_str(name, sizeof(name), n) != sizeof(name))

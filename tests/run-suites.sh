@@ -44,6 +44,12 @@ for bin in $(suites); do
         fi
 done
 
+# A suite that crashed may have left a test daemon's bpffs mounted, and
+# with it pinned programs: only ours (under /tmp/hn-dmn.*) are unmounted.
+findmnt -rn -t bpf -o TARGET 2>/dev/null | grep '^/tmp/hn-dmn\.' | while read -r m; do
+        umount -l "$m" && echo "$label: unmounted leftover bpffs $m"
+done
+
 # Scratch cgroups are named hn-test.<pid>.<n>; a suite that crashed may have
 # left one. Only ours are touched.
 for mnt in /sys/fs/cgroup/unified /sys/fs/cgroup; do

@@ -48,6 +48,11 @@ struct hn_monitor_options {
         bool lsm;                /* load the lsm/ programs (the kernel must run BPF LSM) */
         bool enforce;            /* with lsm: deny cross-slice writes with EPERM */
         enum hn_attribution attribution;
+        /* A directory on bpffs (e.g. /sys/fs/bpf/hpcnode), or NULL: the
+         * programs' maps and links are pinned there once attached, so they
+         * hold while no monitor runs; a monitor that loads the same set
+         * later adopts it instead of loading a second one. */
+        const char *pin_dir;
 };
 
 struct hn_monitor;
@@ -55,6 +60,14 @@ struct hn_monitor;
 /* Opens and loads the programs (nothing is attached yet). Needs root. */
 HN_PUBLIC int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **ret, struct hn_error *err);
 HN_PUBLIC void hn_monitor_free(struct hn_monitor *m);
+
+/* "adopted" (a pinned set taken over), "pinned" (loaded and pinned by this
+ * monitor) or "unpinned"; *ret_path (may be NULL) the set's directory. */
+HN_PUBLIC const char *hn_monitor_pin_state(const struct hn_monitor *m, const char **ret_path);
+/* Removes every pinned set under pin_dir, and pin_dir: the rules stop.
+ * Refused (HN_ERR_PERMISSION_DENIED, EBUSY) while the pinned guard holds
+ * mounts of agents, unless force. */
+HN_PUBLIC int hn_monitor_unload(const char *pin_dir, bool force, struct hn_error *err);
 
 /* Identities, per owner (HN_OWNER_PACT or HN_OWNER_WORKLOAD): an
  * executable (by device and inode, so a renamed copy is still itself) run

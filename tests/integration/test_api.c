@@ -735,7 +735,9 @@ static void malformed_requests_never_acted_on(void **state) {
                                               ",", "99999999999999999999", "\xc0\xaf", "\"args\":{},", "\\uDFFF" };
         unsigned seed = 12345, malformed = 0;
         char m[512], reply[8192];
-        for (int i = 0; i < 3000; i++) {
+        /* fewer in the VMs (TCG): the parser is the same on every kernel */
+        int count = getenv("HN_PROTOCOL_FUZZ_N") ? atoi(getenv("HN_PROTOCOL_FUZZ_N")) : 3000;
+        for (int i = 0; i < count; i++) {
                 size_t n = sizeof(base) - 1;
                 memcpy(m, base, n);
                 for (int k = 1 + (int) (rand_r(&seed) % 3); k > 0; k--) {
@@ -768,8 +770,8 @@ static void malformed_requests_never_acted_on(void **state) {
                         fail_msg("mutant %d (%.*s) answered %s", i, (int) n, m, reply);
                 json_object_put(o);
         }
-        if (malformed < 2000)
-                fail_msg("only %u of 3000 mutants malformed", malformed);
+        if (malformed < (unsigned) count * 2 / 3)
+                fail_msg("only %u of %d mutants malformed", malformed, count);
         /* only malformed mutants were sent: none made a scope */
         char out[1 << 16];
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope list workload.slice"), 0);

@@ -433,6 +433,89 @@ static void emergency_only_from_the_daemon(void **state) {
         }
 }
 
+/* The programs' pinned hpcnode programs, counted by their kernel names. */
+static int hn_programs_loaded(void) {
+        FILE *p = popen("bpftool prog show 2>/dev/null | grep -c ' name hn_'", "r");
+        int n = -1;
+        if (p) {
+                if (fscanf(p, "%d", &n) != 1)
+                        n = -1;
+                pclose(p);
+        }
+        return n;
+}
+
+/* Enforcement outlives the daemon: pinned, the programs hold while
+ * hpcnoded is dead (kill -9): an agent's cross-slice mkdir is denied (BPF
+ * LSM) and in any case recorded — the record waits in the pinned ring
+ * buffer and is in the trail after the restart, which adopts the set
+ * instead of loading a second one. --unload removes it on purpose, refused
+ * while agents hold mounts unless --force. */
+static void programs_outlive_the_daemon(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        REQUIRE_MOUNT_ENV();
+        dmn_pin_setup(d);
+        write_config(d, NULL);
+        start(d);
+        json_object *o = wait_record(d->log, "hpcnoded.start", NULL);
+        has(str(o, "detail", NULL), "programs pinned at ");
+        json_object_put(o);
+        int loaded = hn_programs_loaded();
+        assert_true(loaded > 5);
+        kill(d->pid, SIGKILL);
+        assert_int_equal(wait_pid_ms(d->pid, 30000, NULL), d->pid);
+        d->pid = 0;
+        /* nobody runs hpcnoded now */
+        bool enforce = can_enforce();
+        const char *target = env_path(d->cg, "pact.slice/infra.slice/while-dead");
+        act_expect(d->workload_exe, "mkdir", target, NULL, enforce ? EPERM : 0);
+        assert_int_equal(path_exists(target), !enforce);
+        start(d);
+        o = wait_record(d->log, "hpcnoded.start", NULL);
+        json_object_put(o);
+        assert_int_equal(count_lines(d->log, "programs adopted at "), 1);
+        assert_int_equal(hn_programs_loaded(), loaded); /* not a second set */
+        o = wait_record(d->log, "cgroup.mkdir", target);
+        if (!o)
+                fail_msg("the act made while hpcnoded was dead is not in the trail");
+        assert_string_equal(str(o, "verdict", NULL), enforce ? "denied" : "allowed");
+        assert_string_equal(str(o, "writer", "identity"), "workload");
+        json_object_put(o);
+        json_object *s = api_call(d, "status", NULL);
+        json_object *programs = json_object_object_get(json_object_object_get(s, "result"), "bpf_programs");
+        assert_string_equal(str(programs, "state", NULL), "adopted");
+        json_object_put(s);
+
+        /* --unload: refused while an agent holds a mount, then forced */
+        char image[256], out[4096], cmd[1024];
+        snprintf(image, sizeof(image), "%s/app.sqfs", d->dir);
+        assert_int_equal(make_image(image, "image-0\n"), 0);
+        snprintf(cmd, sizeof(cmd), "mount acquire %s job1", image);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
+        kill(d->pid, SIGTERM);
+        assert_int_equal(wait_pid_ms(d->pid, 30000, NULL), d->pid);
+        d->pid = 0;
+        snprintf(cmd, sizeof(cmd), "'%s' --config '%s' --unload > '%s/unload.out' 2>&1", daemon_path(), d->config, d->dir);
+        assert_int_not_equal(system(cmd), 0);
+        snprintf(cmd, sizeof(cmd), "%s/unload.out", d->dir);
+        read_text(cmd, out, sizeof(out));
+        has(out, "held mounts are guarded by the pinned programs");
+        assert_true(path_exists(d->pin_dir));
+        snprintf(cmd, sizeof(cmd), "'%s' --config '%s' --unload --force > '%s/unload.out' 2>&1", daemon_path(), d->config,
+                 d->dir);
+        assert_int_equal(system(cmd), 0);
+        assert_false(path_exists(d->pin_dir));
+        /* the kernel frees detached programs a little later (RCU) */
+        for (double end = now_s() + 10; now_s() < end && hn_programs_loaded() != 0;)
+                usleep(50000);
+        assert_int_equal(hn_programs_loaded(), 0);
+        /* and the rules are gone with them: the same act is not refused */
+        const char *after = env_path(d->cg, "pact.slice/infra.slice/after-unload");
+        act(d->workload_exe, "mkdir", after, NULL);
+        assert_true(path_exists(after));
+}
+
 /* SIGHUP reloads the identities: a swapped pair and a removed one take
  * effect at once; a broken file changes nothing and says why. */
 static void sighup_reloads_identities(void **state) {
@@ -913,6 +996,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(storm_gives_a_resync_record, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(restart_loses_no_state, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(emergency_only_from_the_daemon, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(programs_outlive_the_daemon, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(sighup_reloads_identities, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(limits_reconciler_sees_unattributed_changes, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(control_write_and_kill_records, dmn_setup, dmn_teardown),

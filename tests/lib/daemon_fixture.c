@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -43,9 +44,9 @@ void write_config(struct dmn *d, const char *extra) {
         fprintf(f,
                 "# test configuration\n[hpcnoded]\nCgroupRoot=%s\nAuditLog=%s\nJournal=no\nLossCheckMSec=100\n"
                 "EmergencyState=%s/emergency\nUenvBase=%s/uenv\nWorkdirBase=%s/workdir\nControlSocket=%s\n"
-                "MetricsTextfile=\nHoldTimeSec=1\n%s\n[identity.pact]\nExecutable=%s\n%s\n[identity.workload]\n"
+                "MetricsTextfile=\nHoldTimeSec=1\nBpfPinDir=%s\n%s\n[identity.pact]\nExecutable=%s\n%s\n[identity.workload]\n"
                 "Executable=%s\n%s\n",
-                d->cg->s.root, d->log, d->dir, d->dir, d->dir, d->socket, extra ? extra : "", d->pact_exe,
+                d->cg->s.root, d->log, d->dir, d->dir, d->dir, d->socket, d->pin_dir, extra ? extra : "", d->pact_exe,
                 d->pact_extra ? d->pact_extra : "", d->workload_exe, d->workload_extra ? d->workload_extra : "");
         fclose(f);
 }
@@ -68,6 +69,14 @@ int dmn_setup(void **state) {
         d->pact_exe = d->agents.pact_exe;
         d->workload_exe = d->agents.workload_exe;
         return 0;
+}
+
+void dmn_pin_setup(struct dmn *d) {
+        snprintf(d->bpffs, sizeof(d->bpffs), "%s/bpf", d->dir);
+        assert_int_equal(mkdir(d->bpffs, 0700), 0);
+        if (mount("bpf", d->bpffs, "bpf", 0, NULL) < 0)
+                fail_msg("mount -t bpf %s: %s", d->bpffs, strerror(errno));
+        snprintf(d->pin_dir, sizeof(d->pin_dir), "%s/hpcnode", d->bpffs);
 }
 
 int dmn_teardown(void **state) {

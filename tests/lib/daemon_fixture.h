@@ -22,9 +22,14 @@ struct dmn {
         const char *mode; /* the mode start() expects; NULL: what the kernel allows */
         const char *bounding_set; /* setpriv --bounding-set for the daemon; NULL: all of root's */
         bool pid_namespace; /* start() runs it in a new PID namespace (pid is unshare's) */
+        /* BpfPinDir=: "" (none) unless a test pins, on a bpffs of its own
+         * (dmn_pin_setup), which teardown unmounts: nothing outlives it */
+        char pin_dir[160], bpffs[128];
 };
 
 int dmn_setup(void **state);
+/* A bpffs mounted at DIR/bpf for this test, and BpfPinDir= below it. */
+void dmn_pin_setup(struct dmn *d);
 int dmn_teardown(void **state);
 /* The mode hpcnoded must choose here: enforce where BPF LSM works. */
 bool can_enforce(void);

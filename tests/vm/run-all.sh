@@ -12,7 +12,7 @@ for meta in $kernels; do
         kdir=$("$here/kernel-fetch.sh" "$meta") || { echo "vm: could not prepare $meta"; exit 1; }
         v=$(basename "$kdir")
         label="vm-$(echo "$v" | sed 's/^\([0-9]*\.[0-9]*\).*/\1/')"
-        "$here/run-vm.sh" "$kdir" "$label" "tests/run-suites.sh build/test $label" >"build/vm/$label.out" 2>&1 &
+        "$here/run-vm.sh" "$kdir" "$label" "HN_PROTOCOL_FUZZ_N=300 tests/run-suites.sh build/test $label" >"build/vm/$label.out" 2>&1 &
         pids+=($!) labels+=("$label")
 done
 status=0

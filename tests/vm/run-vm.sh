@@ -4,7 +4,7 @@
 # (a shell command line) in the project directory inside the guest, as root,
 # with a pure cgroup2 and BPF LSM enabled. Prints the command's output and
 # exits with its status. Distinct statuses for what is not the command's:
-#   124  the VM did not finish within HN_VM_TIMEOUT seconds (default 900)
+#   124  the VM did not finish within HN_VM_TIMEOUT seconds (default 1500)
 #   125  the guest printed no exit code (kernel panic, init failure)
 # Logs: build/vm/LABEL/console.log (kernel), output.log (command). On a
 # failure the tail of the kernel log is printed.
@@ -35,7 +35,7 @@ head -c "$pad" /dev/zero >>"$out/initrd.cpio"
 truncate -s 256M "$out/disk.img"
 
 accel=${HN_VM_ACCEL:-tcg,thread=single}
-timeout_s=${HN_VM_TIMEOUT:-900}
+timeout_s=${HN_VM_TIMEOUT:-1500}
 start=$(date +%s%N)
 timeout -k 10 "$timeout_s" qemu-system-x86_64 \
         -M q35 -accel "$accel" -cpu max -m "${HN_VM_MEM:-3072}" -smp 1 \

@@ -436,6 +436,13 @@ static int call_status(struct hnd_daemon *d, const struct hnd_caller *c, json_ob
         json_object_object_add(ch, "seq", json_object_new_int64((int64_t) chain.seq));
         json_object_object_add(ch, "last", json_object_new_string(chain.last));
         json_object_object_add(result, "audit_chain", ch);
+        const char *set = NULL, *pin = hn_monitor_pin_state(d->monitor, &set);
+        json_object *bp = json_object_new_object();
+        json_object_object_add(bp, "state", json_object_new_string(pin));
+        json_object_object_add(bp, "path", set ? json_object_new_string(set) : NULL);
+        if (!set)
+                json_object_object_add(bp, "why", json_object_new_string(d->pin_note[0] ? d->pin_note : "BpfPinDir= is empty"));
+        json_object_object_add(result, "bpf_programs", bp);
         json_object_object_add(result, "uptime_s",
                                json_object_new_int64((int64_t) ((now_usec - d->started_unix_usec) / 1000000u)));
         json_object *e = json_object_new_object();

@@ -21,6 +21,7 @@ void hnd_config_default(struct hnd_config *cfg) {
                 .journal = true,
                 .ringbuf_bytes = 256u * 1024u,
                 .emergency_state = "/run/hpcnode/emergency",
+                .bpf_pin_dir = "/sys/fs/bpf/hpcnode",
                 .loss_check_ms = 1000,
                 .attribution = HN_ATTRIBUTION_AUTO,
                 .limit_check_ms = 2000,
@@ -125,6 +126,8 @@ static int main_key(struct hnd_config *cfg, const char *key, const char *v, cons
                 cfg->ringbuf_bytes = n;
                 return 0;
         }
+        if (!strcmp(key, "BpfPinDir"))
+                return *why = "an absolute path on bpffs, or empty for none", copy_path(v, cfg->bpf_pin_dir, true);
         if (!strcmp(key, "EmergencyState"))
                 return *why = "an absolute path", copy_path(v, cfg->emergency_state, false);
         if (!strcmp(key, "LossCheckMSec")) {

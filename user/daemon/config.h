@@ -32,6 +32,7 @@ struct hnd_config {
         bool journal;                  /* Journal=yes|no, yes */
         uint32_t ringbuf_bytes;        /* RingBufferBytes=, 262144 */
         char emergency_state[PATH_MAX]; /* EmergencyState=, /run/hpcnode/emergency */
+        char bpf_pin_dir[PATH_MAX];    /* BpfPinDir=, /sys/fs/bpf/hpcnode; "" = programs not pinned */
         uint32_t loss_check_ms;        /* LossCheckMSec=, 1000 */
         enum hn_attribution attribution; /* Attribution=auto|lsm|tracepoint|off, auto */
         uint32_t limit_check_ms;       /* LimitCheckMSec=, 2000; 0 = no limits reconciler */

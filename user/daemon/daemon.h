@@ -41,6 +41,7 @@ struct hnd_daemon {
         struct hnd_config cfg;
         const char *config_path;
         bool config_given;
+        char pin_note[512]; /* why the programs are not pinned, if they are not */
         struct hnd_limits *limits;
         struct hnd_mounts mounts;
         struct hnd_api api;

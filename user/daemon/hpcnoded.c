@@ -33,10 +33,12 @@
 #include "timer.h"
 
 static void usage(void) {
-        printf("Usage: hpcnoded [--config PATH] [--foreground] [--probe]\n"
+        printf("Usage: hpcnoded [--config PATH] [--foreground] [--probe] [--unload [--force]]\n"
                "  --config PATH  configuration file (default " HND_DEFAULT_CONFIG ")\n"
                "  --foreground   also print every audit record on stdout\n"
-               "  --probe        print what this kernel offers and exit\n");
+               "  --probe        print what this kernel offers and exit\n"
+               "  --unload       remove the programs pinned at BpfPinDir= (the rules stop) and exit;\n"
+               "                 refused while agents hold mounts, unless --force\n");
 }
 
 /* Enforce where the kernel can deny (BPF LSM proved by the probe), audit
@@ -373,7 +375,16 @@ static int setup(struct hnd_daemon *d, bool echo, char *why, size_t why_size, co
                                          .lsm = lsm.available,
                                          .enforce = !strcmp(*mode, "enforce"),
                                          .attribution = d->cfg.attribution };
-        if (hn_monitor_new(&mo, &d->monitor, &err) < 0) {
+        /* pinned, the rules hold while hpcnoded is down; where there is no
+         * bpffs they cannot outlive it, and the start record says so */
+        mo.pin_dir = d->cfg.bpf_pin_dir[0] ? d->cfg.bpf_pin_dir : NULL;
+        int mr = hn_monitor_new(&mo, &d->monitor, &err);
+        if (mr == -EMEDIUMTYPE) {
+                snprintf(d->pin_note, sizeof(d->pin_note), "%s", err.message);
+                mo.pin_dir = NULL;
+                mr = hn_monitor_new(&mo, &d->monitor, &err);
+        }
+        if (mr < 0) {
                 fprintf(stderr, "hpcnoded: %s\n", err.message);
                 return -1;
         }
@@ -421,14 +432,22 @@ int main(int argc, char **argv) {
                                               { "foreground", no_argument, NULL, 'f' },
                                               { "probe", no_argument, NULL, 'p' },
                                               { "help", no_argument, NULL, 'h' },
+                                              { "unload", no_argument, NULL, 'u' },
+                                              { "force", no_argument, NULL, 'F' },
                                               {} };
         /* every fd -1: daemon_free() runs whatever setup got to */
         struct hnd_daemon d = { .config_path = HND_DEFAULT_CONFIG, .sink.fd = -1, .api.fd = -1, .api.tap_efd = -1,
                                 .api.done_efd = -1, .metrics.http_fd = -1, .mounts.mountinfo_fd = -1 };
-        bool echo = false, probe = false;
+        bool echo = false, probe = false, unload = false, force = false;
         int c;
         while ((c = getopt_long(argc, argv, "c:fph", opts, NULL)) >= 0)
                 switch (c) {
+                case 'u':
+                        unload = true;
+                        break;
+                case 'F':
+                        force = true;
+                        break;
                 case 'c':
                         d.config_path = optarg;
                         d.config_given = true;
@@ -454,6 +473,20 @@ int main(int argc, char **argv) {
         if (hnd_config_load(d.config_path, d.config_given, &d.cfg, &err) < 0) {
                 fprintf(stderr, "hpcnoded: %s\n", err.message);
                 return 1;
+        }
+        if (force && !unload) {
+                fprintf(stderr, "hpcnoded: --force goes with --unload\n");
+                return 2;
+        }
+        if (unload) {
+                /* on purpose: the pinned programs go, and with them the rules */
+                if (!d.cfg.bpf_pin_dir[0] || hn_monitor_unload(d.cfg.bpf_pin_dir, force, &err) < 0) {
+                        fprintf(stderr, "hpcnoded: --unload: %s\n",
+                                d.cfg.bpf_pin_dir[0] ? err.message : "BpfPinDir= is empty: nothing is pinned");
+                        return 1;
+                }
+                printf("hpcnoded: unloaded the programs pinned at %s\n", d.cfg.bpf_pin_dir);
+                return 0;
         }
         char why[512];
         const char *mode = "audit";
@@ -485,11 +518,14 @@ int main(int argc, char **argv) {
                 sd_event_unref(ev);
                 return 1;
         }
-        char start[3 * 4096];
+        char start[4 * 4096];
+        const char *set = NULL, *pin = hn_monitor_pin_state(d.monitor, &set);
         snprintf(start, sizeof(start),
-                 "mode %s: %s; attribution of control-file writes: %s; cgroup root %s; image mounts %s, binds %s",
+                 "mode %s: %s; attribution of control-file writes: %s; cgroup root %s; image mounts %s, binds %s; "
+                 "programs %s%s%s",
                  mode, why, hn_attribution_name(hn_monitor_attribution(d.monitor)), hn_cgroup_manager_root(d.cgroups),
-                 d.cfg.uenv_base, d.cfg.workdir_base);
+                 d.cfg.uenv_base, d.cfg.workdir_base, set ? pin : "not pinned: ", set ? " at " : "",
+                 set ? set : d.pin_note[0] ? d.pin_note : "BpfPinDir= is empty");
         if (d.cfg.control_socket[0]) {
                 pthread_mutex_lock(&d.sink.lock);
                 d.sink.tap = hnd_api_tap;

@@ -29,7 +29,7 @@ static const struct {
         { "sys_enter_open_tree", false },   { "sys_enter_ioctl", true },
 };
 
-static struct bpf_program *syscall_prog(struct hpcnode *skel, size_t i) {
+struct bpf_program *syscall_prog(struct hpcnode *skel, size_t i) {
         struct bpf_program *progs[HN_SYSCALL_HOOKS] = {
                 skel->progs.hn_sys_exit_openat,       skel->progs.hn_sys_exit_openat2,
                 skel->progs.hn_sys_exit_open,         skel->progs.hn_sys_exit_creat,
@@ -131,7 +131,16 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
                 bpf_program__set_autoattach(p, false); /* attached by hn_tracepoint_attach */
                 bpf_program__set_autoload(p, level == HN_ATTRIBUTION_TRACEPOINT);
         }
-        if ((r = bpf_map__set_max_entries(m->skel->maps.events, bytes)) < 0 || (r = hpcnode__load(m->skel)) < 0) {
+        if ((r = bpf_map__set_max_entries(m->skel->maps.events, bytes)) < 0) {
+                hn_monitor_free(m);
+                return hn_error_set(err, HN_ERR_IO, r, "BPF: loading hpcnode: %s", strerror(-r));
+        }
+        /* a set pinned by an earlier run, loaded the same way: adopted */
+        if (opts->pin_dir && (r = monitor_pin_prepare(m, opts->pin_dir, bytes, err)) < 0) {
+                hn_monitor_free(m);
+                return r;
+        }
+        if ((r = hpcnode__load(m->skel)) < 0) {
                 hn_monitor_free(m);
                 return hn_error_set(err, HN_ERR_IO, r, "BPF: loading hpcnode: %s", strerror(-r));
         }
@@ -153,6 +162,8 @@ void hn_monitor_free(struct hn_monitor *m) {
         if (m->epoll_fd >= 0)
                 close(m->epoll_fd);
         ring_buffer__free(m->rb);
+        if (m->skel && m->skel->bss && (m->pinned || m->adopted))
+                monitor_manager_clear(m); /* the programs stay; their manager goes */
         for (size_t i = 0; i < ELEMENTSOF(m->syscall_links); i++)
                 bpf_link__destroy(m->syscall_links[i]);
         hpcnode__destroy(m->skel);
@@ -169,9 +180,10 @@ int hn_monitor_start(struct hn_monitor *m, struct hn_error *err) {
                 return hn_error_set(err, HN_ERR_NOT_FOUND, -r, "cgroup root %s: %s", m->root, strerror(-r));
         if ((r = monitor_stream_open(m, err)) < 0)
                 return r;
-        if ((r = hpcnode__attach(m->skel)) < 0)
+        /* adopted: attached since the run that pinned them */
+        if (!m->adopted && (r = hpcnode__attach(m->skel)) < 0)
                 return hn_error_set(err, HN_ERR_IO, r, "BPF: attaching hpcnode: %s", strerror(-r));
-        for (size_t i = 0; m->attribution == HN_ATTRIBUTION_TRACEPOINT && i < HN_SYSCALL_HOOKS; i++) {
+        for (size_t i = 0; !m->adopted && m->attribution == HN_ATTRIBUTION_TRACEPOINT && i < HN_SYSCALL_HOOKS; i++) {
                 r = hn_tracepoint_attach(syscall_prog(m->skel, i), "syscalls", syscall_hooks[i].name,
                                          &m->syscall_links[i]);
                 if (r == -ENOENT && !syscall_hooks[i].required)
@@ -180,6 +192,8 @@ int hn_monitor_start(struct hn_monitor *m, struct hn_error *err) {
                         return hn_error_set(err, HN_ERR_IO, r, "BPF: attaching to syscalls:%s: %s",
                                             syscall_hooks[i].name, strerror(-r));
         }
+        if ((r = monitor_pin_commit(m, err)) < 0)
+                return r;
         if ((r = monitor_witness_start(m, err)) < 0)
                 return r;
         /* Now that every act is seen: what was there before. */

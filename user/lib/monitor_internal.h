@@ -51,7 +51,19 @@ struct hn_monitor {
         } guard[4]; /* enum guard_part: what the mount guard was last given */
         uint32_t image_devs[8], guard_on; /* and its .bss part */
         char bases[2][HN_MOUNT_BASE_LEN];
+        char pin_dir[PATH_MAX - 64]; /* options.pin_dir; "" none */
+        char pin_set[PATH_MAX];      /* this load's set below it */
+        bool adopted;                /* the set was pinned: its maps reused, its links attached */
+        bool pinned;                 /* this run pinned the set */
 };
+
+/* The syscall tracepoint program i (attribution level tracepoint). */
+struct bpf_program *syscall_prog(struct hpcnode *skel, size_t i);
+/* Before load: names the set, and adopts it if it is pinned whole. */
+int monitor_pin_prepare(struct hn_monitor *m, const char *pin_dir, uint32_t ringbuf_bytes, struct hn_error *err);
+/* After attach: pins this load's set (unless adopted), then removes the
+ * other sets. */
+int monitor_pin_commit(struct hn_monitor *m, struct hn_error *err);
 
 /* This process is the manager, in the programs' .bss (and the tamper
  * check's copy); cleared when it lets go of pinned programs. */

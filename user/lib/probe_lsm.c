@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include <hpcnode/lsm_probe.h>
+#include <hpcnode/monitor.h>
 #include <hpcnode/probe.h>
 
 #include "fileio.h"
@@ -92,6 +93,11 @@ void hn_probe_bpf_lsm(const char *tmpdir, struct hn_bpf_lsm_probe *ret) {
                 goto done;
         }
         skel->rodata->target_tgid = (unsigned) getpid();
+        struct stat ns;
+        if (stat("/proc/self/ns/pid", &ns) == 0) {
+                skel->rodata->target_pidns_dev = hn_kernel_dev(ns.st_dev);
+                skel->rodata->target_pidns_ino = ns.st_ino;
+        }
         bpf_program__set_autoload(skel->progs.hn_probe_fentry, false);
         int r = lsm_probe__load(skel);
         if (r < 0) {
