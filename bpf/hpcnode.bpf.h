@@ -51,6 +51,21 @@ __u32 identity_cgroup_count __weak = 0;
 /* The ids of hpcnode's own maps, written by the loader once they exist and
  * before anything is attached: opening one of them for writing is the
  * manager's alone. 0 ends the list. */
+/* hpcnoded's own files: its pins (and their directories), the emergency
+ * key, the audit log, the configuration; value enum hn_self_file_guard. */
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(max_entries, 1024);
+        __type(key, struct hn_guard_file);
+        __type(value, __u8);
+} own_files SEC(".maps") __weak;
+/* hpcnoded's tgid as the kernel numbers it (not its namespace's): learned
+ * by the placement seed, which only the manager runs. */
+__u32 manager_ktgid __weak = 0;
+/* The manager's executable, run as root, may act on its files even while
+ * no manager runs (hpcnoded --unload). */
+__u64 manager_exe_ino __weak = 0;
+__u32 manager_exe_dev __weak = 0;
 #define HN_OWN_MAPS 32
 __u32 own_map_ids[HN_OWN_MAPS] __weak = {};
 

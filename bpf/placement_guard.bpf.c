@@ -86,6 +86,8 @@ SEC("iter/task")
 int hn_seed_placement(struct bpf_iter__task *ctx)
 {
         struct task_struct *task = ctx->task;
+        /* read by the manager alone: its kernel tgid, for the self guard */
+        manager_ktgid = bpf_get_current_pid_tgid() >> 32;
         if (!task || task->pid != task->tgid)
                 return 0;
         if (bpf_task_storage_get(&placement, task, 0, 0))

@@ -19,7 +19,7 @@ typedef uint32_t hn_u32;
 typedef uint64_t hn_u64;
 #endif
 
-#define HN_EVENT_VERSION 6
+#define HN_EVENT_VERSION 7
 
 enum hn_event_type {
         HN_EV_CGROUP_MKDIR = 1,
@@ -47,7 +47,13 @@ enum hn_event_type {
                                       * ioctl, cgroup_id = the device number (kernel encoding) */
         HN_EV_MOUNT_IMAGE_WRITE = 17, /* a held image file opened, written, truncated or mapped for writing;
                                        * cgroup_id = its inode, value = its device (kernel encoding) */
-        HN_EV_TYPE_MAX = 18,         /* sizes the loss-counter map */
+        HN_EV_SELF_FILE = 18,        /* one of hpcnoded's own files (its pins, its key, its audit log, its
+                                      * configuration) opened, unlinked or renamed against its protection;
+                                      * cgroup_id = its inode, value = the act (enum hn_self_file_act),
+                                      * path = its name */
+        HN_EV_SELF_SIGNAL = 19,      /* a signal sent to hpcnoded; value = the signal */
+        HN_EV_SELF_PTRACE = 20,      /* ptrace (or /proc/PID/mem, process_vm_*) of hpcnoded; value = the mode */
+        HN_EV_TYPE_MAX = 21,         /* sizes the loss-counter map */
 };
 
 /* What a record is about: the one test both sides use instead of type ranges. */
@@ -80,6 +86,9 @@ static inline enum hn_event_class hn_event_class_of(unsigned type) {
         case HN_EV_MOUNT_IMAGE_WRITE:
                 return HN_EVC_MOUNT;
         case HN_EV_GUARD_MAP:
+        case HN_EV_SELF_FILE:
+        case HN_EV_SELF_SIGNAL:
+        case HN_EV_SELF_PTRACE:
                 return HN_EVC_GUARD;
         }
         return HN_EVC_NONE;
@@ -196,6 +205,20 @@ struct hn_guard_file {
         hn_u64 ino;
 };
 _Static_assert(sizeof(struct hn_guard_file) == 16, "hn_guard_file layout");
+/* Values of the own-files map: what is refused to anyone but the manager. */
+enum hn_self_file_guard {
+        HN_SELF_NO_WRITE = 1u << 0,  /* opened for writing */
+        HN_SELF_NO_READ = 1u << 1,   /* opened for reading (the emergency key) */
+        HN_SELF_NO_UNLINK = 1u << 2, /* unlinked, removed, or replaced by a rename onto it */
+        HN_SELF_NO_RENAME = 1u << 3, /* renamed away */
+};
+/* The act of an HN_EV_SELF_FILE record. */
+enum hn_self_file_act {
+        HN_SELF_ACT_WRITE = 1,
+        HN_SELF_ACT_READ = 2,
+        HN_SELF_ACT_UNLINK = 3,
+        HN_SELF_ACT_RENAME = 4,
+};
 /* Values of the guarded-mounts map. */
 enum hn_guard_mount {
         HN_GUARD_HELD = 1,     /* an image mount or a bind the manager holds */

@@ -61,6 +61,21 @@ struct hn_monitor;
 HN_PUBLIC int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **ret, struct hn_error *err);
 HN_PUBLIC void hn_monitor_free(struct hn_monitor *m);
 
+/* The self guard (with BPF LSM): anyone but the manager is refused
+ * (enforce) or recorded (audit) when they would signal hpcnoded (except
+ * its parent, PID 1 under systemd, and signal 0), ptrace it or read its
+ * memory, remove or rename its pins, or open, remove or rename the files
+ * named here as each one's guard says (enum hn_self_file_guard). A
+ * process running the manager's own executable as root may act on the
+ * files (hpcnoded --unload). Replaces the files given before; the pins are
+ * added by the monitor itself. */
+struct hn_protected_file {
+        const char *path;
+        unsigned guard; /* enum hn_self_file_guard */
+};
+HN_PUBLIC int hn_monitor_protect_files(struct hn_monitor *m, const struct hn_protected_file *files, size_t n,
+                                       struct hn_error *err);
+
 /* "adopted" (a pinned set taken over), "pinned" (loaded and pinned by this
  * monitor) or "unpinned"; *ret_path (may be NULL) the set's directory. */
 HN_PUBLIC const char *hn_monitor_pin_state(const struct hn_monitor *m, const char **ret_path);

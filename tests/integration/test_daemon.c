@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -123,7 +124,7 @@ static void manager_known_in_a_pid_namespace(void **state) {
         start(d);
         char cmd[PATH_MAX * 2], out[4096];
         /* the client in the daemon's namespace, so that its pid means something there */
-        snprintf(cmd, sizeof(cmd), "nsenter --target $(cat /proc/%d/task/%d/children | cut -d' ' -f1) --pid --mount -- "
+        snprintf(cmd, sizeof(cmd), "nsenter --target $(cat /proc/%d/task/%d/children | cut -d' ' -f1) --pid -- "
                                    "env HPCNODE_SOCKET=%s %s scope create workload.slice nsjob > %s/ctl.out 2>&1",
                  (int) d->pid, (int) d->pid, d->socket, ctl_path(), d->dir);
         int st = system(cmd);
@@ -283,8 +284,16 @@ static void audit_chain_verified_and_tampering_found(void **state) {
         snprintf(args, sizeof(args), "audit verify %s %s", d->log, rotated); /* in the wrong order */
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), args), 1);
 
-        /* the live log's tail cut: found against the daemon's end */
+        /* the live log's tail cut (sed -i writes a copy and renames it
+         * over the log): with BPF LSM the self guard refuses it; without,
+         * verify finds it against the daemon's end */
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice chained2"), 0);
+        if (can_enforce()) {
+                assert_int_not_equal(shf("sed -i '$d' '%s' 2>/dev/null", d->log), 0);
+                if (ctl_run(d, NULL, out, sizeof(out), "audit verify") != 0)
+                        fail_msg("audit verify after a refused cut: %s", out);
+                return;
+        }
         assert_int_equal(shf("sed -i '$d' '%s'", d->log), 0);
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "audit verify"), 1);
         has(out, "records missing at the end (the file was cut)");
@@ -514,6 +523,66 @@ static void programs_outlive_the_daemon(void **state) {
         const char *after = env_path(d->cg, "pact.slice/infra.slice/after-unload");
         act(d->workload_exe, "mkdir", after, NULL);
         assert_true(path_exists(after));
+}
+
+/* The self guard (BPF LSM, enforce): a root stranger (any process but
+ * hpcnoded and its parent, the service manager) cannot signal or ptrace
+ * it, read its emergency key, write its audit trail, or remove its pins;
+ * each refusal is recorded. Its parent stops it; its own executable
+ * unloads the pins. */
+static void hpcnoded_protects_itself(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        if (!can_enforce())
+                SKIP_BECAUSE("the self guard needs BPF LSM (the VM suite runs it)");
+        REQUIRE_MOUNT_ENV();
+        dmn_pin_setup(d);
+        write_config(d, NULL);
+        start(d);
+        /* signals from a stranger (a shell this test runs: not the daemon's parent) */
+        assert_int_not_equal(shf("kill -TERM %d 2>/dev/null", (int) d->pid), 0);
+        assert_int_not_equal(shf("kill -KILL %d 2>/dev/null", (int) d->pid), 0);
+        assert_int_equal(kill(d->pid, 0), 0); /* alive, and signal 0 is anyone's */
+        json_object *o = wait_record(d->log, "hpcnode.signal", NULL);
+        assert_non_null(o);
+        assert_string_equal(str(o, "verdict", NULL), "denied");
+        assert_int_equal(num(o, "signal", NULL), SIGTERM);
+        json_object_put(o);
+        /* ptrace, and its memory through /proc */
+        pid_t tracer = fork();
+        if (tracer == 0)
+                _exit(ptrace(PTRACE_SEIZE, d->pid, NULL, NULL) == 0 ? 0 : errno == EPERM ? 1 : 2);
+        int status;
+        assert_int_equal(wait_pid_ms(tracer, 10000, &status), tracer);
+        assert_int_equal(WEXITSTATUS(status), 1);
+        assert_int_not_equal(shf("head -c 1 /proc/%d/mem > /dev/null 2>&1", (int) d->pid), 0);
+        o = wait_record(d->log, "hpcnode.ptrace", NULL);
+        assert_non_null(o);
+        assert_string_equal(str(o, "verdict", NULL), "denied");
+        json_object_put(o);
+        /* its files: the key is nobody's to read, the trail nobody's to write */
+        assert_int_not_equal(shf("cat '%s/emergency.key' > /dev/null 2>&1", d->dir), 0);
+        assert_int_not_equal(shf("echo forged >> '%s' 2>/dev/null", d->log), 0);
+        assert_int_not_equal(shf("rm -f '%s/emergency.key' 2>/dev/null", d->dir), 0);
+        o = wait_record(d->log, "hpcnode.file", NULL);
+        assert_non_null(o);
+        assert_string_equal(str(o, "verdict", NULL), "denied");
+        json_object_put(o);
+        /* its pins */
+        assert_int_not_equal(shf("rm -rf '%s' 2>/dev/null", d->pin_dir), 0);
+        assert_true(path_exists(d->pin_dir));
+        char out[8192];
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "audit verify"), 0);
+        assert_true(count_lines(d->log, "\"op\":\"unlink\"") >= 1);
+        assert_true(count_lines(d->log, "\"op\":\"open_read\"") >= 1);
+        assert_true(count_lines(d->log, "\"op\":\"open_write\"") >= 1);
+        /* its parent stops it; its own executable unloads the pins */
+        assert_int_equal(kill(d->pid, SIGTERM), 0);
+        assert_int_equal(wait_pid_ms(d->pid, 30000, NULL), d->pid);
+        d->pid = 0;
+        assert_int_not_equal(shf("rm -rf '%s' 2>/dev/null", d->pin_dir), 0); /* still, with no daemon */
+        assert_int_equal(shf("'%s' --config '%s' --unload > /dev/null 2>&1", daemon_path(), d->config), 0);
+        assert_false(path_exists(d->pin_dir));
 }
 
 /* SIGHUP reloads the identities: a swapped pair and a removed one take
@@ -901,6 +970,22 @@ static void bind_removed_while_down(void **state) {
         assert_true(mountinfo_find(bind, &l));
 }
 
+/* hpcnoded refuses d->config: it says "hpcnoded: CONFIG:" and want_tail
+ * on stderr, and nothing more. */
+static void config_refused(struct dmn *d, const char *want_tail) {
+        char cmd[1024], out[1024], want[512];
+        snprintf(cmd, sizeof(cmd), "'%s' --config '%s' 2>'%s/err'; echo $? > '%s/rc'", daemon_path(), d->config, d->dir,
+                 d->dir);
+        assert_int_equal(system(cmd), 0);
+        snprintf(cmd, sizeof(cmd), "%s/err", d->dir);
+        read_text(cmd, out, sizeof(out));
+        snprintf(want, sizeof(want), "hpcnoded: %s:%s\n", d->config, want_tail);
+        assert_string_equal(out, want);
+        snprintf(cmd, sizeof(cmd), "%s/rc", d->dir);
+        read_text(cmd, out, sizeof(out));
+        assert_string_equal(out, "1\n");
+}
+
 static void bad_config_and_impossible_enforce_refused(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
@@ -927,13 +1012,7 @@ static void bad_config_and_impossible_enforce_refused(void **state) {
                 fputc('x', f);
         fprintf(f, "Mode=enforce\nMode=sometimes\n");
         fclose(f);
-        snprintf(cmd, sizeof(cmd), "'%s' --config '%s' 2>'%s/err'; echo $? > '%s/rc'", daemon_path(), d->config, d->dir,
-                 d->dir);
-        assert_int_equal(system(cmd), 0);
-        snprintf(cmd, sizeof(cmd), "%s/err", d->dir);
-        read_text(cmd, out, sizeof(out));
-        snprintf(want, sizeof(want), "hpcnoded: %s:3: Mode=sometimes: expected auto, enforce or audit\n", d->config);
-        assert_string_equal(out, want);
+        config_refused(d, "3: Mode=sometimes: expected auto, enforce or audit");
         /* a line beyond 64 KiB is an error with its place, not a split */
         f = fopen(d->config, "w");
         fprintf(f, "[hpcnoded]\n# ");
@@ -941,24 +1020,12 @@ static void bad_config_and_impossible_enforce_refused(void **state) {
                 fputc('x', f);
         fprintf(f, "\n");
         fclose(f);
-        snprintf(cmd, sizeof(cmd), "'%s' --config '%s' 2>'%s/err'; echo $? > '%s/rc'", daemon_path(), d->config, d->dir,
-                 d->dir);
-        assert_int_equal(system(cmd), 0);
-        snprintf(cmd, sizeof(cmd), "%s/err", d->dir);
-        read_text(cmd, out, sizeof(out));
-        snprintf(want, sizeof(want), "hpcnoded: %s:2: line too long (70003 bytes; at most 65536)\n", d->config);
-        assert_string_equal(out, want);
+        config_refused(d, "2: line too long (70003 bytes; at most 65536)");
         /* ExecutableUid= is a number, never a name looked up (or ignored) */
         f = fopen(d->config, "w");
         fprintf(f, "[identity.pact]\nExecutableUid=nobody\n");
         fclose(f);
-        snprintf(cmd, sizeof(cmd), "'%s' --config '%s' 2>'%s/err'; echo $? > '%s/rc'", daemon_path(), d->config, d->dir,
-                 d->dir);
-        assert_int_equal(system(cmd), 0);
-        snprintf(cmd, sizeof(cmd), "%s/err", d->dir);
-        read_text(cmd, out, sizeof(out));
-        snprintf(want, sizeof(want), "hpcnoded: %s:2: ExecutableUid=nobody: expected a numeric uid\n", d->config);
-        assert_string_equal(out, want);
+        config_refused(d, "2: ExecutableUid=nobody: expected a numeric uid");
         /* Attribution=lsm without BPF LSM is refused too, with the reason */
         if (!can_enforce()) {
                 write_config(d, "Attribution=lsm");
@@ -997,6 +1064,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(restart_loses_no_state, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(emergency_only_from_the_daemon, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(programs_outlive_the_daemon, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(hpcnoded_protects_itself, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(sighup_reloads_identities, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(limits_reconciler_sees_unattributed_changes, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(control_write_and_kill_records, dmn_setup, dmn_teardown),

@@ -281,7 +281,11 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mo
         char exe[PATH_MAX], target[PATH_MAX + 256];
         bool cross = e->flags & HN_EVF_CROSS_SLICE, denied = e->flags & HN_EVF_DENIED;
         const char *type = hn_event_type_name(e->type), *verdict = denied ? "denied" : "allowed";
-        if (hn_event_class_of(e->type) == HN_EVC_GUARD)
+        if (e->type == HN_EV_SELF_FILE)
+                snprintf(target, sizeof(target), "hpcnoded's file %s", e->path);
+        else if (e->type == HN_EV_SELF_SIGNAL || e->type == HN_EV_SELF_PTRACE)
+                snprintf(target, sizeof(target), "hpcnoded");
+        else if (hn_event_class_of(e->type) == HN_EVC_GUARD)
                 snprintf(target, sizeof(target), "bpf map %s", e->path);
         else if (mount_path)
                 snprintf(target, sizeof(target), "%s", mount_path);
@@ -308,7 +312,15 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mo
         json_object_object_add(o, "cross_slice", json_object_new_boolean(cross));
         json_object *t = json_object_new_object();
         json_object_object_add(t, "path", json_object_new_string(target));
-        if (hn_event_class_of(e->type) == HN_EVC_GUARD)
+        if (e->type == HN_EV_SELF_FILE) {
+                static const char *const acts[] = { "?", "open_write", "open_read", "unlink", "rename" };
+                json_object_object_add(t, "inode", json_object_new_int64((int64_t) e->cgroup_id));
+                json_object_object_add(o, "op", json_object_new_string(acts[e->value < 5 ? e->value : 0]));
+        } else if (e->type == HN_EV_SELF_SIGNAL)
+                json_object_object_add(o, "signal", json_object_new_int64(e->value));
+        else if (e->type == HN_EV_SELF_PTRACE)
+                json_object_object_add(o, "ptrace_mode", json_object_new_int64(e->value));
+        else if (hn_event_class_of(e->type) == HN_EVC_GUARD)
                 json_object_object_add(t, "map_id", json_object_new_int64(e->value));
         else if (mount_path)
                 mount_target_json(t, e);

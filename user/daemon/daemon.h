@@ -67,5 +67,8 @@ struct hnd_daemon {
 /* The emergency as the library holds it, told to the programs (with its
  * deadline) when it changed. */
 void hnd_emergency_sync(struct hnd_daemon *d);
+/* The self guard's files: the emergency key, the audit log (again after
+ * it is reopened), and the pins. */
+int hnd_protect_own_files(struct hnd_daemon *d, struct hn_error *err);
 
 #endif

@@ -176,6 +176,20 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         return hnd_timer_arm(s, usec + (uint64_t) d->cfg.loss_check_ms * 1000u);
 }
 
+int hnd_protect_own_files(struct hnd_daemon *d, struct hn_error *err) {
+        char key[PATH_MAX + 8];
+        snprintf(key, sizeof(key), "%s.key", d->cfg.emergency_state);
+        /* the key is nobody's to read; the trail nobody's to write or
+         * remove (logrotate may rename it: SIGHUP then protects the new
+         * one). The configuration stays the operator's to edit: it takes
+         * effect only by a reload or restart, from PID 1, and is recorded. */
+        struct hn_protected_file files[2] = {
+                { key, HN_SELF_NO_READ | HN_SELF_NO_WRITE | HN_SELF_NO_UNLINK | HN_SELF_NO_RENAME },
+                { d->cfg.audit_log, HN_SELF_NO_WRITE | HN_SELF_NO_UNLINK },
+        };
+        return hn_monitor_protect_files(d->monitor, files, d->cfg.audit_log[0] ? 2 : 1, err);
+}
+
 void hnd_emergency_sync(struct hnd_daemon *d) {
         struct hn_emergency_info info;
         uint64_t expires = hn_emergency_active(d->emergency, &info) > 0 ? info.expires_unix : 0;
@@ -273,6 +287,8 @@ static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *u
         (void) s, (void) si;
         int r = hnd_sink_reopen(&d->sink);
         hnd_sink_note(&d->sink, "audit_log.reopened", r < 0 ? strerror(-r) : d->sink.path, LOG_INFO);
+        if (r >= 0 && hnd_protect_own_files(d, &err) < 0) /* the new file, not the rotated one */
+                hnd_sink_note(&d->sink, "self_guard.failed", err.message, LOG_ERR);
         _cleanup_free_ struct hnd_config *next = malloc(sizeof(*next));
         if (!next)
                 return 0;
@@ -393,6 +409,10 @@ static int setup(struct hnd_daemon *d, bool echo, char *why, size_t why_size, co
                 return -1;
         }
         if (hn_monitor_start(d->monitor, &err) < 0) {
+                fprintf(stderr, "hpcnoded: %s\n", err.message);
+                return -1;
+        }
+        if (hnd_protect_own_files(d, &err) < 0) {
                 fprintf(stderr, "hpcnoded: %s\n", err.message);
                 return -1;
         }

@@ -44,6 +44,12 @@ const char *hn_event_type_name(unsigned type) {
                 return "task.exec";
         case HN_EV_GUARD_MAP:
                 return "hpcnode.map_write";
+        case HN_EV_SELF_FILE:
+                return "hpcnode.file";
+        case HN_EV_SELF_SIGNAL:
+                return "hpcnode.signal";
+        case HN_EV_SELF_PTRACE:
+                return "hpcnode.ptrace";
         }
         return "unknown";
 }

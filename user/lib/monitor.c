@@ -64,7 +64,9 @@ static void lsm_programs_off(struct hpcnode *skel) {
                 skel->progs.hn_lsm_inode_permission, skel->progs.hn_lsm_sb_umount, skel->progs.hn_lsm_move_mount,
                 skel->progs.hn_lsm_sb_mount,       skel->progs.hn_lsm_bpf_map,    skel->progs.hn_lsm_file_ioctl,
                 skel->progs.hn_lsm_path_truncate,  skel->progs.hn_lsm_mmap_file,   skel->progs.hn_lsm_sb_pivotroot,
-                skel->progs.hn_lsm_path_rename,
+                skel->progs.hn_lsm_path_rename,    skel->progs.hn_lsm_self_file_open, skel->progs.hn_lsm_self_unlink,
+                skel->progs.hn_lsm_self_rmdir,     skel->progs.hn_lsm_self_rename, skel->progs.hn_lsm_self_kill,
+                skel->progs.hn_lsm_self_ptrace,
         };
         for (size_t i = 0; i < ELEMENTSOF(progs); i++)
                 bpf_program__set_autoload(progs[i], false);

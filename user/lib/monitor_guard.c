@@ -264,10 +264,16 @@ static void manager_write(struct hn_monitor *m, const struct manager_id *id) {
 void monitor_manager_set(struct hn_monitor *m) {
         m->manager = manager_id_of_self();
         manager_write(m, &m->manager);
+        struct stat exe;
+        if (stat("/proc/self/exe", &exe) == 0) {
+                m->skel->bss->manager_exe_dev = hn_kernel_dev(exe.st_dev);
+                m->skel->bss->manager_exe_ino = exe.st_ino;
+        }
 }
 
 void monitor_manager_clear(struct hn_monitor *m) {
         m->skel->bss->manager_tgid = 0; /* no manager until the next one says so */
+        m->skel->bss->manager_ktgid = 0;
 }
 
 int hn_monitor_check_state(struct hn_monitor *m, char *ret_detail, size_t size) {
