@@ -21,7 +21,7 @@ for bin in $(suites); do
         name=$(basename "$bin")
         log="$logdir/$name.log"
         # A hung suite is a failed suite, never a hung CI.
-        timeout -s KILL "${HN_SUITE_TIMEOUT:-300}" "$bin" >"$log" 2>&1
+        timeout -s KILL "${HN_SUITE_TIMEOUT:-600}" "$bin" >"$log" 2>&1
         rc=$?
         if ! grep -q '^\[==========\] .* test(s) run\.' "$log"; then
                 echo "$label $name: crashed or aborted (exit $rc); output:"

@@ -457,7 +457,7 @@ static json_object *raw(struct dmn *d, const void *bytes, size_t n, bool shut, b
         if (shut)
                 shutdown(fd, SHUT_WR);
         char buf[8192];
-        (void) read_lines(fd, buf, sizeof(buf), 1, 5000);
+        (void) read_lines(fd, buf, sizeof(buf), 1, 30000);
         struct pollfd p = { .fd = fd, .events = POLLIN };
         char c;
         /* Closed is EOF, or ECONNRESET: a unix socket closed with bytes

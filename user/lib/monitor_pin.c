@@ -244,8 +244,10 @@ static size_t held_in(const char *set) {
         uint32_t key, next;
         size_t n = 0;
         for (void *prev = NULL; bpf_map_get_next_key(fd, prev, &next) == 0; prev = &key) {
+                uint8_t v = 0;
                 key = next;
-                n++;
+                /* held, not a mount on the way down to one */
+                n += bpf_map_lookup_elem(fd, &key, &v) == 0 && v == HN_GUARD_HELD;
         }
         return n;
 }
