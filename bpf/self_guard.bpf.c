@@ -123,9 +123,14 @@ int BPF_PROG(hn_lsm_self_rename, struct inode *old_dir, struct dentry *old_dentr
         return judge_removal(new_dentry); /* replacing one of them */
 }
 
+#define PF_EXITING 0x00000004
+
 /* Signals to hpcnoded: from itself and from whoever started it (PID 1,
  * the service manager, under systemd) only; signal 0 (is it alive) from
- * anyone. Kernel-generated signals never reach this hook. */
+ * anyone. Kernel-generated signals never reach this hook; the parent's
+ * death signal (prctl PR_SET_PDEATHSIG) does, sent by the exiting parent
+ * after the child was already handed to its new reaper: a sender that is
+ * exiting sends nothing else. */
 SEC("lsm/task_kill")
 int BPF_PROG(hn_lsm_self_kill, struct task_struct *p, struct kernel_siginfo *info, int sig, const struct cred *cred,
              int ret)
@@ -133,8 +138,9 @@ int BPF_PROG(hn_lsm_self_kill, struct task_struct *p, struct kernel_siginfo *inf
         if (ret)
                 return previous(ret);
         __u32 target = BPF_CORE_READ(p, tgid), me = bpf_get_current_pid_tgid() >> 32;
+        struct task_struct *current = (struct task_struct *)bpf_get_current_task();
         if (!sig || !manager_ktgid || target != manager_ktgid || me == manager_ktgid ||
-            me == (__u32)BPF_CORE_READ(p, real_parent, tgid))
+            me == (__u32)BPF_CORE_READ(p, real_parent, tgid) || (BPF_CORE_READ(current, flags) & PF_EXITING))
                 return 0;
         struct hn_writer w;
         writer_identify(&w);
