@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <linux/bpf.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -208,6 +209,37 @@ static int clone_into(const char *dir) {
 }
 
 int main(int argc, char **argv) {
+        if (argc >= 5 && strcmp(argv[1], "bpf-map-tamper") == 0) {
+                /* a stranger's executable editing hpcnode's state as bpftool
+                 * would: .bss (slice_root_id[INDEX] = 0, at the start of
+                 * .bss) and the emergency deadline; exit 0, or the errno of
+                 * an open refused, 100/101 when a lookup/update fails */
+                union bpf_attr a;
+                int fds[2], refused = 0;
+                for (int i = 0; i < 2; i++) { /* both tried, as bpftool would */
+                        memset(&a, 0, sizeof(a));
+                        a.map_id = (uint32_t) strtoul(argv[2 + i], NULL, 10);
+                        fds[i] = (int) syscall(SYS_bpf, BPF_MAP_GET_FD_BY_ID, &a, sizeof(a));
+                        if (fds[i] < 0 && !refused)
+                                refused = errno;
+                }
+                if (refused)
+                        return refused;
+                static uint64_t value[8192];
+                uint32_t zero = 0;
+                memset(&a, 0, sizeof(a));
+                a.map_fd = (uint32_t) fds[0], a.key = (uintptr_t) &zero, a.value = (uintptr_t) value;
+                if (syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM, &a, sizeof(a)) < 0)
+                        return 100;
+                value[strtoul(argv[4], NULL, 10)] = 0;
+                if (syscall(SYS_bpf, BPF_MAP_UPDATE_ELEM, &a, sizeof(a)) < 0)
+                        return 101;
+                uint64_t deadline = 1;
+                a.map_fd = (uint32_t) fds[1], a.value = (uintptr_t) &deadline;
+                if (syscall(SYS_bpf, BPF_MAP_UPDATE_ELEM, &a, sizeof(a)) < 0)
+                        return 101;
+                return 0;
+        }
         if (argc >= 3 && strcmp(argv[1], "spin") == 0) {
                 /* MS of CPU time, not of wall time: on a busy host the
                  * kernel still counts what was asked */
