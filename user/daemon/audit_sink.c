@@ -144,14 +144,16 @@ static void add_client(json_object *o) {
  * writev under the lock so the chain is the file's order. */
 static void write_line(struct hnd_sink *s, json_object *o) {
         const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
-        const char *text = json_object_to_json_string_ext(o, flags);
-        if (!json_utf8_valid(text, strlen(text)))
-                (void) json_utf8_repair(o);
         pthread_mutex_lock(&s->lock);
         json_object_object_add(o, "seq", json_object_new_int64((int64_t) (s->chain.seq + 1)));
         json_object_object_add(o, "prev", json_object_new_string(s->chain.last));
-        text = json_object_to_json_string_ext(o, flags);
+        /* serialised once; again only for a name that was not UTF-8 */
+        const char *text = json_object_to_json_string_ext(o, flags);
         size_t len = strlen(text);
+        if (!json_utf8_valid(text, len) && json_utf8_repair(o)) {
+                text = json_object_to_json_string_ext(o, flags);
+                len = strlen(text);
+        }
         s->chain.seq++;
         audit_chain_hash(text, len, s->chain.last);
         s->records++;
