@@ -1007,17 +1007,7 @@ static void bad_config_and_impossible_enforce_refused(void **state) {
         FILE *f = fopen(d->config, "w");
         fprintf(f, "[hpcnoded]\nMode=sometimes\n");
         fclose(f);
-        snprintf(cmd, sizeof(cmd), "'%s' --config '%s' 2>'%s/err'; echo $? > '%s/rc'", daemon_path(), d->config, d->dir,
-                 d->dir);
-        assert_int_equal(system(cmd), 0);
-        snprintf(cmd, sizeof(cmd), "%s/err", d->dir);
-        read_text(cmd, out, sizeof(out));
-        char want[256];
-        snprintf(want, sizeof(want), "hpcnoded: %s:2: Mode=sometimes: expected auto, enforce or audit\n", d->config);
-        assert_string_equal(out, want);
-        snprintf(cmd, sizeof(cmd), "%s/rc", d->dir);
-        read_text(cmd, out, sizeof(out));
-        assert_string_equal(out, "1\n");
+        config_refused(d, "2: Mode=sometimes: expected auto, enforce or audit");
         /* a comment longer than any buffer stays one comment: its tail is
          * no key (the next line's error names line 3, and that line) */
         f = fopen(d->config, "w");

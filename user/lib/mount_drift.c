@@ -186,46 +186,44 @@ static void repair_bind(struct hn_mount_manager *m, struct image *img, const cha
                     false);
 }
 
-/* Every managed mount is read-only, nosuid, nodev: a remount (or a
- * mount_setattr) that took that away is put back, by the mount's fd (the
- * path may reach a mount stacked on it). */
-static int check_read_only(struct hn_mount_manager *m, struct mounted *x, int mount_fd, const char *image,
-                           struct findings *f) {
-        if (x->ro)
-                return 0;
-        struct found *y = add(f, HN_DRIFT_REMOUNTED, x->target, image);
+/* A drift of kind on x undone by mount_setattr(attr) on the mount's fd
+ * (the path may reach a mount stacked on it): recorded, repaired or not. */
+static int setattr_repair(struct hn_mount_manager *m, struct mounted *x, int mount_fd, const char *image,
+                          struct findings *f, enum hn_drift_class kind, struct mount_attr attr, const char *lost,
+                          const char *done, const char *failed) {
+        struct found *y = add(f, kind, x->target, image);
         if (!y)
                 return -ENOMEM;
-        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
         int r = mount_fd < 0 ? -EBADF : mount_setattr(mount_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ? -errno : 0;
         y->d.repaired = r == 0;
         y->d.sys_errno = r < 0 ? -r : 0;
-        snprintf(y->detail, sizeof(y->detail), "the mount is no longer read-only; %s%s",
-                 r == 0 ? "remounted read-only" : "remount failed: ", r == 0 ? "" : strerror(-r));
+        snprintf(y->detail, sizeof(y->detail), "%s; %s%s", lost, r == 0 ? done : failed, r == 0 ? "" : strerror(-r));
         mount_audit(m, "mount.refcount_corrected", r == 0 ? HN_AUDIT_DONE : HN_AUDIT_FAILED, x->target, y->detail, r,
                     false);
         return 0;
 }
 
+/* Every managed mount is read-only, nosuid, nodev: a remount (or a
+ * mount_setattr) that took that away is put back. */
+static int check_read_only(struct hn_mount_manager *m, struct mounted *x, int mount_fd, const char *image,
+                           struct findings *f) {
+        if (x->ro)
+                return 0;
+        return setattr_repair(m, x, mount_fd, image, f, HN_DRIFT_REMOUNTED,
+                              (struct mount_attr){ .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV },
+                              "the mount is no longer read-only", "remounted read-only", "remount failed: ");
+}
+
 /* Every managed mount is private: nothing it receives or sends by
  * propagation can take it away. One made shared (mount --make-shared,
- * mount_setattr) is made private again, by its fd. */
+ * mount_setattr) is made private again. */
 static int check_propagation(struct hn_mount_manager *m, struct mounted *x, int mount_fd, const char *image,
                              struct findings *f) {
         if (!x->shared)
                 return 0;
-        struct found *y = add(f, HN_DRIFT_PROPAGATION, x->target, image);
-        if (!y)
-                return -ENOMEM;
-        struct mount_attr attr = { .propagation = MS_PRIVATE };
-        int r = mount_fd < 0 ? -EBADF : mount_setattr(mount_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ? -errno : 0;
-        y->d.repaired = r == 0;
-        y->d.sys_errno = r < 0 ? -r : 0;
-        snprintf(y->detail, sizeof(y->detail), "the mount is no longer private; %s%s",
-                 r == 0 ? "made private again" : "could not be made private: ", r == 0 ? "" : strerror(-r));
-        mount_audit(m, "mount.refcount_corrected", r == 0 ? HN_AUDIT_DONE : HN_AUDIT_FAILED, x->target, y->detail, r,
-                    false);
-        return 0;
+        return setattr_repair(m, x, mount_fd, image, f, HN_DRIFT_PROPAGATION,
+                              (struct mount_attr){ .propagation = MS_PRIVATE }, "the mount is no longer private",
+                              "made private again", "could not be made private: ");
 }
 
 static bool allocation_live(const struct hn_mount_manager *m, const char *alloc) {
