@@ -33,7 +33,8 @@ DAEMON_LDLIBS = $(PKG_LDLIBS) -lelf -lz -lpthread
 # skeleton; the probe and the benchmarks' floor are objects of their own.
 ARCH := x86
 VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
-HN_BPF_PARTS := ownership cgroup_structure control_guard placement_guard kill_attribution mount_guard self_guard
+HN_BPF_PARTS := ownership cgroup_structure control_guard placement_guard kill_attribution mount_guard self_guard \
+	self_witness
 HN_BPF_OBJS := $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(HN_BPF_PARTS))
 BPF_ALONE := $(filter-out $(HN_BPF_PARTS),$(patsubst bpf/%.bpf.c,%,$(wildcard bpf/*.bpf.c)))
 BPF_SKELS := $(BUILD)/bpf/hpcnode.skel.h $(patsubst %,$(BUILD)/bpf/%.skel.h,$(BPF_ALONE))

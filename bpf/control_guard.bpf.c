@@ -8,6 +8,7 @@
  * writes themselves. Every hook tests the superblock first: the rest of
  * the system pays a few loads. */
 #include "image_guard.bpf.h"
+#include "self_witness.bpf.h"
 #include "placement.bpf.h"
 
 #define FMODE_WRITE 0x2
@@ -190,11 +191,20 @@ static __always_inline int control_open_exit(long fd)
         /* Every open of every task comes here: one helper call for the fd
          * slot, one for the mode, before anything is known to be ours. */
         struct file *file = current_file(fd);
-        if (!file || !(BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
+        if (!file)
                 return 0;
+        unsigned int mode = BPF_CORE_READ(file, f_mode);
         struct inode *inode = BPF_CORE_READ(file, f_inode);
-        if (!on_cgroup2(inode))
-                return held_image(inode) ? image_write(inode, HN_EVS_SYSCALL) : 0;
+        if (!(mode & FMODE_WRITE)) {
+                self_open_witness(file, inode, mode);
+                return 0;
+        }
+        if (!on_cgroup2(inode)) {
+                if (held_image(inode))
+                        return image_write(inode, HN_EVS_SYSCALL);
+                self_open_witness(file, inode, mode);
+                return 0;
+        }
         struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
         const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
         struct cgroup *cg = cgroup_of_file_dentry(dentry);

@@ -25,6 +25,9 @@ const volatile bool enforce __weak = false;
 /* Attribution level lsm: the LSM hooks record allowed control-file writes
  * too (denials are recorded always). */
 const volatile bool lsm_records_writes __weak = false;
+/* The self guard's LSM hooks are loaded: they record its acts, and the
+ * tracepoints' witness of them (self_witness.bpf.h) stays quiet. */
+const volatile bool self_guard_lsm __weak = false;
 
 /* ---- Runtime state (.bss), kept by the loader and by the programs. */
 
@@ -68,6 +71,15 @@ __u64 manager_exe_ino __weak = 0;
 __u32 manager_exe_dev __weak = 0;
 #define HN_OWN_MAPS 32
 __u32 own_map_ids[HN_OWN_MAPS] __weak = {};
+/* The inode of the one own file that is refused for reading too (the
+ * emergency key): the open exits look a read-mode open up only for it. */
+__u64 own_secret_ino __weak = 0;
+/* The ids of hpcnode's own programs (written after load) and links
+ * (after attach): named in a bpf(2) command that would change what runs
+ * or where it stays, by the manager alone. 0 ends each list. */
+#define HN_OWN_PROGS 96
+__u32 own_prog_ids[HN_OWN_PROGS] __weak = {};
+__u32 own_link_ids[HN_OWN_PROGS] __weak = {};
 
 /* ---- Maps. */
 

@@ -7,6 +7,7 @@
 #ifndef HN_IMAGE_GUARD_BPF_H
 #define HN_IMAGE_GUARD_BPF_H
 
+#include "current_file.bpf.h"
 #include "emit.bpf.h"
 
 static __always_inline bool image_dev(__u32 dev)
@@ -75,19 +76,6 @@ static __always_inline __u32 held_loop_change(struct inode *inode, unsigned int 
                 return 0;
         __u32 dev = BPF_CORE_READ(inode, i_rdev);
         return bpf_map_lookup_elem(&held_loops, &dev) ? dev : 0;
-}
-
-/* The current task's open file fd, or NULL: direct loads through the BTF
- * task pointer, one helper call for the slot. */
-static __always_inline struct file *current_file(long fd)
-{
-        struct task_struct *task = bpf_get_current_task_btf();
-        struct fdtable *fdt = task->files->fdt;
-        if (fd < 0 || (unsigned long)fd >= fdt->max_fds)
-                return NULL;
-        struct file *file = NULL;
-        bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]);
-        return file;
 }
 
 #endif

@@ -7,6 +7,7 @@
  * fork-time kill of a newborn runs in fork, not in a write, so none of
  * them is taken for cgroup.kill. */
 #include "emit.bpf.h"
+#include "self_witness.bpf.h"
 #include "syscall.bpf.h"
 
 #define SIGKILL 9
@@ -50,6 +51,7 @@ int BPF_PROG(hn_signal_generate, int sig, struct kernel_siginfo *info, struct ta
          * prunes a test of one (some kernels): read the raw value. */
         __u64 info_raw = 1;
         bpf_probe_read_kernel(&info_raw, sizeof(info_raw), &ctx[1]);
+        self_signal_witness(sig, info_raw, info, task);
         if (sig != SIGKILL || info_raw)
                 return 0;
         struct cgroup *cg = task_cgroup(task);

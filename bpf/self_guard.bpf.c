@@ -5,7 +5,7 @@
  * (by id, or from a pin) is refused to anyone but the manager and
  * recorded; reading them stays open. Without it the daemon checks them
  * against what it wrote, every tick (monitor_guard.c). */
-#include "emit.bpf.h"
+#include "self_witness.bpf.h"
 
 #define FMODE_WRITE 0x2
 
@@ -16,15 +16,20 @@ static __always_inline bool manager_executable(const struct hn_writer *w)
         return manager_exe_ino && w->exe.ino == manager_exe_ino && w->exe.dev == manager_exe_dev && w->uid == 0;
 }
 
-static __always_inline bool own_map(__u32 id)
+static __always_inline bool id_in(const __u32 *ids, int n, __u32 id)
 {
-        for (int i = 0; i < HN_OWN_MAPS; i++) {
-                if (!own_map_ids[i])
+        for (int i = 0; i < n; i++) {
+                if (!ids[i])
                         return false;
-                if (own_map_ids[i] == id)
+                if (ids[i] == id)
                         return true;
         }
         return false;
+}
+
+static __always_inline bool own_map(__u32 id)
+{
+        return id_in(own_map_ids, HN_OWN_MAPS, id);
 }
 
 SEC("lsm/bpf_map")
@@ -39,6 +44,106 @@ int BPF_PROG(hn_lsm_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
         if (w.owner == HN_EVO_MANAGER || manager_executable(&w))
                 return 0;
         struct act a = { .type = HN_EV_GUARD_MAP, .path = map->name, .value = map->id, .source = HN_EVS_LSM,
+                         .flags = HN_EVF_CROSS_SLICE };
+        return verdict(&w, &a, true, true);
+}
+
+/* ---- Its programs and links. */
+
+/* The links hpcnode makes (tracing, raw tracepoint, perf event) have no
+ * detach or update in the kernels this builds for: a link taken by id
+ * or from its pin ends only when its last reference goes, and the pins
+ * and the daemon are guarded. What a bpf(2) command could still do with
+ * one of them, or with one of the programs, is refused here: detach or
+ * update it (should a kernel add that), pin it elsewhere (it would outlive
+ * hpcnoded --unload), attach the program a second time (its records
+ * twice), or run it on made-up input. Listing and reading them (bpftool)
+ * stays open. */
+
+
+/* The bpf object behind the caller's fd: its kind by the name the kernel
+ * gave its anonymous inode (never a name a caller chooses: "bpf_link"
+ * when the link is made, "bpf-link" when it is taken by id or from its
+ * pin), its id from the object itself. */
+static __always_inline __u32 bpf_object_of_fd(long fd, __u32 *kind)
+{
+        struct file *file = current_file(fd);
+        if (!file || BPF_CORE_READ(file, f_inode, i_sb, s_magic) != ANON_INODE_FS_MAGIC)
+                return 0;
+        char name[9] = {};
+        bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(file, f_path.dentry, d_name.name));
+        void *obj = BPF_CORE_READ(file, private_data);
+        if (name_is(name, "bpf_link", 9) || name_is(name, "bpf-link", 9)) {
+                *kind = HN_BPF_OBJ_LINK;
+                return BPF_CORE_READ((struct bpf_link *)obj, id);
+        }
+        if (name_is(name, "bpf-prog", 9)) {
+                *kind = HN_BPF_OBJ_PROG;
+                return BPF_CORE_READ((struct bpf_prog *)obj, aux, id);
+        }
+        if (name_is(name, "bpf-map", 8)) {
+                *kind = HN_BPF_OBJ_MAP;
+                return BPF_CORE_READ((struct bpf_map *)obj, id);
+        }
+        return 0;
+}
+
+static __always_inline bool own_object(__u32 kind, __u32 id)
+{
+        switch (kind) {
+        case HN_BPF_OBJ_LINK:
+                return id_in(own_link_ids, HN_OWN_PROGS, id);
+        case HN_BPF_OBJ_PROG:
+                return id_in(own_prog_ids, HN_OWN_PROGS, id);
+        case HN_BPF_OBJ_MAP:
+                return own_map(id);
+        }
+        return false;
+}
+
+/* The fd a command acts through, or -1 for a command that changes nothing
+ * of hpcnode's. */
+static __always_inline long command_fd(int cmd, union bpf_attr *attr)
+{
+        switch (cmd) {
+        case BPF_LINK_DETACH:
+                return BPF_CORE_READ(attr, link_detach.link_fd);
+        case BPF_LINK_UPDATE:
+                return BPF_CORE_READ(attr, link_update.link_fd);
+        case BPF_OBJ_PIN:
+                return BPF_CORE_READ(attr, bpf_fd);
+        case BPF_LINK_CREATE:
+                return BPF_CORE_READ(attr, link_create.prog_fd);
+        case BPF_RAW_TRACEPOINT_OPEN:
+                return BPF_CORE_READ(attr, raw_tracepoint.prog_fd);
+        case BPF_PROG_ATTACH:
+                return BPF_CORE_READ(attr, attach_bpf_fd);
+        case BPF_PROG_TEST_RUN:
+                return BPF_CORE_READ(attr, test.prog_fd);
+        }
+        return -1;
+}
+
+/* security_bpf gained a fourth argument (kernel) in 6.13, before ret: the
+ * program names the three every kernel has and leaves ret unread. A
+ * program of an LSM hook runs only while the ones before it allowed
+ * (the trampoline stops at the first refusal), so its ret is always 0. */
+SEC("lsm/bpf")
+int BPF_PROG(hn_lsm_bpf, int cmd, union bpf_attr *attr, unsigned int size)
+{
+        long fd = command_fd(cmd, attr);
+        if (fd < 0)
+                return 0;
+        __u32 kind = 0, id = bpf_object_of_fd(fd, &kind);
+        if (!id || !own_object(kind, id))
+                return 0;
+        struct hn_writer w;
+        writer_identify(&w);
+        if (w.owner == HN_EVO_MANAGER || manager_executable(&w))
+                return 0;
+        struct act a = { .type = HN_EV_GUARD_BPF, .path = kind == HN_BPF_OBJ_LINK ? "link"
+                                                          : kind == HN_BPF_OBJ_PROG ? "prog" : "map",
+                         .value = id, .other_cgroup_id = (__u64)cmd, .source = HN_EVS_LSM,
                          .flags = HN_EVF_CROSS_SLICE };
         return verdict(&w, &a, true, true);
 }
@@ -123,8 +228,6 @@ int BPF_PROG(hn_lsm_self_rename, struct inode *old_dir, struct dentry *old_dentr
         return judge_removal(new_dentry); /* replacing one of them */
 }
 
-#define PF_EXITING 0x00000004
-
 /* Signals to hpcnoded: from itself and from whoever started it (PID 1,
  * the service manager, under systemd) only; signal 0 (is it alive) from
  * anyone. Kernel-generated signals never reach this hook; the parent's
@@ -137,18 +240,13 @@ int BPF_PROG(hn_lsm_self_kill, struct task_struct *p, struct kernel_siginfo *inf
 {
         if (ret)
                 return previous(ret);
-        __u32 target = BPF_CORE_READ(p, tgid), me = bpf_get_current_pid_tgid() >> 32;
-        struct task_struct *current = (struct task_struct *)bpf_get_current_task();
-        if (!sig || !manager_ktgid || target != manager_ktgid || me == manager_ktgid ||
-            me == (__u32)BPF_CORE_READ(p, real_parent, tgid) || (BPF_CORE_READ(current, flags) & PF_EXITING))
+        if (!sig || !stranger_signals_manager(p))
                 return 0;
         struct hn_writer w;
         writer_identify(&w);
         struct act a = { .type = HN_EV_SELF_SIGNAL, .value = sig, .source = HN_EVS_LSM, .flags = HN_EVF_CROSS_SLICE };
         return verdict(&w, &a, true, true);
 }
-
-#define PTRACE_MODE_ATTACH 0x02
 
 /* ptrace, /proc/PID/mem, process_vm_readv/writev of hpcnoded: nobody's.
  * Reading what /proc shows of it (PTRACE_MODE_READ: its namespaces, exe,

@@ -19,7 +19,7 @@ typedef uint32_t hn_u32;
 typedef uint64_t hn_u64;
 #endif
 
-#define HN_EVENT_VERSION 7
+#define HN_EVENT_VERSION 8
 
 enum hn_event_type {
         HN_EV_CGROUP_MKDIR = 1,
@@ -52,8 +52,14 @@ enum hn_event_type {
                                       * cgroup_id = its inode, value = the act (enum hn_self_file_act),
                                       * path = its name */
         HN_EV_SELF_SIGNAL = 19,      /* a signal sent to hpcnoded; value = the signal */
-        HN_EV_SELF_PTRACE = 20,      /* ptrace (or /proc/PID/mem, process_vm_*) of hpcnoded; value = the mode */
-        HN_EV_TYPE_MAX = 21,         /* sizes the loss-counter map */
+        HN_EV_SELF_PTRACE = 20,      /* ptrace (or /proc/PID/mem, process_vm_*, pidfd_getfd) of hpcnoded;
+                                      * value = the ptrace access mode, other_cgroup_id = how (enum
+                                      * hn_self_trace_act) */
+        HN_EV_GUARD_BPF = 21,        /* one of hpcnode's own programs, links or maps named in a bpf(2) command
+                                      * that would change what runs or where it stays (detach, update, pin,
+                                      * attach, test run); value = its id, path = its kind (enum
+                                      * hn_bpf_object_kind's name), other_cgroup_id = the bpf command */
+        HN_EV_TYPE_MAX = 22,         /* sizes the loss-counter map */
 };
 
 /* What a record is about: the one test both sides use instead of type ranges. */
@@ -89,6 +95,7 @@ static inline enum hn_event_class hn_event_class_of(unsigned type) {
         case HN_EV_SELF_FILE:
         case HN_EV_SELF_SIGNAL:
         case HN_EV_SELF_PTRACE:
+        case HN_EV_GUARD_BPF:
                 return HN_EVC_GUARD;
         }
         return HN_EVC_NONE;
@@ -218,6 +225,21 @@ enum hn_self_file_act {
         HN_SELF_ACT_READ = 2,
         HN_SELF_ACT_UNLINK = 3,
         HN_SELF_ACT_RENAME = 4,
+};
+/* The kind of object of an HN_EV_GUARD_BPF record. */
+enum hn_bpf_object_kind {
+        HN_BPF_OBJ_MAP = 1,
+        HN_BPF_OBJ_PROG = 2,
+        HN_BPF_OBJ_LINK = 3,
+};
+/* How an HN_EV_SELF_PTRACE record's act reached hpcnoded. */
+enum hn_self_trace_act {
+        HN_SELF_TRACE_ACCESS = 0,      /* the LSM's access check (every one of the below) */
+        HN_SELF_TRACE_PTRACE = 1,      /* ptrace(PTRACE_ATTACH or PTRACE_SEIZE) */
+        HN_SELF_TRACE_ATTACH_STOP = 2, /* the stop PTRACE_ATTACH sends (of any thread) */
+        HN_SELF_TRACE_MEM = 3,         /* /proc/PID/mem (or a thread's) opened */
+        HN_SELF_TRACE_VM = 4,          /* process_vm_readv or process_vm_writev */
+        HN_SELF_TRACE_GETFD = 5,       /* pidfd_getfd */
 };
 /* Values of the guarded-mounts map. */
 enum hn_guard_mount {

@@ -231,8 +231,7 @@ static void service_verbs_help_and_exit_codes(void **state) {
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice t1"), 0); /* records to tail */
         char needle[512];
         snprintf(needle, sizeof(needle), "%s\"", env_path(d->cg, "workload.slice/t1.scope"));
-        for (double end = now_s() + 5; count_lines(d->log, needle) < 2 && now_s() < end;)
-                usleep(20000);
+        (void) wait_lines(d->log, needle, 2);
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "audit tail --lines 2"), 0);
         if (count_text(out, "\n") != 2 || count_text(out, "t1.scope") != 2)
                 fail_msg("audit tail --lines 2 printed:\n%s", out);

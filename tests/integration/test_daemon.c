@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -406,9 +408,7 @@ static void emergency_only_from_the_daemon(void **state) {
         f = fopen(state_path, "w");
         fputs(forged, f);
         fclose(f);
-        for (double end = now_s() + 10; now_s() < end && count_lines(d->log, "emergency.state_tampered") < 2;)
-                usleep(20000);
-        assert_int_equal(count_lines(d->log, "emergency.state_tampered"), 2);
+        assert_int_equal(wait_lines(d->log, "emergency.state_tampered", 2), 2);
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency status"), 0);
         assert_string_equal(out, "none\n");
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice frozen-target"), 0);
@@ -430,9 +430,7 @@ static void emergency_only_from_the_daemon(void **state) {
         int before = count_lines(d->log, "\"emergency\":true");
         act(d->pact_exe, "write", freeze, "1"); /* in force: pact may */
         act(d->pact_exe, "write", freeze, "0");
-        for (double end = now_s() + 10; now_s() < end && count_lines(d->log, "\"emergency\":true") <= before;)
-                usleep(20000);
-        assert_true(count_lines(d->log, "\"emergency\":true") > before);
+        assert_true(wait_lines(d->log, "\"emergency\":true", before + 1) > before);
         assert_int_equal(kill(d->pid, SIGSTOP), 0);
         sleep(3);
         int denied = 0;
@@ -443,8 +441,7 @@ static void emergency_only_from_the_daemon(void **state) {
         /* its record, made by the kernel while the daemon slept: no emergency */
         char needle[64];
         snprintf(needle, sizeof(needle), "\"pid\":%d,", (int) writer);
-        for (double end = now_s() + 10; now_s() < end && count_lines(d->log, needle) == 0;)
-                usleep(20000);
+        (void) wait_lines(d->log, needle, 1);
         char cmd[512];
         snprintf(cmd, sizeof(cmd), "grep '%s' '%s' | grep -q '\"emergency\":false' && grep '%s' '%s' | grep -q '\"cross_slice\":true'",
                  needle, d->log, needle, d->log);
@@ -597,6 +594,220 @@ static void hpcnoded_protects_itself(void **state) {
         assert_int_not_equal(shf("rm -rf '%s' 2>/dev/null", d->pin_dir), 0); /* still, with no daemon */
         assert_int_equal(shf("'%s' --config '%s' --unload > /dev/null 2>&1", daemon_path(), d->config), 0);
         assert_false(path_exists(d->pin_dir));
+}
+
+/* A link pin of the set below pin_dir, its path into ret. */
+static bool first_link_pin(const char *pin_dir, char *ret, size_t size) {
+        DIR *sets = opendir(pin_dir);
+        bool found = false;
+        for (struct dirent *s; !found && sets && (s = readdir(sets));) {
+                char links[512];
+                if (s->d_name[0] == '.')
+                        continue;
+                snprintf(links, sizeof(links), "%s/%s/links", pin_dir, s->d_name);
+                DIR *l = opendir(links);
+                for (struct dirent *e; !found && l && (e = readdir(l));)
+                        if (e->d_name[0] != '.')
+                                found = (size_t) snprintf(ret, size, "%s/%s", links, e->d_name) < size;
+                if (l)
+                        closedir(l);
+        }
+        if (sets)
+                closedir(sets);
+        return found;
+}
+
+/* What a root stranger tries with hpcnode's programs and links taken from
+ * their pins and by id: each refused (exit code: the first act that was
+ * not). Reading them (their info, as bpftool does) stays open. */
+static int bpf_objects_stranger(const char *link_pin, const char *bpffs, uint32_t *ret_link_id) {
+        int link = bpf_obj_get(link_pin);
+        if (link < 0)
+                return 10;
+        struct bpf_link_info li = { 0 };
+        __u32 len = sizeof(li);
+        if (bpf_obj_get_info_by_fd(link, &li, &len) < 0)
+                return 11;
+        *ret_link_id = li.id;
+        if (bpf_link_detach(link) == 0 || errno != EPERM)
+                return 12;
+        char stolen[256];
+        snprintf(stolen, sizeof(stolen), "%s/stolen-link", bpffs);
+        if (bpf_obj_pin(link, stolen) == 0 || errno != EPERM)
+                return 13;
+        int by_id = bpf_link_get_fd_by_id(li.id);
+        if (by_id < 0)
+                return 14;
+        if (bpf_link_detach(by_id) == 0 || errno != EPERM)
+                return 15;
+        int prog = bpf_prog_get_fd_by_id(li.prog_id);
+        if (prog < 0)
+                return 16;
+        LIBBPF_OPTS(bpf_test_run_opts, run);
+        if (bpf_prog_test_run_opts(prog, &run) == 0 || errno != EPERM)
+                return 17;
+        if (bpf_raw_tracepoint_open(NULL, prog) >= 0 || errno != EPERM)
+                return 18;
+        return 0;
+}
+
+/* hpcnode's links and programs, taken by a root stranger from their pins
+ * or by id: not detached, pinned elsewhere, attached again or run; each
+ * refusal recorded with the object and the command; the rules hold. */
+static void bpf_objects_taken_by_id_are_refused(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        if (!can_enforce())
+                SKIP_BECAUSE("the self guard needs BPF LSM (the VM suite runs it)");
+        dmn_pin_setup(d);
+        write_config(d, NULL);
+        start(d);
+        char pin[512];
+        assert_true(first_link_pin(d->pin_dir, pin, sizeof(pin)));
+        int fds[2];
+        assert_int_equal(pipe(fds), 0);
+        pid_t child = fork();
+        if (child == 0) {
+                uint32_t got[2] = { 0 };
+                int code = bpf_objects_stranger(pin, d->bpffs, &got[0]);
+                got[1] = (uint32_t) errno;
+                (void) !write(fds[1], got, sizeof(got));
+                _exit(code);
+        }
+        close(fds[1]);
+        uint32_t got[2] = { 0 }; /* the link's id; errno of the act that was not refused */
+        assert_int_equal(read(fds[0], got, sizeof(got)), sizeof(got));
+        close(fds[0]);
+        uint32_t link_id = got[0];
+        int status;
+        assert_int_equal(wait_pid_ms(child, 10000, &status), child);
+        if (WEXITSTATUS(status) != 0)
+                fail_msg("act %d of the stranger was not refused: %s", WEXITSTATUS(status), strerror((int) got[1]));
+        char stolen[256];
+        snprintf(stolen, sizeof(stolen), "%s/stolen-link", d->bpffs);
+        assert_false(path_exists(stolen));
+        json_object *o = wait_record(d->log, "hpcnode.bpf_command", NULL);
+        assert_non_null(o);
+        assert_string_equal(str(o, "verdict", NULL), "denied");
+        assert_string_equal(str(o, "op", NULL), "link_detach");
+        assert_string_equal(str(o, "target", "kind"), "link");
+        assert_int_equal(num(o, "target", "id"), link_id);
+        assert_string_equal(str(o, "writer", "identity"), "none");
+        assert_int_equal(num(o, "writer", "tgid"), child);
+        json_object_put(o);
+        assert_int_equal(wait_lines(d->log, "\"op\":\"obj_pin\"", 1), 1);
+        assert_int_equal(wait_lines(d->log, "\"op\":\"prog_test_run\"", 1), 1);
+        assert_int_equal(wait_lines(d->log, "\"op\":\"raw_tracepoint_open\"", 1), 1);
+        assert_int_equal(wait_lines(d->log, "\"op\":\"link_detach\"", 2), 2);
+        /* the rules hold: a stranger's mkdir in workload.slice is refused */
+        const char *stranger = env_path(d->cg, "workload.slice/after-the-attempts");
+        act_expect(d->pact_exe, "mkdir", stranger, NULL, EPERM);
+        o = wait_record(d->log, "cgroup.mkdir", stranger);
+        assert_non_null(o);
+        assert_string_equal(str(o, "verdict", NULL), "denied");
+        json_object_put(o);
+}
+
+/* A thread of pid other than its leader, or 0. */
+static pid_t other_thread(pid_t pid) {
+        char dir[64];
+        snprintf(dir, sizeof(dir), "/proc/%d/task", (int) pid);
+        DIR *d = opendir(dir);
+        pid_t found = 0;
+        for (struct dirent *e; !found && d && (e = readdir(d));)
+                if (atoi(e->d_name) > 0 && atoi(e->d_name) != pid)
+                        found = atoi(e->d_name);
+        if (d)
+                closedir(d);
+        return found;
+}
+
+/* A root stranger's acts on hpcnoded that audit mode lets through, each
+ * one: a signal it ignores, ptrace (seized, then let go), its memory read
+ * three ways, its fd taken, its key read, its trail opened for writing. */
+static int self_acts_stranger(pid_t daemon, const char *key, const char *log) {
+        if (kill(daemon, SIGWINCH) < 0)
+                return 1;
+        if (ptrace(PTRACE_SEIZE, daemon, NULL, NULL) < 0)
+                return 2;
+        (void) ptrace(PTRACE_DETACH, daemon, NULL, NULL);
+        char byte;
+        struct iovec local = { &byte, 1 }, remote = { (void *) 4096, 1 };
+        (void) process_vm_readv(daemon, &local, 1, &remote, 1, 0); /* the address need not be mapped */
+        char mem[64];
+        snprintf(mem, sizeof(mem), "/proc/%d/task/%d/mem", (int) daemon, (int) other_thread(daemon));
+        int fd = open(mem, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 3;
+        close(fd);
+        int pidfd = (int) syscall(SYS_pidfd_open, daemon, 0);
+        if (pidfd < 0)
+                return 4;
+        if ((fd = (int) syscall(SYS_pidfd_getfd, pidfd, 0, 0)) < 0)
+                return 5;
+        close(fd);
+        close(pidfd);
+        if ((fd = open(key, O_RDONLY | O_CLOEXEC)) < 0)
+                return 6;
+        close(fd);
+        if ((fd = open(log, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
+                return 7;
+        close(fd);
+        return 0;
+}
+
+/* Audit mode: every act of a stranger on hpcnoded itself is recorded, each
+ * with what was done and by whom: without BPF LSM from the tracepoints
+ * (attribution level tracepoint), with it from the self guard's hooks. */
+static void self_acts_recorded_in_audit_mode(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        write_config(d, "Mode=audit");
+        d->mode = "mode audit";
+        start(d);
+        assert_int_not_equal(other_thread(d->pid), 0);
+        char key[PATH_MAX];
+        snprintf(key, sizeof(key), "%s/emergency.key", d->dir);
+        pid_t child = fork();
+        if (child == 0)
+                _exit(self_acts_stranger(d->pid, key, d->log));
+        int status;
+        assert_int_equal(wait_pid_ms(child, 10000, &status), child);
+        assert_int_equal(WEXITSTATUS(status), 0);
+        const char *hook = can_enforce() ? "lsm" : NULL;
+        json_object *o = wait_record(d->log, "hpcnode.signal", NULL);
+        assert_non_null(o);
+        assert_string_equal(str(o, "verdict", NULL), "allowed");
+        assert_int_equal(num(o, "signal", NULL), SIGWINCH);
+        assert_int_equal(num(o, "writer", "tgid"), child);
+        assert_string_equal(str(o, "hook", NULL), hook ? hook : "tp_btf");
+        json_object_put(o);
+        /* ptrace, process_vm_readv, a thread's mem, pidfd_getfd */
+        if (wait_lines(d->log, "\"event\":\"hpcnode.ptrace\"", 4) != 4)
+                fail_msg("not 4 ptrace records: %d", dump_lines(d->log, "hpcnode.ptrace"));
+        if (!hook) {
+                assert_int_equal(count_lines(d->log, "\"op\":\"ptrace\""), 1);
+                assert_int_equal(count_lines(d->log, "\"op\":\"process_vm\""), 1);
+                assert_int_equal(count_lines(d->log, "\"op\":\"mem_open\""), 1);
+                assert_int_equal(count_lines(d->log, "\"op\":\"pidfd_getfd\""), 1);
+        }
+        o = wait_record(d->log, "hpcnode.ptrace", NULL);
+        assert_int_equal(num(o, "writer", "tgid"), child);
+        assert_true(num(o, "ptrace_mode", NULL) & 2); /* PTRACE_MODE_ATTACH */
+        json_object_put(o);
+        /* the key read, the trail opened for writing */
+        assert_int_equal(wait_lines(d->log, "\"event\":\"hpcnode.file\"", 2), 2);
+        assert_int_equal(count_lines(d->log, "\"op\":\"open_read\""), 1);
+        assert_int_equal(count_lines(d->log, "\"op\":\"open_write\""), 1);
+        o = wait_record(d->log, "hpcnode.file", NULL);
+        assert_int_equal(num(o, "writer", "tgid"), child);
+        assert_string_equal(str(o, "hook", NULL), hook ? hook : "syscall_exit");
+        json_object_put(o);
+        /* its parent's signal is not a stranger's: it stops it, unrecorded */
+        assert_int_equal(kill(d->pid, SIGTERM), 0);
+        assert_int_equal(wait_pid_ms(d->pid, 30000, NULL), d->pid);
+        d->pid = 0;
+        assert_int_equal(count_lines(d->log, "\"event\":\"hpcnode.signal\""), 1);
 }
 
 /* SIGHUP reloads the identities: a swapped pair and a removed one take
@@ -834,8 +1045,7 @@ static void mount_drift_caught_and_repaired(void **state) {
         /* a remount read-write of the bind: undone, and mount(8) named */
         snprintf(cmd, sizeof(cmd), "mount -o remount,bind,rw '%s'", bind);
         assert_int_equal(system(cmd), 0);
-        for (double end = now_s() + 10; now_s() < end && count_lines(d->log, "\"class\":\"remounted\"") == 0;)
-                usleep(20000);
+        (void) wait_lines(d->log, "\"class\":\"remounted\"", 1);
         o = wait_record(d->log, "mount.drift", NULL);
         json_object_put(o);
         char line_match[4200], line[4200];
@@ -850,8 +1060,7 @@ static void mount_drift_caught_and_repaired(void **state) {
         assert_int_equal(mkdir(foreign, 0755), 0);
         snprintf(cmd, sizeof(cmd), "mount -o loop,ro -t squashfs '%s' '%s'", image, foreign);
         assert_int_equal(system(cmd), 0);
-        for (double end = now_s() + 10; now_s() < end && count_lines(d->log, "foreign_mount") == 0;)
-                usleep(20000);
+        (void) wait_lines(d->log, "foreign_mount", 1);
         usleep(300000);
         assert_int_equal(count_lines(d->log, "\"class\":\"foreign_mount\""), 1);
         assert_true(mountinfo_find(foreign, &l));
@@ -1069,6 +1278,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(emergency_only_from_the_daemon, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(programs_outlive_the_daemon, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(hpcnoded_protects_itself, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(bpf_objects_taken_by_id_are_refused, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(self_acts_recorded_in_audit_mode, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(sighup_reloads_identities, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(limits_reconciler_sees_unattributed_changes, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(control_write_and_kill_records, dmn_setup, dmn_teardown),

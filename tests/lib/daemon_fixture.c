@@ -118,6 +118,13 @@ double now_s(void) {
  * target.path == path), waiting up to 10 s of wall time. Only lines that
  * mention the name are parsed: a storm's log is long. The caller
  * json_object_put()s the result. */
+int wait_lines(const char *log, const char *needle, int n) {
+        int found = count_lines(log, needle);
+        for (double end = now_s() + 10; found < n && now_s() < end; found = count_lines(log, needle))
+                usleep(20000);
+        return found;
+}
+
 json_object *wait_record(const char *log, const char *name, const char *path) {
         char needle[128];
         snprintf(needle, sizeof(needle), "\"event\":\"%s\"", name);

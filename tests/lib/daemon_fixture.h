@@ -48,6 +48,9 @@ double now_s(void);
 /* The first record with "event" == name (and target.path == path if
  * non-NULL), waiting up to 10 s. The caller json_object_put()s it. */
 json_object *wait_record(const char *log, const char *name, const char *path);
+/* Waits (up to 10 s) until at least n lines of log contain needle; the
+ * count found. */
+int wait_lines(const char *log, const char *needle, int n);
 /* Fails the test, showing text, unless needle is in it. */
 bool has(const char *text, const char *needle);
 /* o.a or o.a.b; a missing field fails the test naming it. */

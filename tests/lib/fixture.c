@@ -240,6 +240,20 @@ int count_lines(const char *path, const char *needle) {
         return n;
 }
 
+int dump_lines(const char *path, const char *needle) {
+        FILE *f = fopen(path, "re");
+        char line[8192];
+        int n = 0;
+        while (f && fgets(line, sizeof(line), f))
+                if (strstr(line, needle)) {
+                        fprintf(stderr, "%s: %s", path, line);
+                        n++;
+                }
+        if (f)
+                fclose(f);
+        return n;
+}
+
 int count_text(const char *text, const char *needle) {
         int n = 0;
         for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))

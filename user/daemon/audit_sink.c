@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <linux/bpf.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 #include "caller.h"
 #include "error_set.h"
 #include "json_strict.h"
+#include "macro.h"
 
 /* Journal message ids: an alert can be selected with MESSAGE_ID= alone. */
 #define MSGID_EVENT "7f3c2a4e9b1d4e21a6c8d05e1f2b3a41"
@@ -230,6 +232,8 @@ static const char *value_field(unsigned type) {
 static const char *source_name(const struct hn_event *e) {
         switch (e->source) {
         case HN_EVS_SYSCALL:
+                if (e->type == HN_EV_SELF_PTRACE)
+                        return e->other_cgroup_id == HN_SELF_TRACE_MEM ? "syscall_exit" : "syscall_enter";
                 return hn_event_class_of(e->type) == HN_EVC_MOUNT ? "syscall_enter" : "syscall_exit";
         case HN_EVS_LSM:
                 return "lsm";
@@ -279,6 +283,27 @@ static json_object *writer_json(const struct hn_event *e) {
         return w;
 }
 
+/* The bpf(2) commands the self guard judges (bpf/self_guard.bpf.c). */
+static const char *bpf_command_name(uint64_t cmd) {
+        switch (cmd) {
+        case BPF_OBJ_PIN:
+                return "obj_pin";
+        case BPF_PROG_ATTACH:
+                return "prog_attach";
+        case BPF_PROG_TEST_RUN:
+                return "prog_test_run";
+        case BPF_RAW_TRACEPOINT_OPEN:
+                return "raw_tracepoint_open";
+        case BPF_LINK_CREATE:
+                return "link_create";
+        case BPF_LINK_UPDATE:
+                return "link_update";
+        case BPF_LINK_DETACH:
+                return "link_detach";
+        }
+        return "other";
+}
+
 void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mount_path) {
         char exe[PATH_MAX], target[PATH_MAX + 256];
         bool cross = e->flags & HN_EVF_CROSS_SLICE, denied = e->flags & HN_EVF_DENIED;
@@ -287,6 +312,8 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mo
                 snprintf(target, sizeof(target), "hpcnoded's file %s", e->path);
         else if (e->type == HN_EV_SELF_SIGNAL || e->type == HN_EV_SELF_PTRACE)
                 snprintf(target, sizeof(target), "hpcnoded");
+        else if (e->type == HN_EV_GUARD_BPF)
+                snprintf(target, sizeof(target), "bpf %s %u", e->path, e->value);
         else if (hn_event_class_of(e->type) == HN_EVC_GUARD)
                 snprintf(target, sizeof(target), "bpf map %s", e->path);
         else if (mount_path)
@@ -320,8 +347,19 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mo
                 json_object_object_add(o, "op", json_object_new_string(acts[e->value < 5 ? e->value : 0]));
         } else if (e->type == HN_EV_SELF_SIGNAL)
                 json_object_object_add(o, "signal", json_object_new_int64(e->value));
-        else if (e->type == HN_EV_SELF_PTRACE)
+        else if (e->type == HN_EV_SELF_PTRACE) {
+                static const char *const how[] = { "access", "ptrace", "attach_stop", "mem_open", "process_vm",
+                                                   "pidfd_getfd" };
                 json_object_object_add(o, "ptrace_mode", json_object_new_int64(e->value));
+                json_object_object_add(o, "op", json_object_new_string(e->other_cgroup_id < ELEMENTSOF(how)
+                                                                               ? how[e->other_cgroup_id]
+                                                                               : "?"));
+        }
+        else if (e->type == HN_EV_GUARD_BPF) {
+                json_object_object_add(t, "kind", json_object_new_string(e->path));
+                json_object_object_add(t, "id", json_object_new_int64(e->value));
+                json_object_object_add(o, "op", json_object_new_string(bpf_command_name(e->other_cgroup_id)));
+        }
         else if (hn_event_class_of(e->type) == HN_EVC_GUARD)
                 json_object_object_add(t, "map_id", json_object_new_int64(e->value));
         else if (mount_path)

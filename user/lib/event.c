@@ -50,6 +50,8 @@ const char *hn_event_type_name(unsigned type) {
                 return "hpcnode.signal";
         case HN_EV_SELF_PTRACE:
                 return "hpcnode.ptrace";
+        case HN_EV_GUARD_BPF:
+                return "hpcnode.bpf_command";
         }
         return "unknown";
 }

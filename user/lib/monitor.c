@@ -26,7 +26,9 @@ static const struct {
         { "sys_exit_openat", true },        { "sys_exit_openat2", false },        { "sys_exit_open", false },
         { "sys_exit_creat", false },        { "sys_exit_open_by_handle_at", false }, { "sys_enter_umount", true },
         { "sys_enter_mount", true },        { "sys_enter_move_mount", false },    { "sys_enter_mount_setattr", false },
-        { "sys_enter_open_tree", false },   { "sys_enter_ioctl", true },
+        { "sys_enter_open_tree", false },   { "sys_enter_ioctl", true },          { "sys_enter_ptrace", true },
+        { "sys_enter_process_vm_readv", true }, { "sys_enter_process_vm_writev", true },
+        { "sys_enter_pidfd_getfd", false },
 };
 
 struct bpf_program *syscall_prog(struct hpcnode *skel, size_t i) {
@@ -36,7 +38,9 @@ struct bpf_program *syscall_prog(struct hpcnode *skel, size_t i) {
                 skel->progs.hn_sys_exit_open_by_handle_at, skel->progs.hn_sys_enter_umount,
                 skel->progs.hn_sys_enter_mount,       skel->progs.hn_sys_enter_move_mount,
                 skel->progs.hn_sys_enter_mount_setattr, skel->progs.hn_sys_enter_open_tree,
-                skel->progs.hn_sys_enter_ioctl,
+                skel->progs.hn_sys_enter_ioctl,       skel->progs.hn_sys_enter_ptrace,
+                skel->progs.hn_sys_enter_process_vm_readv, skel->progs.hn_sys_enter_process_vm_writev,
+                skel->progs.hn_sys_enter_pidfd_getfd,
         };
         return progs[i];
 }
@@ -66,7 +70,7 @@ static void lsm_programs_off(struct hpcnode *skel) {
                 skel->progs.hn_lsm_path_truncate,  skel->progs.hn_lsm_mmap_file,   skel->progs.hn_lsm_sb_pivotroot,
                 skel->progs.hn_lsm_path_rename,    skel->progs.hn_lsm_self_file_open, skel->progs.hn_lsm_self_unlink,
                 skel->progs.hn_lsm_self_rmdir,     skel->progs.hn_lsm_self_rename, skel->progs.hn_lsm_self_kill,
-                skel->progs.hn_lsm_self_ptrace,
+                skel->progs.hn_lsm_self_ptrace,    skel->progs.hn_lsm_bpf,
         };
         for (size_t i = 0; i < ELEMENTSOF(progs); i++)
                 bpf_program__set_autoload(progs[i], false);
@@ -121,6 +125,7 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
         m->lsm = opts->lsm;
         m->skel->rodata->enforce = opts->lsm && opts->enforce;
         m->skel->rodata->lsm_records_writes = level == HN_ATTRIBUTION_LSM;
+        m->skel->rodata->self_guard_lsm = opts->lsm;
         /* One object for every kernel: what this one cannot run, or the
          * level does not use, is switched off before load. */
         if (!opts->lsm)
@@ -194,6 +199,10 @@ int hn_monitor_start(struct hn_monitor *m, struct hn_error *err) {
                         return hn_error_set(err, HN_ERR_IO, r, "BPF: attaching to syscalls:%s: %s",
                                             syscall_hooks[i].name, strerror(-r));
         }
+        /* before they are pinned: from then on, only this process may pin,
+         * attach or run them */
+        if ((r = monitor_own_progs_record(m)) < 0)
+                return hn_error_set(err, HN_ERR_IO, -r, "BPF: the programs' ids: %s", strerror(-r));
         if ((r = monitor_pin_commit(m, err)) < 0)
                 return r;
         if ((r = monitor_witness_start(m, err)) < 0)

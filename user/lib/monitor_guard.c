@@ -218,6 +218,49 @@ int monitor_own_maps_record(struct hn_monitor *m) {
         return 0;
 }
 
+static int id_add(uint32_t *ids, size_t cap, size_t *n, int fd, bool link) {
+        if (fd < 0)
+                return 0;
+        if (*n == cap)
+                return -E2BIG;
+        struct bpf_prog_info prog = { 0 };
+        struct bpf_link_info li = { 0 };
+        __u32 len = link ? sizeof(li) : sizeof(prog);
+        if (bpf_obj_get_info_by_fd(fd, link ? (void *) &li : (void *) &prog, &len) < 0)
+                return -errno;
+        ids[(*n)++] = link ? li.id : prog.id;
+        return 0;
+}
+
+int monitor_own_progs_record(struct hn_monitor *m) {
+        _Static_assert(sizeof(m->own_prog_ids) == sizeof(m->skel->bss->own_prog_ids), "own_prog_ids");
+        _Static_assert(sizeof(m->own_link_ids) == sizeof(m->skel->bss->own_link_ids), "own_link_ids");
+        if (m->adopted) {
+                memcpy(m->own_prog_ids, m->skel->bss->own_prog_ids, sizeof(m->own_prog_ids));
+                memcpy(m->own_link_ids, m->skel->bss->own_link_ids, sizeof(m->own_link_ids));
+                return 0;
+        }
+        uint32_t progs[ELEMENTSOF(m->own_prog_ids)] = { 0 }, links[ELEMENTSOF(m->own_link_ids)] = { 0 };
+        size_t np = 0, nl = 0;
+        int r = 0;
+        const struct bpf_object_skeleton *s = m->skel->skeleton;
+        for (int i = 0; r == 0 && i < s->prog_cnt; i++) {
+                struct bpf_link *link = *s->progs[i].link;
+                if ((r = id_add(progs, ELEMENTSOF(progs), &np, bpf_program__fd(*s->progs[i].prog), false)) == 0 && link)
+                        r = id_add(links, ELEMENTSOF(links), &nl, bpf_link__fd(link), true);
+        }
+        for (size_t i = 0; r == 0 && i < HN_SYSCALL_HOOKS; i++)
+                if (m->syscall_links[i])
+                        r = id_add(links, ELEMENTSOF(links), &nl, bpf_link__fd(m->syscall_links[i]), true);
+        if (r < 0)
+                return r;
+        memcpy(m->own_prog_ids, progs, sizeof(progs));
+        memcpy(m->own_link_ids, links, sizeof(links));
+        memcpy(m->skel->bss->own_prog_ids, progs, sizeof(progs));
+        memcpy(m->skel->bss->own_link_ids, links, sizeof(links));
+        return 0;
+}
+
 void tamper_note_add(struct tamper_note *t, const char *what) {
         t->found++;
         if (t->used < t->size)
@@ -290,6 +333,12 @@ int hn_monitor_check_state(struct hn_monitor *m, char *ret_detail, size_t size) 
         if (memcmp(m->skel->bss->own_map_ids, m->own_map_ids, sizeof(m->own_map_ids)) != 0) {
                 memcpy(m->skel->bss->own_map_ids, m->own_map_ids, sizeof(m->own_map_ids));
                 tamper_note_add(&t, "own_map_ids");
+        }
+        if (memcmp(m->skel->bss->own_prog_ids, m->own_prog_ids, sizeof(m->own_prog_ids)) != 0 ||
+            memcmp(m->skel->bss->own_link_ids, m->own_link_ids, sizeof(m->own_link_ids)) != 0) {
+                memcpy(m->skel->bss->own_prog_ids, m->own_prog_ids, sizeof(m->own_prog_ids));
+                memcpy(m->skel->bss->own_link_ids, m->own_link_ids, sizeof(m->own_link_ids));
+                tamper_note_add(&t, "own_prog_ids");
         }
         if (m->skel->bss->manager_tgid != m->manager.tgid || m->skel->bss->manager_pidns_ino != m->manager.pidns_ino ||
             m->skel->bss->manager_pidns_dev != m->manager.pidns_dev || m->skel->bss->manager_mnt_ns != m->manager.mnt_ns) {

@@ -14,9 +14,9 @@
 #include "hpcnode.skel.h"
 #include "macro.h"
 
-/* Attribution level tracepoint: the exits of every open syscall, and the
- * entries of the mount family. */
-#define HN_SYSCALL_HOOKS 11
+/* Attribution level tracepoint: the exits of every open syscall, the
+ * entries of the mount family, and those that trace a process. */
+#define HN_SYSCALL_HOOKS 15
 
 struct hn_fsnotify;
 
@@ -44,6 +44,7 @@ struct hn_monitor {
                 uint64_t pidns_dev, pidns_ino, mnt_ns;
         } manager;
         uint32_t own_map_ids[32];
+        uint32_t own_prog_ids[96], own_link_ids[96]; /* .bss's HN_OWN_PROGS */
         struct guard_set {
                 void *keys;
                 uint8_t *values;
@@ -85,8 +86,11 @@ void tamper_note_add(struct tamper_note *t, const char *what);
 void monitor_identities_check(struct hn_monitor *m, struct tamper_note *t);
 /* Frees the configured identities' copy. */
 void monitor_identities_free(struct hn_monitor *m);
-/* The ids of the programs' maps, where the programs read them. */
+/* The ids of the programs' maps, where the programs read them; then
+ * (after attach) those of the programs and their links. An adopted set's
+ * are those its first run wrote. */
 int monitor_own_maps_record(struct hn_monitor *m);
+int monitor_own_progs_record(struct hn_monitor *m);
 
 /* Writes the slice roots' ids (and the hierarchy root's) where the
  * programs read them; 0 for a slice that does not exist. */

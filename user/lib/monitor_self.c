@@ -89,7 +89,12 @@ int hn_monitor_protect_files(struct hn_monitor *m, const struct hn_protected_fil
                         r = -errno;
                         hn_error_set(err, HN_ERR_IO, -r, "BPF own_files: %s", strerror(-r));
                 }
+        uint64_t secret = 0;
+        for (size_t i = 0; r == 0 && i < o.n; i++)
+                if (o.f[i].guard & HN_SELF_NO_READ)
+                        secret = o.f[i].key.ino;
         if (r == 0) {
+                m->skel->bss->own_secret_ino = secret;
                 struct wanted_files w = { &o };
                 if ((r = bpf_keys_delete_except(map, sizeof(struct hn_guard_file), file_wanted, &w)) < 0)
                         hn_error_set(err, HN_ERR_IO, -r, "BPF own_files: %s", strerror(-r));
