@@ -708,6 +708,65 @@ static void bpf_objects_taken_by_id_are_refused(void **state) {
         json_object_put(o);
 }
 
+/* The one pinned set's directory below pin_dir into ret. */
+static void pinned_set(const char *pin_dir, char *ret, size_t size) {
+        char link[512];
+        assert_true(first_link_pin(pin_dir, link, sizeof(link)));
+        *strstr(link, "/links/") = '\0';
+        assert_true((size_t) snprintf(ret, size, "%s", link) < size);
+}
+
+/* Audit mode lets a root stranger remove the pins: the next tick makes
+ * them again and says so; an adopted set's links are held by the daemon,
+ * so the programs stay attached meanwhile. --unload is refused while
+ * hpcnoded runs (it would pin them again). */
+static void pins_removed_are_made_again(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        dmn_pin_setup(d);
+        write_config(d, "Mode=audit");
+        d->mode = "mode audit";
+        start(d);
+        char set[512], cmd[1200], out[4096];
+        pinned_set(d->pin_dir, set, sizeof(set));
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s/links' '%s/maps/emergency'", set, set);
+        assert_int_equal(system(cmd), 0);
+        json_object *o = wait_record(d->log, "bpf.state_tampered", NULL);
+        assert_non_null(o);
+        has(str(o, "detail", NULL), "pins");
+        json_object_put(o);
+        snprintf(cmd, sizeof(cmd), "%s/maps/emergency", set);
+        assert_true(path_exists(cmd));
+        char link[512];
+        assert_true(first_link_pin(d->pin_dir, link, sizeof(link)));
+        snprintf(cmd, sizeof(cmd), "'%s' --config '%s' --unload > '%s/unload.out' 2>&1", daemon_path(), d->config, d->dir);
+        assert_int_not_equal(system(cmd), 0);
+        snprintf(cmd, sizeof(cmd), "%s/unload.out", d->dir);
+        read_text(cmd, out, sizeof(out));
+        has(out, "hpcnoded is running");
+        assert_true(path_exists(link));
+        /* adopted: the links are the daemon's too */
+        kill(d->pid, SIGTERM);
+        assert_int_equal(wait_pid_ms(d->pid, 30000, NULL), d->pid);
+        d->pid = 0;
+        start(d);
+        assert_int_equal(count_lines(d->log, "programs adopted at "), 1);
+        int loaded = hn_programs_loaded();
+        assert_int_equal(kill(d->pid, SIGSTOP), 0);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s/links'", set);
+        assert_int_equal(system(cmd), 0);
+        const char *target = env_path(d->cg, "pact.slice/infra.slice/pins-gone");
+        act(d->workload_exe, "mkdir", target, NULL);
+        assert_int_equal(hn_programs_loaded(), loaded);
+        assert_int_equal(kill(d->pid, SIGCONT), 0);
+        o = wait_record(d->log, "cgroup.mkdir", target);
+        if (!o)
+                fail_msg("with its pins gone, the adopted set's programs no longer ran");
+        json_object_put(o);
+        assert_int_equal(wait_lines(d->log, "\"event\":\"bpf.state_tampered\"", 2), 2);
+        assert_true(path_exists(link));
+}
+
 /* A thread of pid other than its leader, or 0. */
 static pid_t other_thread(pid_t pid) {
         char dir[64];
@@ -1280,6 +1339,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(hpcnoded_protects_itself, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(bpf_objects_taken_by_id_are_refused, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(self_acts_recorded_in_audit_mode, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(pins_removed_are_made_again, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(sighup_reloads_identities, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(limits_reconciler_sees_unattributed_changes, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(control_write_and_kill_records, dmn_setup, dmn_teardown),

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -447,6 +449,16 @@ static void daemon_free(struct hnd_daemon *d) {
         hnd_sink_close(&d->sink);
 }
 
+/* Whether a daemon listens at the API socket path. */
+static bool socket_answers(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (!path[0] || strlen(path) >= sizeof(sa.sun_path))
+                return false;
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        return fd >= 0 && connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
+}
+
 int main(int argc, char **argv) {
         static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
                                               { "foreground", no_argument, NULL, 'f' },
@@ -499,6 +511,12 @@ int main(int argc, char **argv) {
                 return 2;
         }
         if (unload) {
+                /* a running hpcnoded holds the programs and pins them again */
+                if (socket_answers(d.cfg.control_socket)) {
+                        fprintf(stderr, "hpcnoded: --unload: hpcnoded is running (%s answers): stop it first\n",
+                                d.cfg.control_socket);
+                        return 1;
+                }
                 /* on purpose: the pinned programs go, and with them the rules */
                 if (!d.cfg.bpf_pin_dir[0] || hn_monitor_unload(d.cfg.bpf_pin_dir, force, &err) < 0) {
                         fprintf(stderr, "hpcnoded: --unload: %s\n",

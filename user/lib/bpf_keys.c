@@ -47,6 +47,19 @@ int bpf_keys_delete_except(const struct bpf_map *map, size_t ksize, bool (*keep)
         return 0;
 }
 
+size_t bpf_fd_count_keys(int fd, size_t ksize, bool (*count)(int fd, const void *key, void *userdata),
+                         void *userdata) {
+        char cur[HN_MOUNT_PATH_KEY], next[HN_MOUNT_PATH_KEY]; /* the largest key of our maps */
+        size_t n = 0;
+        if (ksize > sizeof(next))
+                return 0;
+        for (void *prev = NULL; bpf_map_get_next_key(fd, prev, next) == 0; prev = cur) {
+                n += !count || count(fd, next, userdata);
+                memcpy(cur, next, ksize);
+        }
+        return n;
+}
+
 struct wanted_keys {
         const char *keys;
         size_t n, ksize;

@@ -17,4 +17,9 @@ int bpf_keys_replace(const struct bpf_map *map, const void *want, const uint8_t 
 /* Whether map holds exactly those keys with those values. */
 bool bpf_keys_intact(const struct bpf_map *map, const void *want, const uint8_t *values, size_t n, size_t ksize);
 
+/* The keys of the map behind fd (ksize bytes each) for which count() is
+ * true (count NULL: every key). */
+size_t bpf_fd_count_keys(int fd, size_t ksize, bool (*count)(int fd, const void *key, void *userdata),
+                         void *userdata);
+
 #endif

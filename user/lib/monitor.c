@@ -174,6 +174,7 @@ void hn_monitor_free(struct hn_monitor *m) {
         for (size_t i = 0; i < ELEMENTSOF(m->syscall_links); i++)
                 bpf_link__destroy(m->syscall_links[i]);
         hpcnode__destroy(m->skel);
+        monitor_held_links_close(m);
         monitor_identities_free(m);
         monitor_guard_free(m);
         free(m);

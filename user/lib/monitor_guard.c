@@ -346,6 +346,7 @@ int hn_monitor_check_state(struct hn_monitor *m, char *ret_detail, size_t size) 
                 tamper_note_add(&t, "manager");
         }
         monitor_identities_check(m, &t);
+        monitor_pins_check(m, &t);
         uint32_t zero = 0;
         uint64_t em = 0;
         if (bpf_map__lookup_elem(m->skel->maps.emergency, &zero, sizeof(zero), &em, sizeof(em), 0) == 0 &&

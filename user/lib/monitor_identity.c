@@ -198,16 +198,6 @@ void monitor_identities_free(struct hn_monitor *m) {
         m->n_id_keys = 0;
 }
 
-static size_t count_keys(const struct bpf_map *map) {
-        char key[sizeof(struct hn_exe_identity_key)], prev[sizeof(key)]; /* the largest identity key */
-        size_t n = 0;
-        for (void *p = NULL; bpf_map_get_next_key(bpf_map__fd(map), p, key) == 0; p = prev) {
-                memcpy(prev, key, sizeof(key));
-                n++;
-        }
-        return n;
-}
-
 void monitor_identities_check(struct hn_monitor *m, struct tamper_note *t) {
         static const char *const names[3] = { "identity_exe", "identity_uid", "identity_cgroup" };
         uint32_t cgroups = 0;
@@ -228,7 +218,7 @@ void monitor_identities_check(struct hn_monitor *m, struct tamper_note *t) {
                         (void) bpf_map__update_elem(bm, &k->key, key_size[map], &k->owner, 1, BPF_ANY);
                 }
                 /* and nothing else */
-                if (count_keys(bm) != expected) {
+                if (bpf_fd_count_keys(bpf_map__fd(bm), key_size[map], NULL, NULL) != expected) {
                         struct wanted_identities w = { m->id_keys, m->n_id_keys, map };
                         (void) bpf_keys_delete_except(bm, key_size[map], identity_wanted, &w);
                         changed = true;

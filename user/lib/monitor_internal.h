@@ -17,6 +17,8 @@
 /* Attribution level tracepoint: the exits of every open syscall, the
  * entries of the mount family, and those that trace a process. */
 #define HN_SYSCALL_HOOKS 15
+/* The links a set may have (the .bss's HN_OWN_PROGS). */
+#define HN_OWN_LINKS_MAX 96
 
 struct hn_fsnotify;
 
@@ -44,7 +46,7 @@ struct hn_monitor {
                 uint64_t pidns_dev, pidns_ino, mnt_ns;
         } manager;
         uint32_t own_map_ids[32];
-        uint32_t own_prog_ids[96], own_link_ids[96]; /* .bss's HN_OWN_PROGS */
+        uint32_t own_prog_ids[HN_OWN_LINKS_MAX], own_link_ids[HN_OWN_LINKS_MAX];
         struct guard_set {
                 void *keys;
                 uint8_t *values;
@@ -55,6 +57,11 @@ struct hn_monitor {
         char pin_dir[PATH_MAX - 64]; /* options.pin_dir; "" none */
         char pin_set[PATH_MAX];      /* this load's set below it */
         bool adopted;                /* the set was pinned: its maps reused, its links attached */
+        struct held_link {
+                int fd;
+                char name[64];
+        } held_links[HN_OWN_LINKS_MAX]; /* adopted: the pinned links, held open */
+        size_t n_held_links;
         bool pinned;                 /* this run pinned the set */
 };
 
@@ -65,6 +72,13 @@ int monitor_pin_prepare(struct hn_monitor *m, const char *pin_dir, uint32_t ring
 /* After attach: pins this load's set (unless adopted), then removes the
  * other sets. */
 int monitor_pin_commit(struct hn_monitor *m, struct hn_error *err);
+
+/* The adopted links' fds, closed. */
+void monitor_held_links_close(struct hn_monitor *m);
+/* The tamper check's part for the pins: every one that is gone is made
+ * again from the object this process holds. */
+struct tamper_note;
+void monitor_pins_check(struct hn_monitor *m, struct tamper_note *t);
 
 /* This process is the manager, in the programs' .bss (and the tamper
  * check's copy); cleared when it lets go of pinned programs. */

@@ -22,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpf_keys.h"
 #include "error_set.h"
 #include "monitor_internal.h"
 
@@ -100,14 +101,34 @@ static int adopt(struct hn_monitor *m) {
         DIR *d = opendir(links);
         if (!d)
                 return -ENOENT;
-        size_t n_links = 0;
-        for (struct dirent *de; (de = readdir(d));)
-                n_links += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
-        closedir(d);
-        if (!n_links)
-                return -ENOENT;
-        size_t i = 0;
+        /* the links, held open: should their pins go, the programs stay
+         * attached while this process lives, and the pins are made again */
         int r = 0;
+        for (struct dirent *de; r == 0 && (de = readdir(d));) {
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                if (strlen(de->d_name) >= sizeof(m->held_links[0].name) ||
+                    m->n_held_links == ELEMENTSOF(m->held_links)) {
+                        r = -E2BIG;
+                        break;
+                }
+                snprintf(path, sizeof(path), "%s/%s", links, de->d_name);
+                int fd = bpf_obj_get(path);
+                if (fd < 0) {
+                        r = -errno;
+                        break;
+                }
+                m->held_links[m->n_held_links].fd = fd;
+                memcpy(m->held_links[m->n_held_links++].name, de->d_name, strlen(de->d_name) + 1);
+        }
+        closedir(d);
+        if (r == 0 && !m->n_held_links)
+                r = -ENOENT;
+        if (r < 0) {
+                monitor_held_links_close(m);
+                return r;
+        }
+        size_t i = 0;
         bpf_object__for_each_map(map, m->skel->obj) {
                 char nb[64];
                 snprintf(path, sizeof(path), "%s/maps/%s", m->pin_set, pin_name(bpf_map__name(map), nb));
@@ -129,8 +150,10 @@ static int adopt(struct hn_monitor *m) {
         for (size_t k = 0; k < n; k++)
                 if (fds[k] > 0)
                         close(fds[k]);
-        if (r < 0)
+        if (r < 0) {
+                monitor_held_links_close(m);
                 return r;
+        }
         /* the attached programs are the pinned links'; only the one that
          * runs once at start (the placement seed) is loaded again */
         struct bpf_program *p;
@@ -227,10 +250,73 @@ int monitor_pin_commit(struct hn_monitor *m, struct hn_error *err) {
         return 0;
 }
 
+void monitor_held_links_close(struct hn_monitor *m) {
+        for (size_t i = 0; i < m->n_held_links; i++)
+                close(m->held_links[i].fd);
+        m->n_held_links = 0;
+}
+
+/* One pin: made again if it is gone (its object is this process's). */
+static int pin_again(const char *dir, const char *kind, const char *name, int fd, bool *ret_made) {
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof(path), "%s/%s", dir, kind);
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        snprintf(path, sizeof(path), "%s/%s/%s", dir, kind, name);
+        struct stat st;
+        if (fd < 0 || lstat(path, &st) == 0)
+                return 0;
+        if (errno != ENOENT)
+                return -errno;
+        if (bpf_obj_pin(fd, path) < 0)
+                return -errno;
+        *ret_made = true;
+        return 0;
+}
+
+void monitor_pins_check(struct hn_monitor *m, struct tamper_note *t) {
+        if (!(m->pinned || m->adopted))
+                return;
+        bool made = false;
+        int r = 0;
+        if (mkdir(m->pin_dir, 0700) < 0 && errno != EEXIST)
+                r = -errno;
+        char nb[64];
+        struct bpf_map *map;
+        bpf_object__for_each_map(map, m->skel->obj)
+                if (r == 0)
+                        r = pin_again(m->pin_set, "maps", pin_name(bpf_map__name(map), nb), bpf_map__fd(map), &made);
+        if (m->adopted)
+                for (size_t i = 0; r == 0 && i < m->n_held_links; i++)
+                        r = pin_again(m->pin_set, "links", m->held_links[i].name, m->held_links[i].fd, &made);
+        const struct bpf_object_skeleton *s = m->skel->skeleton;
+        for (int i = 0; r == 0 && !m->adopted && i < s->prog_cnt; i++) {
+                struct bpf_link *link = *s->progs[i].link;
+                if (link)
+                        r = pin_again(m->pin_set, "links", pin_name(bpf_program__name(*s->progs[i].prog), nb),
+                                      bpf_link__fd(link), &made);
+        }
+        for (size_t i = 0; r == 0 && !m->adopted && i < HN_SYSCALL_HOOKS; i++)
+                if (m->syscall_links[i])
+                        r = pin_again(m->pin_set, "links", pin_name(bpf_program__name(syscall_prog(m->skel, i)), nb),
+                                      bpf_link__fd(m->syscall_links[i]), &made);
+        if (made || r < 0)
+                tamper_note_add(t, r < 0 ? "pins (not all made again)" : "pins");
+}
+
 const char *hn_monitor_pin_state(const struct hn_monitor *m, const char **ret_path) {
         if (ret_path)
                 *ret_path = m->pin_set[0] ? m->pin_set : NULL;
         return m->adopted ? "adopted" : m->pinned ? "pinned" : "unpinned";
+}
+
+/* held, not a mount on the way down to one */
+static bool is_held(int fd, const void *key, void *userdata) {
+        (void) userdata;
+        uint8_t v = 0;
+        return bpf_map_lookup_elem(fd, key, &v) == 0 && v == HN_GUARD_HELD;
 }
 
 /* The held mounts a set's guard knows of: agents still hold images. */
@@ -239,17 +325,7 @@ static size_t held_in(const char *set) {
         if ((size_t) snprintf(path, sizeof(path), "%s/maps/held_mounts", set) >= sizeof(path))
                 return 0;
         _cleanup_close_ int fd = bpf_obj_get(path);
-        if (fd < 0)
-                return 0;
-        uint32_t key, next;
-        size_t n = 0;
-        for (void *prev = NULL; bpf_map_get_next_key(fd, prev, &next) == 0; prev = &key) {
-                uint8_t v = 0;
-                key = next;
-                /* held, not a mount on the way down to one */
-                n += bpf_map_lookup_elem(fd, &key, &v) == 0 && v == HN_GUARD_HELD;
-        }
-        return n;
+        return fd < 0 ? 0 : bpf_fd_count_keys(fd, sizeof(uint32_t), is_held, NULL);
 }
 
 int hn_monitor_unload(const char *pin_dir, bool force, struct hn_error *err) {
