@@ -4,7 +4,8 @@
 # Debian bookworm packages, the one list: build, tests and benchmarks.
 DEPS_PKGS := gcc make pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev libssl-dev liburing-dev squashfs-tools util-linux \
-	qemu-system-x86 busybox-static cpio kmod xz-utils zstd groff-base
+	qemu-system-x86 busybox-static cpio kmod xz-utils zstd groff-base \
+	cargo rustc librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-thiserror-dev
 
 VERSION := 0.3.0
 BUILD ?= build
@@ -62,7 +63,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 
-.PHONY: all deps run demo test test-host test-vm test-bins bench bench-vm clean vmlinux install fuzz fuzz-bins
+.PHONY: all deps run demo test test-host test-vm test-bins rust-bins bench bench-vm clean vmlinux install fuzz fuzz-bins
 # Keep objects of test and bench programs: they are intermediates of a
 # pattern chain, which make would otherwise delete and rebuild every time.
 .SECONDARY:
@@ -165,18 +166,44 @@ demo:
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
+	@$(MAKE) --no-print-directory rust-bins
 	@$(MAKE) --no-print-directory fuzz-bins
 	@tests/run-all.sh
 
 test-host:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
+	@$(MAKE) --no-print-directory rust-bins
 	@tests/run-suites.sh build/test host
 
 test-vm:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
+	@$(MAKE) --no-print-directory rust-bins
 	@tests/vm/run-all.sh
+
+# The Rust crate (user/rust/): offline, from Debian's registry, with
+# whichever cargo is first on PATH. Built without its feature, then its
+# tests with the hpc-node feature against the stand-in generated from the
+# seeds; the test binaries are copied to build/test/rust/, where
+# tests/run-suites.sh runs them on the host and in the VMs (the daemon
+# tests start build/test/hpcnoded). The doc example is compiled here.
+SEEDS ?= $(firstword $(wildcard ../shared/spec/seeds /work/shared/spec/seeds))
+RUST_ENV := RUSTFLAGS="-D warnings" RUSTDOCFLAGS="-D warnings" CARGO_TARGET_DIR=$(CURDIR)/build/rust/target
+rust-bins:
+	@if [ -n "$(SEEDS)" ]; then tests/rust/hpc-node-standin.sh "$(SEEDS)" build/rust/hpc-node; \
+	else tests/rust/hpc-node-standin.sh --placeholder build/rust/hpc-node; \
+		echo "rust: SKIP: no seeds at ../shared/spec/seeds (SEEDS=): the hpc-node feature is not built"; fi
+	@feature=$$([ -n "$(SEEDS)" ] && echo --features=hpc-node); cd user/rust && \
+		$(RUST_ENV) cargo build --offline --quiet && \
+		$(RUST_ENV) cargo test --offline --quiet $$feature --no-run --message-format=json-render-diagnostics \
+			> $(CURDIR)/build/rust/artifacts.json && \
+		$(RUST_ENV) cargo test --offline --quiet $$feature --doc > $(CURDIR)/build/rust/doctest.out && \
+		$(RUST_ENV) cargo doc --offline --quiet --no-deps $$feature
+	@rm -rf build/test/rust && mkdir -p build/test/rust && \
+		sed -n 's/.*"target":{[^}]*"name":"\([^"]*\)".*"executable":"\([^"]*\)".*/\1 \2/p' build/rust/artifacts.json | \
+		while read -r name exe; do cp "$$exe" "build/test/rust/$$name"; done && \
+		echo "rust: test binaries in build/test/rust: $$(ls build/test/rust | tr '\n' ' ')"
 
 # libFuzzer targets (tests/fuzz/): clang, with ASan and UBSan, each
 # linked with only the parser it tests. `make test` runs each briefly

@@ -44,16 +44,28 @@ for bin in $(suites); do
         fi
 done
 
+# The Rust crate's tests, where `make rust-bins` built them.
+if [ -d "$build/rust" ]; then
+        "$(dirname "$0")/rust/run.sh" "$build" "$label" >"$logdir/rust.out" 2>&1
+        grep -v '^[0-9]* passed, [0-9]* failed' "$logdir/rust.out"
+        last=$(grep '^[0-9]* passed, [0-9]* failed' "$logdir/rust.out" | tail -1)
+        rp=$(echo "$last" | grep -oE '^[0-9]+') rf=$(echo "$last" | grep -oE '[0-9]+ failed' | cut -d' ' -f1)
+        rs=$(echo "$last" | grep -oE '[0-9]+ skipped' | cut -d' ' -f1)
+        [ -n "$last" ] || rf=1
+        passed=$((passed + ${rp:-0})) failed=$((failed + ${rf:-0})) skipped=$((skipped + ${rs:-0}))
+fi
+
 # A suite that crashed may have left a test daemon's bpffs mounted, and
 # with it pinned programs: only ours (under /tmp/hn-dmn.*) are unmounted.
 findmnt -rn -t bpf -o TARGET 2>/dev/null | grep '^/tmp/hn-dmn\.' | while read -r m; do
         umount -l "$m" && echo "$label: unmounted leftover bpffs $m"
 done
 
-# Scratch cgroups are named hn-test.<pid>.<n>; a suite that crashed may have
+# Scratch cgroups are named hn-test.<pid>.<n> (hn-rust.* for the Rust
+# tests); a suite that crashed may have
 # left one. Only ours are touched.
 for mnt in /sys/fs/cgroup/unified /sys/fs/cgroup; do
-        for d in "$mnt"/hn-test.*; do
+        for d in "$mnt"/hn-test.* "$mnt"/hn-rust.*; do
                 [ -d "$d" ] || continue
                 find "$d" -depth -type d | while read -r c; do
                         echo 0 > "$c/cgroup.freeze" 2>/dev/null
