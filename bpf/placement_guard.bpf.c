@@ -86,8 +86,13 @@ SEC("iter/task")
 int hn_seed_placement(struct bpf_iter__task *ctx)
 {
         struct task_struct *task = ctx->task;
-        /* read by the manager alone: its kernel tgid, for the self guard */
+        /* read by the manager alone: its kernel tgid and its executable as
+         * the programs see it (on overlayfs stat(2) shows another inode
+         * number than the kernel's file), for the self guard */
         manager_ktgid = bpf_get_current_pid_tgid() >> 32;
+        struct task_struct *me = (struct task_struct *)bpf_get_current_task();
+        manager_exe_ino = BPF_CORE_READ(me, mm, exe_file, f_inode, i_ino);
+        manager_exe_dev = BPF_CORE_READ(me, mm, exe_file, f_inode, i_sb, s_dev);
         if (!task || task->pid != task->tgid)
                 return 0;
         if (bpf_task_storage_get(&placement, task, 0, 0))

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "error_set.h"
 #include "fileio.h"
+#include "kernel_key.h"
 #include "libmount_cleanup.h"
 #include "macro.h"
 #include "mount_watch.h"
@@ -30,10 +31,12 @@ static void image_of(struct hnd_mounts *w, const struct hn_event *e, char *path,
                 return;
         for (size_t i = 0; i < n; i++) {
                 struct stat st;
+                uint32_t dev;
+                uint64_t ino;
                 bool match = e->type == HN_EV_MOUNT_LOOP
                                      ? stat(list[i].loop_device, &st) == 0 && hn_kernel_dev(st.st_rdev) == e->cgroup_id
-                                     : stat(list[i].image_path, &st) == 0 && hn_kernel_dev(st.st_dev) == e->value &&
-                                               st.st_ino == e->cgroup_id;
+                                     : hn_file_kernel_key(list[i].image_path, true, &dev, &ino) == 0 &&
+                                               dev == e->value && ino == e->cgroup_id;
                 if (match) {
                         snprintf(path, size, "%s", e->type == HN_EV_MOUNT_LOOP ? list[i].loop_device : list[i].image_path);
                         break;

@@ -24,6 +24,7 @@
 
 #include "clock.h"
 #include "fileio.h"
+#include "kernel_key.h"
 #include "monitor_internal.h"
 
 #ifndef FAN_REPORT_PIDFD
@@ -173,14 +174,15 @@ void hn_fsnotify_forget(struct hn_fsnotify *f, uint32_t tgid) {
  * (HN_EV_EXEC, read before these events) and the open is forgotten. */
 static bool explained(const struct hn_fsnotify *f, const struct witnessed *w) {
         char p[64];
-        struct stat st;
+        uint32_t dev = 0;
+        uint64_t ino = 0;
         snprintf(p, sizeof(p), "/proc/%d/exe", (int) w->pid);
-        bool known = w->pid > 0 && stat(p, &st) == 0;
+        bool known = w->pid > 0 && hn_file_kernel_key(p, true, &dev, &ino) == 0;
         for (unsigned i = 0; i < SEEN; i++) {
                 const struct seen *s = &f->seen[i];
                 if (s->cgroup_id != w->cgroup_id || s->tgid != (uint32_t) w->pid || strcmp(s->name, w->name) != 0)
                         continue;
-                if (!known || (s->exe_ino == st.st_ino && s->exe_dev == hn_kernel_dev(st.st_dev)))
+                if (!known || (s->exe_ino == ino && s->exe_dev == dev))
                         return true;
         }
         return false;
@@ -325,13 +327,12 @@ static int read_proc(pid_t pid, const char *what, char *buf, size_t size) {
  * could not be read whole (it exited, or its pid is another's by now). */
 static bool writer_from_proc(struct hn_monitor *m, const struct witnessed *w, struct hn_event *e) {
         char p[64], text[PATH_MAX + 64], exe[PATH_MAX];
-        struct stat st;
         e->pid = e->tgid = (uint32_t) w->pid;
         snprintf(p, sizeof(p), "/proc/%d/exe", (int) w->pid);
-        if (w->pid <= 0 || stat(p, &st) < 0)
+        uint64_t ino;
+        if (w->pid <= 0 || hn_file_kernel_key(p, true, &e->exe_dev, &ino) < 0)
                 return false;
-        e->exe_ino = st.st_ino;
-        e->exe_dev = hn_kernel_dev(st.st_dev);
+        e->exe_ino = ino;
         ssize_t n = readlink(p, exe, sizeof(exe) - 1);
         if (n <= 0)
                 return false;
@@ -350,6 +351,7 @@ static bool writer_from_proc(struct hn_monitor *m, const struct witnessed *w, st
                 return false;
         e->uid = (uint32_t) strtoul(uid + 5, NULL, 10);
         snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int) w->pid);
+        struct stat st;
         if (stat(p, &st) == 0)
                 e->mnt_ns = st.st_ino;
         enum hn_event_owner owner = (pid_t) getpid() == w->pid ? HN_EVO_MANAGER

@@ -14,6 +14,7 @@
 #include "bpf_keys.h"
 #include "clock.h"
 #include "error_set.h"
+#include "kernel_key.h"
 #include "monitor_internal.h"
 
 int monitor_slice_roots_update(struct hn_monitor *m) {
@@ -307,10 +308,13 @@ static void manager_write(struct hn_monitor *m, const struct manager_id *id) {
 void monitor_manager_set(struct hn_monitor *m) {
         m->manager = manager_id_of_self();
         manager_write(m, &m->manager);
-        struct stat exe;
-        if (stat("/proc/self/exe", &exe) == 0) {
-                m->skel->bss->manager_exe_dev = hn_kernel_dev(exe.st_dev);
-                m->skel->bss->manager_exe_ino = exe.st_ino;
+        /* as the programs see it (the placement seed writes it again, from
+         * the kernel's own view) */
+        uint32_t dev;
+        uint64_t ino;
+        if (hn_file_kernel_key("/proc/self/exe", true, &dev, &ino) == 0) {
+                m->skel->bss->manager_exe_dev = dev;
+                m->skel->bss->manager_exe_ino = ino;
         }
 }
 

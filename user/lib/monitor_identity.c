@@ -12,6 +12,7 @@
 
 #include "bpf_keys.h"
 #include "error_set.h"
+#include "kernel_key.h"
 #include "monitor_internal.h"
 
 static int check_owner(enum hn_slice_owner owner, struct hn_error *err) {
@@ -60,8 +61,10 @@ static int identity_resolve(const struct hn_identity *id, struct identity_key *r
                         return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL,
                                             "identity executable %s: not a regular file", id->path);
                 k.map = 0;
-                k.key.exe = (struct hn_exe_identity_key){ .ino = st.st_ino, .dev = hn_kernel_dev(st.st_dev),
-                                                          .uid = (uint32_t) id->uid };
+                k.key.exe = (struct hn_exe_identity_key){ .uid = (uint32_t) id->uid };
+                if ((r = hn_file_kernel_key(id->path, true, &k.key.exe.dev, &k.key.exe.ino)) < 0)
+                        return hn_error_set(err, HN_ERR_NOT_FOUND, -r, "identity executable %s: %s", id->path,
+                                            strerror(-r));
                 break;
         case HN_IDENTITY_UID:
                 k.map = 1;

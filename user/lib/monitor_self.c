@@ -13,6 +13,7 @@
 
 #include "bpf_keys.h"
 #include "error_set.h"
+#include "kernel_key.h"
 #include "monitor_internal.h"
 
 struct own_file {
@@ -26,9 +27,11 @@ struct own_files {
 };
 
 static int add(struct own_files *o, const char *path, uint8_t guard) {
-        struct stat st;
-        if (lstat(path, &st) < 0)
-                return -errno;
+        uint32_t dev;
+        uint64_t ino;
+        int r = hn_file_kernel_key(path, false, &dev, &ino);
+        if (r < 0)
+                return r;
         if (o->n == o->cap) {
                 size_t cap = o->cap ? o->cap * 2 : 32;
                 struct own_file *g = realloc(o->f, cap * sizeof(*g));
@@ -36,7 +39,7 @@ static int add(struct own_files *o, const char *path, uint8_t guard) {
                         return -ENOMEM;
                 o->f = g, o->cap = cap;
         }
-        o->f[o->n++] = (struct own_file){ .key = { .dev = hn_kernel_dev(st.st_dev), .ino = st.st_ino }, .guard = guard };
+        o->f[o->n++] = (struct own_file){ .key = { .dev = dev, .ino = ino }, .guard = guard };
         return 0;
 }
 

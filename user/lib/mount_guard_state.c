@@ -19,6 +19,7 @@
 #include <hpcnode/monitor.h>
 
 #include "error_set.h"
+#include "kernel_key.h"
 #include "fileio.h"
 #include "libmount_cleanup.h"
 #include "macro.h"
@@ -257,8 +258,8 @@ static int image_add(struct guard_build *b, struct image *img) {
                 if ((r = vec_push(&b->loops, &dev)) < 0)
                         return r;
         }
-        if (img->image_fd >= 0 && fstat(img->image_fd, &st) == 0) {
-                struct hn_guard_file f = { .dev = hn_kernel_dev(st.st_dev), .ino = st.st_ino };
+        struct hn_guard_file f = { 0 };
+        if (img->image_fd >= 0 && hn_fd_kernel_key(img->image_fd, &f.dev, &f.ino) == 0) {
                 if ((r = vec_push(&b->images, &f)) < 0)
                         return r;
         }
