@@ -180,6 +180,7 @@ test-vm:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
 	@$(MAKE) --no-print-directory rust-bins
+	@$(MAKE) --no-print-directory BUILD=build/install all # what the systemd VM installs
 	@tests/vm/run-all.sh
 
 # The Rust crate (user/rust/): offline, from Debian's registry, with

@@ -61,6 +61,36 @@ ip link set lo up || fail "lo up"
 
 cp /hn/run.sh $R/run/hn-run.sh
 hostname hn-vm
+
+# systemd as PID 1 (HN_VM_INIT=systemd): the same root, booted by Debian's
+# systemd, which mounts the rest itself; the command runs as a oneshot
+# unit once the system is up, and its end powers the VM off.
+if [ "${HN_VM_INIT:-busybox}" = systemd ]; then
+        umount $R/sys/fs/cgroup $R/run/hn-freezer $R/sys/fs/bpf $R/sys/kernel/security 2>/dev/null
+        umount $R/sys/kernel/tracing $R/sys/kernel/debug 2>/dev/null
+        mkdir -p $R/run/systemd/system
+        # quoted: the dollars are the unit's ($$ is systemd's literal $)
+        cat >$R/run/systemd/system/hn-test.service <<'EOT'
+[Unit]
+Description=hpcnode VM suite
+Wants=systemd-journald.service
+After=basic.target systemd-journald.service
+SuccessAction=poweroff-force
+FailureAction=poweroff-force
+
+[Service]
+Type=oneshot
+TimeoutStartSec=infinity
+EnvironmentFile=/run/hn-run.env
+ExecStart=/bin/sh -c 'cd "$$HN_PROJECT" && /bin/sh /run/hn-run.sh >/dev/ttyS1 2>&1 </dev/null; rc=$$?; sync; echo HN_VM_EXIT=$$rc >/dev/ttyS0; exit 0'
+EOT
+        printf '[Unit]\nDescription=hpcnode VM suite\nRequires=hn-test.service\nAfter=hn-test.service\n' \
+                >$R/run/systemd/system/hn-test.target
+        echo "HN_PROJECT=$HN_PROJECT" >$R/run/hn-run.env
+        exec switch_root $R /lib/systemd/systemd --unit=hn-test.target --log-target=kmsg
+        fail "switch_root to systemd"
+fi
+
 chroot $R /bin/sh -c "cd \"$HN_PROJECT\" && exec /bin/sh /run/hn-run.sh" >/dev/ttyS1 2>&1 </dev/null
 rc=$?
 sync

@@ -2,9 +2,10 @@
 # run-vm.sh KERNEL-DIR LABEL COMMAND
 # Boots the kernel prepared by kernel-fetch.sh under qemu and runs COMMAND
 # (a shell command line) in the project directory inside the guest, as root,
-# with a pure cgroup2 and BPF LSM enabled. Prints the command's output and
+# with a pure cgroup2 and BPF LSM enabled (HN_VM_INIT=systemd: booted by
+# systemd as PID 1, the command a unit of it). Prints the command's output and
 # exits with its status. Distinct statuses for what is not the command's:
-#   124  the VM did not finish within HN_VM_TIMEOUT seconds (default 1500)
+#   124  the VM did not finish within HN_VM_TIMEOUT seconds (default 2400)
 #   125  the guest printed no exit code (kernel panic, init failure)
 # Logs: build/vm/LABEL/console.log (kernel), output.log (command). On a
 # failure the tail of the kernel log is printed.
@@ -19,6 +20,7 @@ mkdir -p "$out/extra/hn"
 
 cat >"$out/extra/hn/run.env" <<EOT
 HN_PROJECT='$project'
+HN_VM_INIT='${HN_VM_INIT:-busybox}'
 EOT
 cat >"$out/extra/hn/run.sh" <<EOT
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -35,7 +37,7 @@ head -c "$pad" /dev/zero >>"$out/initrd.cpio"
 truncate -s 256M "$out/disk.img"
 
 accel=${HN_VM_ACCEL:-tcg,thread=single}
-timeout_s=${HN_VM_TIMEOUT:-1500}
+timeout_s=${HN_VM_TIMEOUT:-2400}
 start=$(date +%s%N)
 timeout -k 10 "$timeout_s" qemu-system-x86_64 \
         -M q35 -accel "$accel" -cpu max -m "${HN_VM_MEM:-3072}" -smp 1 \

@@ -16,6 +16,7 @@
 void hnd_config_default(struct hnd_config *cfg) {
         *cfg = (struct hnd_config){
                 .mode = HND_MODE_AUTO,
+                .cgroup_root = "auto",
                 .audit_log = "/var/log/hpcnode/audit.jsonl",
                 .audit_fsync = true,
                 .journal = true,
@@ -99,8 +100,12 @@ int hnd_parse_listen(const char *v, struct sockaddr_in *ret) {
 
 static int main_key(struct hnd_config *cfg, const char *key, const char *v, const char **why) {
         uint32_t n;
-        if (!strcmp(key, "CgroupRoot"))
-                return *why = "an absolute path, or empty for the cgroup2 mount", copy_path(v, cfg->cgroup_root, true);
+        if (!strcmp(key, "CgroupRoot")) {
+                *why = "auto, an absolute path, or empty for the cgroup2 mount";
+                if (!strcmp(v, "auto"))
+                        return snprintf(cfg->cgroup_root, sizeof(cfg->cgroup_root), "auto"), 0;
+                return copy_path(v, cfg->cgroup_root, true);
+        }
         if (!strcmp(key, "Mode")) {
                 *why = "auto, enforce or audit";
                 if (!strcmp(v, "auto"))

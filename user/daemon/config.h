@@ -25,7 +25,7 @@ struct hnd_identity {
 
 /* hpcnoded.conf(5): every key, its default, in one place. */
 struct hnd_config {
-        char cgroup_root[PATH_MAX];    /* CgroupRoot=, "" = the cgroup2 mount */
+        char cgroup_root[PATH_MAX];    /* CgroupRoot=, "" = the cgroup2 mount, "auto" = systemd's delegation if any */
         enum hnd_mode mode;            /* Mode=auto|enforce|audit, auto */
         char audit_log[PATH_MAX];      /* AuditLog=, /var/log/hpcnode/audit.jsonl; "" = none */
         bool audit_fsync;              /* AuditFsync=yes|no, yes */

@@ -26,6 +26,7 @@
 #include "audit_sink.h"
 #include "config.h"
 #include "daemon.h"
+#include "delegation.h"
 #include "emergency_key.h"
 #include "error_set.h"
 #include "limits_watch.h"
@@ -333,7 +334,17 @@ static int setup(struct hnd_daemon *d, bool echo, char *why, size_t why_size, co
                 fprintf(stderr, "hpcnoded: Mode=enforce cannot be had here: %s\n", why);
                 return -1;
         }
+        /* auto: where systemd is PID 1, the scope it delegates to hpcnode
+         * (delegation.c), else the cgroup2 mount */
         const char *root = d->cfg.cgroup_root[0] ? d->cfg.cgroup_root : NULL;
+        char delegated[sizeof(d->cfg.cgroup_root)] = "", cause[512] = "";
+        if (root && !strcmp(root, "auto")) {
+                if (hnd_delegated_root(delegated, sizeof(delegated), cause, sizeof(cause)) < 0) {
+                        fprintf(stderr, "hpcnoded: CgroupRoot=auto: %s\n", cause);
+                        return -1;
+                }
+                root = delegated[0] ? delegated : NULL;
+        }
         if (hn_cgroup_manager_new(root, HN_OWNER_NONE, &d->cgroups, &err) < 0 ||
             hn_cgroup_manager_new(root, HN_OWNER_PACT, &d->pact_cgroups, &err) < 0 ||
             hn_cgroup_manager_new(root, HN_OWNER_WORKLOAD, &d->workload_cgroups, &err) < 0) {
