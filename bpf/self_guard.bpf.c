@@ -9,29 +9,6 @@
 
 #define FMODE_WRITE 0x2
 
-/* hpcnoded's own executable run as root: the manager to come (a restart
- * adopting the pinned maps) or hpcnoded --unload. */
-static __always_inline bool manager_executable(const struct hn_writer *w)
-{
-        return manager_exe_ino && w->exe.ino == manager_exe_ino && w->exe.dev == manager_exe_dev && w->uid == 0;
-}
-
-static __always_inline bool id_in(const __u32 *ids, int n, __u32 id)
-{
-        for (int i = 0; i < n; i++) {
-                if (!ids[i])
-                        return false;
-                if (ids[i] == id)
-                        return true;
-        }
-        return false;
-}
-
-static __always_inline bool own_map(__u32 id)
-{
-        return id_in(own_map_ids, HN_OWN_MAPS, id);
-}
-
 SEC("lsm/bpf_map")
 int BPF_PROG(hn_lsm_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
 {
@@ -58,71 +35,7 @@ int BPF_PROG(hn_lsm_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
  * update it (should a kernel add that), pin it elsewhere (it would outlive
  * hpcnoded --unload), attach the program a second time (its records
  * twice), or run it on made-up input. Listing and reading them (bpftool)
- * stays open. */
-
-
-/* The bpf object behind the caller's fd: its kind by the name the kernel
- * gave its anonymous inode (never a name a caller chooses: "bpf_link"
- * when the link is made, "bpf-link" when it is taken by id or from its
- * pin), its id from the object itself. */
-static __always_inline __u32 bpf_object_of_fd(long fd, __u32 *kind)
-{
-        struct file *file = current_file(fd);
-        if (!file || BPF_CORE_READ(file, f_inode, i_sb, s_magic) != ANON_INODE_FS_MAGIC)
-                return 0;
-        char name[9] = {};
-        bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(file, f_path.dentry, d_name.name));
-        void *obj = BPF_CORE_READ(file, private_data);
-        if (name_is(name, "bpf_link", 9) || name_is(name, "bpf-link", 9)) {
-                *kind = HN_BPF_OBJ_LINK;
-                return BPF_CORE_READ((struct bpf_link *)obj, id);
-        }
-        if (name_is(name, "bpf-prog", 9)) {
-                *kind = HN_BPF_OBJ_PROG;
-                return BPF_CORE_READ((struct bpf_prog *)obj, aux, id);
-        }
-        if (name_is(name, "bpf-map", 8)) {
-                *kind = HN_BPF_OBJ_MAP;
-                return BPF_CORE_READ((struct bpf_map *)obj, id);
-        }
-        return 0;
-}
-
-static __always_inline bool own_object(__u32 kind, __u32 id)
-{
-        switch (kind) {
-        case HN_BPF_OBJ_LINK:
-                return id_in(own_link_ids, HN_OWN_PROGS, id);
-        case HN_BPF_OBJ_PROG:
-                return id_in(own_prog_ids, HN_OWN_PROGS, id);
-        case HN_BPF_OBJ_MAP:
-                return own_map(id);
-        }
-        return false;
-}
-
-/* The fd a command acts through, or -1 for a command that changes nothing
- * of hpcnode's. */
-static __always_inline long command_fd(int cmd, union bpf_attr *attr)
-{
-        switch (cmd) {
-        case BPF_LINK_DETACH:
-                return BPF_CORE_READ(attr, link_detach.link_fd);
-        case BPF_LINK_UPDATE:
-                return BPF_CORE_READ(attr, link_update.link_fd);
-        case BPF_OBJ_PIN:
-                return BPF_CORE_READ(attr, bpf_fd);
-        case BPF_LINK_CREATE:
-                return BPF_CORE_READ(attr, link_create.prog_fd);
-        case BPF_RAW_TRACEPOINT_OPEN:
-                return BPF_CORE_READ(attr, raw_tracepoint.prog_fd);
-        case BPF_PROG_ATTACH:
-                return BPF_CORE_READ(attr, attach_bpf_fd);
-        case BPF_PROG_TEST_RUN:
-                return BPF_CORE_READ(attr, test.prog_fd);
-        }
-        return -1;
-}
+ * stays open. The objects and the fds are own_objects.bpf.h's. */
 
 /* security_bpf gained a fourth argument (kernel) in 6.13, before ret: the
  * program names the three every kernel has and leaves ret unread. A
@@ -141,10 +54,7 @@ int BPF_PROG(hn_lsm_bpf, int cmd, union bpf_attr *attr, unsigned int size)
         writer_identify(&w);
         if (w.owner == HN_EVO_MANAGER || manager_executable(&w))
                 return 0;
-        struct act a = { .type = HN_EV_GUARD_BPF, .path = kind == HN_BPF_OBJ_LINK ? "link"
-                                                          : kind == HN_BPF_OBJ_PROG ? "prog" : "map",
-                         .value = id, .other_cgroup_id = (__u64)cmd, .source = HN_EVS_LSM,
-                         .flags = HN_EVF_CROSS_SLICE };
+        struct act a = bpf_command_act(kind, id, cmd, HN_EVS_LSM);
         return verdict(&w, &a, true, true);
 }
 

@@ -84,3 +84,33 @@ int hn_sys_enter_pidfd_getfd(struct trace_event_raw_sys_enter *ctx)
                 self_trace_record(HN_EVS_SYSCALL, HN_SELF_TRACE_GETFD);
         return 0;
 }
+
+/* bpf(2) naming one of hpcnode's objects in a command that would change
+ * what runs or where it stays: the lsm/bpf hook's judgement, recorded as
+ * the call enters. The fields read are in the attr's first 16 bytes. */
+SEC("tracepoint/syscalls/sys_enter_bpf")
+int hn_sys_enter_bpf(struct trace_event_raw_sys_enter *ctx)
+{
+        if (self_guard_lsm)
+                return 0;
+        int cmd = ctx->args[0];
+        union bpf_attr attr;
+        __builtin_memset(&attr, 0, sizeof(attr));
+        if (command_fd(cmd, &attr) < 0) /* not a command it watches: user memory left unread */
+                return 0;
+        if (bpf_probe_read_user(&attr, 16, (void *)ctx->args[1]))
+                return 0;
+        long fd = command_fd(cmd, &attr);
+        if (fd < 0)
+                return 0;
+        __u32 kind = 0, id = bpf_object_of_fd(fd, &kind);
+        if (!id || !own_object(kind, id))
+                return 0;
+        struct hn_writer w;
+        writer_identify(&w);
+        if (w.owner == HN_EVO_MANAGER || manager_executable(&w))
+                return 0;
+        struct act a = bpf_command_act(kind, id, cmd, HN_EVS_SYSCALL);
+        emit(&w, &a);
+        return 0;
+}

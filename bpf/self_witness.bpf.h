@@ -8,11 +8,18 @@
 
 #include "current_file.bpf.h"
 #include "emit.bpf.h"
+#include "own_objects.bpf.h"
 
 #define PF_EXITING 0x00000004
 #define PTRACE_MODE_ATTACH 0x02
 #define PROC_SUPER_MAGIC 0x9fa0
-#define ANON_INODE_FS_MAGIC 0x09041934
+
+/* hpcnoded's own executable run as root: the manager to come (a restart
+ * adopting the pinned maps) or hpcnoded --unload. */
+static __always_inline bool manager_executable(const struct hn_writer *w)
+{
+        return manager_exe_ino && w->exe.ino == manager_exe_ino && w->exe.dev == manager_exe_dev && w->uid == 0;
+}
 
 /* The process a struct pid names (its thread's process): a kernel object,
  * whichever namespace numbered it. */

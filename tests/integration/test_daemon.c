@@ -708,6 +708,46 @@ static void bpf_objects_taken_by_id_are_refused(void **state) {
         json_object_put(o);
 }
 
+/* Audit mode: the same commands go through (the kernel's own answer:
+ * no detach for these links; a pin elsewhere is made, and removed here),
+ * and each is recorded: by the lsm/bpf hook where BPF LSM runs, else as
+ * the bpf(2) call enters. */
+static void bpf_commands_recorded_in_audit_mode(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        dmn_pin_setup(d);
+        write_config(d, "Mode=audit");
+        d->mode = "mode audit";
+        start(d);
+        char pin[512], stolen[256];
+        assert_true(first_link_pin(d->pin_dir, pin, sizeof(pin)));
+        snprintf(stolen, sizeof(stolen), "%s/stolen-link", d->bpffs);
+        pid_t child = fork();
+        if (child == 0) {
+                int link = bpf_obj_get(pin);
+                if (link < 0)
+                        _exit(10);
+                if (bpf_link_detach(link) == 0 || errno != EOPNOTSUPP)
+                        _exit(11);
+                if (bpf_obj_pin(link, stolen) < 0 || unlink(stolen) < 0)
+                        _exit(12);
+                _exit(0);
+        }
+        int status;
+        assert_int_equal(wait_pid_ms(child, 10000, &status), child);
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_int_equal(wait_lines(d->log, "\"event\":\"hpcnode.bpf_command\"", 2), 2);
+        json_object *o = wait_record(d->log, "hpcnode.bpf_command", NULL);
+        assert_non_null(o);
+        assert_string_equal(str(o, "verdict", NULL), "allowed");
+        assert_string_equal(str(o, "op", NULL), "link_detach");
+        assert_string_equal(str(o, "target", "kind"), "link");
+        assert_string_equal(str(o, "hook", NULL), can_enforce() ? "lsm" : "syscall_enter");
+        assert_int_equal(num(o, "writer", "tgid"), child);
+        json_object_put(o);
+        assert_int_equal(count_lines(d->log, "\"op\":\"obj_pin\""), 1);
+}
+
 /* The one pinned set's directory below pin_dir into ret. */
 static void pinned_set(const char *pin_dir, char *ret, size_t size) {
         char link[512];
@@ -1339,6 +1379,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(hpcnoded_protects_itself, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(bpf_objects_taken_by_id_are_refused, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(self_acts_recorded_in_audit_mode, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(bpf_commands_recorded_in_audit_mode, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(pins_removed_are_made_again, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(sighup_reloads_identities, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(limits_reconciler_sees_unattributed_changes, dmn_setup, dmn_teardown),

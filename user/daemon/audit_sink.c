@@ -234,6 +234,8 @@ static const char *source_name(const struct hn_event *e) {
         case HN_EVS_SYSCALL:
                 if (e->type == HN_EV_SELF_PTRACE)
                         return e->other_cgroup_id == HN_SELF_TRACE_MEM ? "syscall_exit" : "syscall_enter";
+                if (e->type == HN_EV_GUARD_BPF)
+                        return "syscall_enter";
                 return hn_event_class_of(e->type) == HN_EVC_MOUNT ? "syscall_enter" : "syscall_exit";
         case HN_EVS_LSM:
                 return "lsm";

@@ -28,7 +28,7 @@ static const struct {
         { "sys_enter_mount", true },        { "sys_enter_move_mount", false },    { "sys_enter_mount_setattr", false },
         { "sys_enter_open_tree", false },   { "sys_enter_ioctl", true },          { "sys_enter_ptrace", true },
         { "sys_enter_process_vm_readv", true }, { "sys_enter_process_vm_writev", true },
-        { "sys_enter_pidfd_getfd", false },
+        { "sys_enter_pidfd_getfd", false }, { "sys_enter_bpf", true },
 };
 
 struct bpf_program *syscall_prog(struct hpcnode *skel, size_t i) {
@@ -40,7 +40,7 @@ struct bpf_program *syscall_prog(struct hpcnode *skel, size_t i) {
                 skel->progs.hn_sys_enter_mount_setattr, skel->progs.hn_sys_enter_open_tree,
                 skel->progs.hn_sys_enter_ioctl,       skel->progs.hn_sys_enter_ptrace,
                 skel->progs.hn_sys_enter_process_vm_readv, skel->progs.hn_sys_enter_process_vm_writev,
-                skel->progs.hn_sys_enter_pidfd_getfd,
+                skel->progs.hn_sys_enter_pidfd_getfd, skel->progs.hn_sys_enter_bpf,
         };
         return progs[i];
 }

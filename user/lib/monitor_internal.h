@@ -16,7 +16,7 @@
 
 /* Attribution level tracepoint: the exits of every open syscall, the
  * entries of the mount family, and those that trace a process. */
-#define HN_SYSCALL_HOOKS 15
+#define HN_SYSCALL_HOOKS 16
 /* The links a set may have (the .bss's HN_OWN_PROGS). */
 #define HN_OWN_LINKS_MAX 96
 
