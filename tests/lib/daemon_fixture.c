@@ -85,6 +85,13 @@ int dmn_teardown(void **state) {
                 kill(d->pid, SIGKILL);
                 wait_pid_ms(d->pid, 5000, NULL);
         }
+        /* pins first: programs a test left pinned in enforce mode would
+         * refuse the scratch cgroups' removal to this process */
+        if (d->bpffs[0]) {
+                char cmd[256];
+                snprintf(cmd, sizeof(cmd), "umount -l '%s' 2>/dev/null", d->bpffs);
+                (void) !system(cmd);
+        }
         void *cg = d->cg;
         env_teardown(&cg);
         agents_remove(&d->agents);

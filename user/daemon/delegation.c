@@ -62,7 +62,9 @@ static int bus_open(sd_bus **ret) {
         return sd_bus_open_system(ret);
 }
 
-/* The keeper: a child that only waits, whatever becomes of hpcnoded. */
+/* The keeper: a child that only waits, whatever becomes of hpcnoded.
+ * Forked before the emergency key is read (setup() resolves the root
+ * first): its copy of the daemon's memory holds no secret. */
 static pid_t keeper_fork(void) {
         pid_t pid = fork();
         if (pid != 0)
