@@ -44,17 +44,10 @@ int BPF_PROG(hn_lsm_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
 SEC("lsm/bpf")
 int BPF_PROG(hn_lsm_bpf, int cmd, union bpf_attr *attr, unsigned int size)
 {
-        long fd = command_fd(cmd, attr);
-        if (fd < 0)
-                return 0;
-        __u32 kind = 0, id = bpf_object_of_fd(fd, &kind);
-        if (!id || !own_object(kind, id))
-                return 0;
         struct hn_writer w;
-        writer_identify(&w);
-        if (w.owner == HN_EVO_MANAGER || manager_executable(&w))
+        struct act a;
+        if (!foreign_bpf_command(cmd, attr, HN_EVS_LSM, &w, &a))
                 return 0;
-        struct act a = bpf_command_act(kind, id, cmd, HN_EVS_LSM);
         return verdict(&w, &a, true, true);
 }
 

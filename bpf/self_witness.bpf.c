@@ -98,19 +98,10 @@ int hn_sys_enter_bpf(struct trace_event_raw_sys_enter *ctx)
         __builtin_memset(&attr, 0, sizeof(attr));
         if (command_fd(cmd, &attr) < 0) /* not a command it watches: user memory left unread */
                 return 0;
-        if (bpf_probe_read_user(&attr, 16, (void *)ctx->args[1]))
-                return 0;
-        long fd = command_fd(cmd, &attr);
-        if (fd < 0)
-                return 0;
-        __u32 kind = 0, id = bpf_object_of_fd(fd, &kind);
-        if (!id || !own_object(kind, id))
-                return 0;
         struct hn_writer w;
-        writer_identify(&w);
-        if (w.owner == HN_EVO_MANAGER || manager_executable(&w))
-                return 0;
-        struct act a = bpf_command_act(kind, id, cmd, HN_EVS_SYSCALL);
-        emit(&w, &a);
+        struct act a;
+        if (bpf_probe_read_user(&attr, 16, (void *)ctx->args[1]) == 0 &&
+            foreign_bpf_command(cmd, &attr, HN_EVS_SYSCALL, &w, &a))
+                emit(&w, &a);
         return 0;
 }

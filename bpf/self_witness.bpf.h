@@ -21,6 +21,25 @@ static __always_inline bool manager_executable(const struct hn_writer *w)
         return manager_exe_ino && w->exe.ino == manager_exe_ino && w->exe.dev == manager_exe_dev && w->uid == 0;
 }
 
+/* A bpf(2) command (attr as the kernel reads it) on one of hpcnode's
+ * objects by anyone but hpcnoded: true, with the writer and the act. The
+ * lsm/bpf hook judges it, the sys_enter_bpf witness records it. */
+static __always_inline bool foreign_bpf_command(int cmd, union bpf_attr *attr, __u8 source, struct hn_writer *w,
+                                                struct act *a)
+{
+        long fd = command_fd(cmd, attr);
+        if (fd < 0)
+                return false;
+        __u32 kind = 0, id = bpf_object_of_fd(fd, &kind);
+        if (!id || !own_object(kind, id))
+                return false;
+        writer_identify(w);
+        if (w->owner == HN_EVO_MANAGER || manager_executable(w))
+                return false;
+        *a = bpf_command_act(kind, id, cmd, source);
+        return true;
+}
+
 /* The process a struct pid names (its thread's process): a kernel object,
  * whichever namespace numbered it. */
 static __always_inline __u32 tgid_of_pid(struct pid *pid)

@@ -220,17 +220,6 @@ static void sighup_reopens_and_sigterm_stops(void **state) {
 }
 
 /* sh -c cmd (formatted); its exit status. */
-static int shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int shf(const char *fmt, ...) {
-        char cmd[4096];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(cmd, sizeof(cmd), fmt, ap);
-        va_end(ap);
-        int st = system(cmd);
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 /* The trail is a hash chain: verify passes on the live log, across a
  * restart and a rotation, and names the first broken record when one is
  * removed, edited, or the tail cut; a name with bytes that are not UTF-8

@@ -36,17 +36,6 @@ static pid_t job; /* a job's process in workload.slice/job1.scope */
 #define PACT_EXE "/usr/local/lib/hn-test/pact-agent"
 #define WORKLOAD_EXE "/usr/local/lib/hn-test/lattice-agent"
 
-static int shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int shf(const char *fmt, ...) {
-        char cmd[4096];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(cmd, sizeof(cmd), fmt, ap);
-        va_end(ap);
-        int st = system(cmd);
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 /* A command's standard output, trailing newline cut; its exit code. */
 static int sh_out(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int sh_out(char *buf, size_t size, const char *fmt, ...) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -227,6 +228,16 @@ void read_fd_text(int fd, char *buf, size_t size) {
         while (have < size - 1 && (n = read(fd, buf + have, size - 1 - have)) > 0)
                 have += (size_t) n;
         buf[have] = '\0';
+}
+
+int shf(const char *fmt, ...) {
+        char cmd[8192];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(cmd, sizeof(cmd), fmt, ap);
+        va_end(ap);
+        int st = system(cmd);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
 int count_lines(const char *path, const char *needle) {

@@ -124,6 +124,8 @@ bool path_exists(const char *p);
 int read_text(const char *path, char *buf, size_t size);
 /* Lines of the text file path that contain needle (0 if it is missing). */
 int count_lines(const char *path, const char *needle);
+/* A shell command, formatted; its exit code (128 if it did not exit). */
+int shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints (stderr) the lines of path containing needle; their count. */
 int dump_lines(const char *path, const char *needle);
 /* A cgroup-v1 freezer hierarchy, found or mounted, into ret; "" if the
