@@ -173,15 +173,20 @@ void hn_fsnotify_forget(struct hn_fsnotify *f, uint32_t tgid) {
  * cannot be asked; had it exec'd since the open, the kernel said so
  * (HN_EV_EXEC, read before these events) and the open is forgotten. */
 static bool explained(const struct hn_fsnotify *f, const struct witnessed *w) {
-        char p[64];
         uint32_t dev = 0;
         uint64_t ino = 0;
-        snprintf(p, sizeof(p), "/proc/%d/exe", (int) w->pid);
-        bool known = w->pid > 0 && hn_file_kernel_key(p, true, &dev, &ino) == 0;
+        bool asked = false, known = false;
         for (unsigned i = 0; i < SEEN; i++) {
                 const struct seen *s = &f->seen[i];
                 if (s->cgroup_id != w->cgroup_id || s->tgid != (uint32_t) w->pid || strcmp(s->name, w->name) != 0)
                         continue;
+                /* the executable is read once, and only for a write a record names */
+                if (!asked) {
+                        char p[64];
+                        snprintf(p, sizeof(p), "/proc/%d/exe", (int) w->pid);
+                        known = w->pid > 0 && hn_file_kernel_key(p, true, &dev, &ino) == 0;
+                        asked = true;
+                }
                 if (!known || (s->exe_ino == ino && s->exe_dev == dev))
                         return true;
         }
