@@ -4,7 +4,7 @@
 # Debian bookworm packages, the one list: build, tests and benchmarks.
 DEPS_PKGS := gcc make pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev libssl-dev liburing-dev squashfs-tools util-linux \
-	qemu-system-x86 busybox-static cpio kmod xz-utils zstd groff-base \
+	qemu-system-x86 busybox-static cpio kmod xz-utils zstd groff-base systemd-journal-remote \
 	cargo rustc librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-thiserror-dev
 
 VERSION := 0.3.0
@@ -63,11 +63,16 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 
-.PHONY: all deps run demo test test-host test-vm test-bins rust-bins bench bench-vm clean vmlinux install fuzz fuzz-bins
+.PHONY: all deps test-tools run demo test test-host test-vm test-bins rust-bins bench bench-vm clean vmlinux install fuzz fuzz-bins
 # Keep objects of test and bench programs: they are intermediates of a
 # pattern chain, which make would otherwise delete and rebuild every time.
 .SECONDARY:
 all: $(LIB_A) $(LIB_SO) $(DEMO) $(DAEMON) $(CTL)
+
+# What only the tests use, unpacked from Debian's packages rather than
+# installed: promtool (installing prometheus would start a server).
+test-tools:
+	@tests/lib/promtool-fetch.sh >/dev/null
 
 # Idempotent and quiet: asks dpkg first, touches apt only for what is missing.
 deps:
@@ -164,14 +169,14 @@ demo:
 # Host suites, then every suite again inside the Debian 6.1 and 6.12
 # kernels (tests/vm/), with one closing total.
 test:
-	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory deps test-tools
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
 	@$(MAKE) --no-print-directory rust-bins
 	@$(MAKE) --no-print-directory fuzz-bins
 	@tests/run-all.sh
 
 test-host:
-	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory deps test-tools
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
 	@$(MAKE) --no-print-directory rust-bins
 	@tests/run-suites.sh build/test host

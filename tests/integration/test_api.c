@@ -988,6 +988,13 @@ static void metrics_scraped_and_parsed(void **state) {
         has(resp, "Content-Type: text/plain; version=0.0.4");
         char *body = strstr(resp, "\r\n\r\n");
         assert_non_null(body);
+        char scraped[256];
+        snprintf(scraped, sizeof(scraped), "%s/scraped.prom", d->dir);
+        FILE *f = fopen(scraped, "we");
+        assert_non_null(f);
+        fputs(body + 4, f);
+        fclose(f);
+        promtool_passes(scraped);
         json_object *s = json_object_new_object();
         parse_exposition(body + 4, s);
         free(resp);
@@ -1018,6 +1025,7 @@ static void metrics_scraped_and_parsed(void **state) {
         for (double end = now_s() + 5; now_s() < end; usleep(100000))
                 if (read_text(textfile, text, sizeof(text)) == 0 && strstr(text, "call=\"scope.create\"} 3"))
                         break;
+        promtool_passes(textfile);
         s = json_object_new_object();
         parse_exposition(text, s);
         assert_true(sample(s, "hpcnode_api_requests_total{call=\"scope.create\"}") == 3);

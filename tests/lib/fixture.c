@@ -240,6 +240,27 @@ int shf(const char *fmt, ...) {
         return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+void promtool_passes(const char *path) {
+        char tool[512] = "", cmd[1024], said[4096] = "";
+        FILE *p = popen("tests/lib/promtool-fetch.sh 2>/dev/null", "r");
+        if (p) {
+                if (!fgets(tool, sizeof(tool), p))
+                        tool[0] = '\0';
+                pclose(p);
+        }
+        tool[strcspn(tool, "\n")] = '\0';
+        if (!tool[0] || access(tool, X_OK) < 0)
+                SKIP_BECAUSE("no promtool (tests/lib/promtool-fetch.sh could not fetch Debian's prometheus package)");
+        snprintf(cmd, sizeof(cmd), "'%s' check metrics < '%s' 2>&1", tool, path);
+        p = popen(cmd, "r");
+        assert_non_null(p);
+        size_t n = fread(said, 1, sizeof(said) - 1, p);
+        said[n] = '\0';
+        int st = pclose(p);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || n)
+                fail_msg("promtool check metrics %s: status %d: %s", path, WIFEXITED(st) ? WEXITSTATUS(st) : -1, said);
+}
+
 int count_lines(const char *path, const char *needle) {
         FILE *f = fopen(path, "re");
         char line[8192];

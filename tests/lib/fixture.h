@@ -126,6 +126,10 @@ int read_text(const char *path, char *buf, size_t size);
 int count_lines(const char *path, const char *needle);
 /* A shell command, formatted; its exit code (128 if it did not exit). */
 int shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prometheus' own parser and linter (promtool check metrics, from
+ * Debian's package through tests/lib/promtool-fetch.sh) on an exposition
+ * file: asserts it passes with nothing said; SKIP if promtool cannot be had. */
+void promtool_passes(const char *path);
 /* Prints (stderr) the lines of path containing needle; their count. */
 int dump_lines(const char *path, const char *needle);
 /* A cgroup-v1 freezer hierarchy, found or mounted, into ret; "" if the
