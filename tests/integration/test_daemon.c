@@ -95,6 +95,11 @@ static void cross_slice_mkdir_is_one_record(void **state) {
         assert_false(json_object_get_boolean(json_object_object_get(o, "emergency")));
         assert_true(num(o, "time_ns", NULL) > 1700000000ll * 1000000000ll);
         assert_int_equal(strlen(str(o, "time", NULL)), strlen("2026-11-22T03:40:00.123456789Z"));
+        char host[256] = "";
+        assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
+        assert_string_equal(str(o, "host", NULL), host);
+        assert_null(json_object_object_get(o, "allocation")); /* pact's: no job's */
+        assert_null(json_object_object_get(json_object_object_get(o, "writer"), "allocation"));
         json_object_put(o);
         /* exactly one: count the lines naming that target */
         char cmd[512], out[32];
@@ -109,6 +114,29 @@ static void cross_slice_mkdir_is_one_record(void **state) {
         o = wait_record(d->log, "cgroup.mkdir", own);
         assert_non_null(o);
         assert_false(json_object_get_boolean(json_object_object_get(o, "cross_slice")));
+        json_object_put(o);
+
+        /* joined with jobs: a write into an allocation's scope names it, and
+         * so does a write by a process of that allocation */
+        struct hn_cgroup_handle h;
+        assert_int_equal(hn_cgroup_create_scope(d->cg->workload, "workload.slice", "alloc-7", NULL, &h, NULL), 0);
+        char into[PATH_MAX + 128], from_job[PATH_MAX + 128];
+        snprintf(into, sizeof(into), "%s", env_path(d->cg, "workload.slice/alloc-7.scope/stray"));
+        snprintf(from_job, sizeof(from_job), "%s", env_path(d->cg, "pact.slice/infra.slice/from-alloc-7"));
+        act_expect(d->pact_exe, "mkdir", into, NULL, enforce ? EPERM : 0);
+        o = wait_record(d->log, "cgroup.mkdir", into);
+        assert_non_null(o);
+        assert_string_equal(str(o, "allocation", NULL), "alloc-7");
+        assert_null(json_object_object_get(json_object_object_get(o, "writer"), "allocation"));
+        json_object_put(o);
+        char *argv[] = { (char *) d->workload_exe, "mkdir", from_job, NULL };
+        pid_t job;
+        assert_int_equal(hn_cgroup_spawn(d->cg->workload, &h, argv, &job, NULL), 0);
+        assert_int_equal(wait_pid_ms(job, 10000, NULL), job);
+        o = wait_record(d->log, "cgroup.mkdir", from_job);
+        assert_non_null(o);
+        assert_string_equal(str(o, "writer", "allocation"), "alloc-7");
+        assert_null(json_object_object_get(o, "allocation"));
         json_object_put(o);
 }
 
@@ -1133,6 +1161,10 @@ static void mount_drift_caught_and_repaired(void **state) {
         o = wait_record(d->log, "mount.refcount_corrected", NULL);
         assert_non_null(o);
         json_object_put(o);
+        char acquired[4200]; /* the library's records name it too */
+        snprintf(acquired, sizeof(acquired), "\"event\":\"mount.acquire\",\"outcome\":\"done\",\"path\":\"%s\","
+                 "\"allocation\":\"job-1\"", bind);
+        assert_int_equal(count_lines(d->log, acquired), 1);
         assert_true(mountinfo_find(mount_point, &l));
         usleep(300000); /* more passes (the tick, the watch): still one record */
         assert_int_equal(count_lines(d->log, "\"event\":\"mount.drift\""), 1);
@@ -1143,7 +1175,7 @@ static void mount_drift_caught_and_repaired(void **state) {
         o = wait_record(d->log, "mount.drift", NULL);
         json_object_put(o);
         char line_match[4200], line[4200];
-        snprintf(line_match, sizeof(line_match), "\"class\":\"remounted\",\"path\":\"%s\"", bind);
+        snprintf(line_match, sizeof(line_match), "\"class\":\"remounted\",\"path\":\"%s\",\"allocation\":\"job-1\"", bind);
         assert_int_equal(count_lines(d->log, line_match), 1);
         assert_int_equal(count_lines(d->log, "\"actor\":{\"pid\":"), 2); /* umount's, and mount's */
         assert_true(mountinfo_find(bind, &l));

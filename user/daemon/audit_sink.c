@@ -60,6 +60,13 @@ static int open_log(const char *path, bool partial) {
         return fd;
 }
 
+/* The node's name as the records carry it ("" if the kernel gave none). */
+static void read_host(char *buf, size_t size) {
+        if (gethostname(buf, size) < 0)
+                buf[0] = '\0';
+        buf[size - 1] = '\0';
+}
+
 int hnd_sink_open(struct hnd_sink *s, const struct hnd_config *cfg, const char *cgroup_mount, bool echo,
                   struct hn_error *err) {
         *s = (struct hnd_sink){ .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .fsync = cfg->audit_fsync,
@@ -69,6 +76,7 @@ int hnd_sink_open(struct hnd_sink *s, const struct hnd_config *cfg, const char *
         snprintf(s->path, sizeof(s->path), "%s", cfg->audit_log);
         snprintf(s->cgroup_mount, sizeof(s->cgroup_mount), "%s", cgroup_mount);
         s->boot_to_real_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+        read_host(s->host, sizeof(s->host));
         if (*s->path) {
                 /* the chain goes on from the file's last record */
                 bool partial = false;
@@ -82,7 +90,17 @@ int hnd_sink_open(struct hnd_sink *s, const struct hnd_config *cfg, const char *
         return 0;
 }
 
+void hnd_sink_set_places(struct hnd_sink *s, const char *cgroup_root, const char *workdir_base) {
+        snprintf(s->workload_dir, sizeof(s->workload_dir), "%s/" HN_SLICE_WORKLOAD_ROOT "/", cgroup_root);
+        snprintf(s->workdir_base, sizeof(s->workdir_base), "%s/", workdir_base);
+}
+
 int hnd_sink_reopen(struct hnd_sink *s) {
+        char host[sizeof(s->host)];
+        read_host(host, sizeof(host));
+        pthread_mutex_lock(&s->lock);
+        memcpy(s->host, host, sizeof(host));
+        pthread_mutex_unlock(&s->lock);
         if (!*s->path)
                 return 0;
         hnd_sink_sync(s); /* what went to the old file is on disk before it is let go */
@@ -147,6 +165,7 @@ static void add_client(json_object *o) {
 static void write_line(struct hnd_sink *s, json_object *o) {
         const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
         pthread_mutex_lock(&s->lock);
+        json_object_object_add(o, "host", json_object_new_string(s->host));
         json_object_object_add(o, "seq", json_object_new_int64((int64_t) (s->chain.seq + 1)));
         json_object_object_add(o, "prev", json_object_new_string(s->chain.last));
         /* serialised once; again only for a name that was not UTF-8 */
@@ -251,6 +270,34 @@ static void cgroup_path(const struct hnd_sink *s, uint64_t id, char *buf, size_t
                 snprintf(buf, size, "(cgroup %" PRIu64 ")", id);
 }
 
+/* The allocation a path belongs to, for a shipper to join records with
+ * jobs: the component right below workload.slice (one scope or slice per
+ * allocation, its unit suffix cut: workload.slice/alloc-42.scope and
+ * workload.slice/alloc-42/task-1.scope are both alloc-42), or right below
+ * WorkdirBase (the binds, WorkdirBase/<allocation>/uenv/<name>). buf gets
+ * "" for any other path. */
+static void allocation_of(const struct hnd_sink *s, const char *path, char *buf, size_t size) {
+        buf[0] = '\0';
+        const char *bases[] = { s->workload_dir, s->workdir_base };
+        for (size_t i = 0; i < ELEMENTSOF(bases); i++) {
+                size_t n = strlen(bases[i]);
+                if (!n || strncmp(path, bases[i], n) != 0)
+                        continue;
+                const char *name = path + n;
+                size_t len = strcspn(name, "/");
+                if (i == 0 && len > 6 && (!strncmp(name + len - 6, ".scope", 6) || !strncmp(name + len - 6, ".slice", 6)))
+                        len -= 6;
+                if (len && len < size)
+                        snprintf(buf, size, "%.*s", (int) len, name);
+                return;
+        }
+}
+
+static void add_allocation(json_object *o, const char *alloc) {
+        if (alloc[0])
+                json_object_object_add(o, "allocation", json_object_new_string(alloc));
+}
+
 /* Where a placed task came from (or, for one taken out of a slice, the
  * slice it left): the other end of the move. */
 static json_object *other_end_json(const struct hnd_sink *s, const struct hn_event *e) {
@@ -269,8 +316,9 @@ static json_object *other_end_json(const struct hnd_sink *s, const struct hn_eve
         return o;
 }
 
-/* The writer as a JSON object: who the kernel saw. */
-static json_object *writer_json(const struct hn_event *e) {
+/* The writer as a JSON object: who the kernel saw, and the allocation its
+ * cgroup was in at the act (while that cgroup lasts). */
+static json_object *writer_json(const struct hnd_sink *s, const struct hn_event *e) {
         char exe[PATH_MAX];
         writer_exe(e, exe, sizeof(exe));
         json_object *w = json_object_new_object();
@@ -282,6 +330,11 @@ static json_object *writer_json(const struct hn_event *e) {
         json_object_object_add(w, "cgroup_id", json_object_new_int64((int64_t) e->writer_cgroup_id));
         json_object_object_add(w, "mnt_ns", json_object_new_int64((int64_t) e->mnt_ns));
         json_object_object_add(w, "identity", json_object_new_string(owner_name(e->writer_owner)));
+        char cg[PATH_MAX], alloc[NAME_MAX + 1];
+        if (e->writer_cgroup_id && hn_cgroup_path_by_id(s->cgroup_mount, e->writer_cgroup_id, cg, sizeof(cg)) == 0) {
+                allocation_of(s, cg, alloc, sizeof(alloc));
+                add_allocation(w, alloc);
+        }
         return w;
 }
 
@@ -335,12 +388,15 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mo
         } else
                 snprintf(target, sizeof(target), "%s%s", s->cgroup_mount, e->path);
         writer_exe(e, exe, sizeof(exe));
+        char alloc[NAME_MAX + 1];
+        allocation_of(s, target, alloc, sizeof(alloc));
 
         json_object *o = json_object_new_object();
         add_time(o, (int64_t) e->ts_boot_ns + s->boot_to_real_ns);
         json_object_object_add(o, "event", json_object_new_string(type));
         json_object_object_add(o, "verdict", json_object_new_string(verdict));
         json_object_object_add(o, "cross_slice", json_object_new_boolean(cross));
+        add_allocation(o, alloc);
         json_object *t = json_object_new_object();
         json_object_object_add(t, "path", json_object_new_string(target));
         if (e->type == HN_EV_SELF_FILE) {
@@ -373,7 +429,7 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mo
         if (e->flags & HN_EVF_IDENTITY)
                 json_object_object_add(t, "identity_subtree", json_object_new_boolean(true));
         json_object_object_add(o, "target", t);
-        json_object *w = writer_json(e);
+        json_object *w = writer_json(s, e);
         if (e->flags & HN_EVF_UNATTRIBUTED)
                 json_object_object_add(w, "attributed", json_object_new_boolean(false));
         json_object_object_add(o, "writer", w);
@@ -404,7 +460,8 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mo
                                 verdict, "HPCNODE_CROSS_SLICE=%d", cross, "HPCNODE_TARGET=%s", target,
                                 "HPCNODE_TARGET_OWNER=%s", owner_name(e->target_owner), "HPCNODE_WRITER_PID=%u",
                                 e->tgid, "HPCNODE_WRITER_EXE=%s", exe, "HPCNODE_WRITER_IDENTITY=%s",
-                                owner_name(e->writer_owner), "HPCNODE_MODE=%s", s->mode, NULL);
+                                owner_name(e->writer_owner), "HPCNODE_MODE=%s", s->mode,
+                                alloc[0] ? "HPCNODE_ALLOCATION=%s" : NULL, alloc, NULL);
 }
 
 void hnd_sink_library(const struct hn_audit_record *r, void *userdata) {
@@ -414,6 +471,9 @@ void hnd_sink_library(const struct hn_audit_record *r, void *userdata) {
         json_object_object_add(o, "event", json_object_new_string(r->action));
         json_object_object_add(o, "outcome", json_object_new_string(hn_audit_outcome_name(r->outcome)));
         json_object_object_add(o, "path", json_object_new_string(r->path ? r->path : ""));
+        char alloc[NAME_MAX + 1];
+        allocation_of(s, r->path ? r->path : "", alloc, sizeof(alloc));
+        add_allocation(o, alloc);
         json_object_object_add(o, "caller", json_object_new_string(hn_slice_owner_name(r->caller)));
         json_object_object_add(o, "target_owner", json_object_new_string(hn_slice_owner_name(r->target_owner)));
         if (r->actor)
@@ -433,7 +493,7 @@ void hnd_sink_library(const struct hn_audit_record *r, void *userdata) {
                                 "MESSAGE_ID=%s", MSGID_LIBRARY, "PRIORITY=%d",
                                 r->outcome == HN_AUDIT_DONE ? LOG_INFO : LOG_NOTICE, "HPCNODE_EVENT=%s", r->action,
                                 "HPCNODE_OUTCOME=%s", hn_audit_outcome_name(r->outcome), "HPCNODE_MODE=%s", s->mode,
-                                NULL);
+                                alloc[0] ? "HPCNODE_ALLOCATION=%s" : NULL, alloc, NULL);
 }
 
 void hnd_sink_limit_changed(struct hnd_sink *s, const struct hnd_limit_change *c) {
@@ -442,6 +502,9 @@ void hnd_sink_limit_changed(struct hnd_sink *s, const struct hnd_limit_change *c
         add_time(o, clock_ns(CLOCK_REALTIME));
         json_object_object_add(o, "event", json_object_new_string("cgroup.limit_changed"));
         json_object_object_add(o, "attributed", json_object_new_boolean(false));
+        char alloc[NAME_MAX + 1];
+        allocation_of(s, c->path, alloc, sizeof(alloc));
+        add_allocation(o, alloc);
         json_object *t = json_object_new_object();
         json_object_object_add(t, "path", json_object_new_string(c->path));
         json_object_object_add(t, "file", json_object_new_string(c->file));
@@ -457,7 +520,8 @@ void hnd_sink_limit_changed(struct hnd_sink *s, const struct hnd_limit_change *c
                                 c->new_value, "MESSAGE_ID=%s", MSGID_LIMIT_CHANGED, "PRIORITY=%d", LOG_WARNING,
                                 "HPCNODE_EVENT=cgroup.limit_changed", "HPCNODE_TARGET=%s", c->path,
                                 "HPCNODE_TARGET_OWNER=%s", owner, "HPCNODE_OLD=%s", c->old_value, "HPCNODE_NEW=%s",
-                                c->new_value, "HPCNODE_MODE=%s", s->mode, NULL);
+                                c->new_value, "HPCNODE_MODE=%s", s->mode, alloc[0] ? "HPCNODE_ALLOCATION=%s" : NULL,
+                                alloc, NULL);
 }
 
 void hnd_sink_drift(struct hnd_sink *s, const struct hn_drift *d, const struct hn_event *actor) {
@@ -467,13 +531,16 @@ void hnd_sink_drift(struct hnd_sink *s, const struct hn_drift *d, const struct h
         json_object_object_add(o, "event", json_object_new_string("mount.drift"));
         json_object_object_add(o, "class", json_object_new_string(cls));
         json_object_object_add(o, "path", json_object_new_string(d->path));
+        char alloc[NAME_MAX + 1];
+        allocation_of(s, d->path, alloc, sizeof(alloc));
+        add_allocation(o, alloc);
         json_object_object_add(o, "image", json_object_new_string(d->image));
         json_object_object_add(o, "detail", json_object_new_string(d->detail));
         json_object_object_add(o, "repaired", json_object_new_boolean(d->repaired));
         if (d->sys_errno)
                 json_object_object_add(o, "errno", json_object_new_int(d->sys_errno));
         /* the act the kernel saw on that path, if any: who did it */
-        json_object_object_add(o, "actor", actor ? writer_json(actor) : NULL);
+        json_object_object_add(o, "actor", actor ? writer_json(s, actor) : NULL);
         json_object_object_add(o, "mode", json_object_new_string(s->mode));
         write_line(s, o);
         json_object_put(o);
@@ -483,7 +550,8 @@ void hnd_sink_drift(struct hnd_sink *s, const struct hn_drift *d, const struct h
                                 "PRIORITY=%d", LOG_WARNING, "HPCNODE_EVENT=mount.drift",
                                 "HPCNODE_ACTOR_PID=%u", actor ? actor->tgid : 0,
                                 "HPCNODE_DRIFT_CLASS=%s", cls, "HPCNODE_TARGET=%s", d->path, "HPCNODE_IMAGE=%s",
-                                d->image, "HPCNODE_REPAIRED=%d", d->repaired, "HPCNODE_MODE=%s", s->mode, NULL);
+                                d->image, "HPCNODE_REPAIRED=%d", d->repaired, "HPCNODE_MODE=%s", s->mode,
+                                alloc[0] ? "HPCNODE_ALLOCATION=%s" : NULL, alloc, NULL);
 }
 
 void hnd_sink_note(struct hnd_sink *s, const char *event, const char *detail, int priority) {

@@ -31,6 +31,10 @@ struct hnd_sink {
         bool unsynced;                /* written since the last fdatasync */
         const char *mode;             /* "audit" or "enforce" */
         char cgroup_mount[PATH_MAX];  /* event paths are below it */
+        /* Where an allocation is named in a path (hnd_sink_set_places):
+         * "<root>/workload.slice/" and "<WorkdirBase>/", "" until set. */
+        char workload_dir[PATH_MAX], workdir_base[PATH_MAX];
+        char host[256];               /* gethostname at open and each reopen */
         int64_t boot_to_real_ns;      /* CLOCK_REALTIME - CLOCK_BOOTTIME */
         uint64_t records, failures;
         struct audit_chain chain; /* the last record's seq and hash */
@@ -47,6 +51,10 @@ void hnd_sink_set_client(const struct hnd_caller *c);
 
 int hnd_sink_open(struct hnd_sink *s, const struct hnd_config *cfg, const char *cgroup_mount, bool echo,
                   struct hn_error *err);
+/* The hierarchy's root and the bind base, so that records name the
+ * allocation a path belongs to. */
+void hnd_sink_set_places(struct hnd_sink *s, const char *cgroup_root, const char *workdir_base);
+/* A new file at the same path (log rotation, SIGHUP); the host name read again. */
 int hnd_sink_reopen(struct hnd_sink *s);
 /* fdatasync of what was written since the last one (AuditFsync). */
 void hnd_sink_sync(struct hnd_sink *s);

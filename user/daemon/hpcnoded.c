@@ -284,6 +284,23 @@ static void restart_keys(const struct hnd_config *a, const struct hnd_config *b,
 
 /* SIGHUP: reopen the audit log (logrotate) and reload the identities. A
  * bad file changes nothing and says why. */
+/* The test-only knob (HPCNODED_TEST_WATCHDOG_STALL=1 in the environment,
+ * read once at start): SIGUSR2 then stalls the event loop for good, so a
+ * test sees WatchdogSec= restart a daemon whose loop stopped turning. The
+ * stall is recorded first; without the variable SIGUSR2 keeps its default. */
+#define TEST_STALL_ENV "HPCNODED_TEST_WATCHDOG_STALL"
+static int on_test_stall(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct hnd_daemon *d = userdata;
+        (void) s;
+        char why[96];
+        snprintf(why, sizeof(why), "SIGUSR2 from pid %u with " TEST_STALL_ENV "=1: the loop stops", si->ssi_pid);
+        hnd_sink_note(&d->sink, "hpcnoded.test_stall", why, LOG_WARNING);
+        hnd_sink_sync(&d->sink);
+        for (;;)
+                pause();
+        return 0;
+}
+
 static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         struct hnd_daemon *d = userdata;
         struct hn_error err = { 0 };
@@ -359,6 +376,7 @@ static int setup(struct hnd_daemon *d, bool echo, char *why, size_t why_size, co
                 return -1;
         }
         d->sink.mode = *mode;
+        hnd_sink_set_places(&d->sink, hn_cgroup_manager_root(d->cgroups), d->cfg.workdir_base);
         struct hn_cgroup_manager *managers[] = { d->cgroups, d->pact_cgroups, d->workload_cgroups };
         struct hn_cgroup_options copts;
         hn_cgroup_options_default(&copts);
@@ -544,6 +562,10 @@ int main(int argc, char **argv) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
+        const char *stall = getenv(TEST_STALL_ENV);
+        bool test_stall = stall && !strcmp(stall, "1");
+        if (test_stall)
+                sigaddset(&mask, SIGUSR2);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         if (setup(&d, echo, why, sizeof(why), &mode) < 0) {
                 daemon_free(&d);
@@ -587,6 +609,8 @@ int main(int argc, char **argv) {
         sd_event_add_signal(ev, NULL, SIGTERM, on_term, &d);
         sd_event_add_signal(ev, NULL, SIGINT, on_term, &d);
         sd_event_add_signal(ev, NULL, SIGHUP, on_hup, &d);
+        if (test_stall)
+                sd_event_add_signal(ev, NULL, SIGUSR2, on_test_stall, &d);
         sd_event_add_post(ev, NULL, on_post, &d);
         uint64_t now;
         sd_event_now(ev, CLOCK_MONOTONIC, &now);
