@@ -173,6 +173,7 @@ test:
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
 	@$(MAKE) --no-print-directory rust-bins
 	@$(MAKE) --no-print-directory fuzz-bins
+	@$(MAKE) --no-print-directory BUILD=build/install all build/install/tests/bench/systemd_scope # the systemd VM's
 	@tests/run-all.sh
 
 test-host:
@@ -185,7 +186,7 @@ test-vm:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
 	@$(MAKE) --no-print-directory rust-bins
-	@$(MAKE) --no-print-directory BUILD=build/install all # what the systemd VM installs
+	@$(MAKE) --no-print-directory BUILD=build/install all build/install/tests/bench/systemd_scope # the systemd VM's
 	@tests/vm/run-all.sh
 
 # The Rust crate (user/rust/): offline, from Debian's registry, with

@@ -18,11 +18,12 @@ for meta in $kernels; do
 done
 # systemd as PID 1 (Debian's 252 from the shared root) on the newest
 # kernel: hpcnoded installed into the guest and run as the node runs it
-# (tests/integration/test_systemd.c).
+# (tests/integration/test_systemd.c); then, with the service running
+# again, the bench against systemd-run --scope (tests/bench/systemd_scope.c).
 if [ "${HN_VM_SYSTEMD:-1}" = 1 ]; then
         kdir=$("$here/kernel-fetch.sh" linux-image-6.12-amd64) || { echo "vm: could not prepare the systemd VM's kernel"; exit 1; }
         HN_VM_INIT=systemd "$here/run-vm.sh" "$kdir" vm-systemd \
-                "make -s install BUILD=build/install PREFIX=/usr >build/vm/vm-systemd/install.log 2>&1 && systemctl daemon-reload && HN_SUITES=test_systemd tests/run-suites.sh build/test vm-systemd" \
+                "make -s install BUILD=build/install PREFIX=/usr >build/vm/vm-systemd/install.log 2>&1 && systemctl daemon-reload && HN_SUITES=test_systemd tests/run-suites.sh build/test vm-systemd; rc=\$?; systemctl start hpcnoded && build/install/tests/bench/systemd_scope; exit \$rc" \
                 >build/vm/vm-systemd.out 2>&1 &
         pids+=($!) labels+=(vm-systemd)
 fi

@@ -161,8 +161,10 @@ static void add_client(json_object *o) {
 
 /* Each record: valid UTF-8 whatever the kernel named, then its place in
  * the chain (seq, and the previous line's hash), written whole with one
- * writev under the lock so the chain is the file's order. */
-static void write_line(struct hnd_sink *s, json_object *o) {
+ * writev under the lock so the chain is the file's order. Returns its seq,
+ * which its journal entry carries as HPCNODE_SEQ= (records made on two
+ * threads may reach the journal in the other order). */
+static uint64_t write_line(struct hnd_sink *s, json_object *o) {
         const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
         pthread_mutex_lock(&s->lock);
         json_object_object_add(o, "host", json_object_new_string(s->host));
@@ -192,7 +194,9 @@ static void write_line(struct hnd_sink *s, json_object *o) {
         }
         if (s->tap)
                 s->tap(text, len, s->tap_userdata);
+        uint64_t seq = s->chain.seq;
         pthread_mutex_unlock(&s->lock);
+        return seq;
 }
 
 static const char *owner_name(unsigned o) {
@@ -449,15 +453,15 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mo
         json_object_object_add(o, "hook", json_object_new_string(source_name(e)));
         json_object_object_add(o, "mode", json_object_new_string(s->mode));
         json_object_object_add(o, "emergency", json_object_new_boolean(e->flags & HN_EVF_EMERGENCY));
-        write_line(s, o);
+        uint64_t seq = write_line(s, o);
         json_object_put(o);
 
         if (s->journal)
                 sd_journal_send("MESSAGE=%s%s %s by %s (pid %u, %s) %s", cross ? "cross-slice write: " : "", type,
                                 target, e->comm, e->tgid, owner_name(e->writer_owner), verdict,
-                                "MESSAGE_ID=%s", cross ? MSGID_CROSS_SLICE : MSGID_EVENT, "PRIORITY=%d",
-                                cross ? LOG_WARNING : LOG_INFO, "HPCNODE_EVENT=%s", type, "HPCNODE_VERDICT=%s",
-                                verdict, "HPCNODE_CROSS_SLICE=%d", cross, "HPCNODE_TARGET=%s", target,
+                                "MESSAGE_ID=%s", cross ? MSGID_CROSS_SLICE : MSGID_EVENT, "HPCNODE_SEQ=%" PRIu64,
+                                seq, "PRIORITY=%d", cross ? LOG_WARNING : LOG_INFO, "HPCNODE_EVENT=%s", type,
+                                "HPCNODE_VERDICT=%s", verdict, "HPCNODE_CROSS_SLICE=%d", cross, "HPCNODE_TARGET=%s", target,
                                 "HPCNODE_TARGET_OWNER=%s", owner_name(e->target_owner), "HPCNODE_WRITER_PID=%u",
                                 e->tgid, "HPCNODE_WRITER_EXE=%s", exe, "HPCNODE_WRITER_IDENTITY=%s",
                                 owner_name(e->writer_owner), "HPCNODE_MODE=%s", s->mode,
@@ -485,12 +489,12 @@ void hnd_sink_library(const struct hn_audit_record *r, void *userdata) {
         json_object_object_add(o, "mode", json_object_new_string(s->mode));
         json_object_object_add(o, "emergency", json_object_new_boolean(r->emergency));
         add_client(o);
-        write_line(s, o);
+        uint64_t seq = write_line(s, o);
         json_object_put(o);
         if (s->journal)
                 sd_journal_send("MESSAGE=%s %s %s%s%s", r->action, hn_audit_outcome_name(r->outcome),
                                 r->path ? r->path : "", r->detail ? ": " : "", r->detail ? r->detail : "",
-                                "MESSAGE_ID=%s", MSGID_LIBRARY, "PRIORITY=%d",
+                                "MESSAGE_ID=%s", MSGID_LIBRARY, "HPCNODE_SEQ=%" PRIu64, seq, "PRIORITY=%d",
                                 r->outcome == HN_AUDIT_DONE ? LOG_INFO : LOG_NOTICE, "HPCNODE_EVENT=%s", r->action,
                                 "HPCNODE_OUTCOME=%s", hn_audit_outcome_name(r->outcome), "HPCNODE_MODE=%s", s->mode,
                                 alloc[0] ? "HPCNODE_ALLOCATION=%s" : NULL, alloc, NULL);
@@ -513,11 +517,12 @@ void hnd_sink_limit_changed(struct hnd_sink *s, const struct hnd_limit_change *c
         json_object_object_add(o, "old", json_object_new_string(c->old_value));
         json_object_object_add(o, "new", json_object_new_string(c->new_value));
         json_object_object_add(o, "mode", json_object_new_string(s->mode));
-        write_line(s, o);
+        uint64_t seq = write_line(s, o);
         json_object_put(o);
         if (s->journal)
                 sd_journal_send("MESSAGE=limit changed, writer unknown: %s %s -> %s", c->path, c->old_value,
-                                c->new_value, "MESSAGE_ID=%s", MSGID_LIMIT_CHANGED, "PRIORITY=%d", LOG_WARNING,
+                                c->new_value, "MESSAGE_ID=%s", MSGID_LIMIT_CHANGED, "HPCNODE_SEQ=%" PRIu64, seq,
+                                "PRIORITY=%d", LOG_WARNING,
                                 "HPCNODE_EVENT=cgroup.limit_changed", "HPCNODE_TARGET=%s", c->path,
                                 "HPCNODE_TARGET_OWNER=%s", owner, "HPCNODE_OLD=%s", c->old_value, "HPCNODE_NEW=%s",
                                 c->new_value, "HPCNODE_MODE=%s", s->mode, alloc[0] ? "HPCNODE_ALLOCATION=%s" : NULL,
@@ -542,12 +547,12 @@ void hnd_sink_drift(struct hnd_sink *s, const struct hn_drift *d, const struct h
         /* the act the kernel saw on that path, if any: who did it */
         json_object_object_add(o, "actor", actor ? writer_json(s, actor) : NULL);
         json_object_object_add(o, "mode", json_object_new_string(s->mode));
-        write_line(s, o);
+        uint64_t seq = write_line(s, o);
         json_object_put(o);
         if (s->journal)
                 sd_journal_send("MESSAGE=mount drift (%s): %s: %s%s%s", cls, d->path, d->detail,
                                 actor ? "; by " : "", actor ? actor->comm : "", "MESSAGE_ID=%s", MSGID_DRIFT,
-                                "PRIORITY=%d", LOG_WARNING, "HPCNODE_EVENT=mount.drift",
+                                "HPCNODE_SEQ=%" PRIu64, seq, "PRIORITY=%d", LOG_WARNING, "HPCNODE_EVENT=mount.drift",
                                 "HPCNODE_ACTOR_PID=%u", actor ? actor->tgid : 0,
                                 "HPCNODE_DRIFT_CLASS=%s", cls, "HPCNODE_TARGET=%s", d->path, "HPCNODE_IMAGE=%s",
                                 d->image, "HPCNODE_REPAIRED=%d", d->repaired, "HPCNODE_MODE=%s", s->mode,
@@ -562,9 +567,10 @@ void hnd_sink_note(struct hnd_sink *s, const char *event, const char *detail, in
                 json_object_object_add(o, "detail", json_object_new_string(detail));
         json_object_object_add(o, "mode", json_object_new_string(s->mode));
         add_client(o);
-        write_line(s, o);
+        uint64_t seq = write_line(s, o);
         json_object_put(o);
         if (s->journal)
-                sd_journal_send("MESSAGE=%s%s%s", event, detail ? ": " : "", detail ? detail : "", "PRIORITY=%d",
+                sd_journal_send("MESSAGE=%s%s%s", event, detail ? ": " : "", detail ? detail : "",
+                                "HPCNODE_SEQ=%" PRIu64, seq, "PRIORITY=%d",
                                 priority, "HPCNODE_EVENT=%s", event, "HPCNODE_MODE=%s", s->mode, NULL);
 }
