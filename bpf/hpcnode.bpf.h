@@ -65,6 +65,12 @@ struct {
 /* hpcnoded's tgid as the kernel numbers it (not its namespace's): learned
  * by the placement seed, which only the manager runs. */
 __u32 manager_ktgid __weak = 0;
+/* The manager's helper (hpcnoded's keeper under systemd) as the kernel
+ * numbers it, and the leaf cgroup below the root it lives in: the leaf is
+ * the manager's alone, the helper guarded from signals and ptrace as the
+ * manager is. 0: none (hn_monitor_protect_helper sets them). */
+__u32 helper_ktgid __weak = 0;
+__u64 manager_leaf_id __weak = 0;
 /* The manager's executable, run as root, may act on its files even while
  * no manager runs (hpcnoded --unload). */
 __u64 manager_exe_ino __weak = 0;

@@ -47,6 +47,8 @@ static __always_inline __u8 slice_of_id(__u64 id)
                 return HN_EVO_PACT;
         if (id == slice_root_id[HN_EVO_WORKLOAD])
                 return HN_EVO_WORKLOAD;
+        if (manager_leaf_id && id == manager_leaf_id)
+                return HN_EVO_MANAGER; /* its helper's leaf: nobody else's to write */
         return HN_EVO_NONE;
 }
 

@@ -147,11 +147,13 @@ int BPF_PROG(hn_lsm_self_kill, struct task_struct *p, struct kernel_siginfo *inf
                 return 0;
         struct hn_writer w;
         writer_identify(&w);
-        struct act a = { .type = HN_EV_SELF_SIGNAL, .value = sig, .source = HN_EVS_LSM, .flags = HN_EVF_CROSS_SLICE };
+        struct act a = { .type = HN_EV_SELF_SIGNAL, .value = sig, .source = HN_EVS_LSM,
+                         .flags = HN_EVF_CROSS_SLICE | (is_helper(p) ? HN_EVF_HELPER : 0) };
         return verdict(&w, &a, true, true);
 }
 
-/* ptrace, /proc/PID/mem, process_vm_readv/writev of hpcnoded: nobody's.
+/* ptrace, /proc/PID/mem, process_vm_readv/writev of hpcnoded or its
+ * helper: nobody's.
  * Reading what /proc shows of it (PTRACE_MODE_READ: its namespaces, exe,
  * status) stays open to tools. */
 SEC("lsm/ptrace_access_check")
@@ -162,10 +164,14 @@ int BPF_PROG(hn_lsm_self_ptrace, struct task_struct *child, unsigned int mode, i
         if (!(mode & PTRACE_MODE_ATTACH))
                 return 0;
         __u32 target = BPF_CORE_READ(child, tgid), me = bpf_get_current_pid_tgid() >> 32;
-        if (!manager_ktgid || target != manager_ktgid || me == manager_ktgid)
+        bool helper = is_helper(child);
+        if (!(manager_ktgid && target == manager_ktgid) && !helper)
+                return 0;
+        if (me == manager_ktgid)
                 return 0;
         struct hn_writer w;
         writer_identify(&w);
-        struct act a = { .type = HN_EV_SELF_PTRACE, .value = mode, .source = HN_EVS_LSM, .flags = HN_EVF_CROSS_SLICE };
+        struct act a = { .type = HN_EV_SELF_PTRACE, .value = mode, .source = HN_EVS_LSM,
+                         .flags = HN_EVF_CROSS_SLICE | (helper ? HN_EVF_HELPER : 0) };
         return verdict(&w, &a, true, true);
 }

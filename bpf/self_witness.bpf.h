@@ -51,27 +51,43 @@ static __always_inline __u32 tgid_of_pid(struct pid *pid)
         return BPF_CORE_READ(t, tgid);
 }
 
-/* A signal to hpcnoded that is a stranger's: from neither itself nor
- * whoever started it (the service manager), nor the parent's death signal
- * (sent by the exiting parent). The self guard's rule, both sides. */
+/* Is the task the manager's helper (its keeper)? */
+static __always_inline bool is_helper(struct task_struct *t)
+{
+        return helper_ktgid && (__u32)BPF_CORE_READ(t, tgid) == helper_ktgid;
+}
+
+/* A signal to hpcnoded or its helper that is a stranger's: from neither
+ * hpcnoded nor the target's parent (whoever started it: the service
+ * manager), nor the parent's death signal (sent by the exiting parent).
+ * The helper may also be signalled by PID 1: systemd stopping its scope
+ * (its parent is hpcnoded until hpcnoded restarts). The self guard's rule,
+ * both sides. */
 static __always_inline bool stranger_signals_manager(struct task_struct *target)
 {
-        __u32 me = bpf_get_current_pid_tgid() >> 32;
+        __u32 me = bpf_get_current_pid_tgid() >> 32, tgid = BPF_CORE_READ(target, tgid);
         struct task_struct *current = (struct task_struct *)bpf_get_current_task();
-        return manager_ktgid && BPF_CORE_READ(target, tgid) == manager_ktgid && me != manager_ktgid &&
-               me != (__u32)BPF_CORE_READ(target, real_parent, tgid) &&
+        bool helper = is_helper(target);
+        if (!(manager_ktgid && tgid == manager_ktgid) && !helper)
+                return false;
+        return me != manager_ktgid && !(helper && me == 1) && me != (__u32)BPF_CORE_READ(target, real_parent, tgid) &&
                !(BPF_CORE_READ(current, flags) & PF_EXITING);
 }
 
-static __always_inline void self_record(__u32 type, __u32 value, __u8 source, __u64 how)
+static __always_inline void self_record_about(__u32 type, __u32 value, __u8 source, __u64 how, bool helper)
 {
         struct hn_writer w;
         writer_identify(&w);
         if (w.owner == HN_EVO_MANAGER)
                 return;
         struct act a = { .type = type, .value = value, .source = source, .other_cgroup_id = how,
-                         .flags = HN_EVF_CROSS_SLICE };
+                         .flags = HN_EVF_CROSS_SLICE | (helper ? HN_EVF_HELPER : 0) };
         emit(&w, &a);
+}
+
+static __always_inline void self_record(__u32 type, __u32 value, __u8 source, __u64 how)
+{
+        self_record_about(type, value, source, how, false);
 }
 
 static __always_inline void self_trace_record(__u8 source, __u64 how)
@@ -88,13 +104,15 @@ static __always_inline void self_signal_witness(int sig, __u64 info_raw, struct 
 {
         if (self_guard_lsm || !stranger_signals_manager(target))
                 return;
+        bool helper = is_helper(target);
         if (info_raw == 1) {
                 if (sig == 19 /* SIGSTOP */)
-                        self_trace_record(HN_EVS_TP_BTF, HN_SELF_TRACE_ATTACH_STOP);
+                        self_record_about(HN_EV_SELF_PTRACE, PTRACE_MODE_ATTACH, HN_EVS_TP_BTF,
+                                          HN_SELF_TRACE_ATTACH_STOP, helper);
                 return;
         }
         if (info_raw && BPF_CORE_READ(info, si_code) <= 0)
-                self_record(HN_EV_SELF_SIGNAL, sig, HN_EVS_TP_BTF, 0);
+                self_record_about(HN_EV_SELF_SIGNAL, sig, HN_EVS_TP_BTF, 0, helper);
 }
 
 /* The file is hpcnoded's memory: /proc/PID/mem (or a thread's) of it. */

@@ -115,6 +115,8 @@ enum hn_event_flag {
         HN_EVF_OTHER_UNKNOWN = 1u << 7, /* a placement whose other end the kernel did not show */
         HN_EVF_PEER = 1u << 8,         /* a mount record whose value is a peer group id: the act was on a
                                         * mount in another namespace that would propagate here */
+        HN_EVF_HELPER = 1u << 9,       /* a signal or ptrace record about the manager's helper (hpcnoded's
+                                        * keeper, hn_monitor_protect_helper), not the manager itself */
 };
 
 /* The hook that saw the act: how the writer was known. */

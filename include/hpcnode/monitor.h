@@ -76,6 +76,18 @@ struct hn_protected_file {
 HN_PUBLIC int hn_monitor_protect_files(struct hn_monitor *m, const struct hn_protected_file *files, size_t n,
                                        struct hn_error *err);
 
+/* The manager's helper: a process of its own (hpcnoded's keeper, which
+ * keeps systemd's delegated scope alive) living alone in the leaf cgroup
+ * leaf, a name right below the root. The leaf becomes the manager's alone
+ * (mkdir, rmdir, control files such as cgroup.kill, placements into or out
+ * of it: anyone else is a cross-slice writer), and the helper is guarded
+ * from signals and ptrace as the manager is, except that PID 1 (systemd
+ * stopping the scope) may signal it. pid as this process sees it: refused
+ * (EOPNOTSUPP) from inside a PID namespace, where it is not the
+ * kernel's number. Kept in the pinned programs after the manager exits;
+ * a later call replaces it. */
+HN_PUBLIC int hn_monitor_protect_helper(struct hn_monitor *m, const char *leaf, pid_t pid, struct hn_error *err);
+
 /* "adopted" (a pinned set taken over), "pinned" (loaded and pinned by this
  * monitor) or "unpinned"; *ret_path (may be NULL) the set's directory. */
 HN_PUBLIC const char *hn_monitor_pin_state(const struct hn_monitor *m, const char **ret_path);

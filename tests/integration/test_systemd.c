@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -189,6 +190,53 @@ static void jobs_survive_systemds_own_acts(void **state) {
         read_text(cg, out, sizeof(out));
         has(out, "/system.slice/" UNIT);
         assert_int_equal(procs_count(ROOT "/keeper"), 1);
+}
+
+static pid_t keeper_pid(void) {
+        char out[64];
+        read_line(ROOT "/keeper/cgroup.procs", out, sizeof(out));
+        return (pid_t) atoi(out);
+}
+
+/* The keeper holds the scope up while no job runs: a root stranger (this
+ * test: neither hpcnoded, the keeper's parent, nor PID 1) can neither
+ * signal nor ptrace it, nor kill, move or nest in its leaf; each refusal
+ * is recorded. PID 1 may signal it (systemd stopping the scope). */
+static void keeper_guarded_like_hpcnoded(void **state) {
+        (void) state;
+        require_systemd();
+        pid_t keeper = keeper_pid();
+        assert_true(keeper > 0);
+        int signals = count_lines(LOG, "\"event\":\"hpcnode.signal\"");
+        assert_int_not_equal(shf("kill -KILL %d 2>/dev/null", (int) keeper), 0);
+        json_object *o = wait_record(LOG, "hpcnode.signal", "hpcnoded's keeper");
+        assert_non_null(o);
+        assert_string_equal(str(o, "verdict", NULL), "denied");
+        assert_int_equal(num(o, "signal", NULL), SIGKILL);
+        json_object_put(o);
+        assert_int_not_equal(shf("echo 1 > " ROOT "/keeper/cgroup.kill 2>/dev/null"), 0);
+        assert_int_not_equal(shf("echo %d > /sys/fs/cgroup/system.slice/cgroup.procs 2>/dev/null", (int) keeper), 0);
+        assert_int_not_equal(shf("mkdir " ROOT "/keeper/nested 2>/dev/null"), 0);
+        assert_int_not_equal(shf("echo 1 > " ROOT "/keeper/cgroup.freeze 2>/dev/null"), 0);
+        pid_t tracer = fork();
+        if (tracer == 0)
+                _exit(ptrace(PTRACE_SEIZE, keeper, NULL, NULL) == 0 ? 0 : errno == EPERM ? 1 : 2);
+        int status;
+        assert_int_equal(waitpid(tracer, &status, 0), tracer);
+        assert_int_equal(WEXITSTATUS(status), 1);
+        o = wait_record(LOG, "hpcnode.ptrace", "hpcnoded's keeper");
+        assert_non_null(o);
+        assert_string_equal(str(o, "verdict", NULL), "denied");
+        json_object_put(o);
+        assert_true(wait_lines(LOG, "\"owner\":\"manager\"", 1) >= 1); /* the leaf's acts, the manager's leaf */
+        /* PID 1's signal to the scope passes (SIGCONT: harmless to all in it) */
+        signals = count_lines(LOG, "\"event\":\"hpcnode.signal\"");
+        assert_int_equal(shf("systemctl kill -s CONT " SCOPE), 0);
+        usleep(300000);
+        assert_int_equal(count_lines(LOG, "\"event\":\"hpcnode.signal\""), signals);
+        assert_int_equal(kill(keeper, 0), 0);
+        assert_int_equal(procs_count(ROOT "/keeper"), 1);
+        assert_true(path_exists(ROOT "/workload.slice"));
 }
 
 /* journalctl -u hpcnoded shows the record of a cross-slice write, at
@@ -393,6 +441,7 @@ static void sigkill_restart_never_lapses(void **state) {
         assert_true(pid > 0);
         char out[256];
         assert_int_equal(procs_count(ROOT "/keeper"), 1); /* the same scope, found again */
+        assert_int_not_equal(shf("kill -KILL %d 2>/dev/null", (int) keeper_pid()), 0); /* and its keeper guarded */
         sh_out(out, sizeof(out), "systemctl show -p NRestarts --value " UNIT);
         assert_true(atoi(out) >= 1);
         assert_true(wait_lines(LOG, "programs adopted at ", 1) >= 1);
@@ -459,6 +508,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(starts_ready_in_its_delegated_cgroup),
                 cmocka_unit_test(jobs_survive_systemds_own_acts),
+                cmocka_unit_test(keeper_guarded_like_hpcnoded),
                 cmocka_unit_test(journal_has_the_record_field_by_field),
                 cmocka_unit_test(journal_has_drift_at_warning),
                 cmocka_unit_test(journal_forwarded_to_a_collector),

@@ -370,7 +370,7 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mo
         if (e->type == HN_EV_SELF_FILE)
                 snprintf(target, sizeof(target), "hpcnoded's file %s", e->path);
         else if (e->type == HN_EV_SELF_SIGNAL || e->type == HN_EV_SELF_PTRACE)
-                snprintf(target, sizeof(target), "hpcnoded");
+                snprintf(target, sizeof(target), e->flags & HN_EVF_HELPER ? "hpcnoded's keeper" : "hpcnoded");
         else if (e->type == HN_EV_GUARD_BPF)
                 snprintf(target, sizeof(target), "bpf %s %u", e->path, e->value);
         else if (hn_event_class_of(e->type) == HN_EVC_GUARD)

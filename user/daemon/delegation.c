@@ -206,3 +206,16 @@ int hnd_delegated_root(char *ret, size_t size, char *why, size_t why_size) {
         }
         return 0;
 }
+
+int hnd_keeper_pid(const char *root, pid_t *ret) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof(path), "%s/" HND_KEEPER_LEAF "/cgroup.procs", root);
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        int pid;
+        if (fscanf(f, "%d", &pid) != 1 || pid <= 0)
+                return -ESRCH;
+        *ret = (pid_t) pid;
+        return 0;
+}

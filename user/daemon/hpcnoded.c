@@ -447,6 +447,16 @@ static int setup(struct hnd_daemon *d, bool echo, char *why, size_t why_size, co
                 fprintf(stderr, "hpcnoded: %s\n", err.message);
                 return -1;
         }
+        if (delegated[0]) {
+                /* the keeper holds the scope up: guarded as hpcnoded is */
+                pid_t keeper = 0;
+                int pr = hnd_keeper_pid(delegated, &keeper);
+                if (pr < 0 || hn_monitor_protect_helper(d->monitor, HND_KEEPER_LEAF, keeper, &err) < 0) {
+                        fprintf(stderr, "hpcnoded: the scope's keeper in %s/" HND_KEEPER_LEAF ": %s\n", delegated,
+                                pr < 0 ? strerror(-pr) : err.message);
+                        return -1;
+                }
+        }
         d->emergency_expires = UINT64_MAX; /* unknown: written below */
         hnd_emergency_sync(d);
         if (d->cfg.limit_check_ms) {

@@ -38,6 +38,46 @@ int monitor_slice_roots_update(struct hn_monitor *m) {
                  * adopt it when it is made */
                 m->skel->bss->slice_root_id[slices[i].owner] = r < 0 ? 0 : id;
         }
+        uint64_t leaf = 0;
+        if (m->helper_leaf[0]) {
+                char dir[PATH_MAX + NAME_MAX + 2];
+                snprintf(dir, sizeof(dir), "%s/%s", m->root, m->helper_leaf);
+                r = hn_cgroup_id(dir, &leaf);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
+        m->skel->bss->manager_leaf_id = leaf;
+        return 0;
+}
+
+/* The kernel's inode number of the initial PID namespace (include/linux/proc_ns.h). */
+#define PROC_PID_INIT_INO 0xEFFFFFFCu
+
+int hn_monitor_protect_helper(struct hn_monitor *m, const char *leaf, pid_t pid, struct hn_error *err) {
+        if (!leaf || !leaf[0] || strchr(leaf, '/') || !strcmp(leaf, ".") || !strcmp(leaf, "..") ||
+            strlen(leaf) >= sizeof(m->helper_leaf))
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL,
+                                    "helper leaf \"%s\": one name below %s expected", leaf ? leaf : "", m->root);
+        if (pid <= 0)
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "helper pid %d: not a process", (int) pid);
+        struct stat ns;
+        if (stat("/proc/self/ns/pid", &ns) < 0)
+                return hn_error_set(err, HN_ERR_IO, errno, "/proc/self/ns/pid: %s", strerror(errno));
+        if (ns.st_ino != PROC_PID_INIT_INO)
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EOPNOTSUPP,
+                                    "helper pid %d: this process is in a PID namespace, not the kernel's number",
+                                    (int) pid);
+        char old[sizeof(m->helper_leaf)];
+        memcpy(old, m->helper_leaf, sizeof(old));
+        snprintf(m->helper_leaf, sizeof(m->helper_leaf), "%s", leaf);
+        int r = monitor_slice_roots_update(m);
+        if (r < 0) {
+                memcpy(m->helper_leaf, old, sizeof(old));
+                (void) monitor_slice_roots_update(m);
+                return hn_error_set(err, HN_ERR_IO, -r, "helper leaf %s/%s: %s", m->root, leaf, strerror(-r));
+        }
+        m->helper_tgid = (uint32_t) pid;
+        m->skel->bss->helper_ktgid = m->helper_tgid;
         return 0;
 }
 
@@ -329,11 +369,17 @@ int hn_monitor_check_state(struct hn_monitor *m, char *ret_detail, size_t size) 
                 ret_detail[0] = '\0';
         /* the slice roots, as they are now (the programs keep them when
          * one is made again, so a difference is nobody's but a writer's) */
-        uint64_t roots[3], hier = m->skel->bss->hier_root_id;
+        uint64_t roots[3], hier = m->skel->bss->hier_root_id, leaf = m->skel->bss->manager_leaf_id;
         memcpy(roots, m->skel->bss->slice_root_id, sizeof(roots));
         if (monitor_slice_roots_update(m) == 0 &&
             (hier != m->skel->bss->hier_root_id || memcmp(roots, m->skel->bss->slice_root_id, sizeof(roots)) != 0))
                 tamper_note_add(&t, "slice_root_id");
+        if (leaf != m->skel->bss->manager_leaf_id)
+                tamper_note_add(&t, "manager_leaf_id");
+        if (m->helper_tgid && m->skel->bss->helper_ktgid != m->helper_tgid) {
+                m->skel->bss->helper_ktgid = m->helper_tgid;
+                tamper_note_add(&t, "helper_ktgid");
+        }
         if (memcmp(m->skel->bss->own_map_ids, m->own_map_ids, sizeof(m->own_map_ids)) != 0) {
                 memcpy(m->skel->bss->own_map_ids, m->own_map_ids, sizeof(m->own_map_ids));
                 tamper_note_add(&t, "own_map_ids");

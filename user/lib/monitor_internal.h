@@ -46,6 +46,8 @@ struct hn_monitor {
                 uint64_t pidns_dev, pidns_ino, mnt_ns;
         } manager;
         uint32_t own_map_ids[32];
+        char helper_leaf[NAME_MAX + 1]; /* hn_monitor_protect_helper; "" none */
+        uint32_t helper_tgid;
         uint32_t own_prog_ids[HN_OWN_LINKS_MAX], own_link_ids[HN_OWN_LINKS_MAX];
         struct guard_set {
                 void *keys;
