@@ -78,7 +78,7 @@ static struct found *add(struct findings *f, enum hn_drift_class cls, const char
 
 /* The mount table, reduced to what reconciling needs. */
 struct mounted {
-        char target[PATH_MAX];
+        const char *target; /* libmount's string, alive with the table */
         dev_t devno;
         int id, parent;
         bool claimed; /* matched to a managed mount */
@@ -86,32 +86,98 @@ struct mounted {
         bool ro;      /* the per-mount read-only flag */
         bool shared;  /* in a peer group or a slave: not private */
 };
+/* Indexed by target and by mount id (open addressing, slots hold index
+ * + 1), so that a pass is linear in the mounts: each held image and bind
+ * is looked up, never searched for. */
 struct table {
         struct mounted *v;
         size_t n;
+        uint32_t *by_target, *by_id;
+        size_t mask;
+        struct libmnt_table *mt;
 };
+
+static void table_free(struct table *t) {
+        free(t->v);
+        free(t->by_target);
+        free(t->by_id);
+        mnt_unref_table(t->mt);
+        *t = (struct table){ 0 };
+}
+
+static size_t hash_str(const char *s) {
+        size_t h = 1469598103934665603ull; /* FNV-1a */
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 1099511628211ull;
+        return h;
+}
+
+static size_t hash_id(int id) {
+        return (size_t) (uint32_t) id * 2654435761u;
+}
+
+static void slot_put(uint32_t *slots, size_t mask, size_t h, uint32_t value) {
+        for (size_t i = h & mask;; i = (i + 1) & mask)
+                if (!slots[i]) {
+                        slots[i] = value;
+                        return;
+                }
+}
+
+static int table_index(struct table *t) {
+        size_t cap = 16;
+        while (cap < 2 * t->n)
+                cap *= 2;
+        t->by_target = calloc(cap, sizeof(uint32_t));
+        t->by_id = calloc(cap, sizeof(uint32_t));
+        if (!t->by_target || !t->by_id)
+                return -ENOMEM;
+        t->mask = cap - 1;
+        for (size_t i = 0; i < t->n; i++) {
+                slot_put(t->by_target, t->mask, hash_str(t->v[i].target), (uint32_t) i + 1);
+                slot_put(t->by_id, t->mask, hash_id(t->v[i].id), (uint32_t) i + 1);
+        }
+        return 0;
+}
+
+/* The next mount on target after *pos (start with 0), or NULL. */
+static struct mounted *table_on(struct table *t, const char *target, size_t *pos) {
+        size_t h = hash_str(target);
+        for (size_t k = *pos; k <= t->mask; k++) {
+                uint32_t slot = t->by_target[(h + k) & t->mask];
+                if (!slot)
+                        return NULL;
+                struct mounted *x = &t->v[slot - 1];
+                if (!strcmp(x->target, target)) {
+                        *pos = k + 1;
+                        return x;
+                }
+        }
+        return NULL;
+}
 
 static bool under(const char *path, const char *base) {
         size_t n = strlen(base);
         return strncmp(path, base, n) == 0 && path[n] == '/' && path[n + 1];
 }
 
+/* The table of this pass, read once; table_free() after it. */
 static int table_read(struct table *t) {
-        _cleanup_mnt_table_ struct libmnt_table *mt = mnt_new_table_from_file("/proc/self/mountinfo");
+        t->mt = mnt_new_table_from_file("/proc/self/mountinfo");
         _cleanup_mnt_iter_ struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
-        if (!mt || !it)
+        if (!t->mt || !it)
                 return errno ? -errno : -ENOMEM;
-        size_t n = (size_t) mnt_table_get_nents(mt);
+        size_t n = (size_t) mnt_table_get_nents(t->mt);
         t->v = calloc(n ? n : 1, sizeof(*t->v));
         if (!t->v)
                 return -ENOMEM;
         struct libmnt_fs *fs;
-        while (mnt_table_next_fs(mt, it, &fs) == 0 && t->n < n) {
+        while (mnt_table_next_fs(t->mt, it, &fs) == 0 && t->n < n) {
                 const char *target = mnt_fs_get_target(fs);
                 if (!target)
                         continue;
                 struct mounted *x = &t->v[t->n++];
-                snprintf(x->target, sizeof(x->target), "%s", target);
+                x->target = target;
                 x->devno = mnt_fs_get_devno(fs);
                 x->id = mnt_fs_get_id(fs);
                 x->parent = mnt_fs_get_parent_id(fs);
@@ -119,7 +185,7 @@ static int table_read(struct table *t) {
                 x->ro = opts && mnt_optstr_get_option(opts, "ro", NULL, NULL) == 0;
                 x->shared = prop && (strstr(prop, "shared:") || strstr(prop, "master:"));
         }
-        return 0;
+        return table_index(t);
 }
 
 /* Where else the superblock is mounted, outside the given binds. */
@@ -232,18 +298,26 @@ static bool allocation_live(const struct hn_mount_manager *m, const char *alloc)
 }
 
 static struct mounted *table_by_id(struct table *t, int id) {
-        for (size_t i = 0; i < t->n; i++)
-                if (t->v[i].id == id)
-                        return &t->v[i];
+        size_t h = hash_id(id);
+        for (size_t k = 0; k <= t->mask; k++) {
+                uint32_t slot = t->by_id[(h + k) & t->mask];
+                if (!slot)
+                        return NULL;
+                if (t->v[slot - 1].id == id)
+                        return &t->v[slot - 1];
+        }
         return NULL;
 }
 
-/* The mount on target of the device: the manager's, wherever in a stack. */
+/* The mount on target of the device: the manager's, wherever in a stack
+ * (the first in the table's order, as a scan would find it). */
 static struct mounted *table_mine(struct table *t, const char *target, dev_t devno) {
-        for (size_t i = 0; i < t->n; i++)
-                if (t->v[i].devno == devno && !strcmp(t->v[i].target, target))
-                        return &t->v[i];
-        return NULL;
+        struct mounted *first = NULL, *x;
+        size_t pos = 0;
+        while ((x = table_on(t, target, &pos)))
+                if (x->devno == devno && (!first || x < first))
+                        first = x;
+        return first;
 }
 
 /* What path reaches now (its mount id), as a job would resolve it. */
@@ -394,10 +468,12 @@ static int check_image_mount(struct hn_mount_manager *m, struct image *img, stru
                 snprintf(what, sizeof(what), "the image mount is gone (%zu holders%s)", img->n_holders,
                          img->deadline_usec ? ", in its hold window" : "");
         repair_image(m, img, x, what);
-        if (x->d.repaired)
-                for (size_t i = 0; i < t->n; i++)
-                        if (!strcmp(t->v[i].target, img->mount_point))
-                                t->v[i].claimed = true;
+        if (x->d.repaired) {
+                struct mounted *on;
+                size_t pos = 0;
+                while ((on = table_on(t, img->mount_point, &pos)))
+                        on->claimed = true;
+        }
         return 0;
 }
 
@@ -606,7 +682,7 @@ int hn_mount_reconcile(struct hn_mount_manager *m, hn_drift_fn fn, void *userdat
         int r = table_read(&t);
         if (r < 0) {
                 pthread_mutex_unlock(&m->lock);
-                free(t.v);
+                table_free(&t);
                 return hn_error_set(err, HN_ERR_IO, -r, "reading /proc/self/mountinfo: %s", strerror(-r));
         }
         bool broken = false;
@@ -637,7 +713,7 @@ int hn_mount_reconcile(struct hn_mount_manager *m, hn_drift_fn fn, void *userdat
         for (size_t i = 0; i < n_next; i++)
                 free(next[i]);
         free(next);
-        free(t.v);
+        table_free(&t);
         for (size_t i = 0; r == 0 && fn && i < f.n; i++) {
                 f.v[i].d.path = f.v[i].path;
                 f.v[i].d.image = f.v[i].image;

@@ -77,11 +77,16 @@ struct guard_build {
         struct vec held, ancestors, dirs, loops, images, names, paths;
 };
 
+static int mount_id_compare(const void *a, const void *b) {
+        uint32_t x = ((const struct table_mount *) a)->id, y = ((const struct table_mount *) b)->id;
+        return x < y ? -1 : x > y;
+}
+
+/* By id, in the table sorted by id (table_read): a lookup per directory
+ * and per ancestor, so the build stays linear in the mounts. */
 static const struct table_mount *table_find(const struct guard_build *b, uint32_t id) {
-        for (size_t i = 0; i < b->n_mounts; i++)
-                if (b->mounts[i].id == id)
-                        return &b->mounts[i];
-        return NULL;
+        struct table_mount key = { .id = id };
+        return bsearch(&key, b->mounts, b->n_mounts, sizeof(*b->mounts), mount_id_compare);
 }
 
 static int table_read(struct guard_build *b) {
@@ -103,6 +108,7 @@ static int table_read(struct guard_build *b) {
                 t->shared = s ? (uint32_t) strtoul(s + 7, NULL, 10) : 0;
                 t->master = ms ? (uint32_t) strtoul(ms + 7, NULL, 10) : 0;
         }
+        qsort(b->mounts, b->n_mounts, sizeof(*b->mounts), mount_id_compare);
         return it ? 0 : -ENOMEM;
 }
 
