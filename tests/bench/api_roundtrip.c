@@ -32,14 +32,7 @@ static const char request_line[] = "{\"call\":\"scope.metrics\",\"args\":{\"path
 static char sock_path[128];
 
 static int connect_api(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd >= 0 && connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                close(fd);
-                return -1;
-        }
-        return fd;
+        return unix_connect(sock_path);
 }
 
 /* One request and its reply on fd; false on any failure or error reply. */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "bench_stats.h"
+#include "fixture.h"
 
 #define ROUNDS_DEFAULT 40
 #define SOCKET_DEFAULT "/run/hpcnode/hpcnoded.sock"
@@ -31,14 +32,7 @@
 static const char *sock_path;
 
 static int connect_api(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd >= 0 && connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                close(fd);
-                return -1;
-        }
-        return fd;
+        return unix_connect(sock_path);
 }
 
 /* One request line and its reply; false on any failure or error reply. */

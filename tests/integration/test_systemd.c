@@ -245,6 +245,21 @@ static void keeper_guarded_like_hpcnoded(void **state) {
         assert_true(path_exists(ROOT "/workload.slice"));
 }
 
+/* The last journal entry of an event on a target, from journalctl with
+ * source (e.g. "-u hpcnoded.service", "--file=F"), waited for up to 10 s;
+ * NULL if none came. The caller json_object_put()s it. */
+static json_object *journal_entry(const char *source, const char *event, const char *target) {
+        static char out[65536];
+        for (int i = 0; i < 100; i++, usleep(100000)) {
+                sh_out(out, sizeof(out), "journalctl %s -o json --no-pager HPCNODE_EVENT=%s HPCNODE_TARGET=%s | tail -1",
+                       source, event, target);
+                json_object *entry = out[0] ? json_tokener_parse(out) : NULL;
+                if (entry)
+                        return entry;
+        }
+        return NULL;
+}
+
 /* journalctl -u hpcnoded shows the record of a cross-slice write, at
  * warning priority, with its HPCNODE_* fields equal to the JSON line's. */
 static void journal_has_the_record_field_by_field(void **state) {
@@ -255,15 +270,7 @@ static void journal_has_the_record_field_by_field(void **state) {
         assert_int_equal(e, EPERM);
         json_object *line = wait_record(LOG, "cgroup.mkdir", target);
         assert_non_null(line);
-        char out[65536];
-        json_object *entry = NULL;
-        for (int i = 0; i < 100 && !entry; i++) {
-                sh_out(out, sizeof(out), "journalctl -u " UNIT " -o json --no-pager HPCNODE_EVENT=cgroup.mkdir "
-                                         "HPCNODE_TARGET=%s | tail -1", target);
-                entry = out[0] ? json_tokener_parse(out) : NULL;
-                if (!entry)
-                        usleep(100000);
-        }
+        json_object *entry = journal_entry("-u " UNIT, "cgroup.mkdir", target);
         assert_non_null(entry);
         assert_string_equal(str(entry, "HPCNODE_VERDICT", NULL), str(line, "verdict", NULL));
         assert_string_equal(str(entry, "HPCNODE_VERDICT", NULL), "denied");
@@ -293,15 +300,7 @@ static void journal_has_drift_at_warning(void **state) {
         assert_int_equal(make_image(image, "foreign\n"), 0);
         assert_int_equal(shf("mkdir -p %s && mount -o loop,ro -t squashfs %s %s", point, image, point), 0);
         assert_true(wait_lines(LOG, "\"class\":\"foreign_mount\"", 1) >= 1);
-        char out[65536];
-        json_object *entry = NULL;
-        for (int i = 0; i < 100 && !entry; i++) {
-                sh_out(out, sizeof(out), "journalctl -u " UNIT " -o json --no-pager HPCNODE_EVENT=mount.drift "
-                                         "HPCNODE_TARGET=%s | tail -1", point);
-                entry = out[0] ? json_tokener_parse(out) : NULL;
-                if (!entry)
-                        usleep(100000);
-        }
+        json_object *entry = journal_entry("-u " UNIT, "mount.drift", point);
         assert_non_null(entry);
         FILE *f = fopen(LOG, "re");
         json_object *line = NULL;
@@ -393,20 +392,10 @@ static void journal_forwarded_to_a_collector(void **state) {
                          "--save-state=" REMOTE "/upload.state >" REMOTE "/upload.log 2>&1");
         assert_int_equal(up, 0);
         const char *target = ROOT "/pact.slice/infra.slice/from-lattice"; /* journal_has_the_record_field_by_field's */
-        char out[65536], local[65536];
-        json_object *remote = NULL;
-        for (int i = 0; i < 100 && !remote; i++) {
-                sh_out(out, sizeof(out), "journalctl --file=" REMOTE "/remote.journal -o json --no-pager "
-                                         "HPCNODE_EVENT=cgroup.mkdir HPCNODE_TARGET=%s | tail -1", target);
-                remote = out[0] ? json_tokener_parse(out) : NULL;
-                if (!remote)
-                        usleep(100000);
-        }
+        json_object *remote = journal_entry("--file=" REMOTE "/remote.journal", "cgroup.mkdir", target);
         (void) shf("systemctl stop hn-journal-remote");
         assert_non_null(remote);
-        sh_out(local, sizeof(local), "journalctl -u " UNIT " -o json --no-pager HPCNODE_EVENT=cgroup.mkdir "
-                                     "HPCNODE_TARGET=%s | tail -1", target);
-        json_object *mine = json_tokener_parse(local);
+        json_object *mine = journal_entry("-u " UNIT, "cgroup.mkdir", target);
         assert_non_null(mine);
         const char *fields[] = { "MESSAGE", "MESSAGE_ID", "PRIORITY", "HPCNODE_VERDICT", "HPCNODE_CROSS_SLICE",
                                  "HPCNODE_TARGET_OWNER", "HPCNODE_WRITER_PID", "HPCNODE_WRITER_EXE",

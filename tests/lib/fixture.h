@@ -124,6 +124,8 @@ bool path_exists(const char *p);
 int read_text(const char *path, char *buf, size_t size);
 /* Lines of the text file path that contain needle (0 if it is missing). */
 int count_lines(const char *path, const char *needle);
+/* A stream socket connected to the unix socket at path; -1 and errno if not. */
+int unix_connect(const char *path);
 /* A shell command, formatted; its exit code (128 if it did not exit). */
 int shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prometheus' own parser and linter (promtool check metrics, from
