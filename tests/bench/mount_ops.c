@@ -63,6 +63,11 @@ static void *race(void *arg) {
         return NULL;
 }
 
+static void print_drift(const struct hn_drift *d, void *userdata) {
+        (void) userdata;
+        fprintf(stderr, "mount_ops: drift %s %s: %s\n", hn_drift_class_name(d->cls), d->path, d->detail);
+}
+
 int main(void) {
         const char *why = mount_ns_enter();
         if (why) {
@@ -170,9 +175,13 @@ int main(void) {
                         }
                 }
                 double pv[5], gv[5];
+                /* settled first: the previous size's reconstruct removed the
+                 * binds of allocations it was not told were live, which
+                 * this manager still holds (corrected here, untimed) */
+                failures += hn_mount_reconcile(m, NULL, NULL, NULL) < 0;
                 for (int k = 0; k < 5; k++) {
                         t = now_us();
-                        failures += hn_mount_reconcile(m, NULL, NULL, NULL) != 0; /* no drift: 0 found */
+                        failures += hn_mount_reconcile(m, print_drift, NULL, NULL) != 0; /* no drift: 0 found */
                         pv[k] = now_us() - t;
                         struct hn_mount_guard g = { 0 };
                         t = now_us();
