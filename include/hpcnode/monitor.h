@@ -173,6 +173,10 @@ struct hn_prog_stat {
         uint64_t run_cnt;
 };
 HN_PUBLIC int hn_monitor_prog_stats(struct hn_monitor *m, struct hn_prog_stat *ret, size_t max, size_t *ret_n);
+/* The kernel memory the programs' maps hold (each map's memlock, as the
+ * kernel reports it in its fdinfo), and how many maps. Outputs untouched
+ * on failure (a negative errno). */
+HN_PUBLIC int hn_monitor_map_memory(struct hn_monitor *m, uint64_t *ret_bytes, size_t *ret_maps);
 
 /* The emergency in force until expires_unix (CLOCK_REALTIME seconds), or
  * none (0). The programs hold it against the kernel's boot clock, so it

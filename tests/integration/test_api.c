@@ -220,10 +220,27 @@ static void service_verbs_help_and_exit_codes(void **state) {
         has(out, can_enforce() ? "Mode:         enforce" : "Mode:         audit");
         has(out, "Emergency:    none");
         has(out, "You are:      operator (uid 0, matched by root)");
+        has(out, " maps holding ");
         json_object *o = ctl_json(d, "status");
         assert_int_equal(num(o, "pid", NULL), d->pid);
         assert_string_equal(str(o, "audit_log", NULL), d->log);
+        /* the maps' kernel memory: at least the ring buffer (256 KiB by
+         * default), at most what every map fd the daemon holds is charged,
+         * read here from the kernel's fdinfo */
+        int64_t map_bytes = num(o, "bpf_programs", "map_bytes");
+        assert_true(num(o, "bpf_programs", "maps") >= 5);
+        assert_true(map_bytes >= 256 * 1024);
+        char sh[256], total[64];
+        snprintf(sh, sizeof(sh), "cat /proc/%d/fdinfo/* 2>/dev/null | awk '/^memlock:/ {s += $2} END {print s}' > %s/memlock",
+                 (int) d->pid, d->dir);
+        assert_int_equal(system(sh), 0);
+        snprintf(sh, sizeof(sh), "%s/memlock", d->dir);
+        read_text(sh, total, sizeof(total));
+        assert_true(map_bytes <= atoll(total));
         json_object_put(o);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "metrics"), 0);
+        snprintf(sh, sizeof(sh), "hpcnode_bpf_map_bytes %lld\n", (long long) map_bytes);
+        has(out, sh);
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "probe"), 0);
         has(out, "BPF LSM (deny in the kernel)");
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "metrics"), 0);

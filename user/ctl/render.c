@@ -77,6 +77,10 @@ void hnctl_render_status(FILE *f, json_object *r) {
                 "Audit:", hnctl_str(r, "audit_log")[0] ? hnctl_str(r, "audit_log") : "(no file)",
                 hnctl_int(n, "audit_records"), hnctl_int(n, "audit_write_failures"), hnctl_int(n, "events_lost"),
                 hnctl_int(n, "resyncs"), hnctl_int(n, "mount_drifts"));
+        json_object *bp = get(r, "bpf_programs");
+        char kib[32];
+        fprintf(f, "%-13s %s, %" PRId64 " maps holding %s\n", "BPF:", hnctl_str(bp, "state"), hnctl_int(bp, "maps"),
+                hnctl_bytes(get(bp, "map_bytes"), kib, sizeof(kib)));
         fprintf(f, "%-13s %" PRId64 " connected\n", "API clients:", hnctl_int(n, "api_clients"));
         fprintf(f, "%-13s %s (uid %" PRId64 ", matched by %s)\n", "You are:", hnctl_str(me, "role"),
                 hnctl_int(me, "uid"), hnctl_str(me, "matched"));

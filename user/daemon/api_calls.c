@@ -442,6 +442,12 @@ static int call_status(struct hnd_daemon *d, const struct hnd_caller *c, json_ob
         json_object_object_add(bp, "path", set ? json_object_new_string(set) : NULL);
         if (!set)
                 json_object_object_add(bp, "why", json_object_new_string(d->pin_note[0] ? d->pin_note : "BpfPinDir= is empty"));
+        uint64_t map_bytes;
+        size_t maps;
+        if (hn_monitor_map_memory(d->monitor, &map_bytes, &maps) == 0) {
+                json_object_object_add(bp, "maps", json_object_new_int64((int64_t) maps));
+                json_object_object_add(bp, "map_bytes", json_object_new_int64((int64_t) map_bytes));
+        }
         json_object_object_add(result, "bpf_programs", bp);
         json_object_object_add(result, "uptime_s",
                                json_object_new_int64((int64_t) ((now_usec - d->started_unix_usec) / 1000000u)));

@@ -133,6 +133,12 @@ static void render_bpf(FILE *f, struct hnd_daemon *d) {
                         fprintf(f, "hpcnode_bpf_drops_total{cause=\"%s\"} %" PRIu64 "\n", hn_drop_cause_name(c),
                                 drops[c]);
         }
+        uint64_t map_bytes;
+        size_t maps;
+        if (hn_monitor_map_memory(d->monitor, &map_bytes, &maps) == 0) {
+                header(f, "hpcnode_bpf_map_bytes", "gauge", "Kernel memory held by the BPF programs' maps (memlock).");
+                fprintf(f, "hpcnode_bpf_map_bytes %" PRIu64 "\n", map_bytes);
+        }
         if (hn_monitor_prog_stats(d->monitor, stats, ELEMENTSOF(stats), &n) < 0)
                 return;
         header(f, "hpcnode_bpf_prog_run_seconds_total", "counter", "Time the kernel spent in each BPF program.");

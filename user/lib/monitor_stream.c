@@ -154,3 +154,30 @@ int hn_monitor_prog_stats(struct hn_monitor *m, struct hn_prog_stat *ret, size_t
         *ret_n = n;
         return 0;
 }
+
+int hn_monitor_map_memory(struct hn_monitor *m, uint64_t *ret_bytes, size_t *ret_maps) {
+        struct bpf_map *map;
+        uint64_t bytes = 0;
+        size_t n = 0;
+        bpf_object__for_each_map(map, m->skel->obj) {
+                int fd = bpf_map__fd(map);
+                if (fd < 0)
+                        continue; /* not created (a map of programs this level does not load) */
+                char path[64], line[128];
+                snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+                _cleanup_fclose_ FILE *f = fopen(path, "re");
+                if (!f)
+                        return -errno;
+                unsigned long long v;
+                bool found = false;
+                while (!found && fgets(line, sizeof(line), f))
+                        found = sscanf(line, "memlock: %llu", &v) == 1;
+                if (!found)
+                        return -ENODATA;
+                bytes += v;
+                n++;
+        }
+        *ret_bytes = bytes;
+        *ret_maps = n;
+        return 0;
+}
