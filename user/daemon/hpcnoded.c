@@ -498,6 +498,37 @@ static bool socket_answers(const char *path) {
         return fd >= 0 && connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
 }
 
+/* The loop's own sources, each checked: without the ring buffer's the
+ * audit would go silent, without a signal's the daemon would not stop.
+ * *ret_what names the one that failed. */
+static int loop_sources_add(sd_event *ev, struct hnd_daemon *d, bool test_stall, const char **ret_what) {
+        int r;
+        uint64_t now;
+        *ret_what = "the ring buffer";
+        if ((r = sd_event_add_io(ev, NULL, hn_monitor_fd(d->monitor), EPOLLIN, on_ring, d)) < 0)
+                return r;
+        *ret_what = "the signals";
+        if ((r = sd_event_add_signal(ev, NULL, SIGTERM, on_term, d)) < 0 ||
+            (r = sd_event_add_signal(ev, NULL, SIGINT, on_term, d)) < 0 ||
+            (r = sd_event_add_signal(ev, NULL, SIGHUP, on_hup, d)) < 0 ||
+            (test_stall && (r = sd_event_add_signal(ev, NULL, SIGUSR2, on_test_stall, d)) < 0))
+                return r;
+        *ret_what = "the post hook";
+        if ((r = sd_event_add_post(ev, NULL, on_post, d)) < 0)
+                return r;
+        *ret_what = "the timers";
+        if ((r = sd_event_now(ev, CLOCK_MONOTONIC, &now)) < 0 ||
+            (r = sd_event_add_time(ev, NULL, CLOCK_MONOTONIC, now + (uint64_t) d->cfg.loss_check_ms * 1000u, 1000,
+                                   on_tick, d)) < 0 ||
+            (d->limits && (r = sd_event_add_time(ev, NULL, CLOCK_MONOTONIC,
+                                                 now + (uint64_t) d->cfg.limit_check_ms * 1000u, 1000,
+                                                 on_limits_tick, d)) < 0))
+                return r;
+        *ret_what = "the watchdog";
+        r = sd_event_set_watchdog(ev, true); /* > 0: on, 0: no WatchdogSec= */
+        return r < 0 ? r : 0;
+}
+
 int main(int argc, char **argv) {
         static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
                                               { "foreground", no_argument, NULL, 'f' },
@@ -586,7 +617,12 @@ int main(int argc, char **argv) {
         d.started_unix_usec = realtime_now_ns() / 1000u;
 
         sd_event *ev = NULL;
-        sd_event_default(&ev);
+        int er = sd_event_default(&ev);
+        if (er < 0) {
+                fprintf(stderr, "hpcnoded: the event loop: %s\n", strerror(-er));
+                daemon_free(&d);
+                return 1;
+        }
         d.mounts.monitor = d.monitor;
         d.mounts.drain = drain_ring;
         d.mounts.drain_userdata = &d;
@@ -615,20 +651,14 @@ int main(int argc, char **argv) {
         }
         hnd_sink_note(&d.sink, "hpcnoded.start", start, LOG_NOTICE);
         fprintf(stderr, "hpcnoded: %s\n", start);
-        sd_event_add_io(ev, NULL, hn_monitor_fd(d.monitor), EPOLLIN, on_ring, &d);
-        sd_event_add_signal(ev, NULL, SIGTERM, on_term, &d);
-        sd_event_add_signal(ev, NULL, SIGINT, on_term, &d);
-        sd_event_add_signal(ev, NULL, SIGHUP, on_hup, &d);
-        if (test_stall)
-                sd_event_add_signal(ev, NULL, SIGUSR2, on_test_stall, &d);
-        sd_event_add_post(ev, NULL, on_post, &d);
-        uint64_t now;
-        sd_event_now(ev, CLOCK_MONOTONIC, &now);
-        sd_event_add_time(ev, NULL, CLOCK_MONOTONIC, now + (uint64_t) d.cfg.loss_check_ms * 1000u, 1000, on_tick, &d);
-        if (d.limits)
-                sd_event_add_time(ev, NULL, CLOCK_MONOTONIC, now + (uint64_t) d.cfg.limit_check_ms * 1000u, 1000,
-                                  on_limits_tick, &d);
-        sd_event_set_watchdog(ev, true);
+        const char *what = NULL;
+        if ((er = loop_sources_add(ev, &d, test_stall, &what)) < 0) {
+                fprintf(stderr, "hpcnoded: the event loop: %s: %s\n", what, strerror(-er));
+                hnd_sink_note(&d.sink, "hpcnoded.stop", strerror(-er), LOG_ERR);
+                sd_event_unref(ev);
+                daemon_free(&d);
+                return 1;
+        }
         sd_notifyf(0, "READY=1\nSTATUS=%s mode: %s", mode, why);
 
         int r = sd_event_loop(ev);
