@@ -51,10 +51,13 @@ static __always_inline __u32 tgid_of_pid(struct pid *pid)
         return BPF_CORE_READ(t, tgid);
 }
 
-/* Is the task the manager's helper (its keeper)? */
+/* Is the task the manager's helper (its keeper)? Its tgid, in its leaf:
+ * the cgroup nobody but the manager may move a task into or out of, so a
+ * process that got the pid after the keeper died is not taken for it. */
 static __always_inline bool is_helper(struct task_struct *t)
 {
-        return helper_ktgid && (__u32)BPF_CORE_READ(t, tgid) == helper_ktgid;
+        return helper_ktgid && manager_leaf_id && (__u32)BPF_CORE_READ(t, tgid) == helper_ktgid &&
+               cgroup_id_of(task_cgroup(t)) == manager_leaf_id;
 }
 
 /* A signal to hpcnoded or its helper that is a stranger's: from neither

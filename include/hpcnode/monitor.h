@@ -82,7 +82,9 @@ HN_PUBLIC int hn_monitor_protect_files(struct hn_monitor *m, const struct hn_pro
  * (mkdir, rmdir, control files such as cgroup.kill, placements into or out
  * of it: anyone else is a cross-slice writer), and the helper is guarded
  * from signals and ptrace as the manager is, except that PID 1 (systemd
- * stopping the scope) may signal it. pid as this process sees it: refused
+ * stopping the scope) may signal it. The helper is known by its pid and
+ * its leaf together: a process that gets the pid after the helper died,
+ * elsewhere, is not guarded. pid as this process sees it: refused
  * (EOPNOTSUPP) from inside a PID namespace, where it is not the
  * kernel's number. Kept in the pinned programs after the manager exits;
  * a later call replaces it. */
