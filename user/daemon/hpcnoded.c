@@ -282,8 +282,6 @@ static void restart_keys(const struct hnd_config *a, const struct hnd_config *b,
                         used += (size_t) snprintf(buf + used, size - used, "%s%s", used ? ", " : "", keys[i].name);
 }
 
-/* SIGHUP: reopen the audit log (logrotate) and reload the identities. A
- * bad file changes nothing and says why. */
 /* The test-only knob (HPCNODED_TEST_WATCHDOG_STALL=1 in the environment,
  * read once at start): SIGUSR2 then stalls the event loop for good, so a
  * test sees WatchdogSec= restart a daemon whose loop stopped turning. The
@@ -301,6 +299,8 @@ static int on_test_stall(sd_event_source *s, const struct signalfd_siginfo *si, 
         return 0;
 }
 
+/* SIGHUP: reopen the audit log (logrotate) and reload the identities. A
+ * bad file changes nothing and says why. */
 static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         struct hnd_daemon *d = userdata;
         struct hn_error err = { 0 };
