@@ -13,8 +13,7 @@
 #include "kernel_key.h"
 #include "macro.h"
 
-/* The "key:" line of an fdinfo, as a number; -ENOENT if absent. */
-static int fdinfo_field(int fd, const char *key, uint64_t *ret) {
+int hn_fdinfo_field(int fd, const char *key, uint64_t *ret) {
         char path[64], line[256];
         snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
         FILE *f = fopen(path, "re");
@@ -54,7 +53,7 @@ static int mount_dev(uint64_t mnt_id, uint32_t *ret) {
 int hn_fd_kernel_key(int fd, uint32_t *ret_dev, uint64_t *ret_ino) {
         uint64_t ino, mnt_id;
         uint32_t dev;
-        if (fdinfo_field(fd, "ino", &ino) == 0 && fdinfo_field(fd, "mnt_id", &mnt_id) == 0 &&
+        if (hn_fdinfo_field(fd, "ino", &ino) == 0 && hn_fdinfo_field(fd, "mnt_id", &mnt_id) == 0 &&
             mount_dev(mnt_id, &dev) == 0) {
                 *ret_dev = dev;
                 *ret_ino = ino;

@@ -17,5 +17,8 @@
 int hn_file_kernel_key(const char *path, bool follow, uint32_t *ret_dev, uint64_t *ret_ino);
 /* The same of an open file. */
 int hn_fd_kernel_key(int fd, uint32_t *ret_dev, uint64_t *ret_ino);
+/* The "key:" line of fd's /proc/self/fdinfo, as a number; -ENOENT if
+ * absent, *ret untouched on failure. */
+int hn_fdinfo_field(int fd, const char *key, uint64_t *ret);
 
 #endif

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "error_set.h"
+#include "kernel_key.h"
 #include "monitor_internal.h"
 
 void monitor_deliver(struct hn_monitor *m, const struct hn_event *e) {
@@ -163,17 +164,10 @@ int hn_monitor_map_memory(struct hn_monitor *m, uint64_t *ret_bytes, size_t *ret
                 int fd = bpf_map__fd(map);
                 if (fd < 0)
                         continue; /* not created (a map of programs this level does not load) */
-                char path[64], line[128];
-                snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-                _cleanup_fclose_ FILE *f = fopen(path, "re");
-                if (!f)
-                        return -errno;
-                unsigned long long v;
-                bool found = false;
-                while (!found && fgets(line, sizeof(line), f))
-                        found = sscanf(line, "memlock: %llu", &v) == 1;
-                if (!found)
-                        return -ENODATA;
+                uint64_t v;
+                int r = hn_fdinfo_field(fd, "memlock", &v);
+                if (r < 0)
+                        return r;
                 bytes += v;
                 n++;
         }
