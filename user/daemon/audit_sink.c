@@ -297,9 +297,12 @@ static void allocation_of(const struct hnd_sink *s, const char *path, char *buf,
         }
 }
 
-static void add_allocation(json_object *o, const char *alloc) {
-        if (alloc[0])
-                json_object_object_add(o, "allocation", json_object_new_string(alloc));
+/* o's "allocation" for path, when it names one; buf gets it ("" if not),
+ * for the journal entry. */
+static void add_allocation(const struct hnd_sink *s, json_object *o, const char *path, char *buf, size_t size) {
+        allocation_of(s, path, buf, size);
+        if (buf[0])
+                json_object_object_add(o, "allocation", json_object_new_string(buf));
 }
 
 /* Where a placed task came from (or, for one taken out of a slice, the
@@ -336,8 +339,7 @@ static json_object *writer_json(const struct hnd_sink *s, const struct hn_event 
         json_object_object_add(w, "identity", json_object_new_string(owner_name(e->writer_owner)));
         char cg[PATH_MAX], alloc[NAME_MAX + 1];
         if (e->writer_cgroup_id && hn_cgroup_path_by_id(s->cgroup_mount, e->writer_cgroup_id, cg, sizeof(cg)) == 0) {
-                allocation_of(s, cg, alloc, sizeof(alloc));
-                add_allocation(w, alloc);
+                add_allocation(s, w, cg, alloc, sizeof(alloc));
         }
         return w;
 }
@@ -393,14 +395,13 @@ void hnd_sink_event(struct hnd_sink *s, const struct hn_event *e, const char *mo
                 snprintf(target, sizeof(target), "%s%s", s->cgroup_mount, e->path);
         writer_exe(e, exe, sizeof(exe));
         char alloc[NAME_MAX + 1];
-        allocation_of(s, target, alloc, sizeof(alloc));
 
         json_object *o = json_object_new_object();
         add_time(o, (int64_t) e->ts_boot_ns + s->boot_to_real_ns);
         json_object_object_add(o, "event", json_object_new_string(type));
         json_object_object_add(o, "verdict", json_object_new_string(verdict));
         json_object_object_add(o, "cross_slice", json_object_new_boolean(cross));
-        add_allocation(o, alloc);
+        add_allocation(s, o, target, alloc, sizeof(alloc));
         json_object *t = json_object_new_object();
         json_object_object_add(t, "path", json_object_new_string(target));
         if (e->type == HN_EV_SELF_FILE) {
@@ -476,8 +477,7 @@ void hnd_sink_library(const struct hn_audit_record *r, void *userdata) {
         json_object_object_add(o, "outcome", json_object_new_string(hn_audit_outcome_name(r->outcome)));
         json_object_object_add(o, "path", json_object_new_string(r->path ? r->path : ""));
         char alloc[NAME_MAX + 1];
-        allocation_of(s, r->path ? r->path : "", alloc, sizeof(alloc));
-        add_allocation(o, alloc);
+        add_allocation(s, o, r->path ? r->path : "", alloc, sizeof(alloc));
         json_object_object_add(o, "caller", json_object_new_string(hn_slice_owner_name(r->caller)));
         json_object_object_add(o, "target_owner", json_object_new_string(hn_slice_owner_name(r->target_owner)));
         if (r->actor)
@@ -507,8 +507,7 @@ void hnd_sink_limit_changed(struct hnd_sink *s, const struct hnd_limit_change *c
         json_object_object_add(o, "event", json_object_new_string("cgroup.limit_changed"));
         json_object_object_add(o, "attributed", json_object_new_boolean(false));
         char alloc[NAME_MAX + 1];
-        allocation_of(s, c->path, alloc, sizeof(alloc));
-        add_allocation(o, alloc);
+        add_allocation(s, o, c->path, alloc, sizeof(alloc));
         json_object *t = json_object_new_object();
         json_object_object_add(t, "path", json_object_new_string(c->path));
         json_object_object_add(t, "file", json_object_new_string(c->file));
@@ -537,8 +536,7 @@ void hnd_sink_drift(struct hnd_sink *s, const struct hn_drift *d, const struct h
         json_object_object_add(o, "class", json_object_new_string(cls));
         json_object_object_add(o, "path", json_object_new_string(d->path));
         char alloc[NAME_MAX + 1];
-        allocation_of(s, d->path, alloc, sizeof(alloc));
-        add_allocation(o, alloc);
+        add_allocation(s, o, d->path, alloc, sizeof(alloc));
         json_object_object_add(o, "image", json_object_new_string(d->image));
         json_object_object_add(o, "detail", json_object_new_string(d->detail));
         json_object_object_add(o, "repaired", json_object_new_boolean(d->repaired));
