@@ -32,7 +32,10 @@ DAEMON_LDLIBS = $(PKG_LDLIBS) -lelf -lz -lpthread
 # hpcnode's programs are one job per file, linked (bpftool gen object)
 # into one object with one copy of each map (bpf/hpcnode.bpf.h) and one
 # skeleton; the probe and the benchmarks' floor are objects of their own.
-ARCH := x86
+# ARCH names the kernel's architecture as vmlinux/ and __TARGET_ARCH_ do:
+# the build machine's by default, ARCH=arm64 to build the BPF side for
+# aarch64 nodes from an x86-64 one (make test does, as a build check).
+ARCH ?= $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86)
 VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
 HN_BPF_PARTS := ownership cgroup_structure control_guard placement_guard kill_attribution mount_guard self_guard \
 	self_witness
@@ -63,7 +66,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 
-.PHONY: all deps test-tools run demo test test-host test-vm test-bins rust-bins bench bench-vm clean vmlinux install fuzz fuzz-bins
+.PHONY: all deps test-tools run demo test test-host test-vm test-bins rust-bins bench bench-vm clean vmlinux vmlinux-arm64 bpf install fuzz fuzz-bins
 # Keep objects of test and bench programs: they are intermediates of a
 # pattern chain, which make would otherwise delete and rebuild every time.
 .SECONDARY:
@@ -111,11 +114,20 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 $(LIB_OBJS): $(BPF_SKELS)
 $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRCS) $(TEST_LIB_SRCS) $(BENCH_SRCS)): | $(BPF_SKELS)
 
+# Only the BPF objects and skeletons (make ARCH=arm64 BUILD=build/arm64 bpf).
+bpf: $(BPF_SKELS)
+
 # Regenerates the committed vmlinux.h from the running kernel's BTF. CO-RE
 # relocates every field access at load time, so one header serves every
-# kernel >= 5.15 with BTF; regenerate only to reach types newer kernels add.
+# kernel with BTF; regenerate only to reach types newer kernels add.
 vmlinux:
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_H)
+
+# arm64's from the BTF inside Debian's newest arm64 kernel image (trixie's),
+# read out by tests/vm/kernel-fetch.sh: no arm64 machine needed.
+vmlinux-arm64:
+	kdir=$$(tests/vm/kernel-fetch.sh trixie/linux-image-arm64) && \
+		bpftool btf dump file "$$kdir/btf" format c > vmlinux/arm64/vmlinux.h
 
 $(LIB_A): $(LIB_OBJS)
 	rm -f $@
@@ -171,6 +183,7 @@ demo:
 test:
 	@$(MAKE) --no-print-directory deps test-tools
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
+	@$(MAKE) --no-print-directory BUILD=build/arm64 ARCH=arm64 bpf # aarch64's BPF side builds
 	@$(MAKE) --no-print-directory rust-bins
 	@$(MAKE) --no-print-directory fuzz-bins
 	@$(MAKE) --no-print-directory BUILD=build/install all build/install/tests/bench/systemd_scope # the systemd VM's
@@ -179,12 +192,14 @@ test:
 test-host:
 	@$(MAKE) --no-print-directory deps test-tools
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
+	@$(MAKE) --no-print-directory BUILD=build/arm64 ARCH=arm64 bpf # aarch64's BPF side builds
 	@$(MAKE) --no-print-directory rust-bins
 	@tests/run-suites.sh build/test host
 
 test-vm:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
+	@$(MAKE) --no-print-directory BUILD=build/arm64 ARCH=arm64 bpf # aarch64's BPF side builds
 	@$(MAKE) --no-print-directory rust-bins
 	@$(MAKE) --no-print-directory BUILD=build/install all build/install/tests/bench/systemd_scope # the systemd VM's
 	@tests/vm/run-all.sh

@@ -104,16 +104,22 @@ int hn_seed_placement(struct bpf_iter__task *ctx)
         return 0;
 }
 
-/* kernfs_node->parent became __parent in 6.15. */
+/* kernfs_node->parent became __parent in 6.15. Both flavours are named
+ * here, so the code builds against a vmlinux.h of either side (arm64's
+ * comes from a 6.12 kernel, x86's from a 6.18 one). */
 struct kernfs_node___parent {
         struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+struct kernfs_node___dunder_parent {
+        struct kernfs_node *__parent;
 } __attribute__((preserve_access_index));
 
 static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
 {
         if (bpf_core_field_exists(struct kernfs_node___parent, parent))
                 return BPF_CORE_READ((struct kernfs_node___parent *)kn, parent);
-        return BPF_CORE_READ(kn, __parent);
+        return BPF_CORE_READ((struct kernfs_node___dunder_parent *)kn, __parent);
 }
 
 /* clone3(CLONE_INTO_CGROUP) asks inode_permission(MAY_WRITE) on the
