@@ -35,6 +35,42 @@ struct hn_trampoline_probe {
 };
 HN_PUBLIC void hn_probe_trampolines(struct hn_trampoline_probe *ret);
 
+/* What hpcnode's BPF side and its managers need of the kernel, each one
+ * probed before anything is loaded (a missing one must never show up as
+ * a half-loaded object or a verifier error). A feature is required, or it
+ * has a named fallback that runs where it is missing. */
+enum hn_kernel_feature {
+        HN_FEATURE_BTF,              /* /sys/kernel/btf/vmlinux: CO-RE, tp_btf, lsm/ */
+        HN_FEATURE_RINGBUF,          /* BPF_MAP_TYPE_RINGBUF (5.8) */
+        HN_FEATURE_TASK_STORAGE,     /* BPF_MAP_TYPE_TASK_STORAGE (5.11) */
+        HN_FEATURE_CURRENT_TASK_BTF, /* bpf_get_current_task_btf (5.11) */
+        HN_FEATURE_TASK_PT_REGS,     /* bpf_task_pt_regs (5.15) */
+        HN_FEATURE_LOOP,             /* bpf_loop (5.17) */
+        HN_FEATURE_CGROUP_KILL,      /* cgroup.kill (5.14) */
+        HN_FEATURE_FDINFO_INO,       /* "ino:" in /proc/PID/fdinfo (5.14) */
+        HN_FEATURE_MOUNT_SETATTR,    /* mount_setattr(2) (5.12) */
+        HN_FEATURE_MAX,
+};
+
+struct hn_kernel_features {
+        bool present[HN_FEATURE_MAX];
+};
+
+/* Probes each feature (tiny programs and maps loaded and freed, the
+ * kernel's BTF read). Never fails: a probe that cannot run says absent. */
+HN_PUBLIC void hn_probe_kernel_features(struct hn_kernel_features *ret);
+/* "bpf_loop helper", …; NULL for a value out of range. */
+HN_PUBLIC const char *hn_kernel_feature_name(enum hn_kernel_feature f);
+/* The first Linux version with it ("5.17"); NULL out of range. */
+HN_PUBLIC const char *hn_kernel_feature_since(enum hn_kernel_feature f);
+/* What runs instead where it is missing ("destroy freezes ..."); NULL
+ * when hpcnode cannot run without it. */
+HN_PUBLIC const char *hn_kernel_feature_fallback(enum hn_kernel_feature f);
+/* 0 when every required feature is present; else -EOPNOTSUPP with err
+ * naming each one missing and its version ("this kernel lacks what
+ * hpcnode's BPF side needs: bpf_loop helper (Linux 5.17), ..."). */
+HN_PUBLIC int hn_kernel_features_check(const struct hn_kernel_features *f, struct hn_error *err);
+
 #ifdef __cplusplus
 }
 #endif

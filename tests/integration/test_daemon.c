@@ -997,6 +997,46 @@ static void sighup_reloads_identities(void **state) {
         json_object_put(o);
 }
 
+/* What the kernel lacks is said at start: each missing feature with its
+ * fallback in the start record, or, where a required one is missing, a
+ * refusal naming it (exit 1, nothing started). */
+static void start_names_what_the_kernel_lacks(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        struct hn_kernel_features f;
+        struct hn_error refusal = { 0 };
+        hn_probe_kernel_features(&f);
+        write_config(d, NULL);
+        if (hn_kernel_features_check(&f, &refusal) < 0) {
+                char out[4096], path[PATH_MAX];
+                snprintf(path, sizeof(path), "%s/refused.out", d->dir);
+                int rc = shf("'%s' --config '%s' > '%s' 2>&1", daemon_path(), d->config, path);
+                read_text(path, out, sizeof(out));
+                printf("# %s", out);
+                assert_int_equal(rc, 1);
+                has(out, refusal.message);
+                assert_false(path_exists(d->log) && count_lines(d->log, "\"event\":\"hpcnoded.start\"") > 0);
+                return;
+        }
+        char want[2048] = "kernel features missing: ";
+        size_t used = strlen(want);
+        for (unsigned i = 0; i < HN_FEATURE_MAX; i++)
+                if (!f.present[i])
+                        used += snprintf(want + used, sizeof(want) - used, "%s%s (Linux %s): %s",
+                                         used > 25 ? "; " : "", hn_kernel_feature_name(i),
+                                         hn_kernel_feature_since(i), hn_kernel_feature_fallback(i));
+        if (used == 25)
+                snprintf(want + used, sizeof(want) - used, "none");
+        start(d);
+        json_object *o = wait_record(d->log, "hpcnoded.start", NULL);
+        const char *detail = str(o, "detail", NULL);
+        printf("# %s\n", detail);
+        const char *at = strstr(detail, "kernel features missing: ");
+        assert_non_null(at);
+        assert_string_equal(at, want); /* the record's last part, whole */
+        json_object_put(o);
+}
+
 /* The safety net: with attribution off, a changed limit is still seen on
  * the next tick, unattributed, old and new value given; and the write
  * itself by the fanotify witness, its writer named by pid (attributed only
@@ -1417,6 +1457,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(restart_loses_no_state, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(emergency_only_from_the_daemon, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(programs_outlive_the_daemon, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(start_names_what_the_kernel_lacks, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(hpcnoded_protects_itself, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(bpf_objects_taken_by_id_are_refused, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(self_acts_recorded_in_audit_mode, dmn_setup, dmn_teardown),

@@ -3,11 +3,15 @@
  * (HN_VM=1: Debian kernels booted with lsm=...,bpf) BPF LSM must load,
  * attach and deny: a VM that silently lost it fails here, loudly. On a host
  * without it, the probe must say so with the reason. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
+
+#include <hpcnode/monitor.h>
 
 #include <hpcnode/lsm_probe.h>
 #include <hpcnode/probe.h>
@@ -84,11 +88,105 @@ static void probe_leaves_nothing_attached(void **state) {
         assert_int_equal(rmdir(dir), 0);
 }
 
+/* The kernel's version, as major * 1000 + minor (5.10 -> 5010). */
+static int kernel_version(void) {
+        struct utsname u;
+        int major = 0, minor = 0;
+        assert_int_equal(uname(&u), 0);
+        assert_int_equal(sscanf(u.release, "%d.%d", &major, &minor), 2);
+        return major * 1000 + minor;
+}
+
+/* Each feature against the version it came in (Debian backports none of
+ * them): the probe must find exactly what the release says is there. */
+static void kernel_features_match_the_kernel_version(void **state) {
+        (void) state;
+        if (geteuid() != 0)
+                SKIP_BECAUSE("probing BPF helpers and maps needs root");
+        static const int since[HN_FEATURE_MAX] = {
+                [HN_FEATURE_BTF] = 5004,          [HN_FEATURE_RINGBUF] = 5008,
+                [HN_FEATURE_TASK_STORAGE] = 5011, [HN_FEATURE_CURRENT_TASK_BTF] = 5011,
+                [HN_FEATURE_TASK_PT_REGS] = 5015, [HN_FEATURE_LOOP] = 5017,
+                [HN_FEATURE_CGROUP_KILL] = 5014,  [HN_FEATURE_FDINFO_INO] = 5014,
+                [HN_FEATURE_MOUNT_SETATTR] = 5012,
+        };
+        int v = kernel_version();
+        struct hn_kernel_features f;
+        memset(&f, 0xa5, sizeof(f));
+        hn_probe_kernel_features(&f);
+        for (unsigned i = 0; i < HN_FEATURE_MAX; i++) {
+                printf("# %-40s %s (since %s)\n", hn_kernel_feature_name(i), f.present[i] ? "yes" : "no",
+                       hn_kernel_feature_since(i));
+                bool expected = v >= since[i];
+                if (i == HN_FEATURE_BTF)
+                        expected = expected && access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+                assert_int_equal(f.present[i], expected);
+                assert_non_null(hn_kernel_feature_name(i));
+                assert_non_null(hn_kernel_feature_since(i));
+        }
+        assert_null(hn_kernel_feature_name(HN_FEATURE_MAX));
+        assert_null(hn_kernel_feature_fallback(-1));
+}
+
+/* The refusal names every required feature missing, with its version;
+ * one that has a fallback is no reason to refuse. */
+static void kernel_features_check_names_each_missing_one(void **state) {
+        (void) state;
+        struct hn_kernel_features f;
+        for (unsigned i = 0; i < HN_FEATURE_MAX; i++)
+                f.present[i] = true;
+        struct hn_error err = { .kind = HN_ERR_IO, .message = "untouched" };
+        assert_int_equal(hn_kernel_features_check(&f, &err), 0);
+        assert_string_equal(err.message, "untouched");
+
+        f.present[HN_FEATURE_CGROUP_KILL] = f.present[HN_FEATURE_FDINFO_INO] = false;
+        assert_non_null(hn_kernel_feature_fallback(HN_FEATURE_CGROUP_KILL));
+        assert_int_equal(hn_kernel_features_check(&f, &err), 0);
+        assert_string_equal(err.message, "untouched");
+
+        f.present[HN_FEATURE_LOOP] = f.present[HN_FEATURE_TASK_STORAGE] = false;
+        assert_null(hn_kernel_feature_fallback(HN_FEATURE_LOOP));
+        assert_int_equal(hn_kernel_features_check(&f, &err), -EOPNOTSUPP);
+        assert_int_equal(err.kind, HN_ERR_INVALID_ARGUMENT);
+        assert_int_equal(err.sys_errno, EOPNOTSUPP);
+        assert_string_equal(err.message, "this kernel lacks what hpcnode's BPF side needs: "
+                                         "BPF task storage maps (Linux 5.11), bpf_loop helper (Linux 5.17)");
+        assert_int_equal(hn_kernel_features_check(&f, NULL), -EOPNOTSUPP);
+}
+
+/* The monitor asks before it loads: on a kernel without what it needs it
+ * refuses with the probe's own words, and loads where all is there. */
+static void monitor_refuses_a_kernel_without_what_it_needs(void **state) {
+        (void) state;
+        if (geteuid() != 0)
+                SKIP_BECAUSE("loading BPF programs needs root");
+        struct hn_kernel_features f;
+        hn_probe_kernel_features(&f);
+        struct hn_error want = { 0 }, err = { 0 };
+        int expected = hn_kernel_features_check(&f, &want);
+        struct hn_monitor_options o = { .attribution = HN_ATTRIBUTION_OFF };
+        struct hn_monitor *m = NULL;
+        int r = hn_monitor_new(&o, &m, &err);
+        printf("# hn_monitor_new: %d %s\n", r, err.message);
+        if (expected < 0) {
+                assert_int_equal(r, -EOPNOTSUPP);
+                assert_null(m);
+                assert_string_equal(err.message, want.message);
+                return;
+        }
+        assert_int_equal(r, 0);
+        assert_non_null(m);
+        hn_monitor_free(m);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(bpf_lsm_probe_tells_the_truth),
                 cmocka_unit_test(trampoline_probe_tells_the_truth),
                 cmocka_unit_test(probe_leaves_nothing_attached),
+                cmocka_unit_test(kernel_features_match_the_kernel_version),
+                cmocka_unit_test(kernel_features_check_names_each_missing_one),
+                cmocka_unit_test(monitor_refuses_a_kernel_without_what_it_needs),
         };
         test_filter_from_env();
         return cmocka_run_group_tests_name("probe", tests, NULL, NULL);

@@ -64,6 +64,40 @@ static int decide_mode(const struct hnd_config *cfg, const struct hn_bpf_lsm_pro
         return 0;
 }
 
+/* Each feature the kernel lacks and what runs instead, "; "-separated;
+ * "none" when nothing is missing. */
+static void degraded_features(const struct hn_kernel_features *f, char *buf, size_t size) {
+        size_t used = 0;
+        buf[0] = '\0';
+        for (unsigned i = 0; i < HN_FEATURE_MAX; i++) {
+                if (f->present[i])
+                        continue;
+                int n = snprintf(buf + used, size - used, "%s%s (Linux %s): %s", used ? "; " : "",
+                                 hn_kernel_feature_name(i), hn_kernel_feature_since(i),
+                                 hn_kernel_feature_fallback(i) ? hn_kernel_feature_fallback(i) : "required");
+                if (n < 0 || (size_t) n >= size - used)
+                        break;
+                used += n;
+        }
+        if (!used)
+                snprintf(buf, size, "none");
+}
+
+static void print_features(const struct hn_kernel_features *f) {
+        for (unsigned i = 0; i < HN_FEATURE_MAX; i++) {
+                char name[64];
+                snprintf(name, sizeof(name), "%s", hn_kernel_feature_name(i));
+                if (f->present[i])
+                        printf("%-36s yes\n", name);
+                else if (hn_kernel_feature_fallback(i))
+                        printf("%-36s no (Linux %s); instead: %s\n", name, hn_kernel_feature_since(i),
+                               hn_kernel_feature_fallback(i));
+                else
+                        printf("%-36s no (Linux %s); required: hpcnoded refuses to start\n", name,
+                               hn_kernel_feature_since(i));
+        }
+}
+
 static int probe_main(void) {
         struct hn_bpf_lsm_probe lsm;
         struct hn_monitor *mon = NULL;
@@ -74,12 +108,18 @@ static int probe_main(void) {
         struct hn_monitor_options off = { .attribution = HN_ATTRIBUTION_OFF };
         int r = hn_monitor_new(&off, &mon, &err);
         hn_monitor_free(mon);
+        struct hn_kernel_features features;
+        hn_probe_kernel_features(&features);
+        print_features(&features);
         printf("%-36s %s\n", "cgroup2 mount", mount);
         printf("%-36s %s%s%s\n", "tp_btf cgroup watcher + ring buffer", r == 0 ? "yes" : "no", r == 0 ? "" : ": ",
                r == 0 ? "" : err.message);
         printf("%-36s %s%s%s\n", "BPF LSM (deny in the kernel)", lsm.available ? "yes" : "no",
                lsm.available ? "" : ": ", lsm.reason);
-        printf("%-36s %s\n", "enforce mode", lsm.available ? "yes (cgroup writes)" : "no: needs BPF LSM");
+        printf("%-36s %s\n", "enforce mode",
+               r < 0                ? "no: the BPF side does not load (above)"
+               : lsm.available      ? "yes (cgroup writes)"
+                                    : "no: needs BPF LSM");
         struct hn_trampoline_probe tramp;
         hn_probe_trampolines(&tramp);
         printf("%-36s %s%s%s\n", "fentry/fexit trampolines (unused)", tramp.available ? "yes" : "no",
@@ -635,14 +675,17 @@ int main(int argc, char **argv) {
                 sd_event_unref(ev);
                 return 1;
         }
-        char start[4 * 4096];
+        char start[4 * 4096], degraded[2048];
+        struct hn_kernel_features features;
+        hn_probe_kernel_features(&features);
+        degraded_features(&features, degraded, sizeof(degraded));
         const char *set = NULL, *pin = hn_monitor_pin_state(d.monitor, &set);
         snprintf(start, sizeof(start),
                  "mode %s: %s; attribution of control-file writes: %s; cgroup root %s; image mounts %s, binds %s; "
-                 "programs %s%s%s",
+                 "programs %s%s%s; kernel features missing: %s",
                  mode, why, hn_attribution_name(hn_monitor_attribution(d.monitor)), hn_cgroup_manager_root(d.cgroups),
                  d.cfg.uenv_base, d.cfg.workdir_base, set ? pin : "not pinned: ", set ? " at " : "",
-                 set ? set : d.pin_note[0] ? d.pin_note : "BpfPinDir= is empty");
+                 set ? set : d.pin_note[0] ? d.pin_note : "BpfPinDir= is empty", degraded);
         if (d.cfg.control_socket[0]) {
                 pthread_mutex_lock(&d.sink.lock);
                 d.sink.tap = hnd_api_tap;

@@ -12,6 +12,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <hpcnode/probe.h>
+
+
 #include "cgroup_internal.h"
 #include "error_set.h"
 #include "monitor_internal.h"
@@ -115,6 +118,14 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
                 return hn_error_set(err, HN_ERR_NOT_FOUND, r, "cgroup path not found: %s: %s", root, strerror(-r));
         }
         libbpf_set_print(getenv("HN_BPF_VERBOSE") ? verbose : quiet);
+        /* What this kernel lacks is named here, before load, never left to
+         * surface as a verifier error or a half-loaded object. */
+        struct hn_kernel_features features;
+        hn_probe_kernel_features(&features);
+        if ((r = hn_kernel_features_check(&features, err)) < 0) {
+                free(m);
+                return r;
+        }
         m->skel = hpcnode__open();
         if (!m->skel) {
                 r = -errno;

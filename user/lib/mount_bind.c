@@ -69,17 +69,49 @@ int mount_fd_detach(int fd) {
         return umount2(p, MNT_DETACH) < 0 ? -errno : 0;
 }
 
-int mount_fd_attach(int mount_fd, int target_fd) {
-        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
-                                   .propagation = MS_PRIVATE };
-        if (mount_setattr(mount_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+bool mount_setattr_present(void) {
+        static int present = -1; /* the kernel does not change under us */
+        if (present < 0)
+                present = !(mount_setattr(-1, "", AT_EMPTY_PATH, NULL, 0) < 0 && errno == ENOSYS);
+        return present;
+}
+
+int mount_fd_setattr(int fd, const struct mount_attr *attr) {
+        if (mount_setattr(fd, "", AT_EMPTY_PATH, (struct mount_attr *) attr, sizeof(*attr)) == 0)
+                return 0;
+        if (errno != ENOSYS)
                 return -errno;
+        /* before 5.12: mount(2) on the fd's path, which reaches the mount
+         * only once it is attached. Only the attributes hpcnode sets. */
+        if (attr->attr_set & ~(uint64_t) (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) || attr->attr_clr)
+                return -EOPNOTSUPP;
+        char p[64];
+        snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+        unsigned long flags = (attr->attr_set & MOUNT_ATTR_RDONLY ? MS_RDONLY : 0) |
+                              (attr->attr_set & MOUNT_ATTR_NOSUID ? MS_NOSUID : 0) |
+                              (attr->attr_set & MOUNT_ATTR_NODEV ? MS_NODEV : 0);
+        if (flags && mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0)
+                return -errno;
+        if (attr->propagation && mount(NULL, p, NULL, attr->propagation, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+int mount_fd_attach(int mount_fd, int target_fd) {
+        const struct mount_attr locked = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+                                           .propagation = MS_PRIVATE };
+        /* Without mount_setattr the detached mount cannot be changed: it
+         * keeps the image mount's read-only, nosuid, nodev (fsmount set
+         * them, a clone inherits them) and is locked down once attached. */
+        bool before = mount_setattr_present();
+        int r;
+        if (before && (r = mount_fd_setattr(mount_fd, &locked)) < 0)
+                return r;
         if (move_mount(mount_fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return -errno;
         /* attached under a shared parent it became shared: private again */
-        attr = (struct mount_attr){ .propagation = MS_PRIVATE };
-        if (mount_setattr(mount_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
-                int r = -errno;
+        const struct mount_attr private = { .propagation = MS_PRIVATE };
+        if ((r = mount_fd_setattr(mount_fd, before ? &private : &locked)) < 0) {
                 (void) mount_fd_detach(mount_fd);
                 return r;
         }

@@ -260,7 +260,7 @@ static int setattr_repair(struct hn_mount_manager *m, struct mounted *x, int mou
         struct found *y = add(f, kind, x->target, image);
         if (!y)
                 return -ENOMEM;
-        int r = mount_fd < 0 ? -EBADF : mount_setattr(mount_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ? -errno : 0;
+        int r = mount_fd < 0 ? -EBADF : mount_fd_setattr(mount_fd, &attr);
         y->d.repaired = r == 0;
         y->d.sys_errno = r < 0 ? -r : 0;
         snprintf(y->detail, sizeof(y->detail), "%s; %s%s", lost, r == 0 ? done : failed, r == 0 ? "" : strerror(-r));

@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include <hpcnode/mount.h>
@@ -80,6 +81,13 @@ void bind_dir_record(int dir_fd, const char *image);
 int bind_dir_recorded(int dir_fd, char *ret, size_t size);
 /* The mount id of the mount fd is on (statx STATX_MNT_ID). */
 int fd_mount_id(int fd, uint64_t *ret);
+struct mount_attr;
+/* Does the kernel have mount_setattr(2) (5.12)? */
+bool mount_setattr_present(void);
+/* mount_setattr(2) on the mount fd is the root of; where the kernel lacks
+ * it, mount(2) on the fd's /proc path (the mount must be attached; only
+ * read-only, nosuid, nodev and propagation). */
+int mount_fd_setattr(int fd, const struct mount_attr *attr);
 /* A detached mount (fsmount, open_tree clone) made read-only, nosuid,
  * nodev and private, and attached on the directory target_fd. */
 int mount_fd_attach(int mount_fd, int target_fd);
