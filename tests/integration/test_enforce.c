@@ -22,7 +22,7 @@ struct enf {
         struct agents agents;
         const char *pact_exe, *workload_exe;
         struct event_log log;
-        char skip[300];
+        char skip[600];
 };
 
 static int enf_setup(void **state) {
@@ -32,6 +32,10 @@ static int enf_setup(void **state) {
                 return -1;
         if (geteuid() != 0)
                 return 0;
+        if (kernel_refusal()[0]) {
+                snprintf(m->skip, sizeof(m->skip), "hpcnoded refuses this kernel: %s", kernel_refusal());
+                return 0;
+        }
         struct hn_bpf_lsm_probe p;
         hn_probe_bpf_lsm(NULL, &p);
         if (!p.available) {

@@ -39,9 +39,11 @@ static int mon_setup(void **state) {
         m->workload_exe = m->agents.workload_exe;
         struct hn_monitor_options o = { .cgroup_root = m->cg->s.root };
         struct hn_error err;
+        if (kernel_refusal()[0])
+                return 0; /* the tests skip, saying why */
         if (hn_monitor_new(&o, &m->mon, &err) < 0) {
                 print_message("monitor: %s\n", err.message);
-                return 0; /* the tests skip with the reason */
+                return -1;
         }
         if (hn_monitor_add_identity_exe(m->mon, HN_OWNER_PACT, m->pact_exe, &err) < 0 ||
             hn_monitor_add_identity_exe(m->mon, HN_OWNER_WORKLOAD, m->workload_exe, &err) < 0 ||
@@ -65,8 +67,7 @@ static int mon_teardown(void **state) {
 #define REQUIRE_MONITOR(m)                                                                                             \
         do {                                                                                                           \
                 require_root_cgroup2();                                                                                \
-                if (!(m)->mon)                                                                                         \
-                        SKIP_BECAUSE("the BPF programs did not load here");                                            \
+                require_kernel_features();                                                                             \
         } while (0)
 
 /* Runs an agent stand-in, which must succeed; returns its pid. */

@@ -79,6 +79,7 @@ static int paths_teardown(void **state) {
 
 /* The watcher as hpcnoded runs it here: enforcing where the kernel can. */
 static void watch(struct paths *p, const char *pact_cgroup_identity) {
+        require_kernel_features();
         struct hn_monitor_options o = { .cgroup_root = p->cg->s.root, .lsm = p->enforce, .enforce = p->enforce };
         struct hn_error err = { 0 };
         if (hn_monitor_new(&o, &p->mon, &err) < 0 ||

@@ -200,13 +200,7 @@ pid_t daemon_spawn(const char *config, const char *bounding_set, bool quiet) {
 }
 
 void start(struct dmn *d) {
-        /* A kernel hpcnoded refuses (test_daemon's
-         * start_names_what_the_kernel_lacks shows the refusal itself). */
-        struct hn_kernel_features f;
-        struct hn_error err;
-        hn_probe_kernel_features(&f);
-        if (hn_kernel_features_check(&f, &err) < 0)
-                SKIP_BECAUSE("hpcnoded refuses this kernel: %s", err.message);
+        require_kernel_features();
         /* a restart appends to the same log: wait for a new start record */
         int before = count_lines(d->log, "\"event\":\"hpcnoded.start\"");
         if (d->pid_namespace) {

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <hpcnode/probe.h>
+
 #include "cgroup_internal.h"
 #include "fixture.h"
 
@@ -25,6 +27,25 @@ void require_root_cgroup2(void) {
                 SKIP_BECAUSE("needs root to create cgroups");
         if (cgroup2_find_mount(mount, sizeof(mount)) < 0)
                 SKIP_BECAUSE("no cgroup2 mount");
+}
+
+const char *kernel_refusal(void) {
+        static char why[HN_ERROR_MESSAGE_MAX];
+        static bool probed;
+        if (!probed) {
+                struct hn_kernel_features f;
+                struct hn_error err;
+                hn_probe_kernel_features(&f);
+                if (hn_kernel_features_check(&f, &err) < 0)
+                        snprintf(why, sizeof(why), "%s", err.message);
+                probed = true;
+        }
+        return why;
+}
+
+void require_kernel_features(void) {
+        if (kernel_refusal()[0])
+                SKIP_BECAUSE("hpcnoded refuses this kernel: %s", kernel_refusal());
 }
 
 int scratch_new(struct scratch *s) {

@@ -34,6 +34,13 @@ void test_filter_from_env(void);
 /* Skips unless root with a writable cgroup2 mount. */
 void require_root_cgroup2(void);
 
+/* Why hpcnode's BPF side refuses this kernel (hn_kernel_features_check's
+ * message), "" where it does not; probed once. */
+const char *kernel_refusal(void);
+/* Skips, saying why, where it refuses: the refusal itself is test_probe's
+ * and test_daemon's to show. */
+void require_kernel_features(void);
+
 /* A fresh directory under the cgroup2 mount, named hn-test.<pid>.<n>.
  * Its hierarchy is built by the test. */
 struct scratch {
