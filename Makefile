@@ -4,7 +4,8 @@
 # Debian bookworm packages, the one list: build, tests and benchmarks.
 DEPS_PKGS := gcc make pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev libssl-dev liburing-dev squashfs-tools util-linux \
-	qemu-system-x86 busybox-static cpio kmod xz-utils zstd groff-base systemd-journal-remote \
+	qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu busybox-static cpio kmod xz-utils zstd groff-base \
+	systemd-journal-remote \
 	cargo rustc librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-thiserror-dev
 
 VERSION := 0.3.0
@@ -66,7 +67,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 
-.PHONY: all deps test-tools run demo test test-host test-vm test-bins rust-bins bench bench-vm clean vmlinux vmlinux-arm64 bpf install fuzz fuzz-bins
+.PHONY: all deps test-tools run demo test test-host test-vm test-bins rust-bins bench bench-vm clean vmlinux vmlinux-arm64 bpf arm64-bins install fuzz fuzz-bins
 # Keep objects of test and bench programs: they are intermediates of a
 # pattern chain, which make would otherwise delete and rebuild every time.
 .SECONDARY:
@@ -116,6 +117,16 @@ $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRCS) $(TEST_LIB_SRCS) $(BENCH_SRCS)): | $(BP
 
 # Only the BPF objects and skeletons (make ARCH=arm64 BUILD=build/arm64 bpf).
 bpf: $(BPF_SKELS)
+
+# aarch64: the test build cross-compiled (Debian's gcc-aarch64-linux-gnu)
+# against a bookworm arm64 root of -dev packages (tests/vm/rootfs-fetch.sh),
+# which is also the arm64 guest's /; the VM suite runs it in
+# qemu-system-aarch64.
+ARM64_ENV = R=$$(tests/vm/rootfs-fetch.sh bookworm arm64) && PKG_CONFIG_SYSROOT_DIR=$$R \
+	PKG_CONFIG_LIBDIR=$$R/usr/lib/aarch64-linux-gnu/pkgconfig:$$R/usr/share/pkgconfig
+arm64-bins:
+	@$(ARM64_ENV) $(MAKE) --no-print-directory BUILD=build/arm64-test ARCH=arm64 SANITIZE=1 \
+		CC="aarch64-linux-gnu-gcc --sysroot=$$R" test-bins
 
 # Regenerates the committed vmlinux.h from the running kernel's BTF. CO-RE
 # relocates every field access at load time, so one header serves every
@@ -183,7 +194,7 @@ demo:
 test:
 	@$(MAKE) --no-print-directory deps test-tools
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
-	@$(MAKE) --no-print-directory BUILD=build/arm64 ARCH=arm64 bpf # aarch64's BPF side builds
+	@$(MAKE) --no-print-directory arm64-bins
 	@$(MAKE) --no-print-directory rust-bins
 	@$(MAKE) --no-print-directory fuzz-bins
 	@$(MAKE) --no-print-directory BUILD=build/install all build/install/tests/bench/systemd_scope # the systemd VM's
@@ -192,14 +203,14 @@ test:
 test-host:
 	@$(MAKE) --no-print-directory deps test-tools
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
-	@$(MAKE) --no-print-directory BUILD=build/arm64 ARCH=arm64 bpf # aarch64's BPF side builds
+	@$(MAKE) --no-print-directory arm64-bins
 	@$(MAKE) --no-print-directory rust-bins
 	@tests/run-suites.sh build/test host
 
 test-vm:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
-	@$(MAKE) --no-print-directory BUILD=build/arm64 ARCH=arm64 bpf # aarch64's BPF side builds
+	@$(MAKE) --no-print-directory arm64-bins
 	@$(MAKE) --no-print-directory rust-bins
 	@$(MAKE) --no-print-directory BUILD=build/install all build/install/tests/bench/systemd_scope # the systemd VM's
 	@tests/vm/run-all.sh

@@ -12,17 +12,20 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+# the console and the command's output: ttyS0/ttyS1 on x86-64,
+# ttyAMA0/hvc0 on arm64 (run-vm.sh says which)
+. /hn/run.env
+CON=/dev/${HN_VM_CON:-ttyS0} OUT=/dev/${HN_VM_OUT:-ttyS1}
 
 fail() {
-        echo "hn-init: $*" >/dev/ttyS0
-        echo "HN_VM_EXIT=125" >/dev/ttyS0
+        echo "hn-init: $*" >$CON
+        echo "HN_VM_EXIT=125" >$CON
         poweroff -f
 }
 
 for m in $(cat /modules.order); do
         insmod /lib/mod/$m 2>/dev/null || grep -q "^${m%.ko} " /proc/modules || fail "insmod $m failed"
 done
-. /hn/run.env
 
 mkdir -p /host /rw /newroot
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /host || fail "9p hostroot"
@@ -82,8 +85,9 @@ FailureAction=poweroff-force
 Type=oneshot
 TimeoutStartSec=infinity
 EnvironmentFile=/run/hn-run.env
-ExecStart=/bin/sh -c 'cd "$$HN_PROJECT" && /bin/sh /run/hn-run.sh >/dev/ttyS1 2>&1 </dev/null; rc=$$?; sync; echo HN_VM_EXIT=$$rc >/dev/ttyS0; exit 0'
+ExecStart=/bin/sh -c 'cd "$$HN_PROJECT" && /bin/sh /run/hn-run.sh >@OUT@ 2>&1 </dev/null; rc=$$?; sync; echo HN_VM_EXIT=$$rc >@CON@; exit 0'
 EOT
+        sed -i "s|@OUT@|$OUT|; s|@CON@|$CON|" $R/run/systemd/system/hn-test.service
         printf '[Unit]\nDescription=hpcnode VM suite\nRequires=hn-test.service\nAfter=hn-test.service\n' \
                 >$R/run/systemd/system/hn-test.target
         echo "HN_PROJECT=$HN_PROJECT" >$R/run/hn-run.env
@@ -91,11 +95,11 @@ EOT
         fail "switch_root to systemd"
 fi
 
-chroot $R /bin/sh -c "cd \"$HN_PROJECT\" && exec /bin/sh /run/hn-run.sh" >/dev/ttyS1 2>&1 </dev/null
+chroot $R /bin/sh -c "cd \"$HN_PROJECT\" && exec /bin/sh /run/hn-run.sh" >$OUT 2>&1 </dev/null
 rc=$?
 sync
 # The console only carries warnings while the suite runs; on a failure the
 # whole kernel log goes there too, for build/vm/<label>/console.log.
-[ "$rc" -eq 0 ] || { echo "--- dmesg ---"; dmesg; } >/dev/ttyS0
-echo "HN_VM_EXIT=$rc" >/dev/ttyS0
+[ "$rc" -eq 0 ] || { echo "--- dmesg ---"; dmesg; } >$CON
+echo "HN_VM_EXIT=$rc" >$CON
 poweroff -f

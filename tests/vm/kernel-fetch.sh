@@ -44,7 +44,7 @@ log() { echo "kernel-fetch: $*" >&2; }
 build_initrd() {
         # Modules /init needs, dependencies first, decompressed (busybox insmod
         # takes plain .ko files).
-        mods="virtio_pci virtio_blk 9pnet_virtio 9p overlay loop squashfs"
+        mods="virtio_pci virtio_blk virtio_console 9pnet_virtio 9p overlay loop squashfs"
         : >"$dir/modules.order"
         staging="$dir/initrd"
         mkdir -p "$staging/lib/mod" "$staging/bin" "$staging/proc" "$staging/sys" "$staging/dev" "$staging/etc"
@@ -102,21 +102,12 @@ extract_btf() {
 }
 
 # apt for this spec: the machine's own for its own architecture and suite,
-# else a private index (sources list, lists, caches) under the cache.
-aptdir=
+# else a private index (tests/vm/apt-private.sh).
+apt_opts=()
 if [ -n "$suite" ] || [ "$debarch" != "$hostarch" ]; then
         [ -n "$suite" ] || suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
-        aptdir="$cache/apt/$suite-$debarch"
-fi
-apt_opts=()
-if [ -n "$aptdir" ]; then
-        mkdir -p "$aptdir/lists/partial" "$aptdir/archives/partial"
-        key=/usr/share/keyrings/debian-archive-keyring.gpg
-        printf 'deb [arch=%s signed-by=%s] http://deb.debian.org/debian %s main\n' "$debarch" "$key" "$suite" >"$aptdir/sources.list"
-        printf 'deb [arch=%s signed-by=%s] http://deb.debian.org/debian-security %s-security main\n' "$debarch" "$key" "$suite" >>"$aptdir/sources.list"
-        apt_opts=(-o "Dir::Etc::SourceList=$aptdir/sources.list" -o Dir::Etc::SourceParts=/nonexistent
-                -o "Dir::State::Lists=$aptdir/lists" -o "Dir::Cache=$aptdir" -o "Dir::Cache::archives=$aptdir/archives"
-                -o Dir::State::status=/dev/null -o "APT::Architecture=$debarch" -o "APT::Architectures::=$debarch")
+        . "$here/apt-private.sh"
+        apt_private "$suite" "$debarch" "$cache"
 fi
 apt_get() { apt-get "${apt_opts[@]}" "$@"; }
 

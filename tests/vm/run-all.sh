@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
-# run-all.sh: the whole test suite (tests/run-suites.sh over build/test)
-# inside every kernel in HN_VM_KERNELS, all VMs at once. Prints each
-# kernel's suite lines, then per kernel its closing line
-# "vm-X: N passed, M failed, K skipped", and the systemd VM's as
-# vm-systemd. Exit 1 if any VM failed.
+# run-all.sh: the whole test suite (tests/run-suites.sh) inside every kernel
+# in HN_VM_KERNELS ([SUITE/]META, as tests/vm/kernel-fetch.sh takes), all
+# VMs at once. x86-64 kernels run build/test over the host's /; arm64 ones
+# run build/arm64-test (make arm64-bins) over a bookworm arm64 root
+# (tests/vm/rootfs-fetch.sh) under qemu-system-aarch64. Prints each
+# kernel's suite lines and wall time, then per kernel its closing line
+# "vm-X: N passed, M failed, K skipped" (vm-arm64 for the arm64 kernel),
+# and the systemd VM's as vm-systemd. Exit 1 if any VM failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-kernels=${HN_VM_KERNELS:-linux-image-amd64 linux-image-6.12-amd64}
+kernels=${HN_VM_KERNELS:-linux-image-amd64 linux-image-6.12-amd64 bullseye/linux-image-amd64 linux-image-6.12-arm64}
 mkdir -p build/vm
 pids=() labels=()
-for meta in $kernels; do
-        kdir=$("$here/kernel-fetch.sh" "$meta") || { echo "vm: could not prepare $meta"; exit 1; }
+for spec in $kernels; do
+        kdir=$("$here/kernel-fetch.sh" "$spec") || { echo "vm: could not prepare $spec"; exit 1; }
         v=$(basename "$kdir")
-        label="vm-$(echo "$v" | sed 's/^\([0-9]*\.[0-9]*\).*/\1/')"
-        "$here/run-vm.sh" "$kdir" "$label" "HN_PROTOCOL_FUZZ_N=300 tests/run-suites.sh build/test $label" >"build/vm/$label.out" 2>&1 &
+        if [ "$(cat "$kdir/arch")" = arm64 ]; then
+                label=vm-arm64
+                root=$("$here/rootfs-fetch.sh" bookworm arm64) || { echo "vm: could not prepare the arm64 root"; exit 1; }
+                # the root was unpacked, not installed: the loader's cache is made here
+                HN_VM_ROOT=$root "$here/run-vm.sh" "$kdir" "$label" \
+                        "ldconfig && HN_PROTOCOL_FUZZ_N=300 ${HN_VM_ARM64_SUITES:+HN_SUITES='$HN_VM_ARM64_SUITES'} tests/run-suites.sh build/arm64-test $label" \
+                        >"build/vm/$label.out" 2>&1 &
+        else
+                label="vm-$(echo "$v" | sed 's/^\([0-9]*\.[0-9]*\).*/\1/')"
+                "$here/run-vm.sh" "$kdir" "$label" "HN_PROTOCOL_FUZZ_N=300 tests/run-suites.sh build/test $label" \
+                        >"build/vm/$label.out" 2>&1 &
+        fi
         pids+=($!) labels+=("$label")
 done
 # systemd as PID 1 (Debian's 252 from the shared root) on the newest

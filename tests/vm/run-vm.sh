@@ -3,7 +3,10 @@
 # Boots the kernel prepared by kernel-fetch.sh under qemu and runs COMMAND
 # (a shell command line) in the project directory inside the guest, as root,
 # with a pure cgroup2 and BPF LSM enabled (HN_VM_INIT=systemd: booted by
-# systemd as PID 1, the command a unit of it). Prints the command's output and
+# systemd as PID 1, the command a unit of it). The kernel's architecture
+# (KERNEL-DIR/arch, from kernel-fetch.sh) picks qemu: x86-64 shares the
+# host's / as the guest's, arm64 the root HN_VM_ROOT names
+# (tests/vm/rootfs-fetch.sh). Prints the command's output and
 # exits with its status. Distinct statuses for what is not the command's:
 #   124  the VM did not finish within HN_VM_TIMEOUT seconds (default 2400)
 #   125  the guest printed no exit code (kernel panic, init failure)
@@ -18,9 +21,21 @@ out="$project/build/vm/$label"
 rm -rf "$out"
 mkdir -p "$out/extra/hn"
 
+arch=$(cat "$kdir/arch" 2>/dev/null || echo x86)
+root=${HN_VM_ROOT:-/}
+if [ "$arch" = arm64 ]; then
+        # the PL011 is the console; the output a virtio console (the virt
+        # machine has one UART)
+        con=ttyAMA0 cmdout=hvc0
+        [ "$root" != / ] || { echo "$label: an arm64 guest needs HN_VM_ROOT (tests/vm/rootfs-fetch.sh)" >&2; exit 2; }
+else
+        con=ttyS0 cmdout=ttyS1
+fi
 cat >"$out/extra/hn/run.env" <<EOT
 HN_PROJECT='$project'
 HN_VM_INIT='${HN_VM_INIT:-busybox}'
+HN_VM_CON='$con'
+HN_VM_OUT='$cmdout'
 EOT
 cat >"$out/extra/hn/run.sh" <<EOT
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -39,17 +54,29 @@ truncate -s 256M "$out/disk.img"
 accel=${HN_VM_ACCEL:-tcg,thread=single}
 timeout_s=${HN_VM_TIMEOUT:-2400}
 start=$(date +%s%N)
-timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-        -M q35 -accel "$accel" -cpu max -m "${HN_VM_MEM:-3072}" -smp 1 \
-        -display none -vga none -nodefaults -no-reboot \
-        -kernel "$kdir/vmlinux" -initrd "$out/initrd.cpio" \
-        -append "console=ttyS0 rdinit=/init panic=-1 lsm=lockdown,capability,landlock,yama,bpf loglevel=4" \
-        -chardev file,id=con,path="$out/console.log" -serial chardev:con \
-        -chardev file,id=cmd,path="$out/output.log" -serial chardev:cmd \
-        -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-        -virtfs local,path="$project",mount_tag=project,security_model=none,multidevs=remap \
-        -drive file="$out/disk.img",format=raw,if=virtio \
-        </dev/null >"$out/qemu.log" 2>&1
+append="rdinit=/init panic=-1 lsm=lockdown,capability,landlock,yama,bpf loglevel=4"
+share=(-virtfs "local,path=$root,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
+        -virtfs "local,path=$project,mount_tag=project,security_model=none,multidevs=remap"
+        -drive "file=$out/disk.img,format=raw,if=virtio")
+if [ "$arch" = arm64 ]; then
+        # cortex-a72: no pointer authentication or SVE to emulate, which
+        # costs TCG dearly and nothing here needs
+        timeout -k 10 "$timeout_s" qemu-system-aarch64 \
+                -M virt -accel "$accel" -cpu cortex-a72 -m "${HN_VM_MEM:-3072}" -smp 1 \
+                -display none -nodefaults -no-reboot \
+                -kernel "$kdir/Image" -initrd "$out/initrd.cpio" -append "console=ttyAMA0 $append" \
+                -chardev file,id=con,path="$out/console.log" -serial chardev:con \
+                -device virtio-serial-pci -chardev file,id=cmd,path="$out/output.log" -device virtconsole,chardev=cmd \
+                "${share[@]}" </dev/null >"$out/qemu.log" 2>&1
+else
+        timeout -k 10 "$timeout_s" qemu-system-x86_64 \
+                -M q35 -accel "$accel" -cpu max -m "${HN_VM_MEM:-3072}" -smp 1 \
+                -display none -vga none -nodefaults -no-reboot \
+                -kernel "$kdir/vmlinux" -initrd "$out/initrd.cpio" -append "console=ttyS0 $append" \
+                -chardev file,id=con,path="$out/console.log" -serial chardev:con \
+                -chardev file,id=cmd,path="$out/output.log" -serial chardev:cmd \
+                "${share[@]}" </dev/null >"$out/qemu.log" 2>&1
+fi
 qrc=$?
 cat "$out/output.log" 2>/dev/null
 rc=$(sed -n 's/.*HN_VM_EXIT=\([0-9]*\).*/\1/p' "$out/console.log" 2>/dev/null | tail -1)

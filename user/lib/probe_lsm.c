@@ -58,6 +58,16 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap) {
         return 0;
 }
 
+/* strerror, but for the kernel's own ENOTSUPP (524), which libc does not
+ * name: an attach it returns means this kernel has no BPF trampolines on
+ * its architecture (arm64 before 6.4: no ftrace direct calls), which
+ * lsm/ and fentry/ programs both need. */
+static const char *attach_error(int e) {
+        if (e == 524)
+                return "not supported by this kernel (ENOTSUPP: no BPF trampolines here, e.g. arm64 before Linux 6.4)";
+        return strerror(e);
+}
+
 /* With the program attached: a mkdir of the probe name in a fresh dir. */
 static bool check_denies(const char *tmpdir, char *reason, size_t size) {
         char dir[512], target[600];
@@ -107,7 +117,7 @@ void hn_probe_bpf_lsm(const char *tmpdir, struct hn_bpf_lsm_probe *ret) {
         out.loaded = true;
         r = lsm_probe__attach(skel);
         if (r < 0) {
-                add_reason(out.reason, sizeof(out.reason), "attaching lsm/inode_mkdir: %s", strerror(-r));
+                add_reason(out.reason, sizeof(out.reason), "attaching lsm/inode_mkdir: %s", attach_error(-r));
                 goto done;
         }
         out.attached = true;
@@ -143,7 +153,7 @@ void hn_probe_trampolines(struct hn_trampoline_probe *ret) {
         link = bpf_program__attach(skel->progs.hn_probe_fentry);
         if ((r = libbpf_get_error(link)) != 0) {
                 link = NULL;
-                snprintf(out.reason, sizeof(out.reason), "attaching fentry/vfs_mkdir: %s", strerror(r < 0 ? -r : r));
+                snprintf(out.reason, sizeof(out.reason), "attaching fentry/vfs_mkdir: %s", attach_error(r < 0 ? -r : r));
                 goto done;
         }
         out.available = true;
