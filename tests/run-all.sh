@@ -28,7 +28,7 @@ if [ "${HN_SKIP_VM:-0}" = 1 ]; then
 else
         "$here/vm/run-all.sh" | tee build/test/vm.out
         [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-        while read -r line; do add "$line"; done < <(grep -E '^vm-([0-9.]+|systemd): [0-9]+ passed' build/test/vm.out)
+        while read -r line; do add "$line"; done < <(grep -E '^vm-([0-9.]+|systemd|arm64): [0-9]+ passed' build/test/vm.out)
 fi
 [ "$total_f" -eq 0 ] || status=1
 # What failed, last, where a CI log's tail shows it: cmocka's "[  FAILED  ]
@@ -37,7 +37,7 @@ if [ "$status" -ne 0 ]; then
         echo "failed:"
         cat build/test/host.out build/test/fuzz.out build/test/install.out build/test/vm.out 2>/dev/null |
                 grep -E ' [1-9][0-9]* failed|\[  FAILED  \] [a-z_]|\[  ERROR   \]|crashed or aborted|did not finish|^fuzz .*FAILED' |
-                grep -vE '^vm-([0-9.]+|systemd): [0-9]+ passed' | tail -40
+                grep -vE '^vm-([0-9.]+|systemd|arm64): [0-9]+ passed' | tail -40
 fi
 echo "total: $total_p passed, $total_f failed, $total_s skipped"
 exit $status

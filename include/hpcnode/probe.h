@@ -57,7 +57,8 @@ struct hn_kernel_features {
 };
 
 /* Probes each feature (tiny programs and maps loaded and freed, the
- * kernel's BTF read). Never fails: a probe that cannot run says absent. */
+ * kernel's BTF read), once per process: later calls return the same.
+ * Never fails: a probe that cannot run says absent. */
 HN_PUBLIC void hn_probe_kernel_features(struct hn_kernel_features *ret);
 /* "bpf_loop helper", …; NULL for a value out of range. */
 HN_PUBLIC const char *hn_kernel_feature_name(enum hn_kernel_feature f);

@@ -7,6 +7,7 @@
  * and LSM programs cannot be probed without an attach target. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -71,7 +72,12 @@ static bool fdinfo_has_ino(void) {
         return r;
 }
 
-void hn_probe_kernel_features(struct hn_kernel_features *ret) {
+/* Probed once per process: the kernel does not change under a running
+ * one, and each probe loads programs (a second or so under TCG). */
+static struct hn_kernel_features probed;
+static pthread_once_t probed_once = PTHREAD_ONCE_INIT;
+
+static void probe_once(void) {
         struct hn_kernel_features f = { 0 };
         struct btf *vmlinux = btf__load_vmlinux_btf();
         f.present[HN_FEATURE_BTF] = vmlinux != NULL;
@@ -87,7 +93,12 @@ void hn_probe_kernel_features(struct hn_kernel_features *ret) {
         f.present[HN_FEATURE_FDINFO_INO] = fdinfo_has_ino();
         f.present[HN_FEATURE_MOUNT_SETATTR] = mount_setattr_present();
         btf__free(vmlinux);
-        *ret = f;
+        probed = f;
+}
+
+void hn_probe_kernel_features(struct hn_kernel_features *ret) {
+        (void) pthread_once(&probed_once, probe_once);
+        *ret = probed;
 }
 
 int hn_kernel_features_check(const struct hn_kernel_features *f, struct hn_error *err) {
