@@ -67,7 +67,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 
-.PHONY: all deps test-tools run demo test test-host test-vm test-bins rust-bins bench bench-vm clean vmlinux vmlinux-arm64 bpf arm64-bins install fuzz fuzz-bins
+.PHONY: all deps test-tools run demo test test-host test-vm test-bins rust-bins bench bench-vm clean vmlinux vmlinux-arm64 bpf arm64-bins test-arm64 install fuzz fuzz-bins
 # Keep objects of test and bench programs: they are intermediates of a
 # pattern chain, which make would otherwise delete and rebuild every time.
 .SECONDARY:
@@ -124,6 +124,11 @@ bpf: $(BPF_SKELS)
 # qemu-system-aarch64.
 ARM64_ENV = R=$$(tests/vm/rootfs-fetch.sh bookworm arm64) && PKG_CONFIG_SYSROOT_DIR=$$R \
 	PKG_CONFIG_LIBDIR=$$R/usr/lib/aarch64-linux-gnu/pkgconfig:$$R/usr/share/pkgconfig
+# Every suite in the arm64 VM (make test runs those whose code differs by
+# architecture there): about an hour under TCG on 2 cores.
+test-arm64: arm64-bins
+	@HN_VM_KERNELS=linux-image-6.12-arm64 HN_VM_SYSTEMD=0 HN_VM_ARM64_SUITES='test_*' HN_VM_SUITE_TIMEOUT=1800 \
+		HN_VM_TIMEOUT=10800 tests/vm/run-all.sh
 arm64-bins:
 	@$(ARM64_ENV) $(MAKE) --no-print-directory BUILD=build/arm64-test ARCH=arm64 SANITIZE=1 \
 		CC="aarch64-linux-gnu-gcc --sysroot=$$R" test-bins

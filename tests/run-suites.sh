@@ -11,15 +11,20 @@ passed=0 failed=0 skipped=0
 logdir="$build/logs/$label"
 mkdir -p "$logdir"
 
-# HN_SUITES=GLOB: only the suites whose name matches (and no Rust tests).
+# HN_SUITES="GLOB ...": only the suites whose name matches one of them
+# (and no Rust tests).
 suites() {
+        local pat
         for kind in unit integration; do
-                find "$build/tests/$kind" -type f -name "${HN_SUITES:-test_*}" ! -name '*.o' -perm -u+x 2>/dev/null | sort
+                for pat in ${HN_SUITES:-test_*}; do
+                        find "$build/tests/$kind" -type f -name "$pat" ! -name '*.o' -perm -u+x 2>/dev/null
+                done | sort -u
         done
 }
 
 for bin in $(suites); do
         name=$(basename "$bin")
+        started=$(date +%s)
         log="$logdir/$name.log"
         # A hung suite is a failed suite, never a hung CI.
         timeout -s KILL "${HN_SUITE_TIMEOUT:-600}" "$bin" >"$log" 2>&1
@@ -38,7 +43,8 @@ for bin in $(suites); do
                 f=1 # cmocka said nothing failed but the process did
         fi
         passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-        printf '%s %-28s %3d passed, %d failed, %d skipped\n' "$label" "$name" "$p" "$f" "$s"
+        printf '%s %-28s %3d passed, %d failed, %d skipped (%d s)\n' "$label" "$name" "$p" "$f" "$s" \
+                $(($(date +%s) - started))
         grep '^SKIP: ' "$log" | sort -u | sed 's/^/    /'
         if [ "$f" -gt 0 ]; then
                 sed 's/^/    | /' "$log" | grep -v '^    | \[ *\(RUN\|OK\) *\]' | tail -60
@@ -69,8 +75,8 @@ for mnt in /sys/fs/cgroup/unified /sys/fs/cgroup; do
         for d in "$mnt"/hn-test.* "$mnt"/hn-rust.*; do
                 [ -d "$d" ] || continue
                 find "$d" -depth -type d | while read -r c; do
-                        echo 0 > "$c/cgroup.freeze" 2>/dev/null
-                        echo 1 > "$c/cgroup.kill" 2>/dev/null
+                        { echo 0 > "$c/cgroup.freeze"; } 2>/dev/null # absent before 5.2
+                        { echo 1 > "$c/cgroup.kill"; } 2>/dev/null # absent before 5.14
                         for _ in $(seq 50); do rmdir "$c" 2>/dev/null && break; sleep 0.1; done
                 done
                 echo "$label: removed leftover scratch cgroup $d"

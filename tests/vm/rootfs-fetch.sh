@@ -21,7 +21,8 @@ log() { echo "rootfs-fetch: $*" >&2; }
 # What the suites run (tools their tests call) and link (the -dev
 # packages bring the run-time libraries with them).
 pkgs=(
-        base-files base-passwd bash dash coreutils util-linux mount findutils grep sed diffutils procps psmisc kmod
+        base-files base-passwd bash dash coreutils util-linux mount findutils grep sed mawk diffutils procps psmisc
+        kmod gzip tar
         iproute2 squashfs-tools e2fsprogs busybox bpftool libc-bin
         libc6-dev libbpf-dev libelf-dev zlib1g-dev libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev
         libssl-dev liburing-dev libasan8 libubsan1

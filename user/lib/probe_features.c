@@ -20,7 +20,6 @@
 
 #include "error_set.h"
 #include "kernel_key.h"
-#include "macro.h"
 #include "mount_internal.h"
 
 static const struct {
