@@ -14,9 +14,11 @@ mkdir -p "$logdir"
 # HN_SUITES="GLOB ...": only the suites whose name matches one of them
 # (and no Rust tests).
 suites() {
-        local pat
+        local pat pats
+        # split on blanks, but the globs are find's, not the shell's
+        read -r -a pats <<<"${HN_SUITES:-test_*}"
         for kind in unit integration; do
-                for pat in ${HN_SUITES:-test_*}; do
+                for pat in "${pats[@]}"; do
                         find "$build/tests/$kind" -type f -name "$pat" ! -name '*.o' -perm -u+x 2>/dev/null
                 done | sort -u
         done
