@@ -8,7 +8,7 @@
 # host's / as the guest's, arm64 the root HN_VM_ROOT names
 # (tests/vm/rootfs-fetch.sh). Prints the command's output and
 # exits with its status. Distinct statuses for what is not the command's:
-#   124  the VM did not finish within HN_VM_TIMEOUT seconds (default 2400)
+#   124  the VM did not finish within HN_VM_TIMEOUT seconds (default 3600)
 #   125  the guest printed no exit code (kernel panic, init failure)
 # Logs: build/vm/LABEL/console.log (kernel), output.log (command). On a
 # failure the tail of the kernel log is printed.
@@ -52,7 +52,7 @@ head -c "$pad" /dev/zero >>"$out/initrd.cpio"
 truncate -s 256M "$out/disk.img"
 
 accel=${HN_VM_ACCEL:-tcg,thread=single}
-timeout_s=${HN_VM_TIMEOUT:-2400}
+timeout_s=${HN_VM_TIMEOUT:-3600}
 start=$(date +%s%N)
 append="rdinit=/init panic=-1 lsm=lockdown,capability,landlock,yama,bpf loglevel=4"
 share=(-virtfs "local,path=$root,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
