@@ -85,8 +85,7 @@ static void degraded_features(const struct hn_kernel_features *f, char *buf, siz
 
 static void print_features(const struct hn_kernel_features *f) {
         for (unsigned i = 0; i < HN_FEATURE_MAX; i++) {
-                char name[64];
-                snprintf(name, sizeof(name), "%s", hn_kernel_feature_name(i));
+                const char *name = hn_kernel_feature_name(i);
                 if (f->present[i])
                         printf("%-36s yes\n", name);
                 else if (hn_kernel_feature_fallback(i))
