@@ -31,15 +31,12 @@ void require_root_cgroup2(void) {
 
 const char *kernel_refusal(void) {
         static char why[HN_ERROR_MESSAGE_MAX];
-        static bool probed;
-        if (!probed) {
-                struct hn_kernel_features f;
-                struct hn_error err;
-                hn_probe_kernel_features(&f);
-                if (hn_kernel_features_check(&f, &err) < 0)
-                        snprintf(why, sizeof(why), "%s", err.message);
-                probed = true;
-        }
+        struct hn_kernel_features f;
+        struct hn_error err;
+        hn_probe_kernel_features(&f); /* probed once per process by the library */
+        why[0] = '\0';
+        if (hn_kernel_features_check(&f, &err) < 0)
+                snprintf(why, sizeof(why), "%s", err.message);
         return why;
 }
 

@@ -35,7 +35,7 @@ void test_filter_from_env(void);
 void require_root_cgroup2(void);
 
 /* Why hpcnode's BPF side refuses this kernel (hn_kernel_features_check's
- * message), "" where it does not; probed once. */
+ * message), "" where it does not. */
 const char *kernel_refusal(void);
 /* Skips, saying why, where it refuses: the refusal itself is test_probe's
  * and test_daemon's to show. */
