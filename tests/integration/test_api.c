@@ -958,7 +958,7 @@ static int slow_teardown(void **state) {
 /* A task in scope (an API path) that SIGKILL cannot finish: frozen by a
  * cgroup-v1 freezer group, which slow_teardown thaws. Skips without one. */
 static pid_t frozen_child(struct dmn *d, const char *scope) {
-        char freezer[256], p[700], buf[64], cmd[512], out[4096];
+        char freezer[256], why[1024], cmd[512], out[4096];
         v1_freezer(freezer, sizeof(freezer));
         if (!freezer[0])
                 SKIP_BECAUSE("no cgroup-v1 freezer to make an unkillable task");
@@ -967,13 +967,8 @@ static pid_t frozen_child(struct dmn *d, const char *scope) {
         pid_t child = sleeper();
         snprintf(cmd, sizeof(cmd), "scope attach %s %d", scope, (int) child);
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
-        snprintf(p, sizeof(p), "%s/tasks", frozen_group);
-        snprintf(buf, sizeof(buf), "%d", (int) child);
-        assert_int_equal(write_text(p, buf), 0);
-        snprintf(p, sizeof(p), "%s/freezer.state", frozen_group);
-        assert_int_equal(write_text(p, "FROZEN"), 0);
-        for (int i = 0; i < 100 && (read_text(p, buf, sizeof(buf)), strncmp(buf, "FROZEN", 6)); i++)
-                usleep(10000);
+        if (freeze_v1_task(frozen_group, child, why, sizeof(why)) < 0)
+                fail_msg("%s", why);
         return child;
 }
 

@@ -40,7 +40,7 @@ static double now_s(void) {
 static void unkillable_scope_becomes_zombie(void **state) {
         struct env *e = *state;
         require_root_cgroup2();
-        char freezer[256], p[600], pidtxt[16], buf[256];
+        char freezer[256], p[600], buf[1024];
         char *group = frozen_group;
         v1_freezer(freezer, sizeof(freezer));
         if (!freezer[0])
@@ -58,17 +58,8 @@ static void unkillable_scope_becomes_zombie(void **state) {
         char *argv[] = { (char *) helper_path(), "sleep", NULL };
         pid_t pid;
         assert_int_equal(hn_cgroup_spawn(e->workload, &h, argv, &pid, &err), 0);
-        snprintf(p, sizeof(p), "%s/tasks", group);
-        snprintf(pidtxt, sizeof(pidtxt), "%d", (int) pid);
-        assert_int_equal(write_text(p, pidtxt), 0);
-        snprintf(p, sizeof(p), "%s/freezer.state", group);
-        assert_int_equal(write_text(p, "FROZEN"), 0);
-        for (int i = 0; i < 100; i++) {
-                read_text(p, buf, sizeof(buf));
-                if (strncmp(buf, "FROZEN", 6) == 0)
-                        break;
-                usleep(10000);
-        }
+        if (freeze_v1_task(group, pid, buf, sizeof(buf)) < 0)
+                fail_msg("%s", buf);
 
         e->log.n = 0;
         double t0 = now_s();
@@ -101,6 +92,7 @@ static void unkillable_scope_becomes_zombie(void **state) {
         assert_string_equal(again.path, "untouched");
 
         /* once the task can die, a destroy finishes the job and frees the name */
+        snprintf(p, sizeof(p), "%s/freezer.state", group);
         assert_int_equal(write_text(p, "THAWED"), 0);
         int status;
         assert_int_equal(wait_pid_ms(pid, 10000, &status), pid);

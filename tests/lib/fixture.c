@@ -544,6 +544,42 @@ void v1_freezer(char *ret, size_t size) {
                 snprintf(ret, size, "/run/hn-freezer");
 }
 
+int freeze_v1_task(const char *group, pid_t pid, char *why, size_t why_size) {
+        char p[PATH_MAX], buf[256];
+        snprintf(p, sizeof(p), "%s/tasks", group);
+        snprintf(buf, sizeof(buf), "%d", (int) pid);
+        if (write_text(p, buf) < 0) {
+                snprintf(why, why_size, "%s: %s", p, strerror(errno));
+                return -errno;
+        }
+        snprintf(p, sizeof(p), "%s/freezer.state", group);
+        /* 120 s: a liveness wait. FROZEN written again each second makes
+         * the kernel try each task of the group once more, so a task a
+         * loaded machine had not yet scheduled into the refrigerator is
+         * asked again instead of waited on. */
+        for (int i = 0; i < 6000; i++) {
+                if (i % 50 == 0 && write_text(p, "FROZEN") < 0) {
+                        snprintf(why, why_size, "%s: %s", p, strerror(errno));
+                        return -errno;
+                }
+                if (read_text(p, buf, sizeof(buf)) >= 0 && strncmp(buf, "FROZEN", 6) == 0)
+                        return 0;
+                usleep(20000);
+        }
+        char status[PATH_MAX], line[256] = "State: (gone)";
+        snprintf(status, sizeof(status), "/proc/%d/status", (int) pid);
+        FILE *f = fopen(status, "re");
+        while (f && fgets(line, sizeof(line), f) && strncmp(line, "State:", 6) != 0)
+                ;
+        if (f)
+                fclose(f);
+        line[strcspn(line, "\n")] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        snprintf(why, why_size, "%s still %s after 120 s; task %d: %s", p, buf, (int) pid, line);
+        write_text(p, "THAWED");
+        return -ETIMEDOUT;
+}
+
 void test_filter_from_env(void) {
         const char *pattern = getenv("HN_TEST_FILTER");
         if (pattern && *pattern)

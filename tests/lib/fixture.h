@@ -145,6 +145,10 @@ int dump_lines(const char *path, const char *needle);
  * kernel has none. A task frozen there sits in uninterruptible sleep: what
  * a process stuck in D state looks like to cgroup.kill. */
 void v1_freezer(char *ret, size_t size);
+/* Puts pid into the v1 freezer group and freezes the group, waiting (a
+ * liveness wait) until the kernel says FROZEN. 0, or a negative errno with
+ * why naming the file, the group's state and the task's. */
+int freeze_v1_task(const char *group, pid_t pid, char *why, size_t why_size);
 /* Occurrences of needle in text ("\n": its lines). */
 int count_text(const char *text, const char *needle);
 /* Reads fd to its end (or size - 1 bytes), NUL-terminated. */

@@ -16,7 +16,7 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::Duration;
 
-use common::{eventually, in_scenario, make_image, unavailable, v1_freezer, Daemon, SCENARIO};
+use common::{eventually, freeze_v1, in_scenario, make_image, unavailable, v1_freezer, Daemon, SCENARIO};
 use hpcnode::*;
 
 macro_rules! need_daemon {
@@ -317,8 +317,11 @@ fn kill_failed_from_an_unkillable_task() {
     let group = freezer.join(format!("hn-rust.{}", std::process::id()));
     fs::create_dir_all(&group).unwrap();
     fs::write(group.join("tasks"), child.id().to_string()).unwrap();
-    fs::write(group.join("freezer.state"), "FROZEN").unwrap();
-    assert!(eventually(|| fs::read_to_string(group.join("freezer.state")).unwrap_or_default().starts_with("FROZEN")));
+    if let Err(why) = freeze_v1(&group, child.id()) {
+        let _ = fs::write(group.join("freezer.state"), "THAWED");
+        let _ = child.kill();
+        panic!("{why}");
+    }
     let err = op.destroy_scope(&h).unwrap_err();
     fs::write(group.join("freezer.state"), "THAWED").unwrap();
     match &err {

@@ -307,6 +307,35 @@ pub fn make_image(path: &Path, text: &str) -> bool {
     ok
 }
 
+/// Freezes `group` (a cgroup-v1 freezer group holding `pid`) and waits,
+/// as a liveness wait of up to 120 s, for the kernel to report it FROZEN.
+/// FROZEN is written again each second: each write makes the kernel try
+/// every task of the group once more, so a task that a loaded machine had
+/// not yet scheduled into the refrigerator is asked again rather than
+/// waited on. On failure, says the group's state and the task's.
+pub fn freeze_v1(group: &Path, pid: u32) -> Result<(), String> {
+    let state = group.join("freezer.state");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut next_kick = Instant::now();
+    loop {
+        if Instant::now() >= next_kick {
+            fs::write(&state, "FROZEN").map_err(|e| format!("{}: {e}", state.display()))?;
+            next_kick = Instant::now() + Duration::from_secs(1);
+        }
+        let now = fs::read_to_string(&state).unwrap_or_default();
+        if now.starts_with("FROZEN") {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let task = status.lines().find(|l| l.starts_with("State:")).unwrap_or("State: (gone)");
+            let wchan = fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+            return Err(format!("{} still {} after 120 s; task {pid}: {task}, wchan {wchan}", state.display(), now.trim()));
+        }
+        sleep(Duration::from_millis(20));
+    }
+}
+
 /// Polls `f` up to 10 s.
 pub fn eventually(mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(10);
