@@ -38,7 +38,7 @@ DAEMON_LDLIBS = $(PKG_LDLIBS) -lelf -lz -lpthread
 # aarch64 nodes from an x86-64 one (make test does, as a build check).
 ARCH ?= $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86)
 VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
-HN_BPF_PARTS := ownership cgroup_structure control_guard placement_guard kill_attribution mount_guard self_guard \
+HN_BPF_PARTS := ownership record cgroup_structure control_guard placement_guard kill_attribution mount_guard self_guard \
 	self_witness
 HN_BPF_OBJS := $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(HN_BPF_PARTS))
 BPF_ALONE := $(filter-out $(HN_BPF_PARTS),$(patsubst bpf/%.bpf.c,%,$(wildcard bpf/*.bpf.c)))

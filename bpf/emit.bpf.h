@@ -27,7 +27,8 @@ static __always_inline void count_loss(__u32 type)
                 __sync_fetch_and_add(n, 1);
 }
 
-static __always_inline void emit(const struct hn_writer *w, const struct act *a)
+/* The body of hn_emit. */
+static __always_inline void emit_body(const struct hn_writer *w, const struct act *a)
 {
         struct hn_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
         if (!e) {
@@ -62,6 +63,15 @@ static __always_inline void emit(const struct hn_writer *w, const struct act *a)
         struct task_struct *task = (struct task_struct *)bpf_get_current_task();
         e->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
         bpf_ringbuf_submit(e, 0);
+}
+
+/* The record, written by a global function (record.bpf.c), verified once
+ * per program instead of at every place a program records. */
+extern int hn_emit(const struct hn_writer *w, const struct act *a);
+
+static __always_inline void emit(const struct hn_writer *w, const struct act *a)
+{
+        hn_emit(w, a);
 }
 
 /* May the writer act where owner rules (a slice, or an identity subtree)?

@@ -13,6 +13,7 @@ struct hn_writer {
         __u64 cgroup_id;
         struct hn_exe_key exe;
         __u8 owner;
+        __u8 manager_exe; /* hpcnoded's own executable, run as root */
 };
 
 /* The writer is hpcnoded: its tgid in the manager's PID namespace is the
@@ -32,8 +33,8 @@ static __always_inline bool writer_is_manager(__u32 tgid)
 
 /* Most specific first: the manager, then the executable run by its uid, then the cgroup
  * subtree the writer runs in (nearest configured ancestor; not asked when
- * by_cgroup is false), then the uid. */
-static __always_inline void writer_identify_as(struct hn_writer *w, bool by_cgroup)
+ * by_cgroup is false), then the uid. The body of hn_writer_identify. */
+static __always_inline void writer_identify_body(struct hn_writer *w, bool by_cgroup)
 {
         struct task_struct *task = (struct task_struct *)bpf_get_current_task();
         __u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -47,6 +48,8 @@ static __always_inline void writer_identify_as(struct hn_writer *w, bool by_cgro
         w->exe.dev = BPF_CORE_READ(task, mm, exe_file, f_inode, i_sb, s_dev);
         w->exe.pad = 0;
         w->owner = HN_EVO_NONE;
+        w->manager_exe = manager_exe_ino && w->exe.ino == manager_exe_ino && w->exe.dev == manager_exe_dev &&
+                         w->uid == 0;
 
         if (writer_is_manager(w->tgid)) {
                 w->owner = HN_EVO_MANAGER;
@@ -60,10 +63,15 @@ static __always_inline void writer_identify_as(struct hn_writer *w, bool by_cgro
         }
         /* only the levels the writer's cgroup has: no helper call for the
          * others */
-        int depth = identity_cgroup_count && by_cgroup ? BPF_CORE_READ(task, cgroups, dfl_cgrp, level) : -1;
-        for (int level = HN_IDENTITY_MAX_LEVELS - 1; level >= 0; level--) {
-                if (level > depth)
-                        continue;
+        int top = identity_cgroup_count && by_cgroup ? BPF_CORE_READ(task, cgroups, dfl_cgrp, level) : -1;
+        if (top >= HN_IDENTITY_MAX_LEVELS)
+                top = HN_IDENTITY_MAX_LEVELS - 1;
+        /* nearest first, leaving by break (one path per level for the
+         * verifier, not one per level skipped) */
+        for (int i = 0; i < HN_IDENTITY_MAX_LEVELS; i++) {
+                int level = top - i;
+                if (level < 0)
+                        break;
                 __u64 id = bpf_get_current_ancestor_cgroup_id(level);
                 if (!id)
                         continue;
@@ -73,9 +81,27 @@ static __always_inline void writer_identify_as(struct hn_writer *w, bool by_cgro
                         return;
                 }
         }
-        owner = bpf_map_lookup_elem(&identity_uid, &w->uid);
+        __u32 uid = w->uid; /* a key on the stack: 6.1 takes no other memory as a map key */
+        owner = bpf_map_lookup_elem(&identity_uid, &uid);
         if (owner)
                 w->owner = *owner;
+}
+
+/* The writer, found once by a global function (record.bpf.c): the
+ * verifier checks it on its own, once per program, instead of once per
+ * path through every program that asks. What the caller decides on (the
+ * owner, whether it is hpcnoded's executable) comes back as the function's
+ * value, so the caller's verifier state never rests on what it knew of w
+ * before the call: a global function's writes to the caller's stack are
+ * not followed by every kernel's verifier. The rest of w is only read by
+ * hn_emit. Returns owner | manager_exe << 8. */
+extern int hn_writer_identify(struct hn_writer *w, int by_cgroup);
+
+static __always_inline void writer_identify_as(struct hn_writer *w, bool by_cgroup)
+{
+        int r = hn_writer_identify(w, by_cgroup);
+        w->owner = r & 0xff;
+        w->manager_exe = (r >> 8) & 1;
 }
 
 static __always_inline void writer_identify(struct hn_writer *w)

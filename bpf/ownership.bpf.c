@@ -36,14 +36,18 @@ __noinline int hn_identity_owner_of_cgroup(__u64 cgp)
         struct cgroup *cg = (struct cgroup *)cgp;
         if (!identity_cgroup_count || !on_default_hierarchy(cg))
                 return HN_EVO_NONE;
-        int level = BPF_CORE_READ(cg, level);
-        for (int l = HN_MAX_LEVELS - 1; l >= 0; l--) {
-                if (l > level)
-                        continue;
-                __u64 id = ancestor_id(cg, l);
+        /* nearest first: the cgroup, then each parent up to the root. A
+         * walk that leaves by break gives the verifier one path per level;
+         * one over ancestor levels that skipped those above the cgroup's
+         * with continue gave it one more per level skipped (45,000
+         * instructions a program). */
+        for (int i = 0; i < HN_MAX_LEVELS && cg; i++) {
+                __u64 id = cgroup_id_of(cg);
                 __u8 *owner = id ? bpf_map_lookup_elem(&identity_cgroup, &id) : NULL;
                 if (owner)
                         return *owner;
+                struct cgroup_subsys_state *up = BPF_CORE_READ(cg, self.parent);
+                cg = up ? (struct cgroup *)((char *)up - bpf_core_field_offset(struct cgroup, self)) : NULL;
         }
         return HN_EVO_NONE;
 }

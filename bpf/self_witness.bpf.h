@@ -18,7 +18,7 @@
  * adopting the pinned maps) or hpcnoded --unload. */
 static __always_inline bool manager_executable(const struct hn_writer *w)
 {
-        return manager_exe_ino && w->exe.ino == manager_exe_ino && w->exe.dev == manager_exe_dev && w->uid == 0;
+        return w->manager_exe;
 }
 
 /* A bpf(2) command (attr as the kernel reads it) on one of hpcnode's

@@ -167,12 +167,15 @@ HN_PUBLIC int hn_monitor_losses(struct hn_monitor *m, uint64_t ret[HN_EV_TYPE_MA
 /* What the programs could not do, per enum hn_drop_cause, since start. */
 HN_PUBLIC int hn_monitor_drops(struct hn_monitor *m, uint64_t ret[HN_DROP_MAX], struct hn_error *err);
 /* What the kernel counts per loaded program: run time and runs, counted
- * only while the sysctl kernel.bpf_stats_enabled is 1 (zero otherwise).
- * Fills up to max entries; *ret_n is how many there are. */
+ * only while the sysctl kernel.bpf_stats_enabled is 1 (zero otherwise),
+ * and the instructions its verifier processed at load (5.16+, else 0):
+ * what a load costs. Fills up to max entries; *ret_n is how many there
+ * are. */
 struct hn_prog_stat {
         char name[64];
         uint64_t run_time_ns;
         uint64_t run_cnt;
+        uint32_t verified_insns;
 };
 HN_PUBLIC int hn_monitor_prog_stats(struct hn_monitor *m, struct hn_prog_stat *ret, size_t max, size_t *ret_n);
 /* The kernel memory the programs' maps hold (each map's memlock, as the

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <hpcnode/monitor.h>
+#include <hpcnode/probe.h>
 
 #include "fixture.h"
 
@@ -654,6 +655,54 @@ static void losses_are_counted(void **state) {
         assert_string_equal(err.message, "invalid ring buffer size 5000: a power of two, at least 4096");
 }
 
+/* Every program of a set says what its load cost the kernel's verifier
+ * (bpf_prog_info.verified_insns, 5.16+), each within a bound: the
+ * writer's identification and the record are global functions, verified
+ * once per program. Inlined, as they were, one program took 119,000
+ * instructions and a load 750,000 (a daemon start took 13-17 s under
+ * TCG); a change that brings that back fails here. */
+#define VERIFIED_INSNS_PER_PROGRAM_MAX 40000
+
+static void programs_within_their_verifier_cost(struct hn_monitor *mon, const char *what) {
+        struct hn_prog_stat stats[128];
+        size_t n = 0;
+        assert_int_equal(hn_monitor_prog_stats(mon, stats, 128, &n), 0);
+        assert_true(n > 0 && n <= 128);
+        unsigned long long total = 0;
+        const struct hn_prog_stat *most = &stats[0];
+        for (size_t i = 0; i < n; i++) {
+                assert_int_equal(strncmp(stats[i].name, "hn_", 3), 0);
+                if (stats[i].verified_insns > VERIFIED_INSNS_PER_PROGRAM_MAX)
+                        fail_msg("%s: %s took %u instructions to verify (bound %d)", what, stats[i].name,
+                                 stats[i].verified_insns, VERIFIED_INSNS_PER_PROGRAM_MAX);
+                assert_true(stats[i].verified_insns > 0); /* every kernel the programs load on reports it */
+                total += stats[i].verified_insns;
+                if (stats[i].verified_insns > most->verified_insns)
+                        most = &stats[i];
+        }
+        printf("# %s: %zu programs, %llu instructions verified, most %u (%s)\n", what, n, total,
+               most->verified_insns, most->name);
+}
+
+static void load_cost_is_bounded(void **state) {
+        struct mon_env *m = *state;
+        REQUIRE_MONITOR(m);
+        programs_within_their_verifier_cost(m->mon, "tracepoint level");
+        struct hn_bpf_lsm_probe lsm;
+        hn_probe_bpf_lsm(NULL, &lsm);
+        if (!lsm.available) {
+                printf("# no BPF LSM here: the lsm level is bounded in the VM suite\n");
+                return;
+        }
+        struct hn_monitor *with_lsm = NULL;
+        struct hn_monitor_options o = { .cgroup_root = m->cg->s.root, .lsm = true, .attribution = HN_ATTRIBUTION_LSM };
+        struct hn_error err = { 0 };
+        if (hn_monitor_new(&o, &with_lsm, &err) < 0)
+                fail_msg("lsm level: %s", err.message);
+        programs_within_their_verifier_cost(with_lsm, "lsm level");
+        hn_monitor_free(with_lsm);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(workload_mkdir_in_pact_is_cross_slice, mon_setup, mon_teardown),
@@ -670,6 +719,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(kernel_notifications_are_not_writes, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(deep_executable_path_keeps_its_leaf_side, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(losses_are_counted, mon_setup, mon_teardown),
+                cmocka_unit_test_setup_teardown(load_cost_is_bounded, mon_setup, mon_teardown),
         };
         test_filter_from_env();
         return cmocka_run_group_tests_name("monitor", tests, NULL, NULL);

@@ -149,6 +149,7 @@ int hn_monitor_prog_stats(struct hn_monitor *m, struct hn_prog_stat *ret, size_t
                         snprintf(s->name, sizeof(s->name), "%s", bpf_program__name(prog));
                         s->run_time_ns = info.run_time_ns;
                         s->run_cnt = info.run_cnt;
+                        s->verified_insns = info.verified_insns;
                 }
                 n++;
         }
