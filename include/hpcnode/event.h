@@ -189,7 +189,8 @@ _Static_assert(__builtin_offsetof(struct hn_event, other_cgroup_id) == 408, "hn_
 enum hn_drop_cause {
         HN_DROP_TASK_STORAGE = 0, /* no room for a task's placement mark: its next move's origin is unknown */
         HN_DROP_PID_UNREAD = 1,   /* a cgroup.procs write whose pid could not be read: refused in enforce mode */
-        HN_DROP_MAX = 2,
+        HN_DROP_RECORD_FOREIGN = 2, /* userspace: a record of another layout (version or size) in the ring buffer */
+        HN_DROP_MAX = 3,
 };
 
 /* The mount guard's keys. A directory mounting on which would hide what

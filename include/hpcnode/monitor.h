@@ -211,9 +211,15 @@ HN_PUBLIC int hn_cgroup_path_by_id(const char *mount, uint64_t id, char *ret, si
  * -ENOENT when the kernel saw none (a kernel thread), -ENAMETOOLONG when
  * size is too small. */
 HN_PUBLIC int hn_event_exe_path(const struct hn_event *e, char *ret, size_t size);
+/* A record as the ring buffer holds it (size bytes at data) into *ret,
+ * its strings NUL-terminated: 0, or -EPROTO when it is not of this
+ * library's layout (HN_EVENT_VERSION, sizeof(struct hn_event)), *ret
+ * untouched. The monitor drops such a record and counts it
+ * (HN_DROP_RECORD_FOREIGN). */
+HN_PUBLIC int hn_event_from_record(const void *data, size_t size, struct hn_event *ret);
 /* "cgroup.mkdir", …; never NULL. */
 HN_PUBLIC const char *hn_event_type_name(unsigned type);
-/* "task_storage", "pid_unread"; never NULL. */
+/* "task_storage", "pid_unread", "record_foreign"; never NULL. */
 HN_PUBLIC const char *hn_drop_cause_name(unsigned cause);
 
 #ifdef __cplusplus

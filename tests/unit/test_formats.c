@@ -157,6 +157,37 @@ static void event_exe_path_decoding(void **state) {
         assert_string_equal(out, "…/deep/agent");
 }
 
+/* A ring-buffer record is taken only in this library's layout: a record
+ * of another version or size (programs of another build) is refused, the
+ * output untouched, never misread; strings come out NUL-terminated. */
+static void records_of_another_layout_refused(void **state) {
+        (void) state;
+        struct hn_event rec, out;
+        memset(&rec, 'x', sizeof(rec));
+        rec.version = HN_EVENT_VERSION;
+        rec.type = HN_EV_CGROUP_MKDIR;
+        rec.pid = 4242;
+        assert_int_equal(hn_event_from_record(&rec, sizeof(rec), &out), 0);
+        assert_int_equal(out.type, HN_EV_CGROUP_MKDIR);
+        assert_int_equal(out.pid, 4242);
+        assert_int_equal(out.comm[sizeof(out.comm) - 1], '\0');
+        assert_int_equal(out.path[sizeof(out.path) - 1], '\0');
+        assert_int_equal(strlen(out.path), sizeof(out.path) - 1);
+
+        struct hn_event untouched;
+        memset(&untouched, 0x5a, sizeof(untouched));
+        memcpy(&out, &untouched, sizeof(out));
+        rec.version = HN_EVENT_VERSION - 1;
+        assert_int_equal(hn_event_from_record(&rec, sizeof(rec), &out), -EPROTO);
+        rec.version = HN_EVENT_VERSION;
+        assert_int_equal(hn_event_from_record(&rec, sizeof(rec) - 8, &out), -EPROTO);
+        char longer[sizeof(rec) + 8] = { 0 };
+        memcpy(longer, &rec, sizeof(rec));
+        assert_int_equal(hn_event_from_record(longer, sizeof(longer), &out), -EPROTO);
+        assert_memory_equal(&out, &untouched, sizeof(out));
+        assert_string_equal(hn_drop_cause_name(HN_DROP_RECORD_FOREIGN), "record_foreign");
+}
+
 static void controller_masks(void **state) {
         (void) state;
         char buf[64];
@@ -174,6 +205,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(io_max_line_names_only_set_fields),
                 cmocka_unit_test(event_exe_path_decoding),
+                cmocka_unit_test(records_of_another_layout_refused),
                 cmocka_unit_test(limits_validation),
                 cmocka_unit_test(whole_disks_skip_empty_devices),
                 cmocka_unit_test(memory_max_parsing),

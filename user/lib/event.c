@@ -93,6 +93,21 @@ const char *hn_drop_cause_name(unsigned cause) {
                 return "task_storage";
         case HN_DROP_PID_UNREAD:
                 return "pid_unread";
+        case HN_DROP_RECORD_FOREIGN:
+                return "record_foreign";
         }
         return "unknown";
+}
+
+int hn_event_from_record(const void *data, size_t size, struct hn_event *ret) {
+        struct hn_event e;
+        if (size != sizeof(e))
+                return -EPROTO;
+        memcpy(&e, data, sizeof(e));
+        if (e.version != HN_EVENT_VERSION)
+                return -EPROTO;
+        e.comm[sizeof(e.comm) - 1] = '\0';
+        e.path[sizeof(e.path) - 1] = '\0';
+        *ret = e;
+        return 0;
 }

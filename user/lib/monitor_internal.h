@@ -36,6 +36,7 @@ struct hn_monitor {
         hn_event_fn fn;          /* of the poll in progress */
         void *userdata;
         unsigned delivered;
+        uint64_t records_foreign; /* ring-buffer records of another layout, dropped */
         /* What this process wrote into the programs' state, to find it
          * changed behind its back (hn_monitor_check_state). */
         struct identity_key *id_keys;

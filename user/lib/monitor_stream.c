@@ -27,11 +27,10 @@ void monitor_deliver(struct hn_monitor *m, const struct hn_event *e) {
 static int on_record(void *ctx, void *data, size_t size) {
         struct hn_monitor *m = ctx;
         struct hn_event e;
-        if (size < sizeof(e))
+        if (hn_event_from_record(data, size, &e) < 0) {
+                m->records_foreign++; /* programs of another build: counted, never misread */
                 return 0;
-        memcpy(&e, data, sizeof(e));
-        e.comm[sizeof(e.comm) - 1] = '\0';
-        e.path[sizeof(e.path) - 1] = '\0';
+        }
         if (e.type == HN_EV_EXEC) {
                 if (m->fsn)
                         hn_fsnotify_forget(m->fsn, e.tgid);
@@ -129,6 +128,7 @@ int hn_monitor_drops(struct hn_monitor *m, uint64_t ret[HN_DROP_MAX], struct hn_
                 if (r < 0)
                         return hn_error_set(err, HN_ERR_IO, -r, "BPF: reading drops: %s", strerror(-r));
         }
+        v[HN_DROP_RECORD_FOREIGN] += m->records_foreign; /* counted here, not by the programs */
         memcpy(ret, v, sizeof(v));
         return 0;
 }
