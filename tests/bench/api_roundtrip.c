@@ -38,16 +38,7 @@ static int connect_api(void) {
 /* One request and its reply on fd; false on any failure or error reply. */
 static bool round_trip(int fd) {
         char buf[4096];
-        size_t have = 0;
-        if (write(fd, request_line, sizeof(request_line) - 1) != (ssize_t) sizeof(request_line) - 1)
-                return false;
-        while (!have || buf[have - 1] != '\n') {
-                ssize_t n = read(fd, buf + have, sizeof(buf) - have);
-                if (n <= 0)
-                        return false;
-                have += (size_t) n;
-        }
-        return memmem(buf, have, "\"ok\":true", 9) != NULL;
+        return line_call(fd, request_line, buf, sizeof(buf));
 }
 
 struct load {

@@ -597,16 +597,6 @@ static void malformed_oversized_truncated_slow(void **state) {
         json_object_put(o);
 }
 
-/* The daemon's resident memory, kB. */
-static long rss_kb(pid_t pid) {
-        char p[64], text[4096];
-        snprintf(p, sizeof(p), "/proc/%d/status", (int) pid);
-        if (read_text(p, text, sizeof(text)) < 0)
-                return -1;
-        const char *v = strstr(text, "VmRSS:");
-        return v ? strtol(v + 6, NULL, 10) : -1;
-}
-
 /* One client pipelines 200 large audit.tail calls in one write and reads
  * none of the replies: its requests wait in its own buffer, one answered
  * at a time as it reads, and another client is served meanwhile; the
@@ -622,7 +612,7 @@ static void pipelining_client_stalls_no_one(void **state) {
         fclose(f);
         write_config(d, NULL);
         start(d);
-        long before = rss_kb(d->pid);
+        long before = process_rss_kb(d->pid);
         int hog = api_connect(d);
         size_t cap = 200 * 64, len = 0;
         char *reqs = malloc(cap);
@@ -648,7 +638,7 @@ static void pipelining_client_stalls_no_one(void **state) {
         json_object_put(m);
         /* and the daemon did not keep 200 replies: growth is one reply's
          * making (ASan's quarantine keeps freed memory resident) */
-        long during = rss_kb(d->pid);
+        long during = process_rss_kb(d->pid);
         if (during - before > 256 * 1024)
                 fail_msg("hpcnoded grew from %ld to %ld kB", before, during);
         /* the hog's first reply, whole, when it reads */

@@ -19,6 +19,12 @@ static inline int cmp_double(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
+/* For qsort over floats (latency samples kept small). */
+static inline int cmp_float(const void *a, const void *b) {
+        float x = *(const float *) a, y = *(const float *) b;
+        return x < y ? -1 : x > y;
+}
+
 /* Sorts v in place. */
 static inline double median(double *v, size_t n) {
         qsort(v, n, sizeof(*v), cmp_double);

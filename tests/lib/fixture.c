@@ -267,6 +267,31 @@ int unix_connect(const char *path) {
         return fd;
 }
 
+long process_rss_kb(pid_t pid) {
+        char p[64], text[4096];
+        snprintf(p, sizeof(p), "/proc/%d/status", (int) pid);
+        if (read_text(p, text, sizeof(text)) < 0)
+                return -1;
+        const char *v = strstr(text, "VmRSS:");
+        return v ? strtol(v + 6, NULL, 10) : -1;
+}
+
+bool line_call(int fd, const char *line, char *reply, size_t size) {
+        size_t len = strlen(line), have = 0;
+        if (size == 0 || write(fd, line, len) != (ssize_t) len)
+                return false;
+        reply[0] = '\0';
+        while (!have || reply[have - 1] != '\n') {
+                if (have == size)
+                        return false;
+                ssize_t n = read(fd, reply + have, size - have);
+                if (n <= 0)
+                        return false;
+                have += (size_t) n;
+        }
+        return memmem(reply, have, "\"ok\":true", 9) != NULL;
+}
+
 int shf(const char *fmt, ...) {
         char cmd[8192];
         va_list ap;

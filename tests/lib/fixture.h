@@ -133,6 +133,12 @@ int read_text(const char *path, char *buf, size_t size);
 int count_lines(const char *path, const char *needle);
 /* A stream socket connected to the unix socket at path; -1 and errno if not. */
 int unix_connect(const char *path);
+/* One request line (newline included) on fd and its one-line reply into
+ * reply (not NUL-terminated); false on a short write, the stream's end, a
+ * reply longer than size, or a reply without "ok":true. */
+bool line_call(int fd, const char *line, char *reply, size_t size);
+/* A process's resident memory (VmRSS), kB; -1 if it cannot be read. */
+long process_rss_kb(pid_t pid);
 /* A shell command, formatted; its exit code (128 if it did not exit). */
 int shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prometheus' own parser and linter (promtool check metrics, from
