@@ -179,8 +179,9 @@ struct hn_prog_stat {
 };
 HN_PUBLIC int hn_monitor_prog_stats(struct hn_monitor *m, struct hn_prog_stat *ret, size_t max, size_t *ret_n);
 /* The kernel memory the programs' maps hold (each map's memlock, as the
- * kernel reports it in its fdinfo), and how many maps. Outputs untouched
- * on failure (a negative errno). */
+ * kernel reports it in its fdinfo), and how many maps, read again at most
+ * every 5 s (it moves only as maps without preallocation fill). Outputs
+ * untouched on failure (a negative errno). */
 HN_PUBLIC int hn_monitor_map_memory(struct hn_monitor *m, uint64_t *ret_bytes, size_t *ret_maps);
 
 /* The emergency in force until expires_unix (CLOCK_REALTIME seconds), or

@@ -209,34 +209,66 @@ static void queue_error(struct hnd_api_client *c, enum hn_error_kind kind, int s
         json_object_put(o);
 }
 
-static void *job_thread(void *arg) {
+/* A worker of the pool: runs jobs handed to it until the API stops.
+ * Threads are made as calls need them, up to HND_API_MAX_JOBS, and kept:
+ * a thread made and torn down per call cost more than most calls. */
+static void *job_worker(void *arg) {
         struct hnd_api_job *j = arg;
         struct hnd_api *a = j->api;
-        hnd_api_run(j->pending);
         pthread_mutex_lock(&a->jobs_lock);
-        j->next = a->done;
-        a->done = j;
-        uint64_t one = 1;
-        (void) !write(a->done_efd, &one, sizeof(one));
-        a->jobs_running--;
+        for (;;) {
+                pthread_mutex_unlock(&a->jobs_lock);
+                hnd_api_run(j->pending);
+                pthread_mutex_lock(&a->jobs_lock);
+                j->next = a->done;
+                a->done = j;
+                uint64_t one = 1;
+                (void) !write(a->done_efd, &one, sizeof(one));
+                a->jobs_running--;
+                pthread_cond_broadcast(&a->jobs_cond);
+                a->workers_idle++;
+                while (!a->ready && !a->workers_stop)
+                        pthread_cond_wait(&a->work_cond, &a->jobs_lock);
+                if (!a->ready)
+                        break; /* stopping, nothing handed over: idle count taken back below */
+                j = a->ready;
+                a->ready = j->next;
+                j->next = NULL;
+        }
+        a->workers_idle--;
+        a->workers--;
         pthread_cond_broadcast(&a->jobs_cond);
         pthread_mutex_unlock(&a->jobs_lock);
         return NULL;
 }
 
-/* On a thread of its own; false if none can be had (too many running). */
+/* To an idle worker, or a new one; false if HND_API_MAX_JOBS run. */
 static bool job_spawn(struct hnd_api_job *j) {
         struct hnd_api *a = j->api;
-        pthread_attr_t attr;
-        pthread_t t;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        bool ok = false;
         pthread_mutex_lock(&a->jobs_lock);
-        bool ok = a->jobs_running < HND_API_MAX_JOBS && pthread_create(&t, &attr, job_thread, j) == 0;
+        if (a->jobs_running < HND_API_MAX_JOBS && a->workers_idle > 0) {
+                a->workers_idle--; /* that worker is this job's: it pops one job per wake */
+                j->next = NULL;
+                struct hnd_api_job **tail = &a->ready;
+                while (*tail)
+                        tail = &(*tail)->next;
+                *tail = j;
+                pthread_cond_signal(&a->work_cond);
+                ok = true;
+        } else if (a->jobs_running < HND_API_MAX_JOBS) {
+                pthread_attr_t attr;
+                pthread_t t;
+                pthread_attr_init(&attr);
+                pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+                ok = pthread_create(&t, &attr, job_worker, j) == 0;
+                pthread_attr_destroy(&attr);
+                if (ok)
+                        a->workers++;
+        }
         if (ok)
                 a->jobs_running++;
         pthread_mutex_unlock(&a->jobs_lock);
-        pthread_attr_destroy(&attr);
         return ok;
 }
 
@@ -540,7 +572,7 @@ int hnd_api_start(struct hnd_api *a, sd_event *ev, struct hnd_daemon *d, struct 
         const char *path = d->cfg.control_socket;
         *a = (struct hnd_api){ .d = d, .ev = ev, .fd = -1, .tap_efd = -1, .done_efd = -1,
                                .tap_lock = PTHREAD_MUTEX_INITIALIZER, .jobs_lock = PTHREAD_MUTEX_INITIALIZER,
-                               .jobs_cond = PTHREAD_COND_INITIALIZER };
+                               .jobs_cond = PTHREAD_COND_INITIALIZER, .work_cond = PTHREAD_COND_INITIALIZER };
         a->waiting_tail = &a->waiting;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         if (strlen(path) >= sizeof(sa.sun_path))
@@ -591,9 +623,14 @@ void hnd_api_stop(struct hnd_api *a) {
         }
         a->waiting = NULL;
         a->waiting_tail = &a->waiting;
-        /* Calls still running finish first (a kill waits its timeout at most). */
+        /* Calls still running finish first (a kill waits its timeout at
+         * most); then the idle workers go. */
         pthread_mutex_lock(&a->jobs_lock);
         while (a->jobs_running)
+                pthread_cond_wait(&a->jobs_cond, &a->jobs_lock);
+        a->workers_stop = true;
+        pthread_cond_broadcast(&a->work_cond);
+        while (a->workers)
                 pthread_cond_wait(&a->jobs_cond, &a->jobs_lock);
         pthread_mutex_unlock(&a->jobs_lock);
         jobs_finish(a);

@@ -9,6 +9,7 @@
 #define HND_API_SERVER_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,7 +20,7 @@
 #define HND_API_REQUEST_MAX (64u * 1024u)
 #define HND_API_REPLY_BACKLOG (1u << 20) /* unread reply bytes before a client is no longer read */
 #define HND_API_STREAM_BACKLOG (8u << 20) /* unread records before a subscriber is dropped */
-#define HND_API_MAX_JOBS 16 /* calls that may wait, running at once on their own threads */
+#define HND_API_MAX_JOBS 16 /* calls that may wait, running at once on the pool's threads */
 
 struct hnd_daemon;
 struct hnd_api_client;
@@ -53,6 +54,12 @@ struct hnd_api {
          * clients. The loop's alone. */
         struct hnd_api_job *waiting, **waiting_tail;
         unsigned jobs_running;
+        /* The pool: workers made as calls need them and kept; a job handed
+         * to an idle one waits in ready (under jobs_lock). */
+        struct hnd_api_job *ready;
+        pthread_cond_t work_cond;
+        unsigned workers, workers_idle;
+        bool workers_stop;
         int done_efd;
         sd_event_source *done_src;
 };

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -61,15 +62,27 @@ size_t bpf_fd_count_keys(int fd, size_t ksize, bool (*count)(int fd, const void 
 }
 
 struct wanted_keys {
-        const char *keys;
+        const char *keys; /* sorted by memcmp */
         size_t n, ksize;
 };
 
+static int key_compare(const void *a, const void *b, void *ksize) {
+        return memcmp(a, b, *(const size_t *) ksize);
+}
+
 static bool key_wanted(const void *key, void *userdata) {
         const struct wanted_keys *w = userdata;
-        for (size_t i = 0; i < w->n; i++)
-                if (!memcmp(w->keys + i * w->ksize, key, w->ksize))
+        size_t lo = 0, hi = w->n;
+        while (lo < hi) { /* a search, not a scan: a pass compares n log n keys, not n² */
+                size_t mid = lo + (hi - lo) / 2;
+                int c = memcmp(w->keys + mid * w->ksize, key, w->ksize);
+                if (c == 0)
                         return true;
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
         return false;
 }
 
@@ -82,8 +95,76 @@ int bpf_keys_replace(const struct bpf_map *map, const void *want, const uint8_t 
                 if (bpf_map__update_elem(map, (const char *) want + i * ksize, ksize, &v, 1, BPF_ANY) < 0)
                         return -errno;
         }
-        struct wanted_keys w = { want, n, ksize };
-        return bpf_keys_delete_except(map, ksize, key_wanted, &w);
+        char *sorted = malloc(n ? n * ksize : 1);
+        if (!sorted)
+                return -ENOMEM;
+        if (n)
+                memcpy(sorted, want, n * ksize);
+        qsort_r(sorted, n, ksize, key_compare, &ksize);
+        struct wanted_keys w = { sorted, n, ksize };
+        int r = bpf_keys_delete_except(map, ksize, key_wanted, &w);
+        free(sorted);
+        return r;
+}
+
+struct sorted_index {
+        const char *keys;
+        size_t ksize;
+};
+
+static int index_compare(const void *a, const void *b, void *userdata) {
+        const struct sorted_index *s = userdata;
+        return memcmp(s->keys + *(const size_t *) a * s->ksize, s->keys + *(const size_t *) b * s->ksize, s->ksize);
+}
+
+/* The positions of keys (n of ksize bytes) in key order; NULL without memory. */
+static size_t *index_sorted(const char *keys, size_t n, size_t ksize) {
+        size_t *idx = malloc((n ? n : 1) * sizeof(size_t));
+        if (!idx)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                idx[i] = i;
+        struct sorted_index s = { keys, ksize };
+        qsort_r(idx, n, sizeof(size_t), index_compare, &s);
+        return idx;
+}
+
+/* The position of key among keys by the index; -1 if absent. */
+static ssize_t index_find(const char *keys, const size_t *idx, size_t n, size_t ksize, const void *key) {
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = memcmp(keys + idx[mid] * ksize, key, ksize);
+                if (c == 0)
+                        return (ssize_t) idx[mid];
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return -1;
+}
+
+int bpf_keys_update(const struct bpf_map *map, const void *had, const uint8_t *had_values, size_t had_n,
+                    const void *want, const uint8_t *values, size_t n, size_t ksize) {
+        const char *h = had, *w = want;
+        _cleanup_free_ size_t *had_idx = index_sorted(h, had_n, ksize);
+        _cleanup_free_ size_t *want_idx = index_sorted(w, n, ksize);
+        if (!had_idx || !want_idx)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                uint8_t v = values ? values[i] : 1;
+                ssize_t j = index_find(h, had_idx, had_n, ksize, w + i * ksize);
+                if (j >= 0 && (had_values ? had_values[j] : 1) == v)
+                        continue; /* there already, as it should be */
+                if (bpf_map__update_elem(map, w + i * ksize, ksize, &v, 1, BPF_ANY) < 0)
+                        return -errno;
+        }
+        for (size_t j = 0; j < had_n; j++)
+                if (index_find(w, want_idx, n, ksize, h + j * ksize) < 0 &&
+                    bpf_map__delete_elem(map, h + j * ksize, ksize, 0) < 0 && errno != ENOENT)
+                        return -errno;
+        return 0;
 }
 
 bool bpf_keys_intact(const struct bpf_map *map, const void *want, const uint8_t *values, size_t n, size_t ksize) {

@@ -14,6 +14,12 @@ int bpf_keys_delete_except(const struct bpf_map *map, size_t ksize, bool (*keep)
 /* Makes map's keys exactly want (n keys of ksize bytes), each with its
  * one-byte value (values NULL: 1). */
 int bpf_keys_replace(const struct bpf_map *map, const void *want, const uint8_t *values, size_t n, size_t ksize);
+/* Brings map from had (what was written last: had_n keys, had_values)
+ * to want by the difference alone: the keys new or with another value
+ * written first, then the keys no longer wanted removed. Only as good as
+ * had: where the map may have been changed since, bpf_keys_replace. */
+int bpf_keys_update(const struct bpf_map *map, const void *had, const uint8_t *had_values, size_t had_n,
+                    const void *want, const uint8_t *values, size_t n, size_t ksize);
 /* Whether map holds exactly those keys with those values. */
 bool bpf_keys_intact(const struct bpf_map *map, const void *want, const uint8_t *values, size_t n, size_t ksize);
 

@@ -160,17 +160,26 @@ void monitor_guard_free(struct hn_monitor *m) {
         }
 }
 
-/* One part written (added first, the rest removed after) and kept. */
+/* One part written (added first, the rest removed after) and kept. A
+ * pass writes only what changed since the part was last written whole
+ * (a pass that rewrote thousands of keys each time was most of a mount
+ * call's cost); after a failure, or where no write is known, the whole
+ * part. The tick's check (hn_monitor_check_state) still compares every
+ * key with the map and rewrites a part someone else changed. */
 static int guard_part_set(struct hn_monitor *m, enum guard_part p, void *keys, uint8_t *values, size_t n) {
-        int r = bpf_keys_replace(guard_map(m, p), keys, values, n, guard_ksize[p]);
+        struct guard_set *had = &m->guard[p];
+        int r = had->written ? bpf_keys_update(guard_map(m, p), had->keys, had->values, had->n, keys, values, n,
+                                               guard_ksize[p])
+                             : bpf_keys_replace(guard_map(m, p), keys, values, n, guard_ksize[p]);
         if (r < 0) {
+                had->written = false; /* the map is somewhere between: the next write is whole */
                 free(keys);
                 free(values);
                 return r;
         }
-        free(m->guard[p].keys);
-        free(m->guard[p].values);
-        m->guard[p] = (struct guard_set){ keys, values, n };
+        free(had->keys);
+        free(had->values);
+        *had = (struct guard_set){ keys, values, n, true };
         return 0;
 }
 
@@ -179,6 +188,11 @@ static void *copy_keys(const void *src, size_t n, size_t ksize) {
         if (v && n)
                 memcpy(v, src, n * ksize);
         return v;
+}
+
+static int kinded_compare(const void *a, const void *b) {
+        uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b; /* the id leads each entry */
+        return x < y ? -1 : x > y;
 }
 
 int hn_monitor_set_mount_guard(struct hn_monitor *m, const struct hn_mount_guard *g, struct hn_error *err) {
@@ -206,19 +220,32 @@ int hn_monitor_set_mount_guard(struct hn_monitor *m, const struct hn_mount_guard
                 free(kinds);
                 return hn_error_set(err, HN_ERR_IO, ENOMEM, "out of memory");
         }
-        size_t k = 0;
-        for (size_t i = 0; i < g->n_held + g->n_ancestors; i++) {
-                bool held = i < g->n_held;
-                uint32_t id = held ? g->held[i] : g->ancestors[i - g->n_held];
-                size_t j = 0;
-                while (j < k && ids[j] != id)
-                        j++;
-                if (j == k) {
-                        ids[k] = id;
-                        kinds[k++] = 0;
-                }
-                kinds[j] |= held ? HN_GUARD_HELD : HN_GUARD_ANCESTOR;
+        /* the union of held and ancestors, each id once with its kinds:
+         * every id sorted, then each run of one id folded (a scan of the
+         * union for each id was n² at thousands of binds) */
+        struct kinded {
+                uint32_t id;
+                uint8_t kind;
+        } *all = malloc((n_mounts ? n_mounts : 1) * sizeof(*all));
+        if (!all) {
+                free(ids);
+                free(kinds);
+                return hn_error_set(err, HN_ERR_IO, ENOMEM, "out of memory");
         }
+        for (size_t i = 0; i < n_mounts; i++)
+                all[i] = i < g->n_held ? (struct kinded){ g->held[i], HN_GUARD_HELD }
+                                       : (struct kinded){ g->ancestors[i - g->n_held], HN_GUARD_ANCESTOR };
+        qsort(all, n_mounts, sizeof(*all), kinded_compare);
+        size_t k = 0;
+        for (size_t i = 0; i < n_mounts; i++) {
+                if (k && ids[k - 1] == all[i].id) {
+                        kinds[k - 1] |= all[i].kind;
+                        continue;
+                }
+                ids[k] = all[i].id;
+                kinds[k++] = all[i].kind;
+        }
+        free(all);
         struct {
                 const void *src;
                 size_t n;
@@ -423,10 +450,10 @@ int hn_monitor_check_state(struct hn_monitor *m, char *ret_detail, size_t size) 
                 tamper_note_add(&t, "slice_level");
         }
         for (int p = 0; p < GUARD_PARTS; p++) {
-                const struct guard_set *g = &m->guard[p];
+                struct guard_set *g = &m->guard[p];
                 if (!g->keys || bpf_keys_intact(guard_map(m, p), g->keys, g->values, g->n, guard_ksize[p]))
                         continue;
-                (void) bpf_keys_replace(guard_map(m, p), g->keys, g->values, g->n, guard_ksize[p]);
+                g->written = bpf_keys_replace(guard_map(m, p), g->keys, g->values, g->n, guard_ksize[p]) == 0;
                 tamper_note_add(&t, guard_names[p]);
         }
         if (memcmp(m->skel->bss->held_image_devs, m->image_devs, sizeof(m->image_devs)) != 0) {

@@ -22,6 +22,8 @@
 
 struct hn_fsnotify;
 
+#define HN_MAP_MEMORY_FRESH_USEC (5u * 1000u * 1000u)
+
 struct hn_monitor {
         struct hpcnode *skel;
         struct ring_buffer *rb;
@@ -37,6 +39,9 @@ struct hn_monitor {
         void *userdata;
         unsigned delivered;
         uint64_t records_foreign; /* ring-buffer records of another layout, dropped */
+        uint64_t map_bytes;       /* the maps' memlock as last read (hn_monitor_map_memory) */
+        size_t maps;
+        uint64_t map_bytes_usec;  /* when (CLOCK_MONOTONIC); read again after HN_MAP_MEMORY_FRESH_USEC */
         /* What this process wrote into the programs' state, to find it
          * changed behind its back (hn_monitor_check_state). */
         struct identity_key *id_keys;
@@ -54,6 +59,7 @@ struct hn_monitor {
                 void *keys;
                 uint8_t *values;
                 size_t n;
+                bool written; /* the map holds exactly these: the next change is written as a difference */
         } guard[4]; /* enum guard_part: what the mount guard was last given */
         uint32_t image_devs[8], guard_on; /* and its .bss part */
         char bases[2][HN_MOUNT_BASE_LEN];

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "clock.h"
 #include "error_set.h"
 #include "kernel_key.h"
 #include "monitor_internal.h"
@@ -159,6 +160,15 @@ int hn_monitor_prog_stats(struct hn_monitor *m, struct hn_prog_stat *ret, size_t
 
 int hn_monitor_map_memory(struct hn_monitor *m, uint64_t *ret_bytes, size_t *ret_maps) {
         struct bpf_map *map;
+        uint64_t now = monotonic_usec();
+        if (m->map_bytes_usec && now - m->map_bytes_usec < HN_MAP_MEMORY_FRESH_USEC) {
+                /* read again at most every few seconds: it moves only as
+                 * maps without preallocation fill (task storage), and a
+                 * status call read 23 fdinfo files every time */
+                *ret_bytes = m->map_bytes;
+                *ret_maps = m->maps;
+                return 0;
+        }
         uint64_t bytes = 0;
         size_t n = 0;
         bpf_object__for_each_map(map, m->skel->obj) {
@@ -172,7 +182,8 @@ int hn_monitor_map_memory(struct hn_monitor *m, uint64_t *ret_bytes, size_t *ret
                 bytes += v;
                 n++;
         }
-        *ret_bytes = bytes;
-        *ret_maps = n;
+        *ret_bytes = m->map_bytes = bytes;
+        *ret_maps = m->maps = n;
+        m->map_bytes_usec = now;
         return 0;
 }
