@@ -101,8 +101,12 @@ fn pact_e2e() {
     assert!(!root.join("workload.slice/intruder.scope").exists());
     // a process placed before its program runs, killed by destroy
     let client = CgroupClient::connect_default().unwrap();
+    // the shell's builtins alone, and one write: a cat of its own would be
+    // a second process in the scope for as long as it takes to exit (seen
+    // counted), and a write per line would reach the read below in parts
     let mut cat = Command::new("sh");
-    cat.arg("-c").arg("cat /proc/self/cgroup; exec sleep 60");
+    cat.arg("-c")
+        .arg("s=; while read -r l; do s=\"$s$l\n\"; done < /proc/self/cgroup; printf %s \"$s\"; exec sleep 60");
     let mut child = client.spawn_into_with(&h, &cat, Stdio::null(), Stdio::piped(), Stdio::inherit()).unwrap();
     let mut first = [0u8; 512];
     let n = child.stdout.as_mut().unwrap().read(&mut first).unwrap();
