@@ -61,52 +61,6 @@ size_t bpf_fd_count_keys(int fd, size_t ksize, bool (*count)(int fd, const void 
         return n;
 }
 
-struct wanted_keys {
-        const char *keys; /* sorted by memcmp */
-        size_t n, ksize;
-};
-
-static int key_compare(const void *a, const void *b, void *ksize) {
-        return memcmp(a, b, *(const size_t *) ksize);
-}
-
-static bool key_wanted(const void *key, void *userdata) {
-        const struct wanted_keys *w = userdata;
-        size_t lo = 0, hi = w->n;
-        while (lo < hi) { /* a search, not a scan: a pass compares n log n keys, not n² */
-                size_t mid = lo + (hi - lo) / 2;
-                int c = memcmp(w->keys + mid * w->ksize, key, w->ksize);
-                if (c == 0)
-                        return true;
-                if (c < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return false;
-}
-
-/* Replaces a map's keys with want (n keys of size ksize; one-byte values,
- * 1 where values is NULL): adds first, then removes the rest, so a held
- * mount is never unguarded in between. */
-int bpf_keys_replace(const struct bpf_map *map, const void *want, const uint8_t *values, size_t n, size_t ksize) {
-        for (size_t i = 0; i < n; i++) {
-                uint8_t v = values ? values[i] : 1;
-                if (bpf_map__update_elem(map, (const char *) want + i * ksize, ksize, &v, 1, BPF_ANY) < 0)
-                        return -errno;
-        }
-        char *sorted = malloc(n ? n * ksize : 1);
-        if (!sorted)
-                return -ENOMEM;
-        if (n)
-                memcpy(sorted, want, n * ksize);
-        qsort_r(sorted, n, ksize, key_compare, &ksize);
-        struct wanted_keys w = { sorted, n, ksize };
-        int r = bpf_keys_delete_except(map, ksize, key_wanted, &w);
-        free(sorted);
-        return r;
-}
-
 struct sorted_index {
         const char *keys;
         size_t ksize;
@@ -129,7 +83,8 @@ static size_t *index_sorted(const char *keys, size_t n, size_t ksize) {
         return idx;
 }
 
-/* The position of key among keys by the index; -1 if absent. */
+/* The position of key among keys, by a search of the index (a scan for
+ * each key was n² at thousands of keys); -1 if absent. */
 static ssize_t index_find(const char *keys, const size_t *idx, size_t n, size_t ksize, const void *key) {
         size_t lo = 0, hi = n;
         while (lo < hi) {
@@ -143,6 +98,33 @@ static ssize_t index_find(const char *keys, const size_t *idx, size_t n, size_t 
                         hi = mid;
         }
         return -1;
+}
+
+struct wanted_keys {
+        const char *keys;
+        const size_t *idx;
+        size_t n, ksize;
+};
+
+static bool key_wanted(const void *key, void *userdata) {
+        const struct wanted_keys *w = userdata;
+        return index_find(w->keys, w->idx, w->n, w->ksize, key) >= 0;
+}
+
+/* Replaces a map's keys with want (n keys of size ksize; one-byte values,
+ * 1 where values is NULL): adds first, then removes the rest, so a held
+ * mount is never unguarded in between. */
+int bpf_keys_replace(const struct bpf_map *map, const void *want, const uint8_t *values, size_t n, size_t ksize) {
+        for (size_t i = 0; i < n; i++) {
+                uint8_t v = values ? values[i] : 1;
+                if (bpf_map__update_elem(map, (const char *) want + i * ksize, ksize, &v, 1, BPF_ANY) < 0)
+                        return -errno;
+        }
+        _cleanup_free_ size_t *idx = index_sorted(want, n, ksize);
+        if (!idx)
+                return -ENOMEM;
+        struct wanted_keys w = { want, idx, n, ksize };
+        return bpf_keys_delete_except(map, ksize, key_wanted, &w);
 }
 
 int bpf_keys_update(const struct bpf_map *map, const void *had, const uint8_t *had_values, size_t had_n,
