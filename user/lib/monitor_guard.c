@@ -161,10 +161,9 @@ void monitor_guard_free(struct hn_monitor *m) {
 }
 
 /* One part written (added first, the rest removed after) and kept. A
- * pass writes only what changed since the part was last written whole
- * (a pass that rewrote thousands of keys each time was most of a mount
- * call's cost); after a failure, or where no write is known, the whole
- * part. The tick's check (hn_monitor_check_state) still compares every
+ * pass writes only what changed since the part was last written (a pass
+ * that rewrote thousands of keys each time was most of a mount call's
+ * cost); after a failed write, or before any, the whole part. The tick's check (hn_monitor_check_state) still compares every
  * key with the map and rewrites a part someone else changed. */
 static int guard_part_set(struct hn_monitor *m, enum guard_part p, void *keys, uint8_t *values, size_t n) {
         struct guard_set *had = &m->guard[p];
