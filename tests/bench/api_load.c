@@ -112,10 +112,30 @@ static bool timed(struct client *c, int fd, enum kind k, const char *line) {
         return true;
 }
 
+/* Each kind's request lines for client id: one call, or two (a create
+ * and its destroy, an acquire and its release; else the second is ""). */
+static void requests_of(int id, char req[K_N][2][512]) {
+        memset(req, 0, sizeof(char[K_N][2][512]));
+        snprintf(req[K_STATUS][0], 512, "{\"call\":\"status\"}\n");
+        snprintf(req[K_SCOPE_METRICS][0], 512, "{\"call\":\"scope.metrics\",\"args\":{\"path\":\"workload.slice\"}}\n");
+        snprintf(req[K_SCOPE_LIST][0], 512, "{\"call\":\"scope.list\",\"args\":{\"slice\":\"workload.slice\"}}\n");
+        snprintf(req[K_METRICS][0], 512, "{\"call\":\"metrics\"}\n");
+        snprintf(req[K_TREE][0], 512, "{\"call\":\"tree\"}\n");
+        snprintf(req[K_SCOPE][0], 512,
+                 "{\"call\":\"scope.create\",\"args\":{\"parent\":\"workload.slice\",\"name\":\"load-%d\"}}\n", id);
+        snprintf(req[K_SCOPE][1], 512, "{\"call\":\"scope.destroy\",\"args\":{\"path\":\"workload.slice/load-%d.scope\"}}\n",
+                 id);
+        snprintf(req[K_MOUNT][0], 512, "{\"call\":\"mount.acquire\",\"args\":{\"image\":\"%s\",\"allocation\":\"load-%d\"}}\n",
+                 image, id);
+        snprintf(req[K_MOUNT][1], 512, "{\"call\":\"mount.release\",\"args\":{\"image\":\"%s\",\"allocation\":\"load-%d\"}}\n",
+                 image, id);
+}
+
 static void *client_run(void *arg) {
         struct client *c = arg;
+        char req[K_N][2][512];
+        requests_of(c->id, req); /* once: the loop below only sends */
         int fd = unix_connect(sock_path);
-        char line[1024];
         if (fd < 0) {
                 c->failed = true;
                 snprintf(c->why, sizeof(c->why), "connect %s: %s", sock_path, strerror(errno));
@@ -123,47 +143,7 @@ static void *client_run(void *arg) {
         }
         for (unsigned t = 0; now_us() < c->until && c->calls < c->max_calls; t++) {
                 enum kind k = turn[(t + (unsigned) c->id) % 20];
-                bool ok = true;
-                switch (k) {
-                case K_STATUS:
-                        ok = timed(c, fd, k, "{\"call\":\"status\"}\n");
-                        break;
-                case K_SCOPE_METRICS:
-                        ok = timed(c, fd, k, "{\"call\":\"scope.metrics\",\"args\":{\"path\":\"workload.slice\"}}\n");
-                        break;
-                case K_SCOPE_LIST:
-                        ok = timed(c, fd, k, "{\"call\":\"scope.list\",\"args\":{\"slice\":\"workload.slice\"}}\n");
-                        break;
-                case K_METRICS:
-                        ok = timed(c, fd, k, "{\"call\":\"metrics\"}\n");
-                        break;
-                case K_TREE:
-                        ok = timed(c, fd, k, "{\"call\":\"tree\"}\n");
-                        break;
-                case K_SCOPE:
-                        snprintf(line, sizeof(line),
-                                 "{\"call\":\"scope.create\",\"args\":{\"parent\":\"workload.slice\",\"name\":\"load-%d\"}}\n",
-                                 c->id);
-                        ok = timed(c, fd, k, line);
-                        snprintf(line, sizeof(line),
-                                 "{\"call\":\"scope.destroy\",\"args\":{\"path\":\"workload.slice/load-%d.scope\"}}\n",
-                                 c->id);
-                        ok = ok && timed(c, fd, k, line);
-                        break;
-                case K_MOUNT:
-                        snprintf(line, sizeof(line),
-                                 "{\"call\":\"mount.acquire\",\"args\":{\"image\":\"%s\",\"allocation\":\"load-%d\"}}\n",
-                                 image, c->id);
-                        ok = timed(c, fd, k, line);
-                        snprintf(line, sizeof(line),
-                                 "{\"call\":\"mount.release\",\"args\":{\"image\":\"%s\",\"allocation\":\"load-%d\"}}\n",
-                                 image, c->id);
-                        ok = ok && timed(c, fd, k, line);
-                        break;
-                default:
-                        break;
-                }
-                if (!ok)
+                if (!timed(c, fd, k, req[k][0]) || (req[k][1][0] && !timed(c, fd, k, req[k][1])))
                         break;
         }
         close(fd);

@@ -267,13 +267,25 @@ int unix_connect(const char *path) {
         return fd;
 }
 
-long process_rss_kb(pid_t pid) {
-        char p[64], text[4096];
+/* The value after name ("VmRSS:") in /proc/PID/status, up to the line's
+ * end, into text (which holds the file); NULL if there is none. */
+static const char *process_status_field(pid_t pid, const char *name, char *text, size_t size) {
+        char p[64];
         snprintf(p, sizeof(p), "/proc/%d/status", (int) pid);
-        if (read_text(p, text, sizeof(text)) < 0)
-                return -1;
-        const char *v = strstr(text, "VmRSS:");
-        return v ? strtol(v + 6, NULL, 10) : -1;
+        if (read_text(p, text, size) < 0)
+                return NULL;
+        char *v = strstr(text, name);
+        if (!v)
+                return NULL;
+        v += strlen(name);
+        v[strcspn(v, "\n")] = '\0';
+        return v + strspn(v, " \t");
+}
+
+long process_rss_kb(pid_t pid) {
+        char text[4096];
+        const char *v = process_status_field(pid, "VmRSS:", text, sizeof(text));
+        return v ? strtol(v, NULL, 10) : -1;
 }
 
 bool line_call(int fd, const char *line, char *reply, size_t size) {
@@ -573,9 +585,10 @@ int freeze_v1_task(const char *group, pid_t pid, char *why, size_t why_size) {
         char p[PATH_MAX], buf[256];
         snprintf(p, sizeof(p), "%s/tasks", group);
         snprintf(buf, sizeof(buf), "%d", (int) pid);
-        if (write_text(p, buf) < 0) {
-                snprintf(why, why_size, "%s: %s", p, strerror(errno));
-                return -errno;
+        int r = write_text(p, buf);
+        if (r < 0) {
+                snprintf(why, why_size, "%s: %s", p, strerror(-r));
+                return r;
         }
         snprintf(p, sizeof(p), "%s/freezer.state", group);
         /* 120 s: a liveness wait. FROZEN written again each second makes
@@ -583,24 +596,18 @@ int freeze_v1_task(const char *group, pid_t pid, char *why, size_t why_size) {
          * loaded machine had not yet scheduled into the refrigerator is
          * asked again instead of waited on. */
         for (int i = 0; i < 6000; i++) {
-                if (i % 50 == 0 && write_text(p, "FROZEN") < 0) {
-                        snprintf(why, why_size, "%s: %s", p, strerror(errno));
-                        return -errno;
+                if (i % 50 == 0 && (r = write_text(p, "FROZEN")) < 0) {
+                        snprintf(why, why_size, "%s: %s", p, strerror(-r));
+                        return r;
                 }
                 if (read_text(p, buf, sizeof(buf)) >= 0 && strncmp(buf, "FROZEN", 6) == 0)
                         return 0;
                 usleep(20000);
         }
-        char status[PATH_MAX], line[256] = "State: (gone)";
-        snprintf(status, sizeof(status), "/proc/%d/status", (int) pid);
-        FILE *f = fopen(status, "re");
-        while (f && fgets(line, sizeof(line), f) && strncmp(line, "State:", 6) != 0)
-                ;
-        if (f)
-                fclose(f);
-        line[strcspn(line, "\n")] = '\0';
+        char text[4096];
+        const char *state = process_status_field(pid, "State:", text, sizeof(text));
         buf[strcspn(buf, "\n")] = '\0';
-        snprintf(why, why_size, "%s still %s after 120 s; task %d: %s", p, buf, (int) pid, line);
+        snprintf(why, why_size, "%s still %s after 120 s; task %d: %s", p, buf, (int) pid, state ? state : "gone");
         write_text(p, "THAWED");
         return -ETIMEDOUT;
 }
