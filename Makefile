@@ -41,8 +41,14 @@ VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
 HN_BPF_PARTS := ownership record cgroup_structure control_guard placement_guard kill_attribution mount_guard self_guard \
 	self_witness
 HN_BPF_OBJS := $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(HN_BPF_PARTS))
+# The compat object: the same parts built with HN_BPF_COMPAT, for kernels
+# without what Linux 5.11-5.17 added (bpf/compat.bpf.h); the loader picks it
+# by probe and opens it through hpcnode's skeleton, so the two skeletons
+# must be alike but for their names (checked when it is built).
+HN_COMPAT_OBJS := $(patsubst %,$(BUILD)/bpf/compat/%.bpf.o,$(HN_BPF_PARTS))
 BPF_ALONE := $(filter-out $(HN_BPF_PARTS),$(patsubst bpf/%.bpf.c,%,$(wildcard bpf/*.bpf.c)))
-BPF_SKELS := $(BUILD)/bpf/hpcnode.skel.h $(patsubst %,$(BUILD)/bpf/%.skel.h,$(BPF_ALONE))
+BPF_SKELS := $(BUILD)/bpf/hpcnode.skel.h $(BUILD)/bpf/hpcnode_compat.skel.h \
+	$(patsubst %,$(BUILD)/bpf/%.skel.h,$(BPF_ALONE))
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ivmlinux/$(ARCH) -Iinclude
 
 LIB_SRCS := $(wildcard user/lib/*.c)
@@ -105,8 +111,24 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard bpf/*.h include/hpcnod
 	@mkdir -p $(dir $@)
 	clang $(BPF_CFLAGS) -c $< -o $@
 
+$(BUILD)/bpf/compat/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard bpf/*.h include/hpcnode/*.h)
+	@mkdir -p $(dir $@)
+	clang $(BPF_CFLAGS) -DHN_BPF_COMPAT -c $< -o $@
+
 $(BUILD)/bpf/hpcnode.bpf.o: $(HN_BPF_OBJS)
 	bpftool gen object $@ $^
+
+$(BUILD)/bpf/hpcnode_compat.bpf.o: $(HN_COMPAT_OBJS)
+	bpftool gen object $@ $^
+
+# Same programs, maps and globals in the same layout, or no skeleton.
+$(BUILD)/bpf/hpcnode_compat.skel.h: $(BUILD)/bpf/hpcnode_compat.bpf.o $(BUILD)/bpf/hpcnode.skel.h
+	bpftool gen skeleton $< name hpcnode_compat > $@.tmp
+	@sed -n '/^struct hpcnode_compat {/,/^};/p' $@.tmp | sed 's/hpcnode_compat/hpcnode/g' > $@.layout
+	@sed -n '/^struct hpcnode {/,/^};/p' $(BUILD)/bpf/hpcnode.skel.h | diff -u - $@.layout >&2 || \
+		{ echo "the compat object's skeleton differs from hpcnode's (above)" >&2; rm -f $@.tmp $@.layout; exit 1; }
+	@rm -f $@.layout
+	@mv $@.tmp $@
 
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	bpftool gen skeleton $< name $* > $@

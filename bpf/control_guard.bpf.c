@@ -158,23 +158,31 @@ static __always_inline int judge_xattr(struct dentry *dentry, const char *xattr,
         return verdict(&w, &a, deny, lsm_records_writes);
 }
 
-/* The first argument is the mount's idmap (6.3+) or user namespace: either
- * way, not looked at. */
-SEC("lsm/inode_setxattr")
-int BPF_PROG(hn_lsm_setxattr, void *idmap, struct dentry *dentry, const char *name, const void *value, size_t size,
-             int flags, int ret)
+/* An argument of the hook, read from its slot as a number: which slot
+ * depends on the kernel, and 5.10 types no string argument. */
+static __always_inline __u64 hook_arg(unsigned long long *ctx, int i)
 {
-        if (ret)
-                return previous(ret);
-        return judge_xattr(dentry, name, 1);
+        __u64 v = 0;
+        bpf_probe_read_kernel(&v, sizeof(v), &ctx[i]);
+        return v;
+}
+
+/* From 5.12 on the first argument is the mount's idmap (6.3+) or user
+ * namespace, not looked at; before, the dentry. The arguments after the
+ * name, and ret, are left unread: their slots differ by kernel, and a
+ * program of an LSM hook runs only while the ones before it allowed. */
+SEC("lsm/inode_setxattr")
+int hn_lsm_setxattr(unsigned long long *ctx)
+{
+        int first = xattr_hooks_idmap ? 1 : 0;
+        return judge_xattr((struct dentry *)hook_arg(ctx, first), (const char *)hook_arg(ctx, first + 1), 1);
 }
 
 SEC("lsm/inode_removexattr")
-int BPF_PROG(hn_lsm_removexattr, void *idmap, struct dentry *dentry, const char *name, int ret)
+int hn_lsm_removexattr(unsigned long long *ctx)
 {
-        if (ret)
-                return previous(ret);
-        return judge_xattr(dentry, name, 0);
+        int first = xattr_hooks_idmap ? 1 : 0;
+        return judge_xattr((struct dentry *)hook_arg(ctx, first), (const char *)hook_arg(ctx, first + 1), 0);
 }
 
 /* Attribution level "tracepoint": the same record from the exits of the
@@ -220,8 +228,7 @@ static __always_inline int control_open_exit(long fd)
         if (w.owner == HN_EVO_MANAGER)
                 return 0; /* the witness leaves the manager's writes to its own records */
         /* the leader: an exec replaces the whole process's identity */
-        struct task_struct *leader = bpf_get_current_task_btf()->group_leader;
-        if (!bpf_task_storage_get(&control_openers, leader, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+        if (!opener_set(current_leader()))
                 count_drop(HN_DROP_TASK_STORAGE);
         return 0;
 }
@@ -232,10 +239,8 @@ static __always_inline int control_open_exit(long fd)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(hn_sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-        struct task_struct *leader = bpf_get_current_task_btf()->group_leader;
-        if (!bpf_task_storage_get(&control_openers, leader, 0, 0))
+        if (!opener_take(current_leader()))
                 return 0;
-        bpf_task_storage_delete(&control_openers, leader);
         struct hn_writer w;
         writer_identify(&w);
         struct act a = { .type = HN_EV_EXEC, .source = HN_EVS_SYSCALL };

@@ -65,9 +65,9 @@ static __always_inline void emit_body(const struct hn_writer *w, const struct ac
         bpf_ringbuf_submit(e, 0);
 }
 
-/* The record, written by a global function (record.bpf.c), verified once
- * per program instead of at every place a program records. */
-extern int hn_emit(const struct hn_writer *w, const struct act *a);
+/* The record, written by a global function (below), verified once per
+ * program instead of at every place a program records. */
+HN_SHARED_FN int hn_emit(const struct hn_writer *w, const struct act *a);
 
 static __always_inline void emit(const struct hn_writer *w, const struct act *a)
 {
@@ -126,5 +126,35 @@ static __always_inline int judge_write(__u32 type, struct cgroup *cg, const unsi
                          .flags = HN_EVF_NAME_ONLY | (cross ? HN_EVF_CROSS_SLICE : 0) };
         return verdict(&w, &a, deny, record_allowed);
 }
+
+/* The two steps every program that judges or reports an act takes, as
+ * global functions, defined in record.bpf.c alone (HN_RECORD_DEFINE); in
+ * the compat object static, in every object (compat.bpf.h). Inlined, the
+ * verifier walked them again on every path of every program (745,000
+ * instructions for a load at level tracepoint). A global function's
+ * pointer arguments may be NULL as far as the verifier knows, hence the
+ * checks; a static one's are the caller's stack, and a check would send
+ * the verifier down a NULL path with the caller's stack unwritten. */
+#if defined(HN_RECORD_DEFINE) || defined(HN_BPF_COMPAT)
+HN_SHARED_FN int hn_writer_identify(struct hn_writer *w, int by_cgroup)
+{
+#ifndef HN_BPF_COMPAT
+        if (!w)
+                return HN_EVO_NONE;
+#endif
+        writer_identify_body(w, by_cgroup);
+        return w->owner | (w->manager_exe ? 1 << 8 : 0);
+}
+
+HN_SHARED_FN int hn_emit(const struct hn_writer *w, const struct act *a)
+{
+#ifndef HN_BPF_COMPAT
+        if (!w || !a)
+                return 0;
+#endif
+        emit_body(w, a);
+        return 0;
+}
+#endif
 
 #endif

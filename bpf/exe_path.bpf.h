@@ -7,7 +7,7 @@
 #ifndef HN_EXE_PATH_BPF_H
 #define HN_EXE_PATH_BPF_H
 
-#include "hpcnode.bpf.h"
+#include "compat.bpf.h"
 
 #define HN_EXE_MAX_COMPONENTS 24
 
@@ -67,7 +67,7 @@ static __always_inline void exe_path_fill(char out[HN_EVENT_EXE_LEN], const stru
                 .root = key.root,
                 .root_mnt = (__u64)BPF_CORE_READ(task, fs, root.mnt),
         };
-        bpf_loop(HN_EXE_MAX_COMPONENTS, exe_walk_step, NULL, 0);
+        hn_loop(HN_EXE_MAX_COMPONENTS, exe_walk_step);
         __u32 end = s->walk.off;
         if (!end)
                 return;

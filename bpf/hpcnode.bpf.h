@@ -28,6 +28,9 @@ const volatile bool lsm_records_writes __weak = false;
 /* The self guard's LSM hooks are loaded: they record its acts, and the
  * tracepoints' witness of them (self_witness.bpf.h) stays quiet. */
 const volatile bool self_guard_lsm __weak = false;
+/* The xattr hooks' first argument is the mount's idmap or user namespace
+ * (5.12+): their dentry and name come one later. From the kernel's BTF. */
+const volatile bool xattr_hooks_idmap __weak = true;
 
 /* ---- Runtime state (.bss), kept by the loader and by the programs. */
 
@@ -148,28 +151,53 @@ struct {
  * move and fork (and seeded once at start by the task iterator), so a move
  * out of a slice, which the kernel reports only once the task is gone,
  * still names the slice it left. Per task, in the task itself: it cannot
- * fill up; an allocation that fails is counted (HN_DROP_TASK_STORAGE). */
+ * fill up; an allocation that fails is counted (HN_DROP_TASK_STORAGE).
+ * The compat object keeps both per-task maps in hashes (compat.bpf.h). */
 struct placement_mark {
         __u64 cgroup_id;
         __u8 owner;
 };
+#ifdef HN_BPF_COMPAT
+struct task_key {
+        __u64 task;  /* struct task_struct * */
+        __u64 start; /* its start_time: a later task at the same address is another key */
+};
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __uint(max_entries, 65536);
+        __type(key, struct task_key);
+        __type(value, struct placement_mark);
+} placement SEC(".maps") __weak;
+#else
 struct {
         __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
         __uint(map_flags, BPF_F_NO_PREALLOC);
         __type(key, int);
         __type(value, struct placement_mark);
 } placement SEC(".maps") __weak;
+#endif
 
 /* Attribution level tracepoint: processes whose open of a slice's control
  * file for writing was recorded. Such an open speaks for the process's
  * writes through it only until it execs (the fd survives, the identity
  * does not): its exec is then reported (HN_EV_EXEC). */
+#ifdef HN_BPF_COMPAT
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __uint(max_entries, 16384);
+        __type(key, struct task_key);
+        __type(value, __u8);
+} control_openers SEC(".maps") __weak;
+#else
 struct {
         __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
         __uint(map_flags, BPF_F_NO_PREALLOC);
         __type(key, int);
         __type(value, __u8);
 } control_openers SEC(".maps") __weak;
+#endif
 
 /* Per CPU: the writer's executable path is built here, then copied into
  * the record, so the verifier sees fixed-size accesses only; and the

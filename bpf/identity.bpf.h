@@ -4,7 +4,7 @@
 #ifndef HN_IDENTITY_BPF_H
 #define HN_IDENTITY_BPF_H
 
-#include "hpcnode.bpf.h"
+#include "compat.bpf.h"
 
 #define HN_IDENTITY_MAX_LEVELS 16
 
@@ -72,7 +72,7 @@ static __always_inline void writer_identify_body(struct hn_writer *w, bool by_cg
                 int level = top - i;
                 if (level < 0)
                         break;
-                __u64 id = bpf_get_current_ancestor_cgroup_id(level);
+                __u64 id = current_ancestor_cgroup_id(level);
                 if (!id)
                         continue;
                 owner = bpf_map_lookup_elem(&identity_cgroup, &id);
@@ -87,7 +87,7 @@ static __always_inline void writer_identify_body(struct hn_writer *w, bool by_cg
                 w->owner = *owner;
 }
 
-/* The writer, found once by a global function (record.bpf.c): the
+/* The writer, found once by a global function (emit.bpf.h): the
  * verifier checks it on its own, once per program, instead of once per
  * path through every program that asks. What the caller decides on (the
  * owner, whether it is hpcnoded's executable) comes back as the function's
@@ -95,7 +95,7 @@ static __always_inline void writer_identify_body(struct hn_writer *w, bool by_cg
  * before the call: a global function's writes to the caller's stack are
  * not followed by every kernel's verifier. The rest of w is only read by
  * hn_emit. Returns owner | manager_exe << 8. */
-extern int hn_writer_identify(struct hn_writer *w, int by_cgroup);
+HN_SHARED_FN int hn_writer_identify(struct hn_writer *w, int by_cgroup);
 
 static __always_inline void writer_identify_as(struct hn_writer *w, bool by_cgroup)
 {

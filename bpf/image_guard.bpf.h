@@ -7,7 +7,7 @@
 #ifndef HN_IMAGE_GUARD_BPF_H
 #define HN_IMAGE_GUARD_BPF_H
 
-#include "current_file.bpf.h"
+#include "compat.bpf.h"
 #include "emit.bpf.h"
 
 static __always_inline bool image_dev(__u32 dev)

@@ -28,7 +28,7 @@ struct {
  * its own record, so two kills are never taken for one. */
 static __always_inline bool first_of_write(void)
 {
-        struct task_struct *cur = bpf_get_current_task_btf();
+        struct task_struct *cur = current_task();
         if (!bpf_core_field_exists(cur->ioac) || in_io_worker())
                 return true;
         long nr = current_syscall();

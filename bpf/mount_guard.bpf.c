@@ -168,13 +168,13 @@ static __always_inline bool guarded_entry(const struct path *dir, struct dentry 
         return group && guarded_dir(group, HN_GUARD_DIR_GROUP, ino);
 }
 
+/* flags (5.19+) and ret are left unread: their slots differ by kernel, and
+ * a program of an LSM hook runs only while the ones before it allowed. */
 SEC("lsm/path_rename")
 int BPF_PROG(hn_lsm_path_rename, const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir,
-             struct dentry *new_dentry, unsigned int flags, int ret)
+             struct dentry *new_dentry)
 {
         struct guarded g;
-        if (ret)
-                return previous(ret);
         if (guarded_entry(old_dir, old_dentry, &g) || guarded_entry(new_dir, new_dentry, &g))
                 return guarded_verdict(HN_EV_MOUNT_MOVE, &g);
         return 0;

@@ -5,7 +5,7 @@
 #ifndef HN_OWN_OBJECTS_BPF_H
 #define HN_OWN_OBJECTS_BPF_H
 
-#include "current_file.bpf.h"
+#include "compat.bpf.h"
 #include "emit.bpf.h"
 
 #define ANON_INODE_FS_MAGIC 0x09041934

@@ -87,7 +87,7 @@ static __always_inline int digit_value(char c, int base)
         return v < base ? v : -1;
 }
 
-/* The scan's state: one character per bpf_loop step, so the verifier
+/* The scan's state: one character per loop step, so the verifier
  * checks the step once, not once per character and path. It lives in a
  * per-CPU map value, not on the stack: 6.1's verifier checks a callback
  * once against the caller's stack as it is at the call (all zeros) and
@@ -176,6 +176,8 @@ static __always_inline bool written_bytes(struct pid_scan *scan, bool *ret_more)
         if (in_io_worker())
                 return false;
         struct pt_regs *regs = current_regs();
+        if (!regs)
+                return false;
         long nr = syscall_nr_of(regs);
         if (!is_write_family(nr))
                 return false; /* splice, sendfile, io_uring, aio: the data is not in the caller's memory */
@@ -238,7 +240,7 @@ static __always_inline struct pid *pid_in_ns(struct pid_namespace *ns, __u32 nr)
 /* pid_task(find_vpid(nr), PIDTYPE_PID): nr in the writer's pid namespace. */
 static __always_inline struct task_struct *task_by_vpid(__u32 nr)
 {
-        struct task_struct *cur = bpf_get_current_task_btf();
+        struct task_struct *cur = current_task();
         struct pid *own = BPF_CORE_READ(cur, thread_pid);
         __u32 level = BPF_CORE_READ(own, level);
         struct upid up = {};
@@ -267,7 +269,7 @@ static __always_inline struct task_struct *written_task(bool threadgroup, int *r
         __builtin_memset(scan, 0, sizeof(*scan));
         if (!written_bytes(scan, &more))
                 return NULL;
-        bpf_loop(PID_BUF, pid_scan_step, NULL, 0);
+        hn_loop(PID_BUF, pid_scan_step);
         if (more && !scan->ended && !scan->invalid)
                 return NULL; /* the number may go on past what was read */
         *ret_state = PID_INVALID; /* the kernel refuses it (-EINVAL, -ERANGE, -ESRCH): nothing moves */
@@ -286,10 +288,10 @@ static __always_inline struct task_struct *written_task(bool threadgroup, int *r
 static __always_inline void mark_set(struct task_struct *task, struct cgroup *cg, __u8 owner)
 {
         if (owner == HN_EVO_NONE) {
-                bpf_task_storage_delete(&placement, task);
+                placement_delete(task);
                 return;
         }
-        struct placement_mark *m = bpf_task_storage_get(&placement, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+        struct placement_mark *m = placement_get_or_create(task);
         if (!m) {
                 count_drop(HN_DROP_TASK_STORAGE);
                 return;

@@ -21,7 +21,7 @@ int BPF_PROG(hn_cgroup_attach_task, struct cgroup *dst, const char *path, struct
                 return 0;
         struct ends e = {};
         ends_to(&e, dst);
-        struct placement_mark *was = bpf_task_storage_get(&placement, task, 0, 0);
+        struct placement_mark *was = placement_get(task);
         if (was) {
                 e.src_owner = was->owner;
                 e.src_id = was->cgroup_id;
@@ -60,7 +60,7 @@ int BPF_PROG(hn_task_newtask, struct task_struct *task, __u64 clone_flags)
                 }
                 return 0;
         }
-        struct cgroup *parent_cg = task_cgroup(bpf_get_current_task_btf());
+        struct cgroup *parent_cg = task_cgroup(current_task());
         struct ends e = {};
         ends_to(&e, cg);
         ends_from(&e, parent_cg);
@@ -76,6 +76,19 @@ int BPF_PROG(hn_task_newtask, struct task_struct *task, __u64 clone_flags)
         ends_act(&a, &e, &w, HN_EV_CGROUP_CLONE_INTO, "", BPF_CORE_READ(task, pid), HN_EVS_TP_BTF);
         a.flags |= HN_EVF_NAME_ONLY;
         emit(&w, &a);
+        return 0;
+}
+
+/* The compat object's per-task maps are emptied of a task as it is freed
+ * (compat.bpf.h). Loaded with that object alone: task storage goes with
+ * the task by itself. */
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(hn_task_free, struct task_struct *task)
+{
+#ifdef HN_BPF_COMPAT
+        placement_delete(task);
+        opener_take(task);
+#endif
         return 0;
 }
 
@@ -95,7 +108,7 @@ int hn_seed_placement(struct bpf_iter__task *ctx)
         manager_exe_dev = BPF_CORE_READ(me, mm, exe_file, f_inode, i_sb, s_dev);
         if (!task || task->pid != task->tgid)
                 return 0;
-        if (bpf_task_storage_get(&placement, task, 0, 0))
+        if (placement_get(task))
                 return 0;
         struct cgroup *cg = task_cgroup(task);
         __u8 owner = owner_of_cgroup(cg);
@@ -144,7 +157,7 @@ int BPF_PROG(hn_lsm_inode_permission, struct inode *inode, int mask, int ret)
         struct cgroup *dst = dir ? (struct cgroup *)BPF_CORE_READ(dir, priv) : NULL;
         if (!dst)
                 return 0;
-        struct cgroup *here = task_cgroup(bpf_get_current_task_btf());
+        struct cgroup *here = task_cgroup(current_task());
         struct ends e = {};
         ends_to(&e, dst);
         ends_from(&e, here);

@@ -17,7 +17,7 @@ static __always_inline bool names_manager(__u32 nr)
 {
         if (!manager_ktgid || !nr)
                 return false;
-        struct task_struct *cur = bpf_get_current_task_btf();
+        struct task_struct *cur = current_task();
         if (BPF_CORE_READ(cur, thread_pid, level) == 0)
                 return nr == manager_ktgid;
         struct bpf_pidns_info ns;

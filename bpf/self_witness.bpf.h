@@ -6,7 +6,7 @@
 #ifndef HN_SELF_WITNESS_BPF_H
 #define HN_SELF_WITNESS_BPF_H
 
-#include "current_file.bpf.h"
+#include "compat.bpf.h"
 #include "emit.bpf.h"
 #include "own_objects.bpf.h"
 

@@ -5,7 +5,7 @@
 #ifndef HN_SYSCALL_BPF_H
 #define HN_SYSCALL_BPF_H
 
-#include "hpcnode.bpf.h"
+#include "compat.bpf.h"
 
 #if defined(__TARGET_ARCH_x86)
 #define HN_NR_WRITE 1
@@ -43,19 +43,17 @@ static __always_inline long syscall_nr_of(struct pt_regs *regs)
 
 #define PF_IO_WORKER 0x00000010 /* an io_uring worker thread: it runs no syscall of its own */
 
-static __always_inline struct pt_regs *current_regs(void)
-{
-        return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-}
-
+/* The current syscall's number; -1 where its registers are not found
+ * (compat.bpf.h). */
 static __always_inline long current_syscall(void)
 {
-        return syscall_nr_of(current_regs());
+        struct pt_regs *regs = current_regs();
+        return regs ? syscall_nr_of(regs) : -1;
 }
 
 static __always_inline bool in_io_worker(void)
 {
-        return bpf_get_current_task_btf()->flags & PF_IO_WORKER;
+        return current_flags() & PF_IO_WORKER;
 }
 
 /* write(2) and its vector and positional forms: the data is in the

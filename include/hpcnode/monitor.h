@@ -10,6 +10,7 @@
 #include <hpcnode/error.h>
 #include <hpcnode/event.h>
 #include <hpcnode/mount_guard.h>
+#include <hpcnode/probe.h>
 #include <hpcnode/slice.h>
 
 #ifdef __cplusplus
@@ -53,6 +54,10 @@ struct hn_monitor_options {
          * hold while no monitor runs; a monitor that loads the same set
          * later adopts it instead of loading a second one. */
         const char *pin_dir;
+        /* HN_BPF_OBJECT_AUTO: the one the kernel loads. COMPAT loads the
+         * compat object on any kernel (tests run it on new ones); FULL on
+         * a kernel without what it uses is refused, naming what lacks. */
+        enum hn_bpf_object bpf_object;
 };
 
 struct hn_monitor;
@@ -60,6 +65,8 @@ struct hn_monitor;
 /* Opens and loads the programs (nothing is attached yet). Needs root. */
 HN_PUBLIC int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **ret, struct hn_error *err);
 HN_PUBLIC void hn_monitor_free(struct hn_monitor *m);
+/* The object loaded: HN_BPF_OBJECT_FULL or HN_BPF_OBJECT_COMPAT. */
+HN_PUBLIC enum hn_bpf_object hn_monitor_bpf_object(const struct hn_monitor *m);
 
 /* The self guard (with BPF LSM): anyone but the manager is refused
  * (enforce) or recorded (audit) when they would signal hpcnoded (except

@@ -67,6 +67,23 @@ HN_PUBLIC const char *hn_kernel_feature_since(enum hn_kernel_feature f);
 /* What runs instead where it is missing ("destroy freezes ..."); NULL
  * when hpcnode cannot run without it. */
 HN_PUBLIC const char *hn_kernel_feature_fallback(enum hn_kernel_feature f);
+/* hpcnode's BPF side is built twice from the same sources: the full
+ * object uses task storage, bpf_get_current_task_btf, bpf_task_pt_regs
+ * and bpf_loop (Linux 5.17+); the compat object does the same without
+ * them (hash maps keyed by the task, the current task read through
+ * helpers, the syscall's registers found on the task's kernel stack,
+ * bounded loops) for 5.10 to 5.16. */
+enum hn_bpf_object {
+        HN_BPF_OBJECT_AUTO,   /* the one this kernel loads (hn_kernel_bpf_object) */
+        HN_BPF_OBJECT_FULL,
+        HN_BPF_OBJECT_COMPAT,
+        HN_BPF_OBJECT_MAX,
+};
+/* HN_BPF_OBJECT_FULL when the kernel has each feature the full object
+ * uses, else HN_BPF_OBJECT_COMPAT. */
+HN_PUBLIC enum hn_bpf_object hn_kernel_bpf_object(const struct hn_kernel_features *f);
+/* "auto", "full", "compat"; NULL out of range. */
+HN_PUBLIC const char *hn_bpf_object_name(enum hn_bpf_object o);
 /* 0 when every required feature is present; else -EOPNOTSUPP with err
  * naming each one missing and its version ("this kernel lacks what
  * hpcnode's BPF side needs: bpf_loop helper (Linux 5.17), ..."). */

@@ -144,14 +144,69 @@ static void kernel_features_check_names_each_missing_one(void **state) {
         assert_int_equal(hn_kernel_features_check(&f, &err), 0);
         assert_string_equal(err.message, "untouched");
 
-        f.present[HN_FEATURE_LOOP] = f.present[HN_FEATURE_TASK_STORAGE] = false;
-        assert_null(hn_kernel_feature_fallback(HN_FEATURE_LOOP));
+        /* what the full object uses: the compat object runs instead */
+        assert_int_equal(hn_kernel_bpf_object(&f), HN_BPF_OBJECT_FULL);
+        const enum hn_kernel_feature full_only[] = { HN_FEATURE_TASK_STORAGE, HN_FEATURE_CURRENT_TASK_BTF,
+                                                     HN_FEATURE_TASK_PT_REGS, HN_FEATURE_LOOP };
+        for (size_t i = 0; i < sizeof(full_only) / sizeof(full_only[0]); i++) {
+                f.present[full_only[i]] = false;
+                assert_non_null(strstr(hn_kernel_feature_fallback(full_only[i]), "the compat BPF object"));
+                assert_int_equal(hn_kernel_features_check(&f, &err), 0);
+                assert_int_equal(hn_kernel_bpf_object(&f), HN_BPF_OBJECT_COMPAT);
+                f.present[full_only[i]] = true;
+        }
+        assert_string_equal(err.message, "untouched");
+
+        f.present[HN_FEATURE_RINGBUF] = f.present[HN_FEATURE_BTF] = false;
+        assert_null(hn_kernel_feature_fallback(HN_FEATURE_RINGBUF));
         assert_int_equal(hn_kernel_features_check(&f, &err), -EOPNOTSUPP);
         assert_int_equal(err.kind, HN_ERR_INVALID_ARGUMENT);
         assert_int_equal(err.sys_errno, EOPNOTSUPP);
         assert_string_equal(err.message, "this kernel lacks what hpcnode's BPF side needs: "
-                                         "BPF task storage maps (Linux 5.11), bpf_loop helper (Linux 5.17)");
+                                         "kernel BTF (/sys/kernel/btf/vmlinux) (Linux 5.4, CONFIG_DEBUG_INFO_BTF=y), "
+                                         "BPF ring buffer maps (Linux 5.8)");
         assert_int_equal(hn_kernel_features_check(&f, NULL), -EOPNOTSUPP);
+        assert_string_equal(hn_bpf_object_name(HN_BPF_OBJECT_COMPAT), "compat");
+        assert_null(hn_bpf_object_name(HN_BPF_OBJECT_MAX));
+}
+
+/* The object the monitor loads is the one the probe names; the full one
+ * asked for on a kernel without what it uses is refused, naming each
+ * missing feature; the compat one loads anywhere. */
+static void monitor_loads_the_object_the_kernel_runs(void **state) {
+        (void) state;
+        if (geteuid() != 0)
+                SKIP_BECAUSE("loading BPF programs needs root");
+        if (kernel_refusal()[0])
+                SKIP_BECAUSE("hpcnoded refuses this kernel: %s", kernel_refusal());
+        struct hn_kernel_features f;
+        hn_probe_kernel_features(&f);
+        enum hn_bpf_object runs = hn_kernel_bpf_object(&f);
+        printf("# this kernel runs the %s object\n", hn_bpf_object_name(runs));
+        const enum hn_bpf_object asked[] = { HN_BPF_OBJECT_AUTO, HN_BPF_OBJECT_FULL, HN_BPF_OBJECT_COMPAT };
+        for (size_t i = 0; i < sizeof(asked) / sizeof(asked[0]); i++) {
+                struct hn_monitor_options o = { .attribution = HN_ATTRIBUTION_OFF, .bpf_object = asked[i] };
+                struct hn_monitor *m = NULL;
+                struct hn_error err = { 0 };
+                int r = hn_monitor_new(&o, &m, &err);
+                printf("# asked %s: %d %s\n", hn_bpf_object_name(asked[i]), r, err.message);
+                if (asked[i] == HN_BPF_OBJECT_FULL && runs == HN_BPF_OBJECT_COMPAT) {
+                        assert_int_equal(r, -EOPNOTSUPP);
+                        assert_null(m);
+                        assert_non_null(strstr(err.message, "the full BPF object needs what this kernel lacks: "));
+                        assert_non_null(strstr(err.message, "bpf_loop helper (Linux 5.17)"));
+                        continue;
+                }
+                assert_int_equal(r, 0);
+                assert_int_equal(hn_monitor_bpf_object(m), asked[i] == HN_BPF_OBJECT_AUTO ? runs : asked[i]);
+                hn_monitor_free(m);
+        }
+        struct hn_monitor_options bad = { .attribution = HN_ATTRIBUTION_OFF, .bpf_object = HN_BPF_OBJECT_MAX };
+        struct hn_monitor *m = NULL;
+        struct hn_error err = { 0 };
+        assert_int_equal(hn_monitor_new(&bad, &m, &err), -EINVAL);
+        assert_null(m);
+        assert_string_equal(err.message, "invalid BPF object 3");
 }
 
 /* The monitor asks before it loads: on a kernel without what it needs it
@@ -187,6 +242,7 @@ int main(void) {
                 cmocka_unit_test(kernel_features_match_the_kernel_version),
                 cmocka_unit_test(kernel_features_check_names_each_missing_one),
                 cmocka_unit_test(monitor_refuses_a_kernel_without_what_it_needs),
+                cmocka_unit_test(monitor_loads_the_object_the_kernel_runs),
         };
         test_filter_from_env();
         return cmocka_run_group_tests_name("probe", tests, NULL, NULL);

@@ -110,6 +110,10 @@ static int probe_main(void) {
         struct hn_kernel_features features;
         hn_probe_kernel_features(&features);
         print_features(&features);
+        printf("%-36s %s\n", "BPF object",
+               hn_kernel_bpf_object(&features) == HN_BPF_OBJECT_FULL
+                       ? "full (Linux 5.17+)"
+                       : "compat (the same programs without what the kernel lacks above)");
         printf("%-36s %s\n", "cgroup2 mount", mount);
         printf("%-36s %s%s%s\n", "tp_btf cgroup watcher + ring buffer", r == 0 ? "yes" : "no", r == 0 ? "" : ": ",
                r == 0 ? "" : err.message);

@@ -18,6 +18,8 @@
 #include "cgroup_internal.h"
 #include "error_set.h"
 #include "monitor_internal.h"
+#include "hpcnode_compat.skel.h"
+#include "probe_internal.h"
 #include "tracepoint_attach.h"
 
 #define DEFAULT_RINGBUF_BYTES (256u * 1024u)
@@ -50,6 +52,50 @@ struct bpf_program *syscall_prog(struct hpcnode *skel, size_t i) {
 
 enum hn_attribution hn_monitor_attribution(const struct hn_monitor *m) {
         return m->attribution;
+}
+
+enum hn_bpf_object hn_monitor_bpf_object(const struct hn_monitor *m) {
+        return m->object;
+}
+
+/* hpcnode's skeleton over the chosen object's bytes: the compat object's
+ * skeleton is hpcnode's but for its name (the build checks it), so one
+ * skeleton type serves both. */
+static struct hpcnode *skeleton_open(enum hn_bpf_object object) {
+        if (object != HN_BPF_OBJECT_COMPAT)
+                return hpcnode__open();
+        struct hpcnode *obj = calloc(1, sizeof(*obj));
+        if (!obj) {
+                errno = ENOMEM;
+                return NULL;
+        }
+        int r = hpcnode__create_skeleton(obj);
+        if (r == 0) {
+                obj->skeleton->data = (void *) hpcnode_compat__elf_bytes(&obj->skeleton->data_sz);
+                r = bpf_object__open_skeleton(obj->skeleton, NULL);
+        }
+        if (r < 0) {
+                hpcnode__destroy(obj);
+                errno = -r;
+                return NULL;
+        }
+        return obj;
+}
+
+/* The object to load: the one asked for, if the kernel runs it. */
+static int object_choose(enum hn_bpf_object asked, const struct hn_kernel_features *f, enum hn_bpf_object *ret,
+                         struct hn_error *err) {
+        enum hn_bpf_object runs = hn_kernel_bpf_object(f);
+        if (!hn_bpf_object_name(asked))
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "invalid BPF object %d", (int) asked);
+        if (asked == HN_BPF_OBJECT_FULL && runs != HN_BPF_OBJECT_FULL) {
+                char missing[HN_ERROR_MESSAGE_MAX / 2];
+                probe_full_object_missing(f, missing, sizeof(missing));
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EOPNOTSUPP,
+                                    "the full BPF object needs what this kernel lacks: %s", missing);
+        }
+        *ret = asked == HN_BPF_OBJECT_AUTO ? runs : asked;
+        return 0;
 }
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap) {
@@ -122,11 +168,12 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
          * surface as a verifier error or a half-loaded object. */
         struct hn_kernel_features features;
         hn_probe_kernel_features(&features);
-        if ((r = hn_kernel_features_check(&features, err)) < 0) {
+        if ((r = hn_kernel_features_check(&features, err)) < 0 ||
+            (r = object_choose(opts->bpf_object, &features, &m->object, err)) < 0) {
                 free(m);
                 return r;
         }
-        m->skel = hpcnode__open();
+        m->skel = skeleton_open(m->object);
         if (!m->skel) {
                 r = -errno;
                 free(m);
@@ -137,11 +184,14 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
         m->skel->rodata->enforce = opts->lsm && opts->enforce;
         m->skel->rodata->lsm_records_writes = level == HN_ATTRIBUTION_LSM;
         m->skel->rodata->self_guard_lsm = opts->lsm;
+        m->skel->rodata->xattr_hooks_idmap = probe_xattr_hooks_idmap();
         /* One object for every kernel: what this one cannot run, or the
          * level does not use, is switched off before load. */
         if (!opts->lsm)
                 lsm_programs_off(m->skel);
         bpf_program__set_autoattach(m->skel->progs.hn_seed_placement, false); /* run once, by start */
+        /* empties the compat object's per-task maps; task storage needs it not */
+        bpf_program__set_autoload(m->skel->progs.hn_task_free, m->object == HN_BPF_OBJECT_COMPAT);
         /* the fanotify witness's correlation with the open records */
         bpf_program__set_autoload(m->skel->progs.hn_sched_process_exec, level == HN_ATTRIBUTION_TRACEPOINT);
         for (size_t i = 0; i < HN_SYSCALL_HOOKS; i++) {
@@ -202,7 +252,10 @@ int hn_monitor_start(struct hn_monitor *m, struct hn_error *err) {
         /* adopted: attached since the run that pinned them */
         if (!m->adopted && (r = hpcnode__attach(m->skel)) < 0)
                 return hn_error_set(err, HN_ERR_IO, r, "BPF: attaching hpcnode: %s", strerror(-r));
-        for (size_t i = 0; !m->adopted && m->attribution == HN_ATTRIBUTION_TRACEPOINT && i < HN_SYSCALL_HOOKS; i++) {
+        /* adopted: those pinned with the set are attached already */
+        for (size_t i = 0; m->attribution == HN_ATTRIBUTION_TRACEPOINT && i < HN_SYSCALL_HOOKS; i++) {
+                if (!monitor_syscall_hook_unpinned(m, i))
+                        continue;
                 r = hn_tracepoint_attach(syscall_prog(m->skel, i), "syscalls", syscall_hooks[i].name,
                                          &m->syscall_links[i]);
                 if (r == -ENOENT && !syscall_hooks[i].required)

@@ -317,7 +317,7 @@ int monitor_own_progs_record(struct hn_monitor *m) {
                         r = id_add(links, ELEMENTSOF(links), &nl, bpf_link__fd(link), true);
         }
         for (size_t i = 0; r == 0 && i < HN_SYSCALL_HOOKS; i++)
-                if (m->syscall_links[i])
+                if (monitor_is_bpf_link(m->syscall_links[i])) /* a perf event has no id (before 5.15) */
                         r = id_add(links, ELEMENTSOF(links), &nl, bpf_link__fd(m->syscall_links[i]), true);
         if (r < 0)
                 return r;

@@ -69,8 +69,9 @@ static void set_name(struct hn_monitor *m, uint32_t ringbuf_bytes, char out[33])
         unsigned int n = 0;
         size_t size = 0;
         EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        const void *elf = hpcnode__elf_bytes(&size);
-        bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) && EVP_DigestUpdate(ctx, elf, size);
+        /* the bytes loaded: the full object's or the compat one's */
+        bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+                  EVP_DigestUpdate(ctx, m->skel->skeleton->data, m->skel->skeleton->data_sz);
         const void *rodata = bpf_map__initial_value(m->skel->maps.rodata, &size);
         ok = ok && rodata && EVP_DigestUpdate(ctx, rodata, size);
         struct bpf_program *p;
@@ -185,6 +186,23 @@ int monitor_pin_prepare(struct hn_monitor *m, const char *pin_dir, uint32_t ring
         return 0;
 }
 
+bool monitor_is_bpf_link(const struct bpf_link *link) {
+        struct bpf_link_info info = { 0 };
+        __u32 len = sizeof(info);
+        return link && bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) == 0;
+}
+
+bool monitor_syscall_hook_unpinned(const struct hn_monitor *m, size_t i) {
+        if (!m->adopted)
+                return true;
+        char nb[64];
+        const char *name = pin_name(bpf_program__name(syscall_prog(m->skel, i)), nb);
+        for (size_t k = 0; k < m->n_held_links; k++)
+                if (!strcmp(m->held_links[k].name, name))
+                        return false;
+        return true;
+}
+
 static int pin_link(struct bpf_link *link, const struct bpf_program *prog, const char *dir, const char **ret_what) {
         char path[PATH_MAX + 300];
         char nb[64];
@@ -223,7 +241,7 @@ int monitor_pin_commit(struct hn_monitor *m, struct hn_error *err) {
                         r = pin_link(link, *s->progs[i].prog, tmp, &what);
         }
         for (size_t i = 0; r == 0 && i < HN_SYSCALL_HOOKS; i++)
-                if (m->syscall_links[i])
+                if (monitor_is_bpf_link(m->syscall_links[i]))
                         r = pin_link(m->syscall_links[i], syscall_prog(m->skel, i), tmp, &what);
         /* whole, then under its name: a set is adopted only whole */
         if (r == 0) {
@@ -299,7 +317,7 @@ void monitor_pins_check(struct hn_monitor *m, struct tamper_note *t) {
                                       bpf_link__fd(link), &made);
         }
         for (size_t i = 0; r == 0 && !m->adopted && i < HN_SYSCALL_HOOKS; i++)
-                if (m->syscall_links[i])
+                if (monitor_is_bpf_link(m->syscall_links[i]))
                         r = pin_again(m->pin_set, "links", pin_name(bpf_program__name(syscall_prog(m->skel, i)), nb),
                                       bpf_link__fd(m->syscall_links[i]), &made);
         if (made || r < 0)
