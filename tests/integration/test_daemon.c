@@ -1102,6 +1102,7 @@ static void limits_reconciler_sees_unattributed_changes(void **state) {
 static void control_write_and_kill_records(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
+        require_cgroup_kill();
         write_config(d, "Mode=audit\nAttribution=tracepoint\nLimitCheckMSec=0");
         d->mode = "mode audit";
         start(d);

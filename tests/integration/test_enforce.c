@@ -181,6 +181,7 @@ static void cross_slice_control_writes_denied(void **state) {
 static void emergency_opens_kill_for_pact(void **state) {
         struct enf *m = *state;
         REQUIRE_LSM(m);
+        require_cgroup_kill();
         struct hn_cgroup_handle h;
         assert_int_equal(hn_cgroup_create_scope(m->cg->workload, "workload.slice", "job", NULL, &h, NULL), 0);
         char *argv[] = { (char *) helper_path(), "sleep", NULL };

@@ -458,10 +458,7 @@ static void control_write_attributed_by_syscall_exit(void **state) {
 static void kill_is_one_record_per_write(void **state) {
         struct mon_env *m = *state;
         REQUIRE_MONITOR(m);
-        struct hn_kernel_features f;
-        hn_probe_kernel_features(&f);
-        if (!f.present[HN_FEATURE_CGROUP_KILL])
-                SKIP_BECAUSE("no cgroup.kill before Linux 5.14: there is no write to attribute");
+        require_cgroup_kill();
         struct hn_cgroup_handle h;
         assert_int_equal(hn_cgroup_create_scope(m->cg->pact, "pact.slice/infra.slice", "slurmd", NULL, &h, NULL), 0);
         char *argv[] = { (char *) helper_path(), "sleep", NULL };

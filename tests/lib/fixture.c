@@ -40,6 +40,13 @@ const char *kernel_refusal(void) {
         return why;
 }
 
+void require_cgroup_kill(void) {
+        struct hn_kernel_features f;
+        hn_probe_kernel_features(&f);
+        if (!f.present[HN_FEATURE_CGROUP_KILL])
+                SKIP_BECAUSE("no cgroup.kill before Linux 5.14 (destroy's freeze and SIGKILL fallback is tested apart)");
+}
+
 void require_kernel_features(void) {
         if (kernel_refusal()[0])
                 SKIP_BECAUSE("hpcnoded refuses this kernel: %s", kernel_refusal());

@@ -40,6 +40,8 @@ const char *kernel_refusal(void);
 /* Skips, saying why, where it refuses: the refusal itself is test_probe's
  * and test_daemon's to show. */
 void require_kernel_features(void);
+/* SKIP unless the kernel has cgroup.kill (Linux 5.14). */
+void require_cgroup_kill(void);
 
 /* A fresh directory under the cgroup2 mount, named hn-test.<pid>.<n>.
  * Its hierarchy is built by the test. */
