@@ -379,6 +379,7 @@ static void write_by_a_writer_gone_at_once_is_recorded(void **state) {
 static void kill_by_splice_and_uring(void **state) {
         struct paths *p = *state;
         REQUIRE(p);
+        require_cgroup_kill();
         watch(p, NULL);
         static const char *const ways[] = { "splice", "uring" };
         for (size_t i = 0; i < 2; i++) {

@@ -18,6 +18,7 @@
 
 #include <hpcnode/probe.h>
 
+#include "bpf_print.h"
 #include "cgroup_internal.h"
 #include "fixture.h"
 
@@ -623,4 +624,10 @@ void test_filter_from_env(void) {
         const char *pattern = getenv("HN_TEST_FILTER");
         if (pattern && *pattern)
                 cmocka_set_test_filter(pattern);
+}
+
+/* libbpf's messages, as hpcnoded's main sets them: dropped, or on stderr
+ * with HN_BPF_VERBOSE=1. Every test and benchmark links this file. */
+__attribute__((constructor)) static void bpf_print_set(void) {
+        libbpf_set_print(bpf_print_env);
 }

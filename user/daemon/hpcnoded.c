@@ -22,6 +22,7 @@
 #include <hpcnode/monitor.h>
 #include <hpcnode/probe.h>
 
+#include "bpf_print.h"
 #include "clock.h"
 #include "audit_sink.h"
 #include "config.h"
@@ -585,6 +586,7 @@ int main(int argc, char **argv) {
                                 .api.done_efd = -1, .metrics.http_fd = -1, .mounts.mountinfo_fd = -1 };
         bool echo = false, probe = false, unload = false, force = false;
         int c;
+        libbpf_set_print(bpf_print_env); /* the process's, so set here: the library never does */
         while ((c = getopt_long(argc, argv, "c:fph", opts, NULL)) >= 0)
                 switch (c) {
                 case 'u':

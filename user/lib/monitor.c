@@ -98,17 +98,6 @@ static int object_choose(enum hn_bpf_object asked, const struct hn_kernel_featur
         return 0;
 }
 
-static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap) {
-        (void) level, (void) fmt, (void) ap;
-        return 0;
-}
-
-/* HN_BPF_VERBOSE=1: libbpf's messages and the verifier's log on stderr. */
-static int verbose(enum libbpf_print_level level, const char *fmt, va_list ap) {
-        (void) level;
-        return vfprintf(stderr, fmt, ap);
-}
-
 /* The programs that need BPF LSM: switched off (not loaded) without it. */
 static void lsm_programs_off(struct hpcnode *skel) {
         struct bpf_program *progs[] = {
@@ -163,7 +152,6 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
                 free(m);
                 return hn_error_set(err, HN_ERR_NOT_FOUND, r, "cgroup path not found: %s: %s", root, strerror(-r));
         }
-        libbpf_set_print(getenv("HN_BPF_VERBOSE") ? verbose : quiet);
         /* What this kernel lacks is named here, before load, never left to
          * surface as a verifier error or a half-loaded object. */
         struct hn_kernel_features features;

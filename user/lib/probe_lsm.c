@@ -52,12 +52,6 @@ static void add_reason(char *reason, size_t size, const char *fmt, ...) {
         va_end(ap);
 }
 
-/* libbpf prints to stderr by default; a library stays silent. */
-static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap) {
-        (void) level, (void) fmt, (void) ap;
-        return 0;
-}
-
 /* strerror, but for the kernel's own ENOTSUPP (524), which libc does not
  * name: an attach it returns means this kernel has no BPF trampolines on
  * its architecture (arm64 before 6.4: no ftrace direct calls), which
@@ -92,7 +86,6 @@ static bool check_denies(const char *tmpdir, char *reason, size_t size) {
 
 void hn_probe_bpf_lsm(const char *tmpdir, struct hn_bpf_lsm_probe *ret) {
         struct hn_bpf_lsm_probe out = { 0 };
-        libbpf_print_fn_t old = libbpf_set_print(quiet);
 
         if (!tmpdir)
                 tmpdir = "/tmp";
@@ -127,7 +120,6 @@ void hn_probe_bpf_lsm(const char *tmpdir, struct hn_bpf_lsm_probe *ret) {
                 add_reason(out.reason, sizeof(out.reason), "%s", why);
 done:
         lsm_probe__destroy(skel);
-        libbpf_set_print(old);
         out.available = out.listed && out.loaded && out.attached && out.denies;
         if (out.available)
                 out.reason[0] = '\0';
@@ -136,7 +128,6 @@ done:
 
 void hn_probe_trampolines(struct hn_trampoline_probe *ret) {
         struct hn_trampoline_probe out = { 0 };
-        libbpf_print_fn_t old = libbpf_set_print(quiet);
         struct bpf_link *link = NULL;
         struct lsm_probe *skel = lsm_probe__open();
         int r;
@@ -160,6 +151,5 @@ void hn_probe_trampolines(struct hn_trampoline_probe *ret) {
 done:
         bpf_link__destroy(link);
         lsm_probe__destroy(skel);
-        libbpf_set_print(old);
         *ret = out;
 }
