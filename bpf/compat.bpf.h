@@ -9,7 +9,9 @@
  * call cannot stay in an object for 5.10 even as dead code (its callback's
  * instruction is one that kernel does not know), hence two objects rather
  * than one with switches. Each difference is here, or behind HN_BPF_COMPAT
- * in the one file that needs it (record.bpf.h: the global functions). */
+ * where it must be: the per-task maps' declarations (hpcnode.bpf.h), the
+ * shared functions' definitions (emit.bpf.h), the body of the program that
+ * empties the per-task maps (placement_guard.bpf.c). */
 #ifndef HN_COMPAT_BPF_H
 #define HN_COMPAT_BPF_H
 
