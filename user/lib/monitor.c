@@ -173,8 +173,8 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
         m->skel->rodata->lsm_records_writes = level == HN_ATTRIBUTION_LSM;
         m->skel->rodata->self_guard_lsm = opts->lsm;
         m->skel->rodata->xattr_hooks_idmap = probe_xattr_hooks_idmap();
-        /* One object for every kernel: what this one cannot run, or the
-         * level does not use, is switched off before load. */
+        /* What this kernel cannot run, or the level does not use, is
+         * switched off before load. */
         if (!opts->lsm)
                 lsm_programs_off(m->skel);
         bpf_program__set_autoattach(m->skel->progs.hn_seed_placement, false); /* run once, by start */
