@@ -58,6 +58,13 @@ enum hn_bpf_object hn_monitor_bpf_object(const struct hn_monitor *m) {
         return m->object;
 }
 
+/* Is the attachment a BPF link (an id, a pin)? */
+static bool is_bpf_link(const struct bpf_link *link) {
+        struct bpf_link_info info = { 0 };
+        __u32 len = sizeof(info);
+        return bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) == 0;
+}
+
 /* hpcnode's skeleton over the chosen object's bytes: the compat object's
  * skeleton is hpcnode's but for its name (the build checks it), so one
  * skeleton type serves both. */
@@ -251,6 +258,7 @@ int hn_monitor_start(struct hn_monitor *m, struct hn_error *err) {
                 if (r < 0)
                         return hn_error_set(err, HN_ERR_IO, r, "BPF: attaching to syscalls:%s: %s",
                                             syscall_hooks[i].name, strerror(-r));
+                m->syscall_perf_event[i] = !is_bpf_link(m->syscall_links[i]);
         }
         /* before they are pinned: from then on, only this process may pin,
          * attach or run them */

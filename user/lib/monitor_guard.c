@@ -163,8 +163,9 @@ void monitor_guard_free(struct hn_monitor *m) {
 /* One part written (added first, the rest removed after) and kept. A
  * pass writes only what changed since the part was last written (a pass
  * that rewrote thousands of keys each time was most of a mount call's
- * cost); after a failed write, or before any, the whole part. The tick's check (hn_monitor_check_state) still compares every
- * key with the map and rewrites a part someone else changed. */
+ * cost); after a failed write, or before any, the whole part. The tick's
+ * check (hn_monitor_check_state) still compares every key with the map
+ * and rewrites a part someone else changed. */
 static int guard_part_set(struct hn_monitor *m, enum guard_part p, void *keys, uint8_t *values, size_t n) {
         struct guard_set *had = &m->guard[p];
         int r = had->written ? bpf_keys_update(guard_map(m, p), had->keys, had->values, had->n, keys, values, n,
@@ -317,7 +318,7 @@ int monitor_own_progs_record(struct hn_monitor *m) {
                         r = id_add(links, ELEMENTSOF(links), &nl, bpf_link__fd(link), true);
         }
         for (size_t i = 0; r == 0 && i < HN_SYSCALL_HOOKS; i++)
-                if (monitor_is_bpf_link(m->syscall_links[i])) /* a perf event has no id (before 5.15) */
+                if (m->syscall_links[i] && !m->syscall_perf_event[i]) /* a perf event has no id */
                         r = id_add(links, ELEMENTSOF(links), &nl, bpf_link__fd(m->syscall_links[i]), true);
         if (r < 0)
                 return r;

@@ -31,6 +31,9 @@ struct hn_monitor {
         enum hn_bpf_object object; /* FULL or COMPAT: whose bytes skel runs */
         bool lsm;
         struct bpf_link *syscall_links[HN_SYSCALL_HOOKS];
+        /* attached as a perf event (before Linux 5.15), not a BPF link: no
+         * id, no pin; it lives as long as this process. Known at attach. */
+        bool syscall_perf_event[HN_SYSCALL_HOOKS];
         char root[PATH_MAX];  /* the directory holding the slices */
         char mount[PATH_MAX]; /* the cgroup2 mount it is in */
         int epoll_fd;         /* the ring buffer's and the fanotify watch's, as one fd */
@@ -82,9 +85,6 @@ int monitor_pin_prepare(struct hn_monitor *m, const char *pin_dir, uint32_t ring
 /* After attach: pins this load's set (unless adopted), then removes the
  * other sets. */
 int monitor_pin_commit(struct hn_monitor *m, struct hn_error *err);
-/* Is the attachment a BPF link (an id, a pin)? A tracepoint's is a perf
- * event before Linux 5.15: it lives as long as this process. */
-bool monitor_is_bpf_link(const struct bpf_link *link);
 /* The syscall tracepoint i must be attached by this process: not adopted
  * with the pinned set (a perf event attachment cannot be pinned). */
 bool monitor_syscall_hook_unpinned(const struct hn_monitor *m, size_t i);

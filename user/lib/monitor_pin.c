@@ -186,12 +186,6 @@ int monitor_pin_prepare(struct hn_monitor *m, const char *pin_dir, uint32_t ring
         return 0;
 }
 
-bool monitor_is_bpf_link(const struct bpf_link *link) {
-        struct bpf_link_info info = { 0 };
-        __u32 len = sizeof(info);
-        return link && bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) == 0;
-}
-
 bool monitor_syscall_hook_unpinned(const struct hn_monitor *m, size_t i) {
         if (!m->adopted)
                 return true;
@@ -241,7 +235,7 @@ int monitor_pin_commit(struct hn_monitor *m, struct hn_error *err) {
                         r = pin_link(link, *s->progs[i].prog, tmp, &what);
         }
         for (size_t i = 0; r == 0 && i < HN_SYSCALL_HOOKS; i++)
-                if (monitor_is_bpf_link(m->syscall_links[i]))
+                if (m->syscall_links[i] && !m->syscall_perf_event[i])
                         r = pin_link(m->syscall_links[i], syscall_prog(m->skel, i), tmp, &what);
         /* whole, then under its name: a set is adopted only whole */
         if (r == 0) {
@@ -317,7 +311,7 @@ void monitor_pins_check(struct hn_monitor *m, struct tamper_note *t) {
                                       bpf_link__fd(link), &made);
         }
         for (size_t i = 0; r == 0 && !m->adopted && i < HN_SYSCALL_HOOKS; i++)
-                if (monitor_is_bpf_link(m->syscall_links[i]))
+                if (m->syscall_links[i] && !m->syscall_perf_event[i])
                         r = pin_again(m->pin_set, "links", pin_name(bpf_program__name(syscall_prog(m->skel, i)), nb),
                                       bpf_link__fd(m->syscall_links[i]), &made);
         if (made || r < 0)

@@ -76,8 +76,8 @@ static bool full_object_uses(unsigned f) {
 }
 
 enum hn_bpf_object hn_kernel_bpf_object(const struct hn_kernel_features *f) {
-        for (unsigned i = 0; i < HN_FEATURE_MAX; i++)
-                if (!f->present[i] && full_object_uses(i))
+        for (size_t i = 0; i < sizeof(full_object_needs) / sizeof(full_object_needs[0]); i++)
+                if (!f->present[full_object_needs[i]])
                         return HN_BPF_OBJECT_COMPAT;
         return HN_BPF_OBJECT_FULL;
 }
