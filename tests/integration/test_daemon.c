@@ -1124,9 +1124,7 @@ static void control_write_and_kill_records(void **state) {
         assert_int_equal(num(o, "writer", "pid"), pid);
         assert_true(json_object_get_boolean(json_object_object_get(o, "cross_slice")));
         json_object_put(o);
-        struct hn_kernel_features f;
-        hn_probe_kernel_features(&f);
-        if (!f.present[HN_FEATURE_CGROUP_KILL]) {
+        if (!kernel_has(HN_FEATURE_CGROUP_KILL)) {
                 printf("# no cgroup.kill before Linux 5.14: the kill half is not run\n");
                 kill(job, SIGKILL);
                 wait_pid_ms(job, 5000, NULL);

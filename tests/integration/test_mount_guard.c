@@ -315,15 +315,8 @@ static void mount_through_a_peer_namespace(void **state) {
 
 /* mount_setattr(2) reaches no LSM hook: in both modes the change is made,
  * found and undone (the actor named where the syscall programs run). */
-/* mount_setattr(2) came in Linux 5.12: before, the path does not exist. */
-static bool have_mount_setattr(void) {
-        struct hn_kernel_features f;
-        hn_probe_kernel_features(&f);
-        return f.present[HN_FEATURE_MOUNT_SETATTR];
-}
-
 static void mount_setattr_clears_read_only(void **state) {
-        if (!have_mount_setattr())
+        if (!kernel_has(HN_FEATURE_MOUNT_SETATTR))
                 SKIP_BECAUSE("no mount_setattr(2) before Linux 5.12: no such path to guard");
         struct genv g;
         genv_start(*state, &g);
@@ -345,7 +338,7 @@ static void make_shared_of_a_bind(void **state) {
         else
                 expect_drift(&g, status, "propagation", g.bind, "mount", true);
         /* and by mount_setattr, which no hook sees: found and undone */
-        if (!have_mount_setattr()) {
+        if (!kernel_has(HN_FEATURE_MOUNT_SETATTR)) {
                 printf("# no mount_setattr(2) before Linux 5.12: its half is not run\n");
                 return;
         }

@@ -3,7 +3,9 @@
  * (HN_VM=1: Debian kernels booted with lsm=...,bpf) BPF LSM must load,
  * attach and deny: a VM that silently lost it fails here, loudly. On a host
  * without it, the probe must say so with the reason. */
+#include <dirent.h>
 #include <errno.h>
+#include <linux/bpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +172,28 @@ static void kernel_features_check_names_each_missing_one(void **state) {
         assert_null(hn_bpf_object_name(HN_BPF_OBJECT_MAX));
 }
 
+/* Task-storage maps this process holds (fdinfo's map_type): the full
+ * object has two, the compat one none; which bytes were loaded, seen from
+ * the kernel rather than from what the monitor says. */
+static int task_storage_maps_held(void) {
+        DIR *dp = opendir("/proc/self/fdinfo");
+        assert_non_null(dp);
+        int n = 0;
+        char path[64], line[128];
+        for (struct dirent *de; (de = readdir(dp));) {
+                snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", de->d_name);
+                FILE *f = de->d_name[0] == '.' ? NULL : fopen(path, "r");
+                unsigned type;
+                while (f && fgets(line, sizeof(line), f))
+                        if (sscanf(line, "map_type: %u", &type) == 1 && type == BPF_MAP_TYPE_TASK_STORAGE)
+                                n++;
+                if (f)
+                        fclose(f);
+        }
+        closedir(dp);
+        return n;
+}
+
 /* The object the monitor loads is the one the probe names; the full one
  * asked for on a kernel without what it uses is refused, naming each
  * missing feature; the compat one loads anywhere. */
@@ -198,7 +222,9 @@ static void monitor_loads_the_object_the_kernel_runs(void **state) {
                         continue;
                 }
                 assert_int_equal(r, 0);
-                assert_int_equal(hn_monitor_bpf_object(m), asked[i] == HN_BPF_OBJECT_AUTO ? runs : asked[i]);
+                enum hn_bpf_object loaded = asked[i] == HN_BPF_OBJECT_AUTO ? runs : asked[i];
+                assert_int_equal(hn_monitor_bpf_object(m), loaded);
+                assert_int_equal(task_storage_maps_held(), loaded == HN_BPF_OBJECT_FULL ? 2 : 0);
                 hn_monitor_free(m);
         }
         struct hn_monitor_options bad = { .attribution = HN_ATTRIBUTION_OFF, .bpf_object = HN_BPF_OBJECT_MAX };

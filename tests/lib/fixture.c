@@ -41,10 +41,14 @@ const char *kernel_refusal(void) {
         return why;
 }
 
+bool kernel_has(enum hn_kernel_feature f) {
+        struct hn_kernel_features all;
+        hn_probe_kernel_features(&all);
+        return all.present[f];
+}
+
 void require_cgroup_kill(void) {
-        struct hn_kernel_features f;
-        hn_probe_kernel_features(&f);
-        if (!f.present[HN_FEATURE_CGROUP_KILL])
+        if (!kernel_has(HN_FEATURE_CGROUP_KILL))
                 SKIP_BECAUSE("no cgroup.kill before Linux 5.14 (destroy's freeze and SIGKILL fallback is tested apart)");
 }
 

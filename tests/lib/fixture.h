@@ -40,6 +40,8 @@ const char *kernel_refusal(void);
 /* Skips, saying why, where it refuses: the refusal itself is test_probe's
  * and test_daemon's to show. */
 void require_kernel_features(void);
+/* Has this kernel the feature (hn_probe_kernel_features, probed once)? */
+bool kernel_has(enum hn_kernel_feature f);
 /* SKIP unless the kernel has cgroup.kill (Linux 5.14). */
 void require_cgroup_kill(void);
 
