@@ -73,7 +73,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 
-.PHONY: all deps test-tools run demo test test-host test-vm test-bins rust-bins bench bench-vm clean vmlinux vmlinux-arm64 bpf arm64-bins test-arm64 install fuzz fuzz-bins
+.PHONY: all deps test-tools run demo test test-host test-vm test-bins rust-bins bench bench-vm clean vmlinux vmlinux-arm64 bpf arm64-bins arm64-rust-bins test-arm64 install fuzz fuzz-bins
 # Keep objects of test and bench programs: they are intermediates of a
 # pattern chain, which make would otherwise delete and rebuild every time.
 .SECONDARY:
@@ -146,11 +146,10 @@ bpf: $(BPF_SKELS)
 # qemu-system-aarch64.
 ARM64_ENV = R=$$(tests/vm/rootfs-fetch.sh bookworm arm64) && PKG_CONFIG_SYSROOT_DIR=$$R \
 	PKG_CONFIG_LIBDIR=$$R/usr/lib/aarch64-linux-gnu/pkgconfig:$$R/usr/share/pkgconfig
-# Every suite in the arm64 VM (make test runs those whose code differs by
-# architecture there): about an hour under TCG on 2 cores.
-test-arm64: arm64-bins
-	@HN_VM_KERNELS=linux-image-6.12-arm64 HN_VM_SYSTEMD=0 HN_VM_ARM64_SUITES='test_*' HN_VM_SUITE_TIMEOUT=1800 \
-		HN_VM_TIMEOUT=10800 tests/vm/run-all.sh
+# The arm64 VMs alone (make test runs them beside the others).
+test-arm64: arm64-bins rust-bins
+	@$(MAKE) --no-print-directory arm64-rust-bins
+	@HN_VM_KERNELS=linux-image-6.12-arm64 HN_VM_SYSTEMD=0 tests/vm/run-all.sh
 arm64-bins:
 	@$(ARM64_ENV) $(MAKE) --no-print-directory BUILD=build/arm64-test ARCH=arm64 SANITIZE=1 \
 		CC="aarch64-linux-gnu-gcc --sysroot=$$R" test-bins
@@ -216,13 +215,14 @@ demo:
 	@$(MAKE) --no-print-directory all
 	$(DEMO)
 
-# Host suites, then every suite again inside the Debian 6.1 and 6.12
-# kernels (tests/vm/), with one closing total.
+# Host suites, and beside them every suite again inside each VM kernel
+# (tests/vm/), with one closing total.
 test:
 	@$(MAKE) --no-print-directory deps test-tools
 	@$(MAKE) --no-print-directory BUILD=build/test SANITIZE=1 test-bins
 	@$(MAKE) --no-print-directory arm64-bins
 	@$(MAKE) --no-print-directory rust-bins
+	@$(MAKE) --no-print-directory arm64-rust-bins
 	@$(MAKE) --no-print-directory fuzz-bins
 	@$(MAKE) --no-print-directory BUILD=build/install all build/install/tests/bench/systemd_scope # the systemd VM's
 	@tests/run-all.sh
@@ -264,6 +264,25 @@ rust-bins:
 		sed -n 's/.*"target":{[^}]*"name":"\([^"]*\)".*"executable":"\([^"]*\)".*/\1 \2/p' build/rust/artifacts.json | \
 		while read -r name exe; do cp "$$exe" "build/test/rust/$$name"; done && \
 		echo "rust: test binaries in build/test/rust: $$(ls build/test/rust | tr '\n' ' ')"
+
+# The same test binaries for aarch64, into build/arm64-test/rust/ (after
+# rust-bins, which makes the stand-in): Debian's own rustc and cargo (the
+# arm64 root's libstd-rust-dev is built for exactly that compiler, so
+# whichever cargo is first on PATH will not do), the standard library
+# from that root as the target's sysroot, and Debian's cross gcc to link
+# against the root's libc.
+ARM64_RUST_ENV = RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc CARGO_TARGET_DIR=$(CURDIR)/build/rust/arm64-target \
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+	RUSTFLAGS="-D warnings --sysroot=$$R/usr -C link-arg=--sysroot=$$R"
+arm64-rust-bins:
+	@feature=$$([ -n "$(SEEDS)" ] && echo --features=hpc-node); R=$$(tests/vm/rootfs-fetch.sh bookworm arm64) && \
+		cd user/rust && $(ARM64_RUST_ENV) /usr/bin/cargo test --offline --quiet $$feature --no-run \
+		--target aarch64-unknown-linux-gnu --message-format=json-render-diagnostics \
+		> $(CURDIR)/build/rust/arm64-artifacts.json
+	@rm -rf build/arm64-test/rust && mkdir -p build/arm64-test/rust && \
+		sed -n 's/.*"target":{[^}]*"name":"\([^"]*\)".*"executable":"\([^"]*\)".*/\1 \2/p' build/rust/arm64-artifacts.json | \
+		while read -r name exe; do cp "$$exe" "build/arm64-test/rust/$$name"; done && \
+		echo "rust: arm64 test binaries in build/arm64-test/rust: $$(ls build/arm64-test/rust | tr '\n' ' ')"
 
 # libFuzzer targets (tests/fuzz/): clang, with ASan and UBSan, each
 # linked with only the parser it tests. `make test` runs each briefly

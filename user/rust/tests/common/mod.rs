@@ -84,35 +84,39 @@ pub fn unavailable() -> Option<String> {
     if !daemon_binary().exists() {
         return Some(format!("no daemon at {} (set HPCNODED)", daemon_binary().display()));
     }
-    kernel_refused().clone()
+    kernel_refused()
 }
 
 /// The kernel features hpcnoded refuses to start without, as its own
 /// `--probe` lists them first ("... no (Linux 5.17); required: ..."); read
-/// once, and the probe stopped after that list (the cost measurement that
+/// once (a Mutex, not OnceLock: the crate builds with Debian's Rust 1.63),
+/// and the probe stopped after that list (the cost measurement that
 /// follows takes seconds in a VM).
-fn kernel_refused() -> &'static Option<String> {
-    static REFUSED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    REFUSED.get_or_init(|| {
-        let mut child = Command::new(daemon_binary())
-            .arg("--probe")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let mut missing = Vec::new();
-        for line in BufReader::new(child.stdout.take()?).lines().map_while(Result::ok) {
-            if line.starts_with("cgroup2 mount") {
-                break; // the features are listed before it
-            }
-            if line.contains("required: hpcnoded refuses to start") {
-                missing.push(line.split(" no (Linux").next().unwrap_or(&line).trim().to_string());
-            }
+fn kernel_refused() -> Option<String> {
+    static REFUSED: std::sync::Mutex<Option<Option<String>>> = std::sync::Mutex::new(None);
+    let mut cached = REFUSED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    cached.get_or_insert_with(probe_refusal).clone()
+}
+
+fn probe_refusal() -> Option<String> {
+    let mut child = Command::new(daemon_binary())
+        .arg("--probe")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut missing = Vec::new();
+    for line in BufReader::new(child.stdout.take()?).lines().map_while(Result::ok) {
+        if line.starts_with("cgroup2 mount") {
+            break; // the features are listed before it
         }
-        let _ = child.kill();
-        let _ = child.wait();
-        (!missing.is_empty()).then(|| format!("hpcnoded refuses this kernel: it lacks {}", missing.join(", ")))
-    })
+        if line.contains("required: hpcnoded refuses to start") {
+            missing.push(line.split(" no (Linux").next().unwrap_or(&line).trim().to_string());
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    (!missing.is_empty()).then(|| format!("hpcnoded refuses this kernel: it lacks {}", missing.join(", ")))
 }
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
