@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The API's calls: one request (a JSON object with "call" and "args") in,
  * one reply out ({"ok":true,"result":…} or {"ok":false,"error":…}). Who may
- * make each call is in the table in api_calls.c and in docs/api.md. */
+ * make each call is in the table in api_dispatch.c and in docs/api.md. */
 #ifndef HND_API_CALLS_H
 #define HND_API_CALLS_H
 
@@ -35,6 +35,9 @@ void hnd_api_busy(struct hnd_api_pending *p);
 bool hnd_api_finish(struct hnd_api_pending *p, json_object *reply);
 /* {"kind":…, "errno":…, "message":…} */
 json_object *hnd_api_error_json(enum hn_error_kind kind, int sys_errno, const char *message);
+/* One api.refused record, or counted into the summary once this second
+ * has had HND_REFUSED_PER_SEC (api_refusals.c). */
+void hnd_api_refusal_record(struct hnd_daemon *d, const char *detail);
 /* Writes the summary of refusals not recorded one by one, once their
  * second is over (called on every refusal and from the daemon's tick). */
 void hnd_api_refusals_flush(struct hnd_daemon *d);
