@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,13 +75,6 @@ static int parse_u32(const char *v, uint32_t *ret) {
         return 0;
 }
 
-static int copy_path(const char *v, char *dst, bool allow_empty) {
-        if ((!allow_empty && !*v) || (*v && *v != '/') || strlen(v) >= PATH_MAX)
-                return -EINVAL;
-        snprintf(dst, PATH_MAX, "%s", v);
-        return 0;
-}
-
 int hnd_parse_listen(const char *v, struct sockaddr_in *ret) {
         char host[32];
         const char *colon = strrchr(v, ':');
@@ -98,121 +92,151 @@ int hnd_parse_listen(const char *v, struct sockaddr_in *ret) {
         return 0;
 }
 
+/* A string key's test of its value (the string is then copied whole). */
+static bool path_ok(const char *v) {
+        return *v == '/' && strlen(v) < PATH_MAX;
+}
+
+static bool path_or_empty_ok(const char *v) {
+        return !*v || path_ok(v);
+}
+
+static bool cgroup_root_ok(const char *v) {
+        return !strcmp(v, "auto") || path_or_empty_ok(v);
+}
+
+static bool listen_ok(const char *v) {
+        return !*v || hnd_parse_listen(v, NULL) == 0;
+}
+
+static int parse_mode(const char *v, int *ret) {
+        if (!strcmp(v, "auto"))
+                *ret = HND_MODE_AUTO;
+        else if (!strcmp(v, "enforce"))
+                *ret = HND_MODE_ENFORCE;
+        else if (!strcmp(v, "audit"))
+                *ret = HND_MODE_AUDIT;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+static int parse_attribution(const char *v, int *ret) {
+        enum hn_attribution a;
+        int r = hn_attribution_from_name(v, &a);
+        if (r < 0)
+                return r;
+        *ret = (int) a;
+        return 0;
+}
+
+/* The keys of [hpcnoded], one row each: the one list the parser, the
+ * fuzz target and the reload's diff read. Every one applies at start
+ * only; SIGHUP applies the identities and names each of these that
+ * changed (hnd_config_restart_keys). */
+enum key_type { KEY_STRING, KEY_BOOL, KEY_U32, KEY_ENUM };
+struct main_key {
+        const char *name;
+        enum key_type type;
+        size_t offset, size;         /* the field in struct hnd_config */
+        bool (*string_ok)(const char *v); /* KEY_STRING */
+        uint32_t min, max;           /* KEY_U32: the range */
+        bool off_ok, power_of_two;   /* KEY_U32: 0 (off) besides the range; only powers of two */
+        int (*parse_enum)(const char *v, int *ret); /* KEY_ENUM */
+        const char *why;             /* what it takes, for the error */
+};
+
+#define FIELD(f) .offset = offsetof(struct hnd_config, f), .size = sizeof(((struct hnd_config *) 0)->f)
+static const struct main_key main_keys[] = {
+        { "CgroupRoot", KEY_STRING, FIELD(cgroup_root), .string_ok = cgroup_root_ok,
+          .why = "auto, an absolute path, or empty for the cgroup2 mount" },
+        { "Mode", KEY_ENUM, FIELD(mode), .parse_enum = parse_mode, .why = "auto, enforce or audit" },
+        { "AuditLog", KEY_STRING, FIELD(audit_log), .string_ok = path_or_empty_ok,
+          .why = "an absolute path, or empty for none" },
+        { "AuditFsync", KEY_BOOL, FIELD(audit_fsync), .why = "yes or no" },
+        { "Journal", KEY_BOOL, FIELD(journal), .why = "yes or no" },
+        { "RingBufferBytes", KEY_U32, FIELD(ringbuf_bytes), .min = 4096, .max = UINT32_MAX, .power_of_two = true,
+          .why = "a power of two, at least 4096" },
+        { "BpfPinDir", KEY_STRING, FIELD(bpf_pin_dir), .string_ok = path_or_empty_ok,
+          .why = "an absolute path on bpffs, or empty for none" },
+        { "EmergencyState", KEY_STRING, FIELD(emergency_state), .string_ok = path_ok, .why = "an absolute path" },
+        { "LossCheckMSec", KEY_U32, FIELD(loss_check_ms), .min = 10, .max = 60000, .why = "10..60000" },
+        { "Attribution", KEY_ENUM, FIELD(attribution), .parse_enum = parse_attribution,
+          .why = "auto, lsm, tracepoint or off" },
+        { "LimitCheckMSec", KEY_U32, FIELD(limit_check_ms), .min = 100, .max = 3600000, .off_ok = true,
+          .why = "0 (off) or 100..3600000" },
+        { "UenvBase", KEY_STRING, FIELD(uenv_base), .string_ok = path_ok, .why = "an absolute path" },
+        { "WorkdirBase", KEY_STRING, FIELD(workdir_base), .string_ok = path_ok, .why = "an absolute path" },
+        { "HoldTimeSec", KEY_U32, FIELD(hold_time_secs), .min = 0, .max = 86400, .why = "0..86400" },
+        { "KillTimeoutMSec", KEY_U32, FIELD(kill_timeout_ms), .min = 100, .max = 600000, .why = "100..600000" },
+        { "MountCheckMSec", KEY_U32, FIELD(mount_check_ms), .min = 100, .max = 600000, .why = "100..600000" },
+        { "MountCheckBusyMSec", KEY_U32, FIELD(mount_check_busy_ms), .min = 100, .max = 600000,
+          .why = "100..600000" },
+        { "ControlSocket", KEY_STRING, FIELD(control_socket), .string_ok = path_or_empty_ok,
+          .why = "an absolute path, or empty for none" },
+        { "ApiRequestTimeoutMSec", KEY_U32, FIELD(api_request_timeout_ms), .min = 100, .max = 3600000,
+          .why = "100..3600000" },
+        { "ApiIdleTimeoutMSec", KEY_U32, FIELD(api_idle_timeout_ms), .min = 100, .max = 3600000,
+          .why = "100..3600000" },
+        { "ApiMaxClients", KEY_U32, FIELD(api_max_clients), .min = 1, .max = 4096, .why = "1..4096" },
+        { "MetricsListen", KEY_STRING, FIELD(metrics_listen), .string_ok = listen_ok,
+          .why = "IPV4:PORT (e.g. 127.0.0.1:9464), or empty for none" },
+        { "MetricsTextfile", KEY_STRING, FIELD(metrics_textfile), .string_ok = path_or_empty_ok,
+          .why = "an absolute path, or empty for none" },
+        { "MetricsIntervalSec", KEY_U32, FIELD(metrics_interval_secs), .min = 1, .max = 3600, .why = "1..3600" },
+};
+#undef FIELD
+
 static int main_key(struct hnd_config *cfg, const char *key, const char *v, const char **why) {
+        const struct main_key *k = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(main_keys) && !k; i++)
+                if (!strcmp(main_keys[i].name, key))
+                        k = &main_keys[i];
+        if (!k) {
+                *why = "unknown key";
+                return -ENOENT;
+        }
+        *why = k->why;
+        void *field = (char *) cfg + k->offset;
         uint32_t n;
-        if (!strcmp(key, "CgroupRoot")) {
-                *why = "auto, an absolute path, or empty for the cgroup2 mount";
-                if (!strcmp(v, "auto"))
-                        return snprintf(cfg->cgroup_root, sizeof(cfg->cgroup_root), "auto"), 0;
-                return copy_path(v, cfg->cgroup_root, true);
-        }
-        if (!strcmp(key, "Mode")) {
-                *why = "auto, enforce or audit";
-                if (!strcmp(v, "auto"))
-                        cfg->mode = HND_MODE_AUTO;
-                else if (!strcmp(v, "enforce"))
-                        cfg->mode = HND_MODE_ENFORCE;
-                else if (!strcmp(v, "audit"))
-                        cfg->mode = HND_MODE_AUDIT;
-                else
+        int e;
+        _Static_assert(sizeof(enum hnd_mode) == sizeof(int) && sizeof(enum hn_attribution) == sizeof(int),
+                       "KEY_ENUM fields are ints");
+        switch (k->type) {
+        case KEY_STRING:
+                if (!k->string_ok(v) || strlen(v) >= k->size)
                         return -EINVAL;
+                memset(field, 0, k->size); /* whole: the reload's diff compares strings */
+                memcpy(field, v, strlen(v));
+                return 0;
+        case KEY_BOOL:
+                return parse_bool(v, field);
+        case KEY_U32:
+                if (parse_u32(v, &n) < 0)
+                        return -EINVAL;
+                if (!((n == 0 && k->off_ok) || (n >= k->min && n <= k->max)) || (k->power_of_two && (n & (n - 1))))
+                        return -EINVAL;
+                memcpy(field, &n, sizeof(n));
+                return 0;
+        case KEY_ENUM:
+                if (k->parse_enum(v, &e) < 0)
+                        return -EINVAL;
+                memcpy(field, &e, sizeof(e));
                 return 0;
         }
-        if (!strcmp(key, "AuditLog"))
-                return *why = "an absolute path, or empty for none", copy_path(v, cfg->audit_log, true);
-        if (!strcmp(key, "AuditFsync"))
-                return *why = "yes or no", parse_bool(v, &cfg->audit_fsync);
-        if (!strcmp(key, "Journal"))
-                return *why = "yes or no", parse_bool(v, &cfg->journal);
-        if (!strcmp(key, "RingBufferBytes")) {
-                *why = "a power of two, at least 4096";
-                if (parse_u32(v, &n) < 0 || n < 4096 || (n & (n - 1)))
-                        return -EINVAL;
-                cfg->ringbuf_bytes = n;
-                return 0;
+        return -EINVAL;
+}
+
+void hnd_config_restart_keys(const struct hnd_config *a, const struct hnd_config *b, char *buf, size_t size) {
+        size_t used = 0;
+        buf[0] = '\0';
+        for (size_t i = 0; i < ELEMENTSOF(main_keys); i++) {
+                const struct main_key *k = &main_keys[i];
+                const char *fa = (const char *) a + k->offset, *fb = (const char *) b + k->offset;
+                bool differs = k->type == KEY_STRING ? strncmp(fa, fb, k->size) != 0 : memcmp(fa, fb, k->size) != 0;
+                if (differs && used < size)
+                        used += (size_t) snprintf(buf + used, size - used, "%s%s", used ? ", " : "", k->name);
         }
-        if (!strcmp(key, "BpfPinDir"))
-                return *why = "an absolute path on bpffs, or empty for none", copy_path(v, cfg->bpf_pin_dir, true);
-        if (!strcmp(key, "EmergencyState"))
-                return *why = "an absolute path", copy_path(v, cfg->emergency_state, false);
-        if (!strcmp(key, "LossCheckMSec")) {
-                *why = "10..60000";
-                if (parse_u32(v, &n) < 0 || n < 10 || n > 60000)
-                        return -EINVAL;
-                cfg->loss_check_ms = n;
-                return 0;
-        }
-        if (!strcmp(key, "Attribution"))
-                return *why = "auto, lsm, tracepoint or off", hn_attribution_from_name(v, &cfg->attribution);
-        if (!strcmp(key, "LimitCheckMSec")) {
-                *why = "0 (off) or 100..3600000";
-                if (parse_u32(v, &n) < 0 || (n && (n < 100 || n > 3600000)))
-                        return -EINVAL;
-                cfg->limit_check_ms = n;
-                return 0;
-        }
-        if (!strcmp(key, "UenvBase"))
-                return *why = "an absolute path", copy_path(v, cfg->uenv_base, false);
-        if (!strcmp(key, "WorkdirBase"))
-                return *why = "an absolute path", copy_path(v, cfg->workdir_base, false);
-        if (!strcmp(key, "HoldTimeSec")) {
-                *why = "0..86400";
-                if (parse_u32(v, &n) < 0 || n > 86400)
-                        return -EINVAL;
-                cfg->hold_time_secs = n;
-                return 0;
-        }
-        if (!strcmp(key, "KillTimeoutMSec")) {
-                *why = "100..600000";
-                if (parse_u32(v, &n) < 0 || n < 100 || n > 600000)
-                        return -EINVAL;
-                cfg->kill_timeout_ms = n;
-                return 0;
-        }
-        if (!strcmp(key, "MountCheckMSec") || !strcmp(key, "MountCheckBusyMSec")) {
-                *why = "100..600000";
-                if (parse_u32(v, &n) < 0 || n < 100 || n > 600000)
-                        return -EINVAL;
-                if (!strcmp(key, "MountCheckMSec"))
-                        cfg->mount_check_ms = n;
-                else
-                        cfg->mount_check_busy_ms = n;
-                return 0;
-        }
-        if (!strcmp(key, "ControlSocket"))
-                return *why = "an absolute path, or empty for none", copy_path(v, cfg->control_socket, true);
-        if (!strcmp(key, "ApiRequestTimeoutMSec") || !strcmp(key, "ApiIdleTimeoutMSec")) {
-                *why = "100..3600000";
-                if (parse_u32(v, &n) < 0 || n < 100 || n > 3600000)
-                        return -EINVAL;
-                *(!strcmp(key, "ApiIdleTimeoutMSec") ? &cfg->api_idle_timeout_ms : &cfg->api_request_timeout_ms) = n;
-                return 0;
-        }
-        if (!strcmp(key, "ApiMaxClients")) {
-                *why = "1..4096";
-                if (parse_u32(v, &n) < 0 || n < 1 || n > 4096)
-                        return -EINVAL;
-                cfg->api_max_clients = n;
-                return 0;
-        }
-        if (!strcmp(key, "MetricsListen")) {
-                *why = "IPV4:PORT (e.g. 127.0.0.1:9464), or empty for none";
-                if (*v && hnd_parse_listen(v, NULL) < 0)
-                        return -EINVAL;
-                snprintf(cfg->metrics_listen, sizeof(cfg->metrics_listen), "%s", v);
-                return 0;
-        }
-        if (!strcmp(key, "MetricsTextfile"))
-                return *why = "an absolute path, or empty for none", copy_path(v, cfg->metrics_textfile, true);
-        if (!strcmp(key, "MetricsIntervalSec")) {
-                *why = "1..3600";
-                if (parse_u32(v, &n) < 0 || n < 1 || n > 3600)
-                        return -EINVAL;
-                cfg->metrics_interval_secs = n;
-                return 0;
-        }
-        *why = "unknown key";
-        return -ENOENT;
 }
 
 static int identity_key(struct hnd_config *cfg, enum hn_slice_owner owner, const char *key, const char *v,
@@ -222,8 +246,9 @@ static int identity_key(struct hnd_config *cfg, enum hn_slice_owner owner, const
         if (!strcmp(key, "Executable")) {
                 *why = "an absolute path";
                 id.kind = HND_ID_EXE;
-                if (copy_path(v, id.value, false) < 0)
+                if (!path_ok(v))
                         return -EINVAL;
+                snprintf(id.value, sizeof(id.value), "%s", v);
         } else if (!strcmp(key, "ExecutableUid")) {
                 /* the section's: an executable is its agent only when run
                  * by this uid (a copy run by anyone else is not) */

@@ -64,5 +64,8 @@ int hnd_config_load(const char *path, bool must_exist, struct hnd_config *cfg, s
 const char *hnd_mode_name(enum hnd_mode mode);
 /* "127.0.0.1:9464" into *ret (may be NULL: just check). */
 int hnd_parse_listen(const char *v, struct sockaddr_in *ret);
+/* The [hpcnoded] keys whose values differ between a and b, ", "-separated
+ * (every one of them applies at start only: a reload names them). */
+void hnd_config_restart_keys(const struct hnd_config *a, const struct hnd_config *b, char *buf, size_t size);
 
 #endif
