@@ -30,7 +30,7 @@ launch() {
 }
 # launch_split LABEL KDIR PREFIX BUILD: every suite over two VMs, the
 # first running the daemon-heavy half's list below, the second the rest
-# (Rust tests included). Alone, 2026-12-06, arm64: 615 s and 647 s
+# (Rust tests included). Alone, 2026-12-06, arm64 with ASan: 615 s and 647 s
 # (test_api 206 s, test_mount_guard 154 s, test_slice_paths 123 s,
 # test_monitor 92 s; test_daemon 213 s, the Rust daemon tests 334 s).
 first=${HN_VM_SPLIT_FIRST:-test_api test_mount_guard test_slice_paths test_monitor test_enforce \
