@@ -32,7 +32,8 @@ static void example_file_is_the_defaults(void **state) {
         struct hn_error err = { 0 };
         hnd_config_default(&def);
         hnd_config_default(&example);
-        /* every key set, so nothing falls back to a default unseen */
+        /* two fields poisoned first: the file must set them (the diff
+         * below cannot see a key the file leaves at its default) */
         memset(example.audit_log, 0, sizeof(example.audit_log));
         example.ringbuf_bytes = 1;
         if (hnd_config_load("user/daemon/hpcnoded.conf", true, &example, &err) < 0)
