@@ -49,11 +49,11 @@ int hnd_probe_main(void) {
         struct hn_monitor *mon = NULL;
         struct hn_error err = { 0 };
         char mount[4096] = "(none)";
-        (void) hn_cgroup2_find_mount(mount, sizeof(mount));
-        hn_probe_bpf_lsm(NULL, &lsm);
-        struct hn_monitor_options off = { .attribution = HN_ATTRIBUTION_OFF };
-        int r = hn_monitor_new(&off, &mon, &err);
-        hn_monitor_free(mon);
+        /* Each line as soon as it is known, even into a pipe: what follows
+         * the feature list loads the programs and measures their cost,
+         * seconds on a slow node, and a reader that wants only the list
+         * (the Rust tests' kernel check) stops there. */
+        setvbuf(stdout, NULL, _IOLBF, 0);
         struct hn_kernel_features features;
         hn_probe_kernel_features(&features);
         print_features(&features);
@@ -61,6 +61,11 @@ int hnd_probe_main(void) {
                hn_kernel_bpf_object(&features) == HN_BPF_OBJECT_FULL
                        ? "full (Linux 5.17+)"
                        : "compat (the same programs without what the kernel lacks above)");
+        (void) hn_cgroup2_find_mount(mount, sizeof(mount));
+        hn_probe_bpf_lsm(NULL, &lsm);
+        struct hn_monitor_options off = { .attribution = HN_ATTRIBUTION_OFF };
+        int r = hn_monitor_new(&off, &mon, &err);
+        hn_monitor_free(mon);
         printf("%-36s %s\n", "cgroup2 mount", mount);
         printf("%-36s %s%s%s\n", "tp_btf cgroup watcher + ring buffer", r == 0 ? "yes" : "no", r == 0 ? "" : ": ",
                r == 0 ? "" : err.message);
