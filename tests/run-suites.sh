@@ -80,10 +80,13 @@ done
 
 # Scratch cgroups are named hn-test.<pid>.<n> (hn-rust.* for the Rust
 # tests); a suite that crashed may have
-# left one. Only ours are touched.
+# left one. Only ours are touched, and only a dead process's: another run
+# beside this one (a second checkout's) still uses its own.
 for mnt in /sys/fs/cgroup/unified /sys/fs/cgroup; do
         for d in "$mnt"/hn-test.* "$mnt"/hn-rust.*; do
                 [ -d "$d" ] || continue
+                owner=$(basename "$d" | cut -d. -f2)
+                [ -n "$owner" ] && [ -d "/proc/$owner" ] && continue
                 find "$d" -depth -type d | while read -r c; do
                         { echo 0 > "$c/cgroup.freeze"; } 2>/dev/null # absent before 5.2
                         { echo 1 > "$c/cgroup.kill"; } 2>/dev/null # absent before 5.14

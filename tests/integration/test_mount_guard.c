@@ -68,7 +68,10 @@ static void genv_start(struct dmn *d, struct genv *g) {
         assert_int_equal(make_image(g->image, "image-0\n"), 0);
         assert_int_equal(make_image(g->other, "image-1\n"), 0);
         char extra[512];
-        snprintf(extra, sizeof(extra), "MountCheckMSec=100\nUenvBase=%s\nWorkdirBase=%s", g->uenv, g->workdir);
+        /* the tick finds what no table change shows (an image written in
+         * place); busy or not (the suites run beside the VMs: load > CPUs) */
+        snprintf(extra, sizeof(extra), "MountCheckMSec=100\nMountCheckBusyMSec=100\nUenvBase=%s\nWorkdirBase=%s",
+                 g->uenv, g->workdir);
         write_config(d, extra);
         start(d);
         acquire(g, "job-1", g->bind, sizeof(g->bind));

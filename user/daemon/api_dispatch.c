@@ -34,9 +34,12 @@ struct call {
          * a thread of its own. Such a call may use only the thread-safe
          * managers. */
         bool slow;
-        /* After success, on the loop: a reconcile pass, so the guard holds
-         * the mounts the call made before the reply goes out. */
-        bool then_reconcile;
+        /* After success, on the loop, before the reply goes out: the
+         * guard brought up to date with what the call changed. A whole
+         * reconcile pass (every bind held), or the call's own bind only
+         * (acquire adds it, release takes it away; the pass its table
+         * change brings follows, rate-limited). */
+        enum { THEN_NOTHING, THEN_RECONCILE, THEN_GUARD_ADD, THEN_GUARD_DROP } then;
 };
 
 struct hnd_api_pending {
@@ -81,13 +84,13 @@ static const struct call calls[] = {
         { .name = "scope.is_empty", .roles = KNOWN, .fn = hnd_call_scope_is_empty, .args = { "path" }, .slow = true },
         { .name = "scope.list", .roles = KNOWN, .fn = hnd_call_scope_list, .args = { "slice" }, .slow = true },
         { .name = "mount.acquire", .roles = KNOWN, .fn = hnd_call_mount_acquire,
-          .args = { "image", "allocation" }, .slow = true, .then_reconcile = true },
+          .args = { "image", "allocation" }, .slow = true, .then = THEN_GUARD_ADD },
         { .name = "mount.release", .roles = KNOWN, .fn = hnd_call_mount_release,
-          .args = { "image", "allocation" }, .slow = true, .then_reconcile = true },
+          .args = { "image", "allocation" }, .slow = true, .then = THEN_GUARD_DROP },
         { .name = "mount.list", .roles = KNOWN, .fn = hnd_call_mount_list, .args = {} },
         { .name = "mount.refcount", .roles = KNOWN, .fn = hnd_call_mount_refcount, .args = { "image" } },
         { .name = "mount.force_unmount", .roles = OPERATOR | ROLE(HND_ROLE_PACT), .fn = hnd_call_mount_force_unmount,
-          .args = { "image" }, .slow = true, .then_reconcile = true },
+          .args = { "image" }, .slow = true, .then = THEN_RECONCILE },
         { .name = "mount.reconcile", .roles = OPERATOR, .fn = hnd_call_mount_reconcile, .args = {} },
         { .name = "emergency.begin", .roles = OPERATOR, .fn = hnd_call_emergency_begin,
           .args = { "reason", "duration_s", "actor" } },
@@ -192,14 +195,34 @@ void hnd_api_busy(struct hnd_api_pending *p) {
                             p->call->name, HND_API_MAX_JOBS);
 }
 
+static void then_guard(struct hnd_api_pending *p) {
+        json_object *image, *alloc;
+        switch (p->call->then) {
+        case THEN_NOTHING:
+                return;
+        case THEN_RECONCILE:
+                hnd_mounts_reconcile(&p->d->mounts);
+                return;
+        case THEN_GUARD_ADD:
+        case THEN_GUARD_DROP:
+                /* the arguments were checked strings: the call succeeded */
+                if (json_object_object_get_ex(p->args, "image", &image) &&
+                    json_object_object_get_ex(p->args, "allocation", &alloc))
+                        hnd_mounts_guard_bind(&p->d->mounts, json_object_get_string(image),
+                                              json_object_get_string(alloc), p->call->then == THEN_GUARD_ADD);
+                else
+                        hnd_mounts_reconcile(&p->d->mounts);
+                return;
+        }
+}
+
 bool hnd_api_finish(struct hnd_api_pending *p, json_object *reply) {
         bool subscribe = false;
         /* The call's records are on disk before its caller hears it is
          * done (AuditFsync; a no-op when it made none). */
         hnd_sink_sync(&p->d->sink);
         if (p->r >= 0) {
-                if (p->call->then_reconcile)
-                        hnd_mounts_reconcile(&p->d->mounts);
+                then_guard(p);
                 json_object_object_add(reply, "ok", json_object_new_boolean(true));
                 json_object_object_add(reply, "result", json_object_get(p->result));
                 subscribe = p->call->fn == hnd_call_subscribe;

@@ -122,34 +122,64 @@ static void guard_update(struct hnd_mounts *w) {
 
 void hnd_mounts_reconcile(struct hnd_mounts *w) {
         struct hn_error err = { 0 };
+        uint64_t start = monotonic_usec();
         w->passes++;
         if (w->drain)
                 w->drain(w->drain_userdata); /* the acts first: a drift can then name its actor */
         if (hn_mount_reconcile(w->manager, on_drift, w, &err) < 0)
                 hnd_sink_note(w->sink, "mount.reconcile_failed", err.message, LOG_ERR);
         guard_update(w);
+        w->pass_cost_usec = monotonic_usec() - start;
+}
+
+void hnd_mounts_guard_bind(struct hnd_mounts *w, const char *image, const char *alloc, bool held) {
+        struct hn_mount_guard part = { 0 }, g = { 0 };
+        struct hn_error err = { 0 };
+        if (!w->monitor)
+                return;
+        int r = held ? hn_mount_guard_state_of(w->manager, image, alloc, &part, &err)
+                     : hn_mount_guard_without_bind(w->manager, &w->guard, image, alloc, &g, &err);
+        if (r >= 0 && held)
+                r = hn_mount_guard_merge(&w->guard, &part, &g, &err);
+        hn_mount_guard_free(&part);
+        if (r < 0 || hn_monitor_set_mount_guard(w->monitor, &g, &err) < 0) {
+                hn_mount_guard_free(&g);
+                hnd_mounts_reconcile(w); /* the whole state, as before this shortcut */
+                return;
+        }
+        hn_mount_guard_free(&w->guard);
+        w->guard = g;
 }
 
 /* Passes are rate-limited by a token bucket: a burst of PASS_BURST runs
  * at once (a drift, its repair, the next drift: each caught within the
- * millisecond), and a sustained mount storm elsewhere on the node costs at
- * most one table read per PASS_GAP_USEC. */
+ * millisecond), and a sustained mount storm costs at most one pass per
+ * gap: PASS_GAP_USEC, or PASS_COST_SHARE times what the last pass took,
+ * so that passes over thousands of binds take at most about a fifth of
+ * the loop's time and the calls behind them are still answered. */
 #define PASS_GAP_USEC 2000u
 #define PASS_BURST 8u
+#define PASS_COST_SHARE 4u
+
+static uint64_t pass_gap(const struct hnd_mounts *w) {
+        uint64_t by_cost = w->pass_cost_usec * PASS_COST_SHARE;
+        return by_cost > PASS_GAP_USEC ? by_cost : PASS_GAP_USEC;
+}
 
 static void refill(struct hnd_mounts *w, uint64_t now) {
+        uint64_t full = (uint64_t) PASS_BURST * pass_gap(w);
         if (w->tokens_usec == 0)
-                w->tokens_usec = now - (uint64_t) PASS_BURST * PASS_GAP_USEC; /* a full bucket */
+                w->tokens_usec = now - full; /* a full bucket */
         /* tokens_usec: the time the bucket was last empty; a token per gap since */
-        if (now - w->tokens_usec > (uint64_t) PASS_BURST * PASS_GAP_USEC)
-                w->tokens_usec = now - (uint64_t) PASS_BURST * PASS_GAP_USEC;
+        if (now - w->tokens_usec > full)
+                w->tokens_usec = now - full;
 }
 
 static bool take_token(struct hnd_mounts *w, uint64_t now) {
         refill(w, now);
-        if (now - w->tokens_usec < PASS_GAP_USEC)
+        if (now - w->tokens_usec < pass_gap(w))
                 return false;
-        w->tokens_usec += PASS_GAP_USEC;
+        w->tokens_usec += pass_gap(w);
         return true;
 }
 
@@ -174,7 +204,7 @@ static int on_mountinfo(sd_event_source *s, int fd, uint32_t revents, void *user
                 return 0;
         }
         w->deferred = true; /* one pass when the next token is there */
-        (void) hnd_timer_arm(w->later, w->tokens_usec + PASS_GAP_USEC);
+        (void) hnd_timer_arm(w->later, w->tokens_usec + pass_gap(w));
         return 0; /* an error here would switch off the watch itself */
 }
 

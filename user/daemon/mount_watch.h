@@ -38,6 +38,7 @@ struct hnd_mounts {
         uint64_t passes, drifts;
         uint64_t drift_by_class[HN_DRIFT_CLASS_MAX];
         uint64_t tokens_usec; /* the pass rate limit's bucket (CLOCK_MONOTONIC; see mount_watch.c) */
+        uint64_t pass_cost_usec; /* what the last pass took: the gap grows with it */
         bool deferred;
 };
 
@@ -50,6 +51,11 @@ void hnd_mounts_stop(struct hnd_mounts *w);
 /* One reconcile pass now (after an own act, or from the watch); then the
  * guard's held set is brought up to date. */
 void hnd_mounts_reconcile(struct hnd_mounts *w);
+/* After a mount call: one bind added to (held) or taken from the guard
+ * before the caller hears of it, at the cost of that bind, where a pass
+ * costs every bind held; the pass the table change brings (rate-limited)
+ * then writes the whole state. If the part cannot be made, a pass now. */
+void hnd_mounts_guard_bind(struct hnd_mounts *w, const char *image, const char *alloc, bool held);
 /* A kernel mount record: remembered for attribution; its path resolved
  * (a guard record names the mount by id). */
 void hnd_mounts_act(struct hnd_mounts *w, const struct hn_event *e, char *path, size_t size);

@@ -24,6 +24,7 @@
 #include "libmount_cleanup.h"
 #include "macro.h"
 #include "mount_internal.h"
+#include "mount_names.h"
 
 /* A growable array of fixed-size elements. */
 struct vec {
@@ -71,6 +72,8 @@ struct table_mount {
 
 struct guard_build {
         struct hn_mount_manager *m;
+        /* a part only (hn_mount_guard_state_of): one image, one holder's bind */
+        const char *only_image, *only_alloc;
         struct libmnt_table *table;
         struct table_mount *mounts;
         size_t n_mounts;
@@ -252,6 +255,8 @@ static int image_add(struct guard_build *b, struct image *img) {
         if (img->root_fd >= 0 && (r = held_add(b, img->root_fd, img->mount_point)) < 0)
                 return r;
         for (size_t h = 0; h < img->n_holders; h++) {
+                if (b->only_alloc && strcmp(img->holders[h], b->only_alloc) != 0)
+                        continue;
                 _cleanup_close_ int bind = -1;
                 char path[PATH_MAX];
                 bind_path_of(m, img->holders[h], img->name, path, sizeof(path));
@@ -312,7 +317,8 @@ static int build(struct guard_build *b) {
         struct hn_mount_manager *m = b->m;
         int r = table_read(b);
         for (struct image *img = m->images; r == 0 && img; img = img->next)
-                if (!img->foreign && (img->n_holders > 0 || img->deadline_usec))
+                if (!img->foreign && (img->n_holders > 0 || img->deadline_usec) &&
+                    (!b->only_image || !strcmp(img->path, b->only_image)))
                         r = image_add(b, img);
         const int bases[2] = { m->uenv_fd, m->workdir_fd };
         const char *base_paths[2] = { m->uenv, m->workdir };
@@ -332,9 +338,12 @@ static int build(struct guard_build *b) {
         return r;
 }
 
-int hn_mount_guard_state(struct hn_mount_manager *m, struct hn_mount_guard *ret, struct hn_error *err) {
+static int guard_state(struct hn_mount_manager *m, const char *only_image, const char *only_alloc,
+                       struct hn_mount_guard *ret, struct hn_error *err) {
         struct guard_build b = {
                 .m = m,
+                .only_image = only_image,
+                .only_alloc = only_alloc,
                 .held = { .size = sizeof(uint32_t) },
                 .ancestors = { .size = sizeof(uint32_t) },
                 .dirs = { .size = sizeof(struct hn_guard_dir) },
@@ -367,6 +376,20 @@ int hn_mount_guard_state(struct hn_mount_manager *m, struct hn_mount_guard *ret,
         b.names.n = 0;
         build_free(&b);
         return 0;
+}
+
+int hn_mount_guard_state(struct hn_mount_manager *m, struct hn_mount_guard *ret, struct hn_error *err) {
+        return guard_state(m, NULL, NULL, ret, err);
+}
+
+int hn_mount_guard_state_of(struct hn_mount_manager *m, const char *image_path, const char *allocation_id,
+                            struct hn_mount_guard *ret, struct hn_error *err) {
+        char canonical[PATH_MAX];
+        int r;
+        if ((r = image_path_canonical(image_path, canonical, sizeof(canonical), err)) < 0 ||
+            (r = allocation_id_check(allocation_id, err)) < 0)
+                return r;
+        return guard_state(m, canonical, allocation_id, ret, err);
 }
 
 void hn_mount_guard_free(struct hn_mount_guard *g) {

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The guard's state changed by one bind (hn_mount_guard_state_of, _merge,
+ * _without_bind) against the whole state the kernel gives after the same
+ * change (hn_mount_guard_state), on real loop devices and squashfs mounts
+ * in a private mount namespace: what a mount call puts in force before
+ * its reply must be exactly what the next pass would. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hpcnode/mount_guard.h>
+
+#include "mount_fixture.h"
+
+static int byte_compare4(const void *a, const void *b) {
+        return memcmp(a, b, 4);
+}
+
+static int byte_compare16(const void *a, const void *b) {
+        return memcmp(a, b, 16);
+}
+
+/* The same set, in whatever order each was built. */
+static void assert_same_set(const void *a, size_t na, const void *b, size_t nb, size_t size, const char *what) {
+        if (na != nb)
+                fail_msg("%s: %zu keys, the whole state has %zu", what, na, nb);
+        void *x = malloc(na * size + 1), *y = malloc(nb * size + 1);
+        assert_non_null(x);
+        assert_non_null(y);
+        memcpy(x, a, na * size);
+        memcpy(y, b, nb * size);
+        qsort(x, na, size, size == 4 ? byte_compare4 : byte_compare16);
+        qsort(y, nb, size, size == 4 ? byte_compare4 : byte_compare16);
+        if (memcmp(x, y, na * size) != 0)
+                fail_msg("%s: the keys differ from the whole state's", what);
+        free(x);
+        free(y);
+}
+
+static void assert_same_guard(const struct hn_mount_guard *got, const struct hn_mount_guard *whole) {
+        assert_same_set(got->held, got->n_held, whole->held, whole->n_held, 4, "held mounts");
+        assert_same_set(got->ancestors, got->n_ancestors, whole->ancestors, whole->n_ancestors, 4, "ancestors");
+        assert_same_set(got->dirs, got->n_dirs, whole->dirs, whole->n_dirs, 16, "directories");
+        assert_same_set(got->loops, got->n_loops, whole->loops, whole->n_loops, 4, "loop devices");
+        assert_same_set(got->images, got->n_images, whole->images, whole->n_images, 16, "image files");
+}
+
+static bool holds_id(const struct hn_mount_guard *g, uint32_t id) {
+        for (size_t i = 0; i < g->n_held; i++)
+                if (g->held[i] == id)
+                        return true;
+        return false;
+}
+
+static bool names_under(const struct hn_mount_guard *g, const char *prefix) {
+        size_t n = strlen(prefix);
+        for (size_t i = 0; i < g->n_names; i++)
+                if (!strncmp(g->names[i].path, prefix, n) && (!g->names[i].path[n] || g->names[i].path[n] == '/'))
+                        return true;
+        return false;
+}
+
+static void acquire(struct mount_env *e, int image, const char *alloc, struct hn_mount_handle *h) {
+        struct hn_error err = { 0 };
+        if (hn_mount_acquire(e->m, e->image[image], alloc, h, &err) < 0)
+                fail_msg("acquire %s for %s: %s", e->image[image], alloc, err.message);
+}
+
+static void release(struct mount_env *e, const struct hn_mount_handle *h) {
+        struct hn_error err = { 0 };
+        if (hn_mount_release(e->m, h, &err) < 0)
+                fail_msg("release %s: %s", h->bind_path, err.message);
+}
+
+static void whole(struct mount_env *e, struct hn_mount_guard *g) {
+        struct hn_error err = { 0 };
+        if (hn_mount_guard_state(e->m, g, &err) < 0)
+                fail_msg("guard state: %s", err.message);
+}
+
+/* Acquire: the state before, merged with the new bind's part, is the
+ * whole state after; the part holds that bind and the image's mount, and
+ * no other allocation's bind. */
+static void acquire_part_merged_is_the_whole_state(void **state) {
+        REQUIRE_MOUNT_ENV();
+        struct mount_env *e = *state;
+        struct hn_mount_handle h1, h2, h3;
+        struct hn_mount_guard before, part, merged, after;
+        struct hn_error err = { 0 };
+        struct mnt_line b1, b3, img;
+        acquire(e, 0, "job-1", &h1);
+        acquire(e, 1, "job-2", &h2);
+        whole(e, &before);
+        acquire(e, 0, "job-3", &h3); /* a second holder of a mounted image */
+        assert_int_equal(hn_mount_guard_state_of(e->m, e->image[0], "job-3", &part, &err), 0);
+        assert_true(mountinfo_find(h1.bind_path, &b1));
+        assert_true(mountinfo_find(h3.bind_path, &b3));
+        assert_true(mountinfo_find(h3.mount_point, &img));
+        assert_true(holds_id(&part, (uint32_t) b3.id));
+        assert_true(holds_id(&part, (uint32_t) img.id));
+        assert_false(holds_id(&part, (uint32_t) b1.id));
+        assert_int_equal(part.n_loops, 1);
+        assert_int_equal(part.n_images, 1);
+        assert_int_equal(hn_mount_guard_merge(&before, &part, &merged, &err), 0);
+        whole(e, &after);
+        assert_same_guard(&merged, &after);
+        assert_true(names_under(&merged, h3.bind_path));
+        /* the first acquire of an image: its mount, loop and file come too */
+        struct hn_mount_handle h4;
+        struct hn_mount_guard part4, merged4, after4;
+        acquire(e, 2, "job-4", &h4);
+        assert_int_equal(hn_mount_guard_state_of(e->m, e->image[2], "job-4", &part4, &err), 0);
+        assert_int_equal(hn_mount_guard_merge(&after, &part4, &merged4, &err), 0);
+        whole(e, &after4);
+        assert_same_guard(&merged4, &after4);
+        assert_int_equal(merged4.n_loops, 3);
+        hn_mount_guard_free(&before);
+        hn_mount_guard_free(&part);
+        hn_mount_guard_free(&merged);
+        hn_mount_guard_free(&after);
+        hn_mount_guard_free(&part4);
+        hn_mount_guard_free(&merged4);
+        hn_mount_guard_free(&after4);
+}
+
+/* Release: the state before without the bind is the whole state after.
+ * While the allocation holds another image its directories stay guarded;
+ * with its last bind they go. */
+static void release_takes_exactly_the_bind(void **state) {
+        REQUIRE_MOUNT_ENV();
+        struct mount_env *e = *state;
+        struct hn_mount_handle a0, a1, b0;
+        struct hn_mount_guard before, without, after;
+        struct hn_error err = { 0 };
+        char alloc_dir[PATH_MAX];
+        acquire(e, 0, "job-1", &a0);
+        acquire(e, 1, "job-1", &a1);
+        acquire(e, 0, "job-2", &b0);
+        snprintf(alloc_dir, sizeof(alloc_dir), "%s/job-1", e->workdir);
+        whole(e, &before);
+        release(e, &a0);
+        assert_int_equal(hn_mount_guard_without_bind(e->m, &before, e->image[0], "job-1", &without, &err), 0);
+        whole(e, &after);
+        assert_same_guard(&without, &after);
+        assert_false(names_under(&without, a0.bind_path));
+        assert_true(names_under(&without, alloc_dir)); /* job-1 still holds image 1 */
+        hn_mount_guard_free(&before);
+        hn_mount_guard_free(&without);
+        /* job-1's last bind: its workdir and uenv directories go too */
+        before = after;
+        release(e, &a1);
+        assert_int_equal(hn_mount_guard_without_bind(e->m, &before, e->image[1], "job-1", &without, &err), 0);
+        whole(e, &after);
+        assert_same_guard(&without, &after);
+        assert_false(names_under(&without, alloc_dir));
+        assert_true(names_under(&without, b0.bind_path));
+        hn_mount_guard_free(&before);
+        hn_mount_guard_free(&without);
+        hn_mount_guard_free(&after);
+}
+
+/* Bad input is refused before anything is read, the result untouched. */
+static void bad_input_refused(void **state) {
+        REQUIRE_MOUNT_ENV();
+        struct mount_env *e = *state;
+        struct hn_mount_guard g = { .n_held = 7 }, empty = { 0 };
+        struct hn_error err = { 0 };
+        assert_int_equal(hn_mount_guard_state_of(e->m, e->image[0], "../job", &g, &err), -EINVAL);
+        assert_int_equal(err.kind, HN_ERR_INVALID_ARGUMENT);
+        assert_int_equal(g.n_held, 7);
+        err = (struct hn_error){ 0 };
+        assert_int_equal(hn_mount_guard_without_bind(e->m, &empty, e->image[0], "", &g, &err), -EINVAL);
+        assert_int_equal(err.kind, HN_ERR_INVALID_ARGUMENT);
+        assert_int_equal(g.n_held, 7);
+        err = (struct hn_error){ 0 };
+        assert_int_equal(hn_mount_guard_merge(&empty, NULL, &g, &err), -EINVAL);
+        assert_non_null(strstr(err.message, "NULL"));
+        assert_int_equal(g.n_held, 7);
+        /* an image nobody holds: an empty part, not an error */
+        assert_int_equal(hn_mount_guard_state_of(e->m, e->image[3], "job-9", &g, &err), 0);
+        assert_int_equal(g.n_held, 0);
+        assert_int_equal(g.n_loops, 0);
+        hn_mount_guard_free(&g);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(acquire_part_merged_is_the_whole_state, mount_env_setup,
+                                                mount_env_teardown),
+                cmocka_unit_test_setup_teardown(release_takes_exactly_the_bind, mount_env_setup, mount_env_teardown),
+                cmocka_unit_test_setup_teardown(bad_input_refused, mount_env_setup, mount_env_teardown),
+        };
+        test_filter_from_env();
+        return cmocka_run_group_tests_name("mount_guard_state", tests, NULL, NULL);
+}
