@@ -176,6 +176,12 @@ HN_PUBLIC const char *hn_drift_class_name(enum hn_drift_class c);
  * be repaired (foreign, loop leak) once while they last. Returns how many
  * were found, or a negative errno. */
 HN_PUBLIC int hn_mount_reconcile(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata, struct hn_error *err);
+/* hn_mount_reconcile, then hn_mount_guard_state into *ret_guard, with one
+ * read of the mount table for both when the pass found nothing (a pass
+ * that repaired reads it again). *ret_guard is written only on success;
+ * a failure to build it is an error after the drift was delivered. */
+HN_PUBLIC int hn_mount_reconcile_guard(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata,
+                                       struct hn_mount_guard *ret_guard, struct hn_error *err);
 
 HN_PUBLIC uint64_t hn_mount_next_deadline(struct hn_mount_manager *m);
 

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 
 #include <hpcnode/mount_guard.h>
 
@@ -160,6 +162,42 @@ static void release_takes_exactly_the_bind(void **state) {
         hn_mount_guard_free(&after);
 }
 
+/* A pass and the guard from one read of the table: the whole state
+ * (hn_mount_guard_state) when the pass found nothing; after a repair, the
+ * state with the repaired bind (its new mount), read again. */
+static void pass_and_guard_from_one_read(void **state) {
+        REQUIRE_MOUNT_ENV();
+        struct mount_env *e = *state;
+        struct hn_mount_handle h1, h2;
+        struct hn_mount_guard g = { 0 }, want = { 0 };
+        struct hn_error err = { 0 };
+        struct mnt_line before, after;
+        acquire(e, 0, "job-1", &h1);
+        acquire(e, 1, "job-2", &h2);
+        assert_int_equal(hn_mount_reconcile_guard(e->m, NULL, NULL, &g, &err), 0);
+        whole(e, &want);
+        assert_same_guard(&g, &want);
+        hn_mount_guard_free(&g);
+        hn_mount_guard_free(&want);
+        assert_true(mountinfo_find(h2.bind_path, &before));
+        assert_int_equal(umount2(h2.bind_path, MNT_DETACH), 0);
+        /* the freed mount id taken by another mount, so the rebind's differs */
+        char other[256];
+        snprintf(other, sizeof(other), "%s/other", e->dir);
+        assert_int_equal(mkdir(other, 0755), 0);
+        assert_int_equal(mount("hn-other", other, "tmpfs", 0, "size=4k"), 0);
+        assert_int_equal(hn_mount_reconcile_guard(e->m, NULL, NULL, &g, &err), 1); /* rebound */
+        assert_true(mountinfo_find(h2.bind_path, &after));
+        assert_int_not_equal(after.id, before.id);
+        assert_true(holds_id(&g, (uint32_t) after.id));
+        assert_false(holds_id(&g, (uint32_t) before.id));
+        whole(e, &want);
+        assert_same_guard(&g, &want);
+        hn_mount_guard_free(&g);
+        hn_mount_guard_free(&want);
+        assert_int_equal(hn_mount_reconcile_guard(e->m, NULL, NULL, NULL, &err), -EINVAL);
+}
+
 /* Bad input is refused before anything is read, the result untouched. */
 static void bad_input_refused(void **state) {
         REQUIRE_MOUNT_ENV();
@@ -189,6 +227,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(acquire_part_merged_is_the_whole_state, mount_env_setup,
                                                 mount_env_teardown),
                 cmocka_unit_test_setup_teardown(release_takes_exactly_the_bind, mount_env_setup, mount_env_teardown),
+                cmocka_unit_test_setup_teardown(pass_and_guard_from_one_read, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(bad_input_refused, mount_env_setup, mount_env_teardown),
         };
         test_filter_from_env();

@@ -105,30 +105,36 @@ static void on_drift(const struct hn_drift *d, void *userdata) {
 }
 
 /* The guard's state: what the manager holds now, after this pass's
- * repairs, into the kernel's maps. */
-static void guard_update(struct hnd_mounts *w) {
-        struct hn_mount_guard g = { 0 };
+ * repairs, into the kernel's maps. On failure the last state stays in
+ * force, and for naming. */
+static void guard_update(struct hnd_mounts *w, struct hn_mount_guard *g) {
         struct hn_error err = { 0 };
-        if (!w->monitor)
-                return;
-        if (hn_mount_guard_state(w->manager, &g, &err) < 0 || hn_monitor_set_mount_guard(w->monitor, &g, &err) < 0) {
+        if (hn_monitor_set_mount_guard(w->monitor, g, &err) < 0) {
                 hnd_sink_note(w->sink, "mount.guard_failed", err.message, LOG_ERR);
-                hn_mount_guard_free(&g);
-                return; /* the last state stays in force, and for naming */
+                hn_mount_guard_free(g);
+                return;
         }
         hn_mount_guard_free(&w->guard);
-        w->guard = g;
+        w->guard = *g;
 }
 
 void hnd_mounts_reconcile(struct hnd_mounts *w) {
         struct hn_error err = { 0 };
+        struct hn_mount_guard g = { 0 };
         uint64_t start = monotonic_usec();
         w->passes++;
         if (w->drain)
                 w->drain(w->drain_userdata); /* the acts first: a drift can then name its actor */
-        if (hn_mount_reconcile(w->manager, on_drift, w, &err) < 0)
-                hnd_sink_note(w->sink, "mount.reconcile_failed", err.message, LOG_ERR);
-        guard_update(w);
+        if (!w->monitor) {
+                if (hn_mount_reconcile(w->manager, on_drift, w, &err) < 0)
+                        hnd_sink_note(w->sink, "mount.reconcile_failed", err.message, LOG_ERR);
+        } else if (hn_mount_reconcile_guard(w->manager, on_drift, w, &g, &err) < 0)
+                /* the reconcile's failure, or the guard's after it (named by the message) */
+                hnd_sink_note(w->sink, strncmp(err.message, "the mount guard", 15) ? "mount.reconcile_failed"
+                                                                                     : "mount.guard_failed",
+                              err.message, LOG_ERR);
+        else
+                guard_update(w, &g);
         w->pass_cost_usec = monotonic_usec() - start;
 }
 

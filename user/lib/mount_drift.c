@@ -671,8 +671,11 @@ static int check_loops(struct hn_mount_manager *m, struct table *t, struct findi
         return 0;
 }
 
-int hn_mount_reconcile(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata, struct hn_error *err) {
+static int pass(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata, struct hn_mount_guard *ret_guard,
+                struct hn_error *err) {
         struct table t = { 0 };
+        struct hn_mount_guard guard = { 0 };
+        int guard_r = 0;
         struct findings f = { 0 };
         char **next = NULL;
         size_t n_next = 0;
@@ -708,6 +711,12 @@ int hn_mount_reconcile(struct hn_mount_manager *m, hn_drift_fn fn, void *userdat
                 next = NULL;
                 n_next = 0;
         }
+        /* The guard from this pass's read of the table if the pass found
+         * nothing (so repaired nothing: the table is still the kernel's),
+         * else from a read after the repairs; under the same lock, so no
+         * acquire comes between. */
+        if (r == 0 && ret_guard)
+                guard_r = mount_guard_build_locked(m, f.n == 0 ? t.mt : NULL, NULL, NULL, &guard);
         pthread_cond_signal(&m->wake);
         pthread_mutex_unlock(&m->lock);
         for (size_t i = 0; i < n_next; i++)
@@ -724,5 +733,20 @@ int hn_mount_reconcile(struct hn_mount_manager *m, hn_drift_fn fn, void *userdat
         free(f.v);
         if (r < 0)
                 return hn_error_set(err, HN_ERR_IO, -r, "reconciling mounts: %s", strerror(-r));
+        if (guard_r < 0)
+                return hn_error_set(err, HN_ERR_IO, -guard_r, "the mount guard's state: %s", strerror(-guard_r));
+        if (ret_guard)
+                *ret_guard = guard;
         return (int) n;
+}
+
+int hn_mount_reconcile(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata, struct hn_error *err) {
+        return pass(m, fn, userdata, NULL, err);
+}
+
+int hn_mount_reconcile_guard(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata,
+                             struct hn_mount_guard *ret_guard, struct hn_error *err) {
+        if (!ret_guard)
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "invalid argument: ret_guard is NULL");
+        return pass(m, fn, userdata, ret_guard, err);
 }

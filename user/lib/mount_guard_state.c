@@ -92,8 +92,13 @@ static const struct table_mount *table_find(const struct guard_build *b, uint32_
         return bsearch(&key, b->mounts, b->n_mounts, sizeof(*b->mounts), mount_id_compare);
 }
 
-static int table_read(struct guard_build *b) {
-        b->table = mnt_new_table_from_file("/proc/self/mountinfo");
+/* The table the caller read (a reconcile pass that changed nothing), or
+ * a fresh read. */
+static int table_read(struct guard_build *b, struct libmnt_table *given) {
+        if (given)
+                mnt_ref_table(b->table = given);
+        else
+                b->table = mnt_new_table_from_file("/proc/self/mountinfo");
         if (!b->table)
                 return -errno ? -errno : -EIO;
         b->mounts = calloc((size_t) mnt_table_get_nents(b->table) + 1, sizeof(*b->mounts));
@@ -313,9 +318,9 @@ static void build_free(struct guard_build *b) {
         mnt_unref_table(b->table);
 }
 
-static int build(struct guard_build *b) {
+static int build(struct guard_build *b, struct libmnt_table *given) {
         struct hn_mount_manager *m = b->m;
-        int r = table_read(b);
+        int r = table_read(b, given);
         for (struct image *img = m->images; r == 0 && img; img = img->next)
                 if (!img->foreign && (img->n_holders > 0 || img->deadline_usec) &&
                     (!b->only_image || !strcmp(img->path, b->only_image)))
@@ -338,8 +343,8 @@ static int build(struct guard_build *b) {
         return r;
 }
 
-static int guard_state(struct hn_mount_manager *m, const char *only_image, const char *only_alloc,
-                       struct hn_mount_guard *ret, struct hn_error *err) {
+int mount_guard_build_locked(struct hn_mount_manager *m, struct libmnt_table *table, const char *only_image,
+                             const char *only_alloc, struct hn_mount_guard *ret) {
         struct guard_build b = {
                 .m = m,
                 .only_image = only_image,
@@ -352,12 +357,10 @@ static int guard_state(struct hn_mount_manager *m, const char *only_image, const
                 .names = { .size = sizeof(struct hn_mount_guard_name) },
                 .paths = { .size = sizeof(char *) },
         };
-        pthread_mutex_lock(&m->lock);
-        int r = build(&b);
-        pthread_mutex_unlock(&m->lock);
+        int r = build(&b, table);
         if (r < 0) {
                 build_free(&b);
-                return hn_error_set(err, HN_ERR_IO, -r, "the mount guard's state: %s", strerror(-r));
+                return r;
         }
         vec_unique(&b.held);
         vec_unique(&b.ancestors);
@@ -375,6 +378,16 @@ static int guard_state(struct hn_mount_manager *m, const char *only_image, const
         b.held.v = b.ancestors.v = b.dirs.v = b.loops.v = b.images.v = b.names.v = NULL;
         b.names.n = 0;
         build_free(&b);
+        return 0;
+}
+
+static int guard_state(struct hn_mount_manager *m, const char *only_image, const char *only_alloc,
+                       struct hn_mount_guard *ret, struct hn_error *err) {
+        pthread_mutex_lock(&m->lock);
+        int r = mount_guard_build_locked(m, NULL, only_image, only_alloc, ret);
+        pthread_mutex_unlock(&m->lock);
+        if (r < 0)
+                return hn_error_set(err, HN_ERR_IO, -r, "the mount guard's state: %s", strerror(-r));
         return 0;
 }
 

@@ -128,6 +128,12 @@ int image_remount(struct hn_mount_manager *m, struct image *img);
 void image_unmount(struct hn_mount_manager *m, struct image *img, const char *why);
 /* Starts the image's hold timer (or unmounts at once with hold 0). */
 void image_start_hold(struct hn_mount_manager *m, struct image *img);
+/* The guard's state (hn_mount_guard_state; a part with only_image and
+ * only_alloc), with the lock held, from table if given (one read of the
+ * mount table for a whole pass) or a fresh read. -errno. */
+struct libmnt_table;
+int mount_guard_build_locked(struct hn_mount_manager *m, struct libmnt_table *table, const char *only_image,
+                             const char *only_alloc, struct hn_mount_guard *ret);
 /* The hold timer's thread: unmounts what nobody holds at its deadline. */
 void *mount_hold_main(void *arg);
 
