@@ -257,13 +257,15 @@ test-vm:
 # seeds; the test binaries are copied to build/test/rust/, where
 # tests/run-suites.sh runs them on the host and in the VMs (the daemon
 # tests start build/test/hpcnoded). The doc example is compiled here.
+# The cargo lines start with "+": make hands them its jobserver, which
+# cargo joins (without it, every -j build warned the jobserver was gone).
 SEEDS ?= $(firstword $(wildcard ../shared/spec/seeds /work/shared/spec/seeds))
 RUST_ENV := RUSTFLAGS="-D warnings" RUSTDOCFLAGS="-D warnings" CARGO_TARGET_DIR=$(CURDIR)/build/rust/target
 rust-bins:
 	@if [ -n "$(SEEDS)" ]; then tests/rust/hpc-node-standin.sh "$(SEEDS)" build/rust/hpc-node; \
 	else tests/rust/hpc-node-standin.sh --placeholder build/rust/hpc-node; \
 		echo "rust: SKIP: no seeds at ../shared/spec/seeds (SEEDS=): the hpc-node feature is not built"; fi
-	@feature=$$([ -n "$(SEEDS)" ] && echo --features=hpc-node); cd user/rust && \
+	+@feature=$$([ -n "$(SEEDS)" ] && echo --features=hpc-node); cd user/rust && \
 		$(RUST_ENV) cargo build --offline --quiet && \
 		$(RUST_ENV) cargo test --offline --quiet $$feature --no-run --message-format=json-render-diagnostics \
 			> $(CURDIR)/build/rust/artifacts.json && \
@@ -284,7 +286,7 @@ ARM64_RUST_ENV = RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc CARGO_TARGET_DIR=
 	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
 	RUSTFLAGS="-D warnings --sysroot=$$R/usr -C link-arg=--sysroot=$$R"
 arm64-rust-bins:
-	@feature=$$([ -n "$(SEEDS)" ] && echo --features=hpc-node); R=$$(tests/vm/rootfs-fetch.sh bookworm arm64) && \
+	+@feature=$$([ -n "$(SEEDS)" ] && echo --features=hpc-node); R=$$(tests/vm/rootfs-fetch.sh bookworm arm64) && \
 		cd user/rust && $(ARM64_RUST_ENV) /usr/bin/cargo test --offline --quiet $$feature --no-run \
 		--target aarch64-unknown-linux-gnu --message-format=json-render-diagnostics \
 		> $(CURDIR)/build/rust/arm64-artifacts.json
