@@ -119,19 +119,18 @@ HN_PUBLIC void hn_mount_guard_free(struct hn_mount_guard *g);
  * every bind held): hn_mount_guard_state_of is the part that the
  * allocation's bind of the image (after hn_mount_acquire) adds, with the
  * image's mount, loop device and file and everything on the way down to
- * them; hn_mount_guard_merge makes a ∪ b (each key once, names copied);
- * hn_mount_guard_without_bind is g without what only that bind's path
- * names (after hn_mount_release; with its allocation's directories when
- * the allocation holds nothing else). a, b and g are left as they were;
- * free each result with hn_mount_guard_free. The next whole state (after
- * a reconcile pass) replaces them. */
+ * them; hn_mount_guard_add merges a part into g (each key once; the part
+ * is consumed, its names moved); hn_mount_guard_remove_bind takes from g
+ * what only that bind's path names (after hn_mount_release; with its
+ * allocation's directories when the allocation holds nothing else). g and
+ * part are states as hn_mount_guard_state and _state_of give them (their
+ * arrays sorted); on failure g is as it was. The next whole state (after
+ * a reconcile pass) replaces g. */
 HN_PUBLIC int hn_mount_guard_state_of(struct hn_mount_manager *m, const char *image_path, const char *allocation_id,
                                       struct hn_mount_guard *ret, struct hn_error *err);
-HN_PUBLIC int hn_mount_guard_merge(const struct hn_mount_guard *a, const struct hn_mount_guard *b,
-                                   struct hn_mount_guard *ret, struct hn_error *err);
-HN_PUBLIC int hn_mount_guard_without_bind(struct hn_mount_manager *m, const struct hn_mount_guard *g,
-                                          const char *image_path, const char *allocation_id,
-                                          struct hn_mount_guard *ret, struct hn_error *err);
+HN_PUBLIC int hn_mount_guard_add(struct hn_mount_guard *g, struct hn_mount_guard *part, struct hn_error *err);
+HN_PUBLIC int hn_mount_guard_remove_bind(struct hn_mount_manager *m, struct hn_mount_guard *g, const char *image_path,
+                                         const char *allocation_id, struct hn_error *err);
 /* The path a guard record's mount id (or, with peer, peer group id) and
  * inode stand for, or NULL. */
 HN_PUBLIC const char *hn_mount_guard_name(const struct hn_mount_guard *g, bool peer, uint32_t id, uint64_t ino);

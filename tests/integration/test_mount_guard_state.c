@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The guard's state changed by one bind (hn_mount_guard_state_of, _merge,
- * _without_bind) against the whole state the kernel gives after the same
+/* The guard's state changed by one bind (hn_mount_guard_state_of, _add,
+ * _remove_bind) against the whole state the kernel gives after the same
  * change (hn_mount_guard_state), on real loop devices and squashfs mounts
  * in a private mount namespace: what a mount call puts in force before
  * its reply must be exactly what the next pass would. */
@@ -81,19 +81,19 @@ static void whole(struct mount_env *e, struct hn_mount_guard *g) {
                 fail_msg("guard state: %s", err.message);
 }
 
-/* Acquire: the state before, merged with the new bind's part, is the
+/* Acquire: the state before, with the new bind's part added, is the
  * whole state after; the part holds that bind and the image's mount, and
  * no other allocation's bind. */
-static void acquire_part_merged_is_the_whole_state(void **state) {
+static void acquire_part_added_is_the_whole_state(void **state) {
         REQUIRE_MOUNT_ENV();
         struct mount_env *e = *state;
         struct hn_mount_handle h1, h2, h3;
-        struct hn_mount_guard before, part, merged, after;
+        struct hn_mount_guard g, part, after;
         struct hn_error err = { 0 };
         struct mnt_line b1, b3, img;
         acquire(e, 0, "job-1", &h1);
         acquire(e, 1, "job-2", &h2);
-        whole(e, &before);
+        whole(e, &g);
         acquire(e, 0, "job-3", &h3); /* a second holder of a mounted image */
         assert_int_equal(hn_mount_guard_state_of(e->m, e->image[0], "job-3", &part, &err), 0);
         assert_true(mountinfo_find(h1.bind_path, &b1));
@@ -104,26 +104,22 @@ static void acquire_part_merged_is_the_whole_state(void **state) {
         assert_false(holds_id(&part, (uint32_t) b1.id));
         assert_int_equal(part.n_loops, 1);
         assert_int_equal(part.n_images, 1);
-        assert_int_equal(hn_mount_guard_merge(&before, &part, &merged, &err), 0);
+        assert_int_equal(hn_mount_guard_add(&g, &part, &err), 0);
+        assert_int_equal(part.n_names, 0); /* consumed */
         whole(e, &after);
-        assert_same_guard(&merged, &after);
-        assert_true(names_under(&merged, h3.bind_path));
+        assert_same_guard(&g, &after);
+        assert_true(names_under(&g, h3.bind_path));
+        hn_mount_guard_free(&after);
         /* the first acquire of an image: its mount, loop and file come too */
         struct hn_mount_handle h4;
-        struct hn_mount_guard part4, merged4, after4;
         acquire(e, 2, "job-4", &h4);
-        assert_int_equal(hn_mount_guard_state_of(e->m, e->image[2], "job-4", &part4, &err), 0);
-        assert_int_equal(hn_mount_guard_merge(&after, &part4, &merged4, &err), 0);
-        whole(e, &after4);
-        assert_same_guard(&merged4, &after4);
-        assert_int_equal(merged4.n_loops, 3);
-        hn_mount_guard_free(&before);
-        hn_mount_guard_free(&part);
-        hn_mount_guard_free(&merged);
+        assert_int_equal(hn_mount_guard_state_of(e->m, e->image[2], "job-4", &part, &err), 0);
+        assert_int_equal(hn_mount_guard_add(&g, &part, &err), 0);
+        whole(e, &after);
+        assert_same_guard(&g, &after);
+        assert_int_equal(g.n_loops, 3);
+        hn_mount_guard_free(&g);
         hn_mount_guard_free(&after);
-        hn_mount_guard_free(&part4);
-        hn_mount_guard_free(&merged4);
-        hn_mount_guard_free(&after4);
 }
 
 /* Release: the state before without the bind is the whole state after.
@@ -133,32 +129,29 @@ static void release_takes_exactly_the_bind(void **state) {
         REQUIRE_MOUNT_ENV();
         struct mount_env *e = *state;
         struct hn_mount_handle a0, a1, b0;
-        struct hn_mount_guard before, without, after;
+        struct hn_mount_guard g, after;
         struct hn_error err = { 0 };
         char alloc_dir[PATH_MAX];
         acquire(e, 0, "job-1", &a0);
         acquire(e, 1, "job-1", &a1);
         acquire(e, 0, "job-2", &b0);
         snprintf(alloc_dir, sizeof(alloc_dir), "%s/job-1", e->workdir);
-        whole(e, &before);
+        whole(e, &g);
         release(e, &a0);
-        assert_int_equal(hn_mount_guard_without_bind(e->m, &before, e->image[0], "job-1", &without, &err), 0);
+        assert_int_equal(hn_mount_guard_remove_bind(e->m, &g, e->image[0], "job-1", &err), 0);
         whole(e, &after);
-        assert_same_guard(&without, &after);
-        assert_false(names_under(&without, a0.bind_path));
-        assert_true(names_under(&without, alloc_dir)); /* job-1 still holds image 1 */
-        hn_mount_guard_free(&before);
-        hn_mount_guard_free(&without);
+        assert_same_guard(&g, &after);
+        assert_false(names_under(&g, a0.bind_path));
+        assert_true(names_under(&g, alloc_dir)); /* job-1 still holds image 1 */
+        hn_mount_guard_free(&after);
         /* job-1's last bind: its workdir and uenv directories go too */
-        before = after;
         release(e, &a1);
-        assert_int_equal(hn_mount_guard_without_bind(e->m, &before, e->image[1], "job-1", &without, &err), 0);
+        assert_int_equal(hn_mount_guard_remove_bind(e->m, &g, e->image[1], "job-1", &err), 0);
         whole(e, &after);
-        assert_same_guard(&without, &after);
-        assert_false(names_under(&without, alloc_dir));
-        assert_true(names_under(&without, b0.bind_path));
-        hn_mount_guard_free(&before);
-        hn_mount_guard_free(&without);
+        assert_same_guard(&g, &after);
+        assert_false(names_under(&g, alloc_dir));
+        assert_true(names_under(&g, b0.bind_path));
+        hn_mount_guard_free(&g);
         hn_mount_guard_free(&after);
 }
 
@@ -198,23 +191,30 @@ static void pass_and_guard_from_one_read(void **state) {
         assert_int_equal(hn_mount_reconcile_guard(e->m, NULL, NULL, NULL, &err), -EINVAL);
 }
 
-/* Bad input is refused before anything is read, the result untouched. */
+/* Bad input is refused before anything is read or changed. */
 static void bad_input_refused(void **state) {
         REQUIRE_MOUNT_ENV();
         struct mount_env *e = *state;
-        struct hn_mount_guard g = { .n_held = 7 }, empty = { 0 };
+        struct hn_mount_handle h;
+        struct hn_mount_guard g = { .n_held = 7 }, whole_state;
         struct hn_error err = { 0 };
         assert_int_equal(hn_mount_guard_state_of(e->m, e->image[0], "../job", &g, &err), -EINVAL);
         assert_int_equal(err.kind, HN_ERR_INVALID_ARGUMENT);
         assert_int_equal(g.n_held, 7);
+        acquire(e, 0, "job-1", &h);
+        whole(e, &whole_state);
+        size_t held = whole_state.n_held, dirs = whole_state.n_dirs, names = whole_state.n_names;
         err = (struct hn_error){ 0 };
-        assert_int_equal(hn_mount_guard_without_bind(e->m, &empty, e->image[0], "", &g, &err), -EINVAL);
+        assert_int_equal(hn_mount_guard_remove_bind(e->m, &whole_state, e->image[0], "", &err), -EINVAL);
         assert_int_equal(err.kind, HN_ERR_INVALID_ARGUMENT);
-        assert_int_equal(g.n_held, 7);
+        assert_int_equal(whole_state.n_held, held);
+        assert_int_equal(whole_state.n_dirs, dirs);
+        assert_int_equal(whole_state.n_names, names);
         err = (struct hn_error){ 0 };
-        assert_int_equal(hn_mount_guard_merge(&empty, NULL, &g, &err), -EINVAL);
+        assert_int_equal(hn_mount_guard_add(&whole_state, NULL, &err), -EINVAL);
         assert_non_null(strstr(err.message, "NULL"));
-        assert_int_equal(g.n_held, 7);
+        assert_int_equal(whole_state.n_held, held);
+        hn_mount_guard_free(&whole_state);
         /* an image nobody holds: an empty part, not an error */
         assert_int_equal(hn_mount_guard_state_of(e->m, e->image[3], "job-9", &g, &err), 0);
         assert_int_equal(g.n_held, 0);
@@ -224,7 +224,7 @@ static void bad_input_refused(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(acquire_part_merged_is_the_whole_state, mount_env_setup,
+                cmocka_unit_test_setup_teardown(acquire_part_added_is_the_whole_state, mount_env_setup,
                                                 mount_env_teardown),
                 cmocka_unit_test_setup_teardown(release_takes_exactly_the_bind, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(pass_and_guard_from_one_read, mount_env_setup, mount_env_teardown),

@@ -139,22 +139,19 @@ void hnd_mounts_reconcile(struct hnd_mounts *w) {
 }
 
 void hnd_mounts_guard_bind(struct hnd_mounts *w, const char *image, const char *alloc, bool held) {
-        struct hn_mount_guard part = { 0 }, g = { 0 };
+        struct hn_mount_guard part = { 0 };
         struct hn_error err = { 0 };
         if (!w->monitor)
                 return;
+        /* w->guard changes in place (on failure it is as it was): the
+         * maps are then brought to it, writing only what differs */
         int r = held ? hn_mount_guard_state_of(w->manager, image, alloc, &part, &err)
-                     : hn_mount_guard_without_bind(w->manager, &w->guard, image, alloc, &g, &err);
+                     : hn_mount_guard_remove_bind(w->manager, &w->guard, image, alloc, &err);
         if (r >= 0 && held)
-                r = hn_mount_guard_merge(&w->guard, &part, &g, &err);
+                r = hn_mount_guard_add(&w->guard, &part, &err);
         hn_mount_guard_free(&part);
-        if (r < 0 || hn_monitor_set_mount_guard(w->monitor, &g, &err) < 0) {
-                hn_mount_guard_free(&g);
+        if (r < 0 || hn_monitor_set_mount_guard(w->monitor, &w->guard, &err) < 0)
                 hnd_mounts_reconcile(w); /* the whole state, as before this shortcut */
-                return;
-        }
-        hn_mount_guard_free(&w->guard);
-        w->guard = g;
 }
 
 /* Passes are rate-limited by a token bucket: a burst of PASS_BURST runs

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The guard's state changed by one bind, without a walk of every other:
- * what an acquire adds (the union with hn_mount_guard_state_of's part) and
+ * what an acquire adds (hn_mount_guard_state_of's part, merged in) and
  * what a release takes away (every key only the bind's paths name). A
- * mount call then costs the node its own bind, not every bind held; the
- * next reconcile pass writes the whole state again, as the kernel has it. */
+ * mount call then costs the node its own bind, and a pass over the
+ * state's arrays in memory (they stay sorted: merges are linear, nothing
+ * is sorted again and no name is copied); the next reconcile pass writes
+ * the whole state again, as the kernel has it. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -17,89 +19,59 @@
 #include "mount_internal.h"
 #include "mount_names.h"
 
-/* Byte order, as hn_mount_guard_state sorts: the same set is the same array. */
-static int u32_compare(const void *a, const void *b) {
-        return memcmp(a, b, sizeof(uint32_t));
-}
-
-static int dir_compare(const void *a, const void *b) {
-        return memcmp(a, b, sizeof(struct hn_guard_dir));
-}
-
-static int file_compare(const void *a, const void *b) {
-        return memcmp(a, b, sizeof(struct hn_guard_file));
-}
-
-static int name_compare(const void *a, const void *b) {
-        const struct hn_mount_guard_name *x = a, *y = b;
-        if (x->kind != y->kind)
-                return x->kind < y->kind ? -1 : 1;
-        if (x->id != y->id)
-                return x->id < y->id ? -1 : 1;
-        if (x->ino != y->ino)
-                return x->ino < y->ino ? -1 : 1;
-        return strcmp(x->path, y->path);
-}
-
-/* a then b into one array, sorted, each element once; NULL on ENOMEM. */
-static void *union_of(const void *a, size_t na, const void *b, size_t nb, size_t size,
-                      int (*cmp)(const void *, const void *), size_t *ret_n) {
+/* a and b, each sorted by bytes (as hn_mount_guard_state leaves them),
+ * into one sorted array with each element once; NULL on ENOMEM. */
+static void *sorted_union(const void *a, size_t na, const void *b, size_t nb, size_t size, size_t *ret_n) {
         char *v = malloc((na + nb) ? (na + nb) * size : 1);
+        const char *x = a, *y = b;
+        size_t i = 0, j = 0, k = 0;
         if (!v)
                 return NULL;
-        if (na)
-                memcpy(v, a, na * size);
-        if (nb)
-                memcpy(v + na * size, b, nb * size);
-        size_t n = na + nb, k = 0;
-        qsort(v, n, size, cmp);
-        for (size_t i = 0; i < n; i++)
-                if (k == 0 || cmp(v + (k - 1) * size, v + i * size) != 0)
-                        memmove(v + k++ * size, v + i * size, size);
+        while (i < na || j < nb) {
+                const char *next;
+                if (j == nb || (i < na && memcmp(x + i * size, y + j * size, size) <= 0))
+                        next = x + i++ * size;
+                else
+                        next = y + j++ * size;
+                if (k == 0 || memcmp(v + (k - 1) * size, next, size) != 0)
+                        memcpy(v + k++ * size, next, size);
+        }
         *ret_n = k;
         return v;
 }
 
-/* Names sorted, each once, their paths copied. */
-static int names_union(const struct hn_mount_guard *a, const struct hn_mount_guard *b, struct hn_mount_guard *ret) {
-        size_t n;
-        struct hn_mount_guard_name *v = union_of(a->names, a->n_names, b->names, b->n_names, sizeof(*v), name_compare, &n);
-        if (!v)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                if (!(v[i].path = strdup(v[i].path))) {
-                        ret->names = v;
-                        ret->n_names = i; /* the copies so far, for hn_mount_guard_free */
-                        return -ENOMEM;
-                }
-        ret->names = v;
-        ret->n_names = n;
-        return 0;
-}
-
-int hn_mount_guard_merge(const struct hn_mount_guard *a, const struct hn_mount_guard *b, struct hn_mount_guard *ret,
-                         struct hn_error *err) {
-        struct hn_mount_guard g = { 0 };
-        if (!a || !b || !ret)
+int hn_mount_guard_add(struct hn_mount_guard *g, struct hn_mount_guard *part, struct hn_error *err) {
+        if (!g || !part)
                 return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "invalid argument: a guard state is NULL");
-        g.held = union_of(a->held, a->n_held, b->held, b->n_held, sizeof(uint32_t), u32_compare, &g.n_held);
-        g.ancestors = union_of(a->ancestors, a->n_ancestors, b->ancestors, b->n_ancestors, sizeof(uint32_t),
-                               u32_compare, &g.n_ancestors);
-        g.dirs = union_of(a->dirs, a->n_dirs, b->dirs, b->n_dirs, sizeof(*g.dirs), dir_compare, &g.n_dirs);
-        g.loops = union_of(a->loops, a->n_loops, b->loops, b->n_loops, sizeof(uint32_t), u32_compare, &g.n_loops);
-        g.images = union_of(a->images, a->n_images, b->images, b->n_images, sizeof(*g.images), file_compare,
-                            &g.n_images);
-        if (!g.held || !g.ancestors || !g.dirs || !g.loops || !g.images || names_union(a, b, &g) < 0) {
-                hn_mount_guard_free(&g);
+        struct hn_mount_guard u = { 0 };
+        u.held = sorted_union(g->held, g->n_held, part->held, part->n_held, sizeof(uint32_t), &u.n_held);
+        u.ancestors = sorted_union(g->ancestors, g->n_ancestors, part->ancestors, part->n_ancestors, sizeof(uint32_t),
+                                   &u.n_ancestors);
+        u.dirs = sorted_union(g->dirs, g->n_dirs, part->dirs, part->n_dirs, sizeof(*u.dirs), &u.n_dirs);
+        u.loops = sorted_union(g->loops, g->n_loops, part->loops, part->n_loops, sizeof(uint32_t), &u.n_loops);
+        u.images = sorted_union(g->images, g->n_images, part->images, part->n_images, sizeof(*u.images), &u.n_images);
+        struct hn_mount_guard_name *names =
+                realloc(g->names, (g->n_names + part->n_names ? g->n_names + part->n_names : 1) * sizeof(*names));
+        if (names)
+                g->names = names; /* the same names, room for more: g is still whole */
+        if (!u.held || !u.ancestors || !u.dirs || !u.loops || !u.images || !names) {
+                hn_mount_guard_free(&u);
                 return hn_error_set(err, HN_ERR_IO, ENOMEM, "the mount guard's state: out of memory");
         }
-        *ret = g;
+        /* the part's names move over (a name twice, until the next whole
+         * state, only costs a lookup a step) */
+        memcpy(g->names + g->n_names, part->names, part->n_names * sizeof(*names));
+        u.names = g->names;
+        u.n_names = g->n_names + part->n_names;
+        free(part->names);
+        part->names = NULL;
+        part->n_names = 0;
+        g->names = NULL;
+        g->n_names = 0;
+        hn_mount_guard_free(part);
+        hn_mount_guard_free(g);
+        *g = u;
         return 0;
-}
-
-/* The key a name stands for, as a directory entry (ino != 0) or a mount. */
-static struct hn_guard_dir name_key(const struct hn_mount_guard_name *n) {
-        return (struct hn_guard_dir){ .id = n->id, .kind = n->kind, .ino = n->ino };
 }
 
 static bool path_in(const char *path, const char *const *paths, size_t n) {
@@ -109,58 +81,58 @@ static bool path_in(const char *path, const char *const *paths, size_t n) {
         return false;
 }
 
-/* g without the keys that only names in paths stand for: a key another
- * path names too (a directory reached by two ways) stays. */
-static int without_paths(const struct hn_mount_guard *g, const char *const *paths, size_t n_paths,
-                         struct hn_mount_guard *ret) {
-        struct hn_guard_dir *gone = malloc((g->n_names ? g->n_names : 1) * sizeof(*gone)),
-                            *kept = malloc((g->n_names ? g->n_names : 1) * sizeof(*kept));
-        struct hn_mount_guard empty = { 0 }, g2 = { 0 };
-        size_t n_gone = 0, n_kept = 0;
-        int r = -ENOMEM;
-        if (!gone || !kept)
-                goto out;
-        for (size_t i = 0; i < g->n_names; i++) {
-                if (path_in(g->names[i].path, paths, n_paths))
-                        gone[n_gone++] = name_key(&g->names[i]);
+static bool same_key(const struct hn_mount_guard_name *a, const struct hn_mount_guard_name *b) {
+        return a->kind == b->kind && a->id == b->id && a->ino == b->ino;
+}
+
+/* Removes one element equal to key from a sorted array (of n, size bytes). */
+static void sorted_remove(void *v, size_t *n, size_t size, const void *key) {
+        char *p = v;
+        size_t lo = 0, hi = *n;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = memcmp(p + mid * size, key, size);
+                if (c == 0) {
+                        memmove(p + mid * size, p + (mid + 1) * size, (*n - mid - 1) * size);
+                        (*n)--;
+                        return;
+                }
+                if (c < 0)
+                        lo = mid + 1;
                 else
-                        kept[n_kept++] = name_key(&g->names[i]);
+                        hi = mid;
         }
-        qsort(kept, n_kept, sizeof(*kept), dir_compare);
-        /* a copy of g with its names minus the gone paths', then the keys out */
-        if ((r = hn_mount_guard_merge(g, &empty, &g2, NULL)) < 0)
-                goto out;
+}
+
+/* g without the keys that only names in paths stand for (a key another
+ * path names too, a directory reached two ways, stays), in place: nothing
+ * is allocated, so nothing can fail half-way. */
+static void remove_paths(struct hn_mount_guard *g, const char *const *paths, size_t n_paths) {
         size_t k = 0;
-        for (size_t i = 0; i < g2.n_names; i++) {
-                if (path_in(g2.names[i].path, paths, n_paths))
-                        free(g2.names[i].path);
-                else
-                        g2.names[k++] = g2.names[i];
-        }
-        g2.n_names = k;
-        for (size_t i = 0; i < n_gone; i++) {
-                if (bsearch(&gone[i], kept, n_kept, sizeof(*kept), dir_compare))
+        /* the names that go to the end (kept order in front) */
+        for (size_t i = 0; i < g->n_names; i++)
+                if (!path_in(g->names[i].path, paths, n_paths)) {
+                        struct hn_mount_guard_name t = g->names[k];
+                        g->names[k++] = g->names[i];
+                        g->names[i] = t;
+                }
+        for (size_t i = k; i < g->n_names; i++) {
+                const struct hn_mount_guard_name *gone = &g->names[i];
+                bool named_elsewhere = false;
+                for (size_t j = 0; j < k && !named_elsewhere; j++)
+                        named_elsewhere = same_key(gone, &g->names[j]);
+                if (named_elsewhere)
                         continue;
-                if (gone[i].ino == 0) { /* a mount: the bind, held */
-                        uint32_t *at = bsearch(&gone[i].id, g2.held, g2.n_held, sizeof(uint32_t), u32_compare);
-                        if (at) {
-                                memmove(at, at + 1, (size_t) (g2.held + g2.n_held - at - 1) * sizeof(uint32_t));
-                                g2.n_held--;
-                        }
+                if (gone->ino == 0) { /* a mount: the bind, held */
+                        sorted_remove(g->held, &g->n_held, sizeof(uint32_t), &gone->id);
                         continue;
                 }
-                struct hn_guard_dir *at = bsearch(&gone[i], g2.dirs, g2.n_dirs, sizeof(*g2.dirs), dir_compare);
-                if (at) {
-                        memmove(at, at + 1, (size_t) (g2.dirs + g2.n_dirs - at - 1) * sizeof(*at));
-                        g2.n_dirs--;
-                }
+                struct hn_guard_dir key = { .id = gone->id, .kind = gone->kind, .ino = gone->ino };
+                sorted_remove(g->dirs, &g->n_dirs, sizeof(key), &key);
         }
-        *ret = g2;
-        r = 0;
-out:
-        free(gone);
-        free(kept);
-        return r;
+        for (size_t i = k; i < g->n_names; i++)
+                free(g->names[i].path);
+        g->n_names = k;
 }
 
 static bool allocation_holds(const struct hn_mount_manager *m, const char *alloc) {
@@ -171,11 +143,11 @@ static bool allocation_holds(const struct hn_mount_manager *m, const char *alloc
         return false;
 }
 
-int hn_mount_guard_without_bind(struct hn_mount_manager *m, const struct hn_mount_guard *g, const char *image_path,
-                                const char *allocation_id, struct hn_mount_guard *ret, struct hn_error *err) {
+int hn_mount_guard_remove_bind(struct hn_mount_manager *m, struct hn_mount_guard *g, const char *image_path,
+                               const char *allocation_id, struct hn_error *err) {
         char canonical[PATH_MAX], name[128], bind[PATH_MAX], uenv[PATH_MAX], alloc_dir[PATH_MAX];
         int r;
-        if (!m || !g || !ret)
+        if (!m || !g)
                 return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "invalid argument: NULL");
         if ((r = image_path_canonical(image_path, canonical, sizeof(canonical), err)) < 0 ||
             (r = allocation_id_check(allocation_id, err)) < 0)
@@ -189,7 +161,6 @@ int hn_mount_guard_without_bind(struct hn_mount_manager *m, const struct hn_moun
         pthread_mutex_unlock(&m->lock);
         /* the allocation's own directories go with its last bind */
         const char *paths[3] = { bind, uenv, alloc_dir };
-        if ((r = without_paths(g, paths, still ? 1 : 3, ret)) < 0)
-                return hn_error_set(err, HN_ERR_IO, -r, "the mount guard's state: %s", strerror(-r));
+        remove_paths(g, paths, still ? 1 : 3);
         return 0;
 }
