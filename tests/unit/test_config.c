@@ -137,12 +137,31 @@ static void reload_names_exactly_the_changed_keys(void **state) {
         assert_string_equal(differ, "");
 }
 
+/* Mode= takes exactly the names hnd_mode_name gives (one list), each back
+ * to its mode; anything else is refused. */
+static void mode_names_read_both_ways(void **state) {
+        (void) state;
+        const enum hnd_mode modes[] = { HND_MODE_AUTO, HND_MODE_ENFORCE, HND_MODE_AUDIT };
+        struct hnd_config cfg;
+        struct hn_error err;
+        for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+                char text[128];
+                snprintf(text, sizeof(text), "[hpcnoded]\nMode=%s\n", hnd_mode_name(modes[i]));
+                assert_int_equal(load_text(text, &cfg, &err), 0);
+                assert_int_equal(cfg.mode, modes[i]);
+        }
+        assert_string_equal(hnd_mode_name(HND_MODE_ENFORCE), "enforce");
+        assert_true(load_text("[hpcnoded]\nMode=Enforce\n", &cfg, &err) < 0);
+        assert_non_null(strstr(err.message, "auto, enforce or audit"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(example_file_is_the_defaults),
                 cmocka_unit_test(each_key_refuses_a_bad_value),
                 cmocka_unit_test(range_edges_and_off_are_taken),
                 cmocka_unit_test(reload_names_exactly_the_changed_keys),
+                cmocka_unit_test(mode_names_read_both_ways),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,8 +42,18 @@ void hnd_config_default(struct hnd_config *cfg) {
         };
 }
 
+/* Mode= values, and the names the start record and --probe print: one
+ * list, read both ways. */
+static const struct {
+        enum hnd_mode mode;
+        const char *name;
+} mode_names[] = { { HND_MODE_AUTO, "auto" }, { HND_MODE_ENFORCE, "enforce" }, { HND_MODE_AUDIT, "audit" } };
+
 const char *hnd_mode_name(enum hnd_mode mode) {
-        return mode == HND_MODE_ENFORCE ? "enforce" : mode == HND_MODE_AUDIT ? "audit" : "auto";
+        for (size_t i = 0; i < ELEMENTSOF(mode_names); i++)
+                if (mode_names[i].mode == mode)
+                        return mode_names[i].name;
+        return "auto";
 }
 
 static char *strip(char *s) {
@@ -110,15 +120,12 @@ static bool listen_ok(const char *v) {
 }
 
 static int parse_mode(const char *v, int *ret) {
-        if (!strcmp(v, "auto"))
-                *ret = HND_MODE_AUTO;
-        else if (!strcmp(v, "enforce"))
-                *ret = HND_MODE_ENFORCE;
-        else if (!strcmp(v, "audit"))
-                *ret = HND_MODE_AUDIT;
-        else
-                return -EINVAL;
-        return 0;
+        for (size_t i = 0; i < ELEMENTSOF(mode_names); i++)
+                if (!strcmp(v, mode_names[i].name)) {
+                        *ret = (int) mode_names[i].mode;
+                        return 0;
+                }
+        return -EINVAL;
 }
 
 static int parse_attribution(const char *v, int *ret) {
