@@ -214,6 +214,12 @@ static void bad_input_refused(void **state) {
         assert_int_equal(hn_mount_guard_add(&whole_state, NULL, &err), -EINVAL);
         assert_non_null(strstr(err.message, "NULL"));
         assert_int_equal(whole_state.n_held, held);
+        /* an empty part changes nothing */
+        struct hn_mount_guard nothing = { 0 };
+        assert_int_equal(hn_mount_guard_add(&whole_state, &nothing, &err), 0);
+        assert_int_equal(whole_state.n_held, held);
+        assert_int_equal(whole_state.n_dirs, dirs);
+        assert_int_equal(whole_state.n_names, names);
         hn_mount_guard_free(&whole_state);
         /* an image nobody holds: an empty part, not an error */
         assert_int_equal(hn_mount_guard_state_of(e->m, e->image[3], "job-9", &g, &err), 0);

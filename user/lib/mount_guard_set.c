@@ -60,7 +60,8 @@ int hn_mount_guard_add(struct hn_mount_guard *g, struct hn_mount_guard *part, st
         }
         /* the part's names move over (a name twice, until the next whole
          * state, only costs a lookup a step) */
-        memcpy(g->names + g->n_names, part->names, part->n_names * sizeof(*names));
+        if (part->n_names) /* (no memcpy from a NULL array, even of nothing) */
+                memcpy(g->names + g->n_names, part->names, part->n_names * sizeof(*names));
         u.names = g->names;
         u.n_names = g->n_names + part->n_names;
         free(part->names);
