@@ -342,8 +342,7 @@ bench-vm:
 # hpcnode's scopes. A benchmark, not a test: make test no longer spends
 # the VM's three minutes of TCG on it.
 bench-systemd:
-	@$(MAKE) --no-print-directory deps test-tools
-	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/test SANITIZE=1 test-bins
+	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/install all build/install/tests/bench/systemd_scope
 	@HN_VM_KERNELS= HN_VM_SYSTEMD_BENCH=1 tests/vm/run-all.sh
 

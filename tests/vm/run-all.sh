@@ -65,9 +65,7 @@ for spec in $kernels; do
                 # one core for five minutes while the other idled; so the
                 # others run one nice step lower (CFS: 1.25x its share to
                 # 5.10), and all end closer together.
-                nice=1
-                [ "$label" = vm-5.10 ] && nice=0
-                NICE=$nice launch "$label" "$label" "$kdir" \
+                NICE=$([ "$label" = vm-5.10 ] && echo 0 || echo 1) launch "$label" "$label" "$kdir" \
                         "HN_SUITE_TIMEOUT=$suite_timeout HN_PROTOCOL_FUZZ_N=300 tests/run-suites.sh build/test $label"
         fi
 done
