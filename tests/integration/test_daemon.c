@@ -460,7 +460,9 @@ static void emergency_only_from_the_daemon(void **state) {
          * the deadline (long enough for the acts below in a slow VM: arm64
          * under TCG outran a 2 s one) */
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency begin --reason kernel-deadline --duration 10s"), 0);
-        double deadline = now_s() + 10; /* begun before the reply: its deadline is no later */
+        /* begun before the reply and rounded up to a whole second: its
+         * deadline is no later than this */
+        double deadline = now_s() + 11;
         int before = count_lines(d->log, "\"emergency\":true");
         act(d->pact_exe, "write", freeze, "1"); /* in force: pact may */
         act(d->pact_exe, "write", freeze, "0");

@@ -81,8 +81,16 @@ static void expiry_closes_the_door_and_is_audited(void **state) {
         struct hn_emergency *e = NULL;
         assert_int_equal(hn_emergency_new(c->path, &e, NULL), 0);
         hn_emergency_set_audit(e, audit_record, &c->log);
+        struct hn_emergency_info info;
+        struct timespec before;
+        clock_gettime(CLOCK_REALTIME, &before);
         assert_int_equal(hn_emergency_begin(e, "op", "short", 1, NULL), 0);
-        assert_int_equal(hn_emergency_active(e, NULL), 1);
+        assert_int_equal(hn_emergency_active(e, &info), 1);
+        /* At least the second asked for, however close to a second's end
+         * it was declared (a whole-second deadline from time() gave 0..1 s). */
+        uint64_t before_ns = (uint64_t) before.tv_sec * 1000000000ull + (uint64_t) before.tv_nsec;
+        assert_true(info.expires_unix * 1000000000ull >= before_ns + 1000000000ull);
+        assert_true(info.expires_unix * 1000000000ull < before_ns + 2000000000ull + 100000000ull);
         sleep(2);
         assert_int_equal(hn_emergency_active(e, NULL), 0);
         int i = audit_find(&c->log, "emergency.end", HN_AUDIT_DONE);

@@ -49,6 +49,16 @@ static uint64_t now_unix(void) {
         return (uint64_t) time(NULL);
 }
 
+/* The window starts at the next whole second, so a declaration lasts at
+ * least the seconds asked: a 1 s emergency declared at x.999 must not be
+ * over at x+1.001. The deadline is whole seconds because the state file
+ * and the guard's deadline (monitor_guard.c) are. */
+static uint64_t next_whole_second(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec + (ts.tv_nsec > 0);
+}
+
 static void audit(struct hn_emergency *e, const char *action, enum hn_audit_outcome outcome, const char *actor,
                   const char *detail, int sys_errno) {
         if (!e->audit_fn)
@@ -346,7 +356,7 @@ int hn_emergency_begin(struct hn_emergency *e, const char *actor, const char *re
                                  info.actor, info.reason, info.expires_unix);
         } else if (r == 0 || r == -EBADMSG) {
                 /* A malformed file is replaced by the new declaration. */
-                info = (struct hn_emergency_info){ .started_unix = now_unix() };
+                info = (struct hn_emergency_info){ .started_unix = next_whole_second() };
                 info.expires_unix = info.started_unix + duration_secs;
                 snprintf(info.actor, sizeof(info.actor), "%s", actor);
                 snprintf(info.reason, sizeof(info.reason), "%s", reason);
