@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The mount reconciler: the manager's state against the kernel's mount
  * table and loop devices. The table is the truth about what is mounted;
- * the manager is the truth about what should be. */
+ * the manager is the truth about what should be. The checks are here;
+ * the table one pass reads is mount_table.c, the findings and the
+ * repairs they lead to mount_drift_repair.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <fcntl.h>
@@ -17,10 +18,11 @@
 
 #include "error_set.h"
 #include "fileio.h"
-#include "libmount_cleanup.h"
 #include "loopdev.h"
 #include "macro.h"
+#include "mount_drift_repair.h"
 #include "mount_internal.h"
+#include "mount_table.h"
 
 const char *hn_drift_class_name(enum hn_drift_class c) {
         switch (c) {
@@ -50,142 +52,9 @@ const char *hn_drift_class_name(enum hn_drift_class c) {
         return "unknown";
 }
 
-/* Found drift, kept until the lock is released. */
-struct found {
-        struct hn_drift d;
-        char path[PATH_MAX], image[PATH_MAX], detail[3 * PATH_MAX];
-};
-struct findings {
-        struct found *v;
-        size_t n, cap;
-};
-
-static struct found *add(struct findings *f, enum hn_drift_class cls, const char *path, const char *image) {
-        if (f->n == f->cap) {
-                size_t cap = f->cap ? f->cap * 2 : 8;
-                struct found *v = realloc(f->v, cap * sizeof(*v));
-                if (!v)
-                        return NULL;
-                f->v = v;
-                f->cap = cap;
-        }
-        struct found *x = &f->v[f->n++];
-        *x = (struct found){ .d.cls = cls };
-        snprintf(x->path, sizeof(x->path), "%s", path);
-        snprintf(x->image, sizeof(x->image), "%s", image ? image : "");
-        return x;
-}
-
-/* The mount table, reduced to what reconciling needs. */
-struct mounted {
-        const char *target; /* libmount's string, alive with the table */
-        dev_t devno;
-        int id, parent;
-        bool claimed; /* matched to a managed mount */
-        bool moved;   /* a managed mount moved here: reported as moved, not as foreign */
-        bool ro;      /* the per-mount read-only flag */
-        bool shared;  /* in a peer group or a slave: not private */
-};
-/* Indexed by target and by mount id (open addressing, slots hold index
- * + 1), so that a pass is linear in the mounts: each held image and bind
- * is looked up, never searched for. */
-struct table {
-        struct mounted *v;
-        size_t n;
-        uint32_t *by_target, *by_id;
-        size_t mask;
-        struct libmnt_table *mt;
-};
-
-static void table_free(struct table *t) {
-        free(t->v);
-        free(t->by_target);
-        free(t->by_id);
-        mnt_unref_table(t->mt);
-        *t = (struct table){ 0 };
-}
-
-static size_t hash_str(const char *s) {
-        size_t h = 1469598103934665603ull; /* FNV-1a */
-        for (; *s; s++)
-                h = (h ^ (unsigned char) *s) * 1099511628211ull;
-        return h;
-}
-
-static size_t hash_id(int id) {
-        return (size_t) (uint32_t) id * 2654435761u;
-}
-
-static void slot_put(uint32_t *slots, size_t mask, size_t h, uint32_t value) {
-        for (size_t i = h & mask;; i = (i + 1) & mask)
-                if (!slots[i]) {
-                        slots[i] = value;
-                        return;
-                }
-}
-
-static int table_index(struct table *t) {
-        size_t cap = 16;
-        while (cap < 2 * t->n)
-                cap *= 2;
-        t->by_target = calloc(cap, sizeof(uint32_t));
-        t->by_id = calloc(cap, sizeof(uint32_t));
-        if (!t->by_target || !t->by_id)
-                return -ENOMEM;
-        t->mask = cap - 1;
-        for (size_t i = 0; i < t->n; i++) {
-                slot_put(t->by_target, t->mask, hash_str(t->v[i].target), (uint32_t) i + 1);
-                slot_put(t->by_id, t->mask, hash_id(t->v[i].id), (uint32_t) i + 1);
-        }
-        return 0;
-}
-
-/* The next mount on target after *pos (start with 0), or NULL. */
-static struct mounted *table_on(struct table *t, const char *target, size_t *pos) {
-        size_t h = hash_str(target);
-        for (size_t k = *pos; k <= t->mask; k++) {
-                uint32_t slot = t->by_target[(h + k) & t->mask];
-                if (!slot)
-                        return NULL;
-                struct mounted *x = &t->v[slot - 1];
-                if (!strcmp(x->target, target)) {
-                        *pos = k + 1;
-                        return x;
-                }
-        }
-        return NULL;
-}
-
 static bool under(const char *path, const char *base) {
         size_t n = strlen(base);
         return strncmp(path, base, n) == 0 && path[n] == '/' && path[n + 1];
-}
-
-/* The table of this pass, read once; table_free() after it. */
-static int table_read(struct table *t) {
-        t->mt = mnt_new_table_from_file("/proc/self/mountinfo");
-        _cleanup_mnt_iter_ struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
-        if (!t->mt || !it)
-                return errno ? -errno : -ENOMEM;
-        size_t n = (size_t) mnt_table_get_nents(t->mt);
-        t->v = calloc(n ? n : 1, sizeof(*t->v));
-        if (!t->v)
-                return -ENOMEM;
-        struct libmnt_fs *fs;
-        while (mnt_table_next_fs(t->mt, it, &fs) == 0 && t->n < n) {
-                const char *target = mnt_fs_get_target(fs);
-                if (!target)
-                        continue;
-                struct mounted *x = &t->v[t->n++];
-                x->target = target;
-                x->devno = mnt_fs_get_devno(fs);
-                x->id = mnt_fs_get_id(fs);
-                x->parent = mnt_fs_get_parent_id(fs);
-                const char *opts = mnt_fs_get_vfs_options(fs), *prop = mnt_fs_get_optional_fields(fs);
-                x->ro = opts && mnt_optstr_get_option(opts, "ro", NULL, NULL) == 0;
-                x->shared = prop && (strstr(prop, "shared:") || strstr(prop, "master:"));
-        }
-        return table_index(t);
 }
 
 /* Where else the superblock is mounted, outside the given binds. */
@@ -207,182 +76,9 @@ static struct mounted *table_elsewhere(struct table *t, dev_t devno, const struc
         return NULL;
 }
 
-static bool reported(struct hn_mount_manager *m, const char *key) {
-        for (size_t i = 0; i < m->n_reported; i++)
-                if (!strcmp(m->reported[i], key))
-                        return true;
-        return false;
-}
-
-/* Marks key as reported in the next set; true if it is new. */
-static bool report_once(struct hn_mount_manager *m, char ***next, size_t *n_next, const char *key) {
-        char **v = realloc(*next, (*n_next + 1) * sizeof(char *));
-        if (!v)
-                return false;
-        *next = v;
-        v[*n_next] = strdup(key);
-        if (!v[*n_next])
-                return false;
-        (*n_next)++;
-        return !reported(m, key);
-}
-
-static void repair_image(struct hn_mount_manager *m, struct image *img, struct found *f, const char *what) {
-        int r = image_remount(m, img);
-        f->d.repaired = r == 0;
-        f->d.sys_errno = r < 0 ? -r : 0;
-        snprintf(f->detail, sizeof(f->detail), "%s; %s", what,
-                 r == 0 ? "re-mounted" : "re-mount failed");
-        if (r < 0)
-                snprintf(f->detail + strlen(f->detail), sizeof(f->detail) - strlen(f->detail), ": %s", strerror(-r));
-        mount_audit(m, "mount.refcount_corrected", r == 0 ? HN_AUDIT_DONE : HN_AUDIT_FAILED, img->mount_point,
-                    f->detail, r, false);
-}
-
-static void repair_bind(struct hn_mount_manager *m, struct image *img, const char *alloc, struct found *f,
-                        const char *what) {
-        char bind[PATH_MAX];
-        struct hn_error err = { 0 };
-        int r = bind_make(m, img, alloc, bind, sizeof(bind), &err);
-        f->d.repaired = r == 0;
-        f->d.sys_errno = r < 0 ? -r : 0;
-        snprintf(f->detail, sizeof(f->detail), "%s; %s%s", what, r == 0 ? "re-bound" : "re-bind failed: ",
-                 r == 0 ? "" : err.message);
-        mount_audit(m, "mount.refcount_corrected", r == 0 ? HN_AUDIT_DONE : HN_AUDIT_FAILED, bind, f->detail, r,
-                    false);
-}
-
-/* A drift of kind on x undone by mount_setattr(attr) on the mount's fd
- * (the path may reach a mount stacked on it): recorded, repaired or not. */
-static int setattr_repair(struct hn_mount_manager *m, struct mounted *x, int mount_fd, const char *image,
-                          struct findings *f, enum hn_drift_class kind, struct mount_attr attr, const char *lost,
-                          const char *done, const char *failed) {
-        struct found *y = add(f, kind, x->target, image);
-        if (!y)
-                return -ENOMEM;
-        int r = mount_fd < 0 ? -EBADF : mount_fd_setattr(mount_fd, &attr);
-        y->d.repaired = r == 0;
-        y->d.sys_errno = r < 0 ? -r : 0;
-        snprintf(y->detail, sizeof(y->detail), "%s; %s%s", lost, r == 0 ? done : failed, r == 0 ? "" : strerror(-r));
-        mount_audit(m, "mount.refcount_corrected", r == 0 ? HN_AUDIT_DONE : HN_AUDIT_FAILED, x->target, y->detail, r,
-                    false);
-        return 0;
-}
-
-/* Every managed mount is read-only, nosuid, nodev: a remount (or a
- * mount_setattr) that took that away is put back. */
-static int check_read_only(struct hn_mount_manager *m, struct mounted *x, int mount_fd, const char *image,
-                           struct findings *f) {
-        if (x->ro)
-                return 0;
-        return setattr_repair(m, x, mount_fd, image, f, HN_DRIFT_REMOUNTED,
-                              (struct mount_attr){ .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV },
-                              "the mount is no longer read-only", "remounted read-only", "remount failed: ");
-}
-
-/* Every managed mount is private: nothing it receives or sends by
- * propagation can take it away. One made shared (mount --make-shared,
- * mount_setattr) is made private again. */
-static int check_propagation(struct hn_mount_manager *m, struct mounted *x, int mount_fd, const char *image,
-                             struct findings *f) {
-        if (!x->shared)
-                return 0;
-        return setattr_repair(m, x, mount_fd, image, f, HN_DRIFT_PROPAGATION,
-                              (struct mount_attr){ .propagation = MS_PRIVATE }, "the mount is no longer private",
-                              "made private again", "could not be made private: ");
-}
-
 static bool allocation_live(const struct hn_mount_manager *m, const char *alloc) {
         struct stat st;
         return fstatat(m->workdir_fd, alloc, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-}
-
-static struct mounted *table_by_id(struct table *t, int id) {
-        size_t h = hash_id(id);
-        for (size_t k = 0; k <= t->mask; k++) {
-                uint32_t slot = t->by_id[(h + k) & t->mask];
-                if (!slot)
-                        return NULL;
-                if (t->v[slot - 1].id == id)
-                        return &t->v[slot - 1];
-        }
-        return NULL;
-}
-
-/* The mount on target of the device: the manager's, wherever in a stack
- * (the first in the table's order, as a scan would find it). */
-static struct mounted *table_mine(struct table *t, const char *target, dev_t devno) {
-        struct mounted *first = NULL, *x;
-        size_t pos = 0;
-        while ((x = table_on(t, target, &pos)))
-                if (x->devno == devno && (!first || x < first))
-                        first = x;
-        return first;
-}
-
-/* What path reaches now (its mount id), as a job would resolve it. */
-static int path_mount_id(const char *path, int *ret) {
-        _cleanup_close_ int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        uint64_t id;
-        int r = fd < 0 ? -errno : fd_mount_id(fd, &id);
-        if (r == 0)
-                *ret = (int) id;
-        return r;
-}
-
-#define UNSHADOW_ROUNDS 8
-
-/* path must reach the mount want. If a mount stacked on it, or on a
- * directory on the way down to it, hides it, that mount (a child of want
- * or of one of want's ancestors) is detached: one drift, one repair per
- * act; one that cannot be undone is reported once. */
-static int unshadow(struct hn_mount_manager *m, struct table *t, const char *path, int want, const char *image,
-                    struct findings *f, char ***next, size_t *n_next) {
-        int ancestors[64], n_anc = 0;
-        for (struct mounted *x = table_by_id(t, want); x && n_anc < 64; x = table_by_id(t, x->parent)) {
-                ancestors[n_anc++] = x->id;
-                if (x->parent == x->id)
-                        break;
-        }
-        struct found *y = NULL;
-        for (int round = 0; round < UNSHADOW_ROUNDS; round++) {
-                int now = -1;
-                if (path_mount_id(path, &now) < 0 || now == want)
-                        return 0;
-                /* up from what the path reaches now to want's line: the
-                 * mount just below it is the one stacked in the way */
-                struct mounted *cur = table_by_id(t, now), *shadow = NULL;
-                for (int depth = 0; cur && depth < 64; depth++) {
-                        bool on_line = false;
-                        for (int i = 0; i < n_anc && !on_line; i++)
-                                on_line = ancestors[i] == cur->id;
-                        if (on_line)
-                                break;
-                        shadow = cur;
-                        cur = cur->parent == cur->id ? NULL : table_by_id(t, cur->parent);
-                }
-                if (!shadow || !cur)
-                        return 0; /* not a stack on the way: moved or gone, said elsewhere */
-                shadow->claimed = true;
-                char key[PATH_MAX + 16];
-                snprintf(key, sizeof(key), "shadow:%s", shadow->target);
-                bool first = report_once(m, next, n_next, key);
-                if (!y && first && !(y = add(f, HN_DRIFT_SHADOWED, path, image)))
-                        return -ENOMEM;
-                int r = umount2(shadow->target, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 ? -errno : 0;
-                if (y) {
-                        y->d.repaired = r == 0;
-                        y->d.sys_errno = r < 0 ? -r : 0;
-                        snprintf(y->detail, sizeof(y->detail), "a mount on %s (device %u:%u) hides it; %s%s",
-                                 shadow->target, major(shadow->devno), minor(shadow->devno),
-                                 r == 0 ? "detached" : "could not be detached: ", r == 0 ? "" : strerror(-r));
-                        mount_audit(m, "mount.refcount_corrected", r == 0 ? HN_AUDIT_DONE : HN_AUDIT_FAILED, path,
-                                    y->detail, r, false);
-                }
-                if (r < 0)
-                        return 0;
-        }
-        return 0;
 }
 
 /* What jobs read: the image file as it was mounted, and the loop device
@@ -405,8 +101,8 @@ static int check_identity(struct hn_mount_manager *m, struct image *img, struct 
                          img->path);
         if (what[0]) {
                 snprintf(key, sizeof(key), "changed:%s", img->path);
-                if (report_once(m, next, n_next, key)) {
-                        struct found *y = add(f, HN_DRIFT_IMAGE_CHANGED, img->mount_point, img->path);
+                if (drift_report_once(m, next, n_next, key)) {
+                        struct found *y = drift_add(f, HN_DRIFT_IMAGE_CHANGED, img->mount_point, img->path);
                         if (!y)
                                 return -ENOMEM;
                         snprintf(y->detail, sizeof(y->detail), "%s: jobs may read other bytes; no safe repair, left as it is",
@@ -421,7 +117,7 @@ static int check_identity(struct hn_mount_manager *m, struct image *img, struct 
         bool other_file = info.lo_device != (uint64_t) img->id.dev || info.lo_inode != (uint64_t) img->id.ino;
         if (!other_file && !info.lo_offset && !info.lo_sizelimit)
                 return 0;
-        struct found *y = add(f, HN_DRIFT_IMAGE_CHANGED, img->loop, img->path);
+        struct found *y = drift_add(f, HN_DRIFT_IMAGE_CHANGED, img->loop, img->path);
         if (!y)
                 return -ENOMEM;
         _cleanup_close_ int loop_fd = open(img->loop, O_RDONLY | O_CLOEXEC);
@@ -448,16 +144,16 @@ static int check_identity(struct hn_mount_manager *m, struct image *img, struct 
  * or gone (re-mounted). */
 static int check_image_mount(struct hn_mount_manager *m, struct image *img, struct table *t, struct findings *f,
                              char ***next, size_t *n_next) {
-        struct mounted *at = table_mine(t, img->mount_point, img->devno);
+        struct mounted *at = mount_table_mine(t, img->mount_point, img->devno);
         if (at) {
                 at->claimed = true;
-                if (check_read_only(m, at, img->root_fd, img->path, f) < 0 ||
-                    check_propagation(m, at, img->root_fd, img->path, f) < 0)
+                if (drift_check_read_only(m, at, img->root_fd, img->path, f) < 0 ||
+                    drift_check_propagation(m, at, img->root_fd, img->path, f) < 0)
                         return -ENOMEM;
-                return unshadow(m, t, img->mount_point, at->id, img->path, f, next, n_next);
+                return drift_unshadow(m, t, img->mount_point, at->id, img->path, f, next, n_next);
         }
         struct mounted *moved = table_elsewhere(t, img->devno, m, img);
-        struct found *x = add(f, moved ? HN_DRIFT_MOVED : HN_DRIFT_HELD_MOUNT_REMOVED, img->mount_point, img->path);
+        struct found *x = drift_add(f, moved ? HN_DRIFT_MOVED : HN_DRIFT_HELD_MOUNT_REMOVED, img->mount_point, img->path);
         if (!x)
                 return -ENOMEM;
         char what[PATH_MAX + 64];
@@ -467,11 +163,11 @@ static int check_image_mount(struct hn_mount_manager *m, struct image *img, stru
         } else
                 snprintf(what, sizeof(what), "the image mount is gone (%zu holders%s)", img->n_holders,
                          img->deadline_usec ? ", in its hold window" : "");
-        repair_image(m, img, x, what);
+        drift_repair_image(m, img, x, what);
         if (x->d.repaired) {
                 struct mounted *on;
                 size_t pos = 0;
-                while ((on = table_on(t, img->mount_point, &pos)))
+                while ((on = mount_table_on(t, img->mount_point, &pos)))
                         on->claimed = true;
         }
         return 0;
@@ -485,9 +181,9 @@ static int check_bind_present(struct hn_mount_manager *m, struct image *img, con
         if ((b->shared || !b->ro) && bind_open(m, alloc, img->name, NULL, &fd) == 0 &&
             (fstat(fd, &st) < 0 || st.st_dev != img->devno))
                 closep(&fd); /* not the bind: a mount stacked on it (unshadowed below) */
-        if (check_read_only(m, b, fd, img->path, f) < 0 || check_propagation(m, b, fd, img->path, f) < 0)
+        if (drift_check_read_only(m, b, fd, img->path, f) < 0 || drift_check_propagation(m, b, fd, img->path, f) < 0)
                 return -ENOMEM;
-        return unshadow(m, t, b->target, b->id, img->path, f, next, n_next);
+        return drift_unshadow(m, t, b->target, b->id, img->path, f, next, n_next);
 }
 
 /* The bases, as a job reaches them, must be the directories the manager
@@ -508,7 +204,7 @@ static int check_bases(struct hn_mount_manager *m, struct table *t, struct findi
                 struct stat held, now;
                 int r = fd_mount_id(fds[i], &id);
                 if (r == 0)
-                        r = unshadow(m, t, paths[i], (int) id, "", f, next, n_next);
+                        r = drift_unshadow(m, t, paths[i], (int) id, "", f, next, n_next);
                 if (r < 0)
                         return r;
                 if (fstat(fds[i], &held) == 0 && stat(paths[i], &now) == 0 && held.st_dev == now.st_dev &&
@@ -517,14 +213,14 @@ static int check_bases(struct hn_mount_manager *m, struct table *t, struct findi
                 *ret_broken = true;
                 char key[PATH_MAX + 16];
                 snprintf(key, sizeof(key), "base:%s", paths[i]);
-                fresh |= report_once(m, next, n_next, key);
+                fresh |= drift_report_once(m, next, n_next, key);
                 snprintf(which + strlen(which), sizeof(which) - strlen(which), "%s%s", first ? " and " : "", paths[i]);
                 first = first ? first : paths[i];
         }
         if (!fresh)
                 return 0;
         /* one act (an ancestor unmounted or moved) takes both: one record */
-        struct found *y = add(f, HN_DRIFT_MOVED, first, "");
+        struct found *y = drift_add(f, HN_DRIFT_MOVED, first, "");
         if (!y)
                 return -ENOMEM;
         snprintf(y->detail, sizeof(y->detail),
@@ -556,7 +252,7 @@ static int check_images(struct hn_mount_manager *m, struct table *t, struct find
                 for (size_t h = 0; h < img->n_holders; h++) {
                         char bind[PATH_MAX];
                         bind_path_of(m, img->holders[h], img->name, bind, sizeof(bind));
-                        if ((present[h] = table_mine(t, bind, img->devno)))
+                        if ((present[h] = mount_table_mine(t, bind, img->devno)))
                                 present[h]->claimed = true;
                 }
                 for (size_t h = 0; h < img->n_holders;) {
@@ -572,7 +268,7 @@ static int check_images(struct hn_mount_manager *m, struct table *t, struct find
                         if (!allocation_live(m, alloc)) {
                                 /* The allocation is gone: an overcount. Drop the
                                  * holder; nothing is unmounted here. */
-                                struct found *x = add(f, HN_DRIFT_REFCOUNT_MISMATCH, bind, img->path);
+                                struct found *x = drift_add(f, HN_DRIFT_REFCOUNT_MISMATCH, bind, img->path);
                                 if (!x)
                                         return -ENOMEM;
                                 snprintf(x->detail, sizeof(x->detail),
@@ -592,7 +288,7 @@ static int check_images(struct hn_mount_manager *m, struct table *t, struct find
                                 if (t->v[i].devno == img->devno && !t->v[i].claimed && !t->v[i].moved &&
                                     under(t->v[i].target, m->workdir) && strcmp(t->v[i].target, bind))
                                         moved = &t->v[i];
-                        struct found *x = add(f, moved ? HN_DRIFT_MOVED : HN_DRIFT_BIND_REMOVED, bind, img->path);
+                        struct found *x = drift_add(f, moved ? HN_DRIFT_MOVED : HN_DRIFT_BIND_REMOVED, bind, img->path);
                         if (!x)
                                 return -ENOMEM;
                         if (moved) {
@@ -600,7 +296,7 @@ static int check_images(struct hn_mount_manager *m, struct table *t, struct find
                                 snprintf(what, sizeof(what), "allocation %s's bind is now at %s", alloc, moved->target);
                         } else
                                 snprintf(what, sizeof(what), "allocation %s's bind is gone", alloc);
-                        repair_bind(m, img, alloc, x, what);
+                        drift_repair_bind(m, img, alloc, x, what);
                         h++;
                 }
         }
@@ -618,9 +314,9 @@ static int check_foreign(struct hn_mount_manager *m, struct table *t, struct fin
                         continue;
                 char key[PATH_MAX + 16];
                 snprintf(key, sizeof(key), "mount:%s", x->target);
-                if (!report_once(m, next, n_next, key) || x->moved)
+                if (!drift_report_once(m, next, n_next, key) || x->moved)
                         continue;
-                struct found *y = add(f, HN_DRIFT_FOREIGN_MOUNT, x->target, "");
+                struct found *y = drift_add(f, HN_DRIFT_FOREIGN_MOUNT, x->target, "");
                 if (!y)
                         return -ENOMEM;
                 snprintf(y->detail, sizeof(y->detail), "under %s, not made by hpcnode (device %u:%u): reported, left alone",
@@ -660,9 +356,9 @@ static int check_loops(struct hn_mount_manager *m, struct table *t, struct findi
                 snprintf(dev, sizeof(dev), "/dev/%s", de->d_name);
                 char key[PATH_MAX + 320];
                 snprintf(key, sizeof(key), "loop:%s:%s", dev, backing);
-                if (!report_once(m, next, n_next, key))
+                if (!drift_report_once(m, next, n_next, key))
                         continue;
-                struct found *y = add(f, HN_DRIFT_LOOP_LEAK, dev, backing);
+                struct found *y = drift_add(f, HN_DRIFT_LOOP_LEAK, dev, backing);
                 if (!y)
                         return -ENOMEM;
                 snprintf(y->detail, sizeof(y->detail), "%s is backed by %s and nothing mounts it: reported, left alone",
@@ -682,10 +378,10 @@ static int pass(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata, stru
         /* The table is read under the lock: an acquire or a hold expiry
          * between reading and comparing would look like drift. */
         pthread_mutex_lock(&m->lock);
-        int r = table_read(&t);
+        int r = mount_table_read(&t);
         if (r < 0) {
                 pthread_mutex_unlock(&m->lock);
-                table_free(&t);
+                mount_table_free(&t);
                 return hn_error_set(err, HN_ERR_IO, -r, "reading /proc/self/mountinfo: %s", strerror(-r));
         }
         bool broken = false;
@@ -694,7 +390,7 @@ static int pass(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata, stru
                 /* keep what was reported about the images, for when the base is back */
                 for (size_t i = 0; i < m->n_reported; i++)
                         if (strncmp(m->reported[i], "base:", 5) != 0)
-                                (void) report_once(m, &next, &n_next, m->reported[i]);
+                                (void) drift_report_once(m, &next, &n_next, m->reported[i]);
         } else if (r == 0)
                 r = check_images(m, &t, &f, &next, &n_next);
         if (r == 0 && !broken)
@@ -722,7 +418,7 @@ static int pass(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata, stru
         for (size_t i = 0; i < n_next; i++)
                 free(next[i]);
         free(next);
-        table_free(&t);
+        mount_table_free(&t);
         for (size_t i = 0; r == 0 && fn && i < f.n; i++) {
                 f.v[i].d.path = f.v[i].path;
                 f.v[i].d.image = f.v[i].image;

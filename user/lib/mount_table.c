@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The mount table of a reconcile pass (mount_table.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libmount_cleanup.h"
+#include "mount_table.h"
+
+void mount_table_free(struct table *t) {
+        free(t->v);
+        free(t->by_target);
+        free(t->by_id);
+        mnt_unref_table(t->mt);
+        *t = (struct table){ 0 };
+}
+
+static size_t hash_str(const char *s) {
+        size_t h = 1469598103934665603ull; /* FNV-1a */
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 1099511628211ull;
+        return h;
+}
+
+static size_t hash_id(int id) {
+        return (size_t) (uint32_t) id * 2654435761u;
+}
+
+static void slot_put(uint32_t *slots, size_t mask, size_t h, uint32_t value) {
+        for (size_t i = h & mask;; i = (i + 1) & mask)
+                if (!slots[i]) {
+                        slots[i] = value;
+                        return;
+                }
+}
+
+static int table_index(struct table *t) {
+        size_t cap = 16;
+        while (cap < 2 * t->n)
+                cap *= 2;
+        t->by_target = calloc(cap, sizeof(uint32_t));
+        t->by_id = calloc(cap, sizeof(uint32_t));
+        if (!t->by_target || !t->by_id)
+                return -ENOMEM;
+        t->mask = cap - 1;
+        for (size_t i = 0; i < t->n; i++) {
+                slot_put(t->by_target, t->mask, hash_str(t->v[i].target), (uint32_t) i + 1);
+                slot_put(t->by_id, t->mask, hash_id(t->v[i].id), (uint32_t) i + 1);
+        }
+        return 0;
+}
+
+struct mounted *mount_table_on(struct table *t, const char *target, size_t *pos) {
+        size_t h = hash_str(target);
+        for (size_t k = *pos; k <= t->mask; k++) {
+                uint32_t slot = t->by_target[(h + k) & t->mask];
+                if (!slot)
+                        return NULL;
+                struct mounted *x = &t->v[slot - 1];
+                if (!strcmp(x->target, target)) {
+                        *pos = k + 1;
+                        return x;
+                }
+        }
+        return NULL;
+}
+
+int mount_table_read(struct table *t) {
+        t->mt = mnt_new_table_from_file("/proc/self/mountinfo");
+        _cleanup_mnt_iter_ struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+        if (!t->mt || !it)
+                return errno ? -errno : -ENOMEM;
+        size_t n = (size_t) mnt_table_get_nents(t->mt);
+        t->v = calloc(n ? n : 1, sizeof(*t->v));
+        if (!t->v)
+                return -ENOMEM;
+        struct libmnt_fs *fs;
+        while (mnt_table_next_fs(t->mt, it, &fs) == 0 && t->n < n) {
+                const char *target = mnt_fs_get_target(fs);
+                if (!target)
+                        continue;
+                struct mounted *x = &t->v[t->n++];
+                x->target = target;
+                x->devno = mnt_fs_get_devno(fs);
+                x->id = mnt_fs_get_id(fs);
+                x->parent = mnt_fs_get_parent_id(fs);
+                const char *opts = mnt_fs_get_vfs_options(fs), *prop = mnt_fs_get_optional_fields(fs);
+                x->ro = opts && mnt_optstr_get_option(opts, "ro", NULL, NULL) == 0;
+                x->shared = prop && (strstr(prop, "shared:") || strstr(prop, "master:"));
+        }
+        return table_index(t);
+}
+
+struct mounted *mount_table_by_id(struct table *t, int id) {
+        size_t h = hash_id(id);
+        for (size_t k = 0; k <= t->mask; k++) {
+                uint32_t slot = t->by_id[(h + k) & t->mask];
+                if (!slot)
+                        return NULL;
+                if (t->v[slot - 1].id == id)
+                        return &t->v[slot - 1];
+        }
+        return NULL;
+}
+
+struct mounted *mount_table_mine(struct table *t, const char *target, dev_t devno) {
+        struct mounted *first = NULL, *x;
+        size_t pos = 0;
+        while ((x = mount_table_on(t, target, &pos)))
+                if (x->devno == devno && (!first || x < first))
+                        first = x;
+        return first;
+}
