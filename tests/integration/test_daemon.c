@@ -116,6 +116,29 @@ static void cross_slice_mkdir_is_one_record(void **state) {
         assert_false(json_object_get_boolean(json_object_object_get(o, "cross_slice")));
         json_object_put(o);
 
+        /* The wall clock stepped (NTP, an operator): a record made after
+         * the step says the new time (the kernel stamps events on
+         * CLOCK_BOOTTIME; an offset read once at start would not). Only in
+         * a VM: here it would step the host's clock. */
+        if (getenv("HN_VM")) {
+                struct timespec t0, step;
+                assert_int_equal(clock_gettime(CLOCK_REALTIME, &t0), 0);
+                step = t0;
+                step.tv_sec += 3600;
+                assert_int_equal(clock_settime(CLOCK_REALTIME, &step), 0);
+                const char *later = env_path(d->cg, "pact.slice/infra.slice/after-step");
+                act(d->pact_exe, "mkdir", later, NULL);
+                o = wait_record(d->log, "cgroup.mkdir", later);
+                assert_int_equal(clock_gettime(CLOCK_REALTIME, &step), 0); /* back, before any assert */
+                step.tv_sec -= 3600;
+                assert_int_equal(clock_settime(CLOCK_REALTIME, &step), 0);
+                assert_non_null(o);
+                int64_t stepped_ns = ((int64_t) t0.tv_sec + 3600) * 1000000000ll + t0.tv_nsec;
+                assert_true(num(o, "time_ns", NULL) >= stepped_ns);
+                assert_true(num(o, "time_ns", NULL) < stepped_ns + 600ll * 1000000000ll);
+                json_object_put(o);
+        }
+
         /* joined with jobs: a write into an allocation's scope names it, and
          * so does a write by a process of that allocation */
         char reply[4096];

@@ -35,7 +35,6 @@ struct hnd_sink {
          * "<root>/workload.slice/" and "<WorkdirBase>/", "" until set. */
         char workload_dir[PATH_MAX], workdir_base[PATH_MAX];
         char host[256];               /* gethostname at open and each reopen */
-        int64_t boot_to_real_ns;      /* CLOCK_REALTIME - CLOCK_BOOTTIME */
         uint64_t records, failures;
         struct audit_chain chain; /* the last record's seq and hash */
         /* Every record line, also handed here (API subscribers); called
