@@ -204,6 +204,14 @@ static void mount_verbs(void **state) {
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "tree"), 0);
         has(out, "Image mounts:");
         has(out, "held by alloc1 (operator)");
+        /* the metrics count it from the manager's own list */
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "metrics"), 0);
+        char line[512];
+        snprintf(line, sizeof(line), "hpcnode_image_refcount{image=\"%s\"} 1\n", image);
+        has(out, line);
+        has(out, "hpcnode_images_mounted 1\n");
+        has(out, "hpcnode_mount_holders{owner=\"operator\"} 1\n");
+        has(out, "hpcnode_mount_holders{owner=\"workload\"} 0\n");
 
         snprintf(cmd, sizeof(cmd), "mount release %s alloc1", image);
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
@@ -1050,6 +1058,9 @@ static void metrics_scraped_and_parsed(void **state) {
         assert_true(sample(s, "hpcnode_scopes{owner=\"pact\"}") == 1);
         assert_true(sample(s, "hpcnode_zombie_scopes{owner=\"workload\"}") == 1);
         assert_true(sample(s, "hpcnode_zombie_scopes{owner=\"pact\"}") == 0);
+        /* the zombie's process stays in m1.scope; m2.scope is empty */
+        assert_true(sample(s, "hpcnode_scope_processes{owner=\"workload\"}") >= 1);
+        assert_true(sample(s, "hpcnode_scope_processes{owner=\"pact\"}") == 0);
         bool enforce = can_enforce();
         /* two scopes made, and the cross-slice mkdir: denied in enforce mode */
         assert_true(sample(s, "hpcnode_events_total{type=\"cgroup.mkdir\",verdict=\"allowed\"}") == (enforce ? 2 : 3));

@@ -129,7 +129,7 @@ int hnd_call_scope_metrics(struct hnd_daemon *d, const struct hnd_caller *c, jso
         int r = api_arg_str(args, "path", true, &path, err);
         if (r < 0 || (r = hn_cgroup_read_metrics(d->cgroups, path, &m, err)) < 0)
                 return r;
-        hnd_metrics_json(&m, result);
+        hnd_cgroup_metrics_json(&m, result);
         return 0;
 }
 

@@ -22,91 +22,51 @@
 
 #define HTTP_REQUEST_MAX 4096
 
-void hnd_metrics_json(const struct hn_cgroup_metrics *m, json_object *o) {
-        json_object_object_add(o, "processes", json_object_new_int64(m->nr_processes));
-        json_object_object_add(o, "cpu_usage_usec", json_object_new_int64((int64_t) m->cpu_usage_usec));
-        if (m->has_memory) {
-                json_object_object_add(o, "memory_current", json_object_new_int64((int64_t) m->memory_current));
-                json_object_object_add(o, "memory_max", m->memory_max == HN_MEMORY_UNLIMITED
-                                                                ? json_object_new_string("max")
-                                                                : json_object_new_int64((int64_t) m->memory_max));
-        }
-}
-
 static void header(FILE *f, const char *name, const char *type, const char *help) {
         fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* Scopes and zombies per owner, from the tree as it is now. */
-static void count_nodes(json_object *nodes, uint64_t scopes[3], uint64_t zombies[3], uint64_t processes[3]) {
-        for (size_t i = 0; nodes && i < json_object_array_length(nodes); i++) {
-                json_object *n = json_object_array_get_idx(nodes, i), *v;
-                json_object_object_get_ex(n, "owner", &v);
-                const char *owner = json_object_get_string(v);
-                unsigned o = !strcmp(owner, "pact") ? 1 : !strcmp(owner, "workload") ? 2 : 0;
-                json_object_object_get_ex(n, "name", &v);
-                const char *name = json_object_get_string(v);
-                size_t len = strlen(name);
-                if (len > 6 && !strcmp(name + len - 6, ".scope")) {
-                        scopes[o]++;
-                        if (json_object_object_get_ex(n, "processes", &v))
-                                processes[o] += (uint64_t) json_object_get_int64(v);
-                }
-                if (json_object_object_get_ex(n, "zombie", &v) && json_object_get_boolean(v))
-                        zombies[o]++;
-                if (json_object_object_get_ex(n, "children", &v))
-                        count_nodes(v, scopes, zombies, processes);
-        }
-}
-
-static const char *const owners[] = { "none", "pact", "workload" };
-
+/* Scopes and zombies per owner from one walk of the slices, and the
+ * images from the mount manager: typed, as they are now. */
 static void render_tree(FILE *f, struct hnd_daemon *d) {
-        json_object *t = json_object_new_object(), *slices = NULL, *images = NULL;
-        if (hnd_tree_json(d, t, NULL) < 0) {
-                json_object_put(t);
-                return;
-        }
-        json_object_object_get_ex(t, "slices", &slices);
-        json_object_object_get_ex(t, "mounts", &images);
-        uint64_t scopes[3] = { 0 }, zombies[3] = { 0 }, processes[3] = { 0 };
-        count_nodes(slices, scopes, zombies, processes);
+        struct hnd_tree_counts c;
+        hnd_tree_count(d, &c);
         header(f, "hpcnode_scopes", "gauge", "Scopes (*.scope cgroups) under each owner's slice.");
-        for (unsigned o = 1; o < 3; o++)
-                fprintf(f, "hpcnode_scopes{owner=\"%s\"} %" PRIu64 "\n", owners[o], scopes[o]);
+        for (unsigned o = HN_OWNER_PACT; o <= HN_OWNER_WORKLOAD; o++)
+                fprintf(f, "hpcnode_scopes{owner=\"%s\"} %" PRIu64 "\n", hn_slice_owner_name(o), c.scopes[o]);
         header(f, "hpcnode_scope_processes", "gauge", "Processes in scopes under each owner's slice.");
-        for (unsigned o = 1; o < 3; o++)
-                fprintf(f, "hpcnode_scope_processes{owner=\"%s\"} %" PRIu64 "\n", owners[o], processes[o]);
+        for (unsigned o = HN_OWNER_PACT; o <= HN_OWNER_WORKLOAD; o++)
+                fprintf(f, "hpcnode_scope_processes{owner=\"%s\"} %" PRIu64 "\n", hn_slice_owner_name(o), c.processes[o]);
         header(f, "hpcnode_zombie_scopes", "gauge", "Cgroups marked zombie (processes that would not die, F30).");
-        for (unsigned o = 1; o < 3; o++)
-                fprintf(f, "hpcnode_zombie_scopes{owner=\"%s\"} %" PRIu64 "\n", owners[o], zombies[o]);
+        for (unsigned o = HN_OWNER_PACT; o <= HN_OWNER_WORKLOAD; o++)
+                fprintf(f, "hpcnode_zombie_scopes{owner=\"%s\"} %" PRIu64 "\n", hn_slice_owner_name(o), c.zombies[o]);
 
+        struct hn_mount_info *list = NULL;
+        size_t n = 0;
+        if (hn_mount_list(d->mounts.manager, &list, &n, NULL) < 0)
+                return;
         header(f, "hpcnode_image_refcount", "gauge", "Holders of each mounted image (0 while its hold runs).");
         uint64_t binds[4] = { 0 }, mounted = 0, foreign = 0;
         static const char *const bind_owners[] = { "operator", "pact", "workload", "unknown" };
-        for (size_t i = 0; images && i < json_object_array_length(images); i++) {
-                json_object *m = json_object_array_get_idx(images, i), *v, *holders;
-                json_object_object_get_ex(m, "foreign", &v);
-                if (json_object_get_boolean(v)) {
+        for (size_t i = 0; i < n; i++) {
+                const struct hn_mount_info *m = &list[i];
+                if (m->foreign) {
                         foreign++;
                         continue;
                 }
                 mounted++;
-                json_object_object_get_ex(m, "image", &v);
-                json_object *rc;
-                json_object_object_get_ex(m, "refcount", &rc);
-                fprintf(f, "hpcnode_image_refcount{image=\"%s\"} %" PRId64 "\n", json_object_get_string(v),
-                        json_object_get_int64(rc));
-                json_object_object_get_ex(m, "holders", &holders);
-                for (size_t h = 0; h < json_object_array_length(holders); h++) {
-                        json_object_object_get_ex(json_object_array_get_idx(holders, h), "owner", &v);
+                fprintf(f, "hpcnode_image_refcount{image=\"%s\"} %" PRIu32 "\n", m->image_path, m->refcount);
+                for (uint32_t h = 0; h < m->refcount && m->holders; h++) {
+                        char buf[32];
+                        const char *owner = hnd_tree_allocation_owner(d, m->holders[h], buf, sizeof(buf));
                         unsigned k = 3;
                         for (unsigned b = 0; b < 3; b++)
-                                if (!strcmp(json_object_get_string(v), bind_owners[b]))
+                                if (!strcmp(owner, bind_owners[b]))
                                         k = b;
                         binds[k]++;
                 }
         }
+        hn_mount_list_free(list, n);
         header(f, "hpcnode_images_mounted", "gauge", "Images the mount manager has mounted.");
         fprintf(f, "hpcnode_images_mounted %" PRIu64 "\n", mounted);
         header(f, "hpcnode_foreign_mounts", "gauge", "Mounts under the bases that hpcnode did not make.");
@@ -114,7 +74,6 @@ static void render_tree(FILE *f, struct hnd_daemon *d) {
         header(f, "hpcnode_mount_holders", "gauge", "Allocations holding an image, by who acquired them.");
         for (unsigned b = 0; b < 4; b++)
                 fprintf(f, "hpcnode_mount_holders{owner=\"%s\"} %" PRIu64 "\n", bind_owners[b], binds[b]);
-        json_object_put(t);
 }
 
 static void render_bpf(FILE *f, struct hnd_daemon *d) {

@@ -35,8 +35,6 @@ struct hnd_metrics_out {
         bool textfile_dir_missing; /* said once, not every interval */
 };
 
-/* A cgroup's metrics as JSON fields of o (the API's and the tree's shape). */
-void hnd_metrics_json(const struct hn_cgroup_metrics *m, json_object *o);
 /* The whole exposition, malloc'ed. */
 int hnd_metrics_render(struct hnd_daemon *d, char **ret);
 /* Writes MetricsTextfile now; -ENOENT if its directory does not exist. */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* One walk of the slices, read fresh; each view (tree.h) is a visitor. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,11 +21,23 @@ static bool join(char *buf, size_t size, const char *a, const char *b) {
         return (size_t) snprintf(buf, size, "%s/%s", a, b) < size;
 }
 
+/* One cgroup as the walk reads it: what every view (the tree's JSON, the
+ * scope list, the metrics' counts) takes from it. */
+struct tree_node {
+        const char *rel, *name;
+        enum hn_slice_owner owner;
+        bool has_metrics;
+        struct hn_cgroup_metrics m;
+        bool populated, frozen, zombie;
+};
+
 struct walk {
         struct hnd_daemon *d;
         size_t nodes;
-        bool scopes_only; /* flat: scopes into out, no children */
-        json_object *out;
+        /* Called for each node, parent first; returns what its children
+         * are added to (passed back to them as parent), or NULL. */
+        void *(*visit)(struct walk *w, const struct tree_node *n, void *parent);
+        void *userdata;
 };
 
 static bool ends_with(const char *s, const char *suffix) {
@@ -43,26 +56,40 @@ static void events_flags(const char *abs, bool *populated, bool *frozen) {
         *frozen = strstr(text, "frozen 1") != NULL;
 }
 
-static json_object *node_new(struct walk *w, const char *rel) {
+static void node_read(struct walk *w, const char *rel, struct tree_node *n) {
         const char *root = hn_cgroup_manager_root(w->d->cgroups);
         char abs[PATH_MAX];
         if (!join(abs, sizeof(abs), root, rel))
                 abs[0] = '\0';
         const char *slash = strrchr(rel, '/');
-        json_object *n = json_object_new_object();
-        json_object_object_add(n, "name", json_object_new_string(slash ? slash + 1 : rel));
-        json_object_object_add(n, "path", json_object_new_string(rel));
-        json_object_object_add(n, "owner", json_object_new_string(hn_slice_owner_name(hn_slice_owner(rel))));
-        struct hn_cgroup_metrics m;
-        if (hn_cgroup_read_metrics(w->d->cgroups, rel, &m, NULL) == 0)
-                hnd_metrics_json(&m, n);
-        bool populated, frozen, zombie = false;
-        events_flags(abs, &populated, &frozen);
-        (void) hn_cgroup_is_zombie(w->d->cgroups, rel, &zombie, NULL);
-        json_object_object_add(n, "populated", json_object_new_boolean(populated));
-        json_object_object_add(n, "frozen", json_object_new_boolean(frozen));
-        json_object_object_add(n, "zombie", json_object_new_boolean(zombie));
-        return n;
+        *n = (struct tree_node){ .rel = rel, .name = slash ? slash + 1 : rel, .owner = hn_slice_owner(rel) };
+        n->has_metrics = hn_cgroup_read_metrics(w->d->cgroups, rel, &n->m, NULL) == 0;
+        events_flags(abs, &n->populated, &n->frozen);
+        (void) hn_cgroup_is_zombie(w->d->cgroups, rel, &n->zombie, NULL);
+}
+
+void hnd_cgroup_metrics_json(const struct hn_cgroup_metrics *m, json_object *o) {
+        json_object_object_add(o, "processes", json_object_new_int64(m->nr_processes));
+        json_object_object_add(o, "cpu_usage_usec", json_object_new_int64((int64_t) m->cpu_usage_usec));
+        if (m->has_memory) {
+                json_object_object_add(o, "memory_current", json_object_new_int64((int64_t) m->memory_current));
+                json_object_object_add(o, "memory_max", m->memory_max == HN_MEMORY_UNLIMITED
+                                                                ? json_object_new_string("max")
+                                                                : json_object_new_int64((int64_t) m->memory_max));
+        }
+}
+
+static json_object *node_json(const struct tree_node *n) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(n->name));
+        json_object_object_add(o, "path", json_object_new_string(n->rel));
+        json_object_object_add(o, "owner", json_object_new_string(hn_slice_owner_name(n->owner)));
+        if (n->has_metrics)
+                hnd_cgroup_metrics_json(&n->m, o);
+        json_object_object_add(o, "populated", json_object_new_boolean(n->populated));
+        json_object_object_add(o, "frozen", json_object_new_boolean(n->frozen));
+        json_object_object_add(o, "zombie", json_object_new_boolean(n->zombie));
+        return o;
 }
 
 /* The child directories of rel, sorted. */
@@ -97,35 +124,61 @@ static int children(struct walk *w, const char *rel, char ***ret, size_t *ret_n)
         return 0;
 }
 
-static void walk(struct walk *w, const char *rel, json_object *parent_children, unsigned depth) {
+static void walk(struct walk *w, const char *rel, void *parent, unsigned depth) {
         if (w->nodes >= HND_TREE_MAX_NODES)
                 return;
         w->nodes++;
-        json_object *n = NULL;
-        if (!w->scopes_only || ends_with(rel, ".scope")) {
-                n = node_new(w, rel);
-                json_object_array_add(w->scopes_only ? w->out : parent_children, n);
-        }
+        struct tree_node n;
+        node_read(w, rel, &n);
+        void *mine = w->visit(w, &n, parent);
         char **names = NULL;
         size_t count = 0;
         if (depth >= HND_TREE_MAX_DEPTH || children(w, rel, &names, &count) < 0)
                 return;
-        json_object *kids = w->scopes_only ? NULL : json_object_new_array();
         for (size_t i = 0; i < count; i++) {
                 char child[PATH_MAX];
                 if (join(child, sizeof(child), rel, names[i]))
-                        walk(w, child, kids, depth + 1);
+                        walk(w, child, mine, depth + 1);
                 free(names[i]);
         }
         free(names);
-        if (kids)
-                json_object_object_add(n, "children", kids);
+}
+
+/* The tree: each node in its parent's "children" (every node has the
+ * array: empty for a leaf, and where the walk stops, at its depth limit or
+ * at a directory it cannot read). */
+static void *visit_tree(struct walk *w, const struct tree_node *n, void *parent) {
+        (void) w;
+        json_object *o = node_json(n), *kids = json_object_new_array();
+        json_object_object_add(o, "children", kids);
+        json_object_array_add(parent, o);
+        return kids;
+}
+
+/* Scopes, flat, without children. */
+static void *visit_scopes(struct walk *w, const struct tree_node *n, void *parent) {
+        (void) parent;
+        if (ends_with(n->rel, ".scope"))
+                json_object_array_add(w->userdata, node_json(n));
+        return NULL;
+}
+
+static void *visit_count(struct walk *w, const struct tree_node *n, void *parent) {
+        struct hnd_tree_counts *c = w->userdata;
+        if (ends_with(n->name, ".scope")) {
+                c->scopes[n->owner]++;
+                if (n->has_metrics)
+                        c->processes[n->owner] += (uint64_t) n->m.nr_processes;
+        }
+        if (n->zombie)
+                c->zombies[n->owner]++;
+        return parent;
 }
 
 static const char *const slices[] = { HN_SLICE_PACT_ROOT, HN_SLICE_WORKLOAD_ROOT };
 
 int hnd_tree_scopes(struct hnd_daemon *d, const char *slice, json_object *array, struct hn_error *err) {
-        struct walk w = { .d = d, .scopes_only = true, .out = array };
+        struct walk w = { .d = d, .visit = visit_scopes, .userdata = array };
         if (slice) {
                 if (!*slice || slice[0] == '/' || strstr(slice, "..") || hn_slice_owner(slice) == HN_OWNER_NONE)
                         return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL,
@@ -141,7 +194,7 @@ int hnd_tree_scopes(struct hnd_daemon *d, const char *slice, json_object *array,
         return 0;
 }
 
-static const char *allocation_owner(struct hnd_daemon *d, const char *alloc, char *buf, size_t size) {
+const char *hnd_tree_allocation_owner(struct hnd_daemon *d, const char *alloc, char *buf, size_t size) {
         char dir[PATH_MAX];
         ssize_t n = join(dir, sizeof(dir), d->cfg.workdir_base, alloc)
                             ? getxattr(dir, "trusted.hpcnode.owner", buf, size - 1)
@@ -171,7 +224,7 @@ int hnd_tree_mounts(struct hnd_daemon *d, json_object **ret, struct hn_error *er
                         char owner[32];
                         json_object *ho = json_object_new_object();
                         json_object_object_add(ho, "allocation", json_object_new_string(m->holders[h]));
-                        json_object_object_add(ho, "owner", json_object_new_string(allocation_owner(
+                        json_object_object_add(ho, "owner", json_object_new_string(hnd_tree_allocation_owner(
                                                                     d, m->holders[h], owner, sizeof(owner))));
                         json_object_array_add(holders, ho);
                 }
@@ -192,7 +245,7 @@ int hnd_tree_json(struct hnd_daemon *d, json_object *result, struct hn_error *er
         int r = hnd_tree_mounts(d, &images, err);
         if (r < 0)
                 return r;
-        struct walk w = { .d = d };
+        struct walk w = { .d = d, .visit = visit_tree };
         json_object *tops = json_object_new_array();
         for (size_t i = 0; i < ELEMENTSOF(slices); i++)
                 walk(&w, slices[i], tops, 0);
@@ -204,4 +257,12 @@ int hnd_tree_json(struct hnd_daemon *d, json_object *result, struct hn_error *er
         json_object_object_add(result, "emergency",
                                json_object_new_boolean(hn_emergency_active(d->emergency, &info) > 0));
         return 0;
+}
+
+void hnd_tree_count(struct hnd_daemon *d, struct hnd_tree_counts *ret) {
+        struct hnd_tree_counts c = { 0 };
+        struct walk w = { .d = d, .visit = visit_count, .userdata = &c };
+        for (size_t i = 0; i < ELEMENTSOF(slices); i++)
+                walk(&w, slices[i], NULL, 0);
+        *ret = c;
 }

@@ -6,7 +6,9 @@
 
 #include <json-c/json.h>
 
+#include <hpcnode/cgroup.h>
 #include <hpcnode/error.h>
+#include <hpcnode/slice.h>
 
 #define HND_TREE_MAX_DEPTH 16
 #define HND_TREE_MAX_NODES 8192
@@ -15,7 +17,8 @@ struct hnd_daemon;
 
 /* result gets "root" (the cgroup root), "slices" (pact.slice and
  * workload.slice, each node {name, path, owner, processes, memory_current,
- * memory_max, cpu_usage_usec, populated, zombie, frozen, children}),
+ * memory_max, cpu_usage_usec, populated, zombie, frozen, children}; every
+ * node has children, empty for a leaf and where the walk stops),
  * "mounts" (as hnd_tree_mounts) and "emergency". */
 int hnd_tree_json(struct hnd_daemon *d, json_object *result, struct hn_error *err);
 /* Every *.scope under slice (a path relative to the root; NULL: both
@@ -24,5 +27,16 @@ int hnd_tree_scopes(struct hnd_daemon *d, const char *slice, json_object *array,
 /* Every image: {image, mount_point, loop_device, refcount, holders
  * [{allocation, owner}], holding, hold_remaining_ms, foreign}. */
 int hnd_tree_mounts(struct hnd_daemon *d, json_object **ret, struct hn_error *err);
+
+/* What the metrics count, per owner (enum hn_slice_owner), from the same
+ * walk: scopes (*.scope), processes in them, cgroups marked zombie. */
+struct hnd_tree_counts {
+        uint64_t scopes[HN_OWNER_WORKLOAD + 1], processes[HN_OWNER_WORKLOAD + 1], zombies[HN_OWNER_WORKLOAD + 1];
+};
+void hnd_tree_count(struct hnd_daemon *d, struct hnd_tree_counts *ret);
+/* Who acquired for the allocation (its workdir's owner xattr), or "unknown". */
+const char *hnd_tree_allocation_owner(struct hnd_daemon *d, const char *alloc, char *buf, size_t size);
+/* A cgroup's metrics as JSON fields of o (the API's and the tree's shape). */
+void hnd_cgroup_metrics_json(const struct hn_cgroup_metrics *m, json_object *o);
 
 #endif
