@@ -114,6 +114,9 @@ void tamper_note_add(struct tamper_note *t, const char *what);
 
 /* The identity maps against what was configured; restores them. */
 void monitor_identities_check(struct hn_monitor *m, struct tamper_note *t);
+/* The mount guard's maps and globals as hpcnoded last wrote them: what
+ * differs is written again and noted (monitor_mount_guard.c). */
+void monitor_mount_guard_check(struct hn_monitor *m, struct tamper_note *t);
 /* Frees the configured identities' copy. */
 void monitor_identities_free(struct hn_monitor *m);
 /* The ids of the programs' maps, where the programs read them; then
