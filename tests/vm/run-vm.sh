@@ -10,7 +10,8 @@
 # exits with its status. Distinct statuses for what is not the command's:
 #   124  the VM did not finish within HN_VM_TIMEOUT seconds (default 3600)
 #   125  the guest printed no exit code (kernel panic, init failure)
-# Logs: build/vm/LABEL/console.log (kernel), output.log (command). On a
+# Logs: build/vm/LABEL/console.log (kernel), output.log (command). Prints
+# the wall time and the host CPU time the VM took. On a
 # failure the tail of the kernel log is printed.
 set -uo pipefail
 kdir=${1:?usage: run-vm.sh KERNEL-DIR LABEL COMMAND}
@@ -81,7 +82,11 @@ qrc=$?
 cat "$out/output.log" 2>/dev/null
 rc=$(sed -n 's/.*HN_VM_EXIT=\([0-9]*\).*/\1/p' "$out/console.log" 2>/dev/null | tail -1)
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
-printf '%s: VM wall time %d.%d s\n' "$label" $((ms / 1000)) $((ms % 1000 / 100)) >&2
+# and the host CPU the VM took (qemu, reaped above: the children's times),
+# which is what the VMs share when they run at once
+times >"$out/times" # in this shell: a $(...) subshell has no children yet
+cpu=$(tail -1 "$out/times" | awk '{ split($1, u, "m"); split($2, s, "m"); printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
+printf '%s: VM wall time %d.%d s, CPU %s s\n' "$label" $((ms / 1000)) $((ms % 1000 / 100)) "$cpu" >&2
 if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
         rc=124
         echo "$label: VM timed out after ${timeout_s} s" >&2
