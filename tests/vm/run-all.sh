@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-all.sh: the whole test suite (tests/run-suites.sh) inside every kernel
 # in HN_VM_KERNELS ([SUITE/]META, as tests/vm/kernel-fetch.sh takes), all
-# VMs at once. x86-64 kernels run build/test over the host's /; arm64 ones
+# VMs at once. x86-64 kernels run build/test over the host's / (those in
+# HN_VM_UB_KERNELS, vm-6.1 by default, build/ub-test); arm64 ones
 # run build/arm64-test (make arm64-bins) over a bookworm arm64 root
 # (tests/vm/rootfs-fetch.sh) under qemu-system-aarch64. Prints each
 # kernel's suite lines and wall time, then per kernel its closing line
@@ -65,8 +66,14 @@ for spec in $kernels; do
                 # one core for five minutes while the other idled; so the
                 # others run one nice step lower (CFS: 1.25x its share to
                 # 5.10), and all end closer together.
+                # The kernels in HN_VM_UB_KERNELS run the UBSan-only build
+                # (make ub-bins; Makefile says why) when it is there.
+                build=build/test
+                case " ${HN_VM_UB_KERNELS-vm-6.1} " in
+                *" $label "*) [ -x build/ub-test/hpcnoded ] && build=build/ub-test ;;
+                esac
                 NICE=$([ "$label" = vm-5.10 ] && echo 0 || echo 1) launch "$label" "$label" "$kdir" \
-                        "HN_SUITE_TIMEOUT=$suite_timeout HN_PROTOCOL_FUZZ_N=300 tests/run-suites.sh build/test $label"
+                        "HN_SUITE_TIMEOUT=$suite_timeout HN_PROTOCOL_FUZZ_N=300 tests/run-suites.sh $build $label"
         fi
 done
 # systemd as PID 1 (Debian's 252 from the shared root) on the newest
