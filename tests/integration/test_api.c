@@ -85,7 +85,7 @@ static json_object *ctl_json(struct dmn *d, const char *args) {
         return o;
 }
 
-static void scope_verbs(void **state) {
+static void scope_calls_act_and_refuse_naming_the_path(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
         write_config(d, NULL);
@@ -165,7 +165,7 @@ static void scope_verbs(void **state) {
         assert_false(path_exists(env_path(d->cg, "workload.slice/j.scope")));
 }
 
-static void mount_verbs(void **state) {
+static void mount_calls_mount_bind_release_and_count(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
         REQUIRE_MOUNT_ENV();
@@ -250,7 +250,7 @@ static void mount_verbs(void **state) {
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "mount acquire /nonexistent.sqfs a"), 5);
 }
 
-static void service_verbs_help_and_exit_codes(void **state) {
+static void status_probe_help_and_exit_codes_tell_the_truth(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
         write_config(d, NULL);
@@ -351,7 +351,7 @@ static void service_verbs_help_and_exit_codes(void **state) {
 }
 
 /* Root, an agent by executable, an agent by uid, and a stranger. */
-static void authorisation_table(void **state) {
+static void every_call_refused_outside_its_roles(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
         char pact_ctl[192], line[256], cmd[1024], out[1 << 16];
@@ -530,7 +530,7 @@ static json_object *raw(struct dmn *d, const void *bytes, size_t n, bool shut, b
         return o;
 }
 
-static void malformed_oversized_truncated_slow(void **state) {
+static void bad_requests_cost_the_request_not_the_daemon(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
         write_config(d, "ApiRequestTimeoutMSec=300");
@@ -849,7 +849,7 @@ static void malformed_requests_never_acted_on(void **state) {
         assert_true(path_exists(env_path(d->cg, "workload.slice/after-fuzz.scope")));
 }
 
-static void sixty_four_clients(void **state) {
+static void sixty_four_clients_served_at_once(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
         write_config(d, "ApiMaxClients=70");
@@ -1378,14 +1378,14 @@ static void unit_capabilities_suffice(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(scope_verbs, dmn_setup, dmn_teardown),
-                cmocka_unit_test_setup_teardown(mount_verbs, dmn_setup, dmn_teardown),
-                cmocka_unit_test_setup_teardown(service_verbs_help_and_exit_codes, dmn_setup, dmn_teardown),
-                cmocka_unit_test_setup_teardown(authorisation_table, dmn_setup, dmn_teardown),
-                cmocka_unit_test_setup_teardown(malformed_oversized_truncated_slow, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(scope_calls_act_and_refuse_naming_the_path, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(mount_calls_mount_bind_release_and_count, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(status_probe_help_and_exit_codes_tell_the_truth, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(every_call_refused_outside_its_roles, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(bad_requests_cost_the_request_not_the_daemon, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(borrowed_connections_refused, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(malformed_requests_never_acted_on, dmn_setup, dmn_teardown),
-                cmocka_unit_test_setup_teardown(sixty_four_clients, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(sixty_four_clients_served_at_once, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(pipelining_client_stalls_no_one, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(metrics_scraped_and_parsed, dmn_setup, slow_teardown),
                 cmocka_unit_test_setup_teardown(emergency_lifecycle, dmn_setup, dmn_teardown),

@@ -13,10 +13,9 @@
 #define ROUNDS 25
 
 struct worker {
+        struct thread_tally tally; /* first: run_workers reads it */
         struct env *env;
         int id;
-        int failures;
-        char first_error[512];
 };
 
 static void *work(void *arg) {
@@ -33,13 +32,12 @@ static void *work(void *arg) {
                     hn_cgroup_spawn(w->env->workload, &h, argv, &pid, &err) < 0 ||
                     hn_cgroup_destroy_scope(w->env->workload, &h, &err) < 0 ||
                     hn_cgroup_is_scope_empty(w->env->workload, &h, &empty, &err) != -ENOENT) {
-                        if (!w->failures++)
-                                snprintf(w->first_error, sizeof(w->first_error), "%s", err.message);
+                        tally_fail(&w->tally, err.message);
                         continue;
                 }
                 int status;
                 if (wait_pid_ms(pid, 5000, &status) != pid || !WIFSIGNALED(status))
-                        w->failures++;
+                        tally_fail(&w->tally, "the spawned process did not die of a signal");
         }
         return NULL;
 }
@@ -59,20 +57,10 @@ static void threads_share_one_manager(void **state) {
         struct env *e = *state;
         require_root_cgroup2();
         hn_cgroup_manager_set_audit(e->workload, NULL, NULL); /* the test's log is not thread-safe */
-        pthread_t t[THREADS];
         struct worker w[THREADS];
-        for (int i = 0; i < THREADS; i++) {
+        for (int i = 0; i < THREADS; i++)
                 w[i] = (struct worker){ .env = e, .id = i };
-                assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
-        }
-        int failures = 0;
-        for (int i = 0; i < THREADS; i++) {
-                pthread_join(t[i], NULL);
-                if (w[i].failures)
-                        print_message("thread %d: %d failures, first: %s\n", i, w[i].failures, w[i].first_error);
-                failures += w[i].failures;
-        }
-        assert_int_equal(failures, 0);
+        assert_int_equal(run_workers(work, w, THREADS, sizeof(w[0])), 0);
         assert_int_equal(count_scopes(env_path(e, "workload.slice")), 0);
 }
 

@@ -16,13 +16,12 @@
 #define ALLOCS_PER_THREAD 4
 
 struct worker {
+        struct thread_tally tally; /* first: run_workers reads it */
         struct mount_env *e;
         int id;
         unsigned seed;
         bool held[ALLOCS_PER_THREAD][4];
         struct hn_mount_handle h[ALLOCS_PER_THREAD][4];
-        int failures;
-        char first_error[512];
 };
 
 static void *work(void *arg) {
@@ -42,8 +41,8 @@ static void *work(void *arg) {
                         if (r == 0)
                                 w->held[a][i] = true;
                 }
-                if (r < 0 && !w->failures++)
-                        snprintf(w->first_error, sizeof(w->first_error), "%s", err.message);
+                if (r < 0)
+                        tally_fail(&w->tally, err.message);
         }
         return NULL;
 }
@@ -54,23 +53,14 @@ static void random_load_keeps_counts_exact(void **state) {
         if (why)
                 SKIP_BECAUSE("%s", why);
         hn_mount_manager_set_audit(e->m, NULL, NULL); /* the test log is single-threaded */
-        pthread_t t[THREADS];
         static struct worker w[THREADS];
         for (int i = 0; i < THREADS; i++) {
                 memset(&w[i], 0, sizeof(w[i]));
                 w[i].e = e;
                 w[i].id = i;
                 w[i].seed = 1234u + (unsigned) i;
-                assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
         }
-        int failures = 0;
-        for (int i = 0; i < THREADS; i++) {
-                pthread_join(t[i], NULL);
-                if (w[i].failures)
-                        print_message("thread %d: %d failures, first: %s\n", i, w[i].failures, w[i].first_error);
-                failures += w[i].failures;
-        }
-        assert_int_equal(failures, 0);
+        assert_int_equal(run_workers(work, w, THREADS, sizeof(w[0])), 0);
 
         /* refcount == what the threads hold == binds in the kernel's table */
         int total_binds = 0;

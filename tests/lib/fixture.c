@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -638,4 +639,25 @@ void test_filter_from_env(void) {
  * with HN_BPF_VERBOSE=1. Every test and benchmark links this file. */
 __attribute__((constructor)) static void bpf_print_set(void) {
         libbpf_set_print(bpf_print_env);
+}
+
+void tally_fail(struct thread_tally *t, const char *message) {
+        if (!t->failures++)
+                snprintf(t->first_error, sizeof(t->first_error), "%s", message ? message : "");
+}
+
+int run_workers(void *(*fn)(void *), void *workers, size_t n, size_t stride) {
+        pthread_t t[64];
+        assert_true(n <= 64);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(pthread_create(&t[i], NULL, fn, (char *) workers + i * stride), 0);
+        int failures = 0;
+        for (size_t i = 0; i < n; i++) {
+                pthread_join(t[i], NULL);
+                const struct thread_tally *w = (const void *) ((char *) workers + i * stride);
+                if (w->failures)
+                        print_message("thread %zu: %d failures, first: %s\n", i, w->failures, w->first_error);
+                failures += w->failures;
+        }
+        return failures;
 }

@@ -180,4 +180,15 @@ int env_setup(void **state);
 int env_teardown(void **state);
 /* Absolute path of rel inside the env's root. */
 const char *env_path(const struct env *e, const char *rel);
+/* Threads hammering one manager: each worker begins with a tally of its
+ * failed calls and the first one's message (tally_fail). run_workers
+ * starts fn on n workers (stride bytes apart), joins them, prints each
+ * one's first failure and returns the sum. */
+struct thread_tally {
+        int failures;
+        char first_error[512];
+};
+void tally_fail(struct thread_tally *t, const char *message);
+int run_workers(void *(*fn)(void *), void *workers, size_t n, size_t stride);
+
 #endif
