@@ -2,7 +2,7 @@
 # run-all.sh: the whole test suite (tests/run-suites.sh) inside every kernel
 # in HN_VM_KERNELS ([SUITE/]META, as tests/vm/kernel-fetch.sh takes), all
 # VMs at once. x86-64 kernels run build/test over the host's / (those in
-# HN_VM_UB_KERNELS, vm-6.1 by default, build/ub-test); arm64 ones
+# HN_VM_UB_KERNELS, vm-6.1 and vm-6.12 by default, build/ub-test); arm64 ones
 # run build/arm64-test (make arm64-bins) over a bookworm arm64 root
 # (tests/vm/rootfs-fetch.sh) under qemu-system-aarch64. Prints each
 # kernel's suite lines and wall time, then per kernel its closing line
@@ -69,7 +69,7 @@ for spec in $kernels; do
                 # The kernels in HN_VM_UB_KERNELS run the UBSan-only build
                 # (make ub-bins; Makefile says why) when it is there.
                 build=build/test
-                case " ${HN_VM_UB_KERNELS-vm-6.1} " in
+                case " ${HN_VM_UB_KERNELS-vm-6.1 vm-6.12} " in
                 *" $label "*) [ -x build/ub-test/hpcnoded ] && build=build/ub-test ;;
                 esac
                 NICE=$([ "$label" = vm-5.10 ] && echo 0 || echo 1) launch "$label" "$label" "$kdir" \
