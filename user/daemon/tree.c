@@ -34,6 +34,9 @@ struct tree_node {
 struct walk {
         struct hnd_daemon *d;
         size_t nodes;
+        /* Only *.scope nodes are read (the others are visited with their
+         * names alone): the scope list needs nothing more. */
+        bool scopes_only;
         /* Called for each node, parent first; returns what its children
          * are added to (passed back to them as parent), or NULL. */
         void *(*visit)(struct walk *w, const struct tree_node *n, void *parent);
@@ -63,6 +66,8 @@ static void node_read(struct walk *w, const char *rel, struct tree_node *n) {
                 abs[0] = '\0';
         const char *slash = strrchr(rel, '/');
         *n = (struct tree_node){ .rel = rel, .name = slash ? slash + 1 : rel, .owner = hn_slice_owner(rel) };
+        if (w->scopes_only && !ends_with(rel, ".scope"))
+                return;
         n->has_metrics = hn_cgroup_read_metrics(w->d->cgroups, rel, &n->m, NULL) == 0;
         events_flags(abs, &n->populated, &n->frozen);
         (void) hn_cgroup_is_zombie(w->d->cgroups, rel, &n->zombie, NULL);
@@ -178,7 +183,7 @@ static void *visit_count(struct walk *w, const struct tree_node *n, void *parent
 static const char *const slices[] = { HN_SLICE_PACT_ROOT, HN_SLICE_WORKLOAD_ROOT };
 
 int hnd_tree_scopes(struct hnd_daemon *d, const char *slice, json_object *array, struct hn_error *err) {
-        struct walk w = { .d = d, .visit = visit_scopes, .userdata = array };
+        struct walk w = { .d = d, .scopes_only = true, .visit = visit_scopes, .userdata = array };
         if (slice) {
                 if (!*slice || slice[0] == '/' || strstr(slice, "..") || hn_slice_owner(slice) == HN_OWNER_NONE)
                         return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL,
