@@ -1364,7 +1364,12 @@ static void unit_capabilities_suffice(void **state) {
         snprintf(cmd, sizeof(cmd), "mount acquire %s capjob", image);
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "mount list"), 0);
-        has(out, "held by capjob (operator)"); /* the owner mark is a trusted xattr */
+        has(out, "held by capjob (operator)");
+        /* the owner mark is a trusted xattr, written with the bounded set */
+        char mark[32] = "", workdir_alloc[PATH_MAX];
+        snprintf(workdir_alloc, sizeof(workdir_alloc), "%s/workdir/capjob", d->dir);
+        assert_int_equal(getxattr(workdir_alloc, "trusted.hpcnode.owner", mark, sizeof(mark) - 1), 8);
+        assert_string_equal(mark, "operator");
         /* a control-file record names its cgroup by path (open_by_handle_at) */
         char file[PATH_MAX + 32];
         snprintf(file, sizeof(file), "%s/cgroup.max.depth", env_path(d->cg, "workload.slice/capjob.scope"));

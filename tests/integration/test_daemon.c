@@ -400,6 +400,12 @@ static void restart_loses_no_state(void **state) {
         start(d);
         char out[4096];
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "emergency begin --reason restart-test --duration 2m"), 0);
+        /* a bind held across the restart, with who acquired it */
+        char image[PATH_MAX], cmd[PATH_MAX + 64];
+        snprintf(image, sizeof(image), "%s/keep.sqfs", d->dir);
+        assert_int_equal(make_image(image, "image-0\n"), 0);
+        snprintf(cmd, sizeof(cmd), "mount acquire %s keep-1", image);
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);
         kill(d->pid, SIGTERM);
         assert_int_equal(wait_pid_ms(d->pid, 30000, NULL), d->pid);
         d->pid = 0;
@@ -408,6 +414,11 @@ static void restart_loses_no_state(void **state) {
         act(d->workload_exe, "mkdir", alloc, NULL);
         /* a second start appends to the same trail */
         start(d);
+        /* the bind is the new daemon's, and who acquired it is known (the
+         * workdir's mark: the old daemon's memory is gone) */
+        assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "mount list"), 0);
+        if (!strstr(out, "held by keep-1 (operator)"))
+                fail_msg("after the restart: %s", out);
         char sub[PATH_MAX + 16];
         snprintf(sub, sizeof(sub), "%s/step-1", alloc);
         bool enforce = can_enforce();

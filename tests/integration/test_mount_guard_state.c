@@ -40,6 +40,17 @@ static void assert_same_set(const void *a, size_t na, const void *b, size_t nb, 
         free(y);
 }
 
+/* Each key of a is in b. */
+static void assert_subset(const void *a, size_t na, const void *b, size_t nb, size_t size, const char *what) {
+        for (size_t i = 0; i < na; i++) {
+                bool found = false;
+                for (size_t k = 0; k < nb && !found; k++)
+                        found = !memcmp((const char *) a + i * size, (const char *) b + k * size, size);
+                if (!found)
+                        fail_msg("%s: key %zu of the part is not in the whole state", what, i);
+        }
+}
+
 static void assert_same_guard(const struct hn_mount_guard *got, const struct hn_mount_guard *whole) {
         assert_same_set(got->held, got->n_held, whole->held, whole->n_held, 4, "held mounts");
         assert_same_set(got->ancestors, got->n_ancestors, whole->ancestors, whole->n_ancestors, 4, "ancestors");
@@ -191,6 +202,66 @@ static void pass_and_guard_from_one_read(void **state) {
         assert_int_equal(hn_mount_reconcile_guard(e->m, NULL, NULL, NULL, &err), -EINVAL);
 }
 
+/* A part is built from the table the last whole state was read from, not
+ * from a fresh read: still exactly the whole state after the change when
+ * a mount id freed since was taken again by the new bind, and when a
+ * mount stacked on the way since makes that table wrong (the part is
+ * then read afresh). */
+static void part_from_the_kept_table_is_the_whole_state(void **state) {
+        REQUIRE_MOUNT_ENV();
+        struct mount_env *e = *state;
+        struct hn_mount_handle h1, h2, h3;
+        struct hn_mount_guard g, part, after;
+        struct hn_error err = { 0 };
+        struct mnt_line b1, b2, shared, self;
+        char other[256];
+        snprintf(other, sizeof(other), "%s/other", e->dir);
+        assert_int_equal(mkdir(other, 0755), 0);
+        assert_int_equal(mount("hn-other", other, "tmpfs", 0, "size=4k"), 0);
+        assert_int_equal(mount(NULL, other, NULL, MS_SHARED, NULL), 0);
+        assert_true(mountinfo_find(other, &shared));
+        acquire(e, 0, "job-1", &h1);
+        assert_true(mountinfo_find(h1.bind_path, &b1));
+        whole(e, &g);
+        release(e, &h1);
+        assert_int_equal(hn_mount_guard_remove_bind(e->m, &g, e->image[0], "job-1", &err), 0);
+        /* the image stays mounted (its hold): the new bind may get b1's id */
+        acquire(e, 0, "job-2", &h2);
+        assert_true(mountinfo_find(h2.bind_path, &b2));
+        assert_int_equal(hn_mount_guard_state_of(e->m, e->image[0], "job-2", &part, &err), 0);
+        assert_true(holds_id(&part, (uint32_t) b2.id));
+        assert_int_equal(hn_mount_guard_add(&g, &part, &err), 0);
+        whole(e, &after);
+        assert_same_guard(&g, &after);
+        hn_mount_guard_free(&after);
+        hn_mount_guard_free(&g);
+        /* The shared tmpfs unmounted and the workdir bound onto itself: a
+         * mount on the way that the kept table has not, with the freed id
+         * that the kept table gives to the shared tmpfs elsewhere. Taken
+         * from that table, the part would guard the workdir's directories
+         * in the tmpfs's peer group. What was added before is now seen
+         * through another mount (the next pass's whole state replaces
+         * it); the part must say only what the whole state says. */
+        assert_int_equal(umount2(other, 0), 0);
+        assert_int_equal(mount(e->workdir, e->workdir, NULL, MS_BIND, NULL), 0);
+        assert_true(mountinfo_find(e->workdir, &self));
+        if (self.id != shared.id)
+                fail_msg("the self-bind got mount id %d, not the freed %d: the kernel reuses the lowest free id",
+                         self.id, shared.id);
+        acquire(e, 1, "job-3", &h3);
+        assert_int_equal(hn_mount_guard_state_of(e->m, e->image[1], "job-3", &part, &err), 0);
+        whole(e, &after);
+        assert_subset(part.held, part.n_held, after.held, after.n_held, 4, "held mounts");
+        assert_subset(part.ancestors, part.n_ancestors, after.ancestors, after.n_ancestors, 4, "ancestors");
+        assert_subset(part.dirs, part.n_dirs, after.dirs, after.n_dirs, 16, "directories");
+        assert_int_equal(part.n_held, 2); /* image 1's first: its mount and the bind */
+        assert_int_equal(part.n_loops, 1);
+        assert_int_equal(part.n_images, 1);
+        hn_mount_guard_free(&part);
+        hn_mount_guard_free(&after);
+        assert_int_equal(umount2(e->workdir, MNT_DETACH), 0);
+}
+
 /* Bad input is refused before anything is read or changed. */
 static void bad_input_refused(void **state) {
         REQUIRE_MOUNT_ENV();
@@ -234,6 +305,8 @@ int main(void) {
                                                 mount_env_teardown),
                 cmocka_unit_test_setup_teardown(release_takes_exactly_the_bind, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(pass_and_guard_from_one_read, mount_env_setup, mount_env_teardown),
+                cmocka_unit_test_setup_teardown(part_from_the_kept_table_is_the_whole_state, mount_env_setup,
+                                                mount_env_teardown),
                 cmocka_unit_test_setup_teardown(bad_input_refused, mount_env_setup, mount_env_teardown),
         };
         test_filter_from_env();

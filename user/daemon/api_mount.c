@@ -5,17 +5,12 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/xattr.h>
 
 #include "api_handlers.h"
 #include "caller.h"
 #include "daemon.h"
 #include "error_set.h"
 #include "tree.h"
-
-/* The owner an allocation's workdir was acquired by: kept in the kernel's
- * own objects (like the zombie mark), so a restart knows it too. */
-#define OWNER_XATTR "trusted.hpcnode.owner"
 
 int hnd_call_mount_acquire(struct hnd_daemon *d, const struct hnd_caller *c, json_object *args,
                            json_object *result, struct hn_error *err) {
@@ -26,10 +21,7 @@ int hnd_call_mount_acquire(struct hnd_daemon *d, const struct hnd_caller *c, jso
             (r = api_arg_str(args, "allocation", true, &alloc, err)) < 0 ||
             (r = hn_mount_acquire(d->mounts.manager, image, alloc, &h, err)) < 0)
                 return r;
-        char dir[PATH_MAX];
-        const char *owner = c->role == HND_ROLE_OPERATOR ? "operator" : hnd_role_name(c->role);
-        if ((size_t) snprintf(dir, sizeof(dir), "%s/%s", d->cfg.workdir_base, h.allocation_id) < sizeof(dir))
-                (void) setxattr(dir, OWNER_XATTR, owner, strlen(owner), 0);
+        hnd_owners_set(&d->mounts.owners, h.allocation_id, hnd_role_name(c->role));
         json_object_object_add(result, "image", json_object_new_string(h.image_path));
         json_object_object_add(result, "mount_point", json_object_new_string(h.mount_point));
         json_object_object_add(result, "allocation", json_object_new_string(h.allocation_id));
@@ -51,7 +43,10 @@ int hnd_call_mount_release(struct hnd_daemon *d, const struct hnd_caller *c, jso
         /* The handle names the image and the allocation; paths are the manager's. */
         snprintf(h.image_path, sizeof(h.image_path), "%s", image);
         snprintf(h.allocation_id, sizeof(h.allocation_id), "%s", alloc);
-        return hn_mount_release(d->mounts.manager, &h, err);
+        if ((r = hn_mount_release(d->mounts.manager, &h, err)) < 0)
+                return r;
+        hnd_owners_released(&d->mounts.owners, alloc);
+        return 0;
 }
 
 int hnd_call_mount_list(struct hnd_daemon *d, const struct hnd_caller *c, json_object *args, json_object *result,

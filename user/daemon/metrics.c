@@ -58,7 +58,7 @@ static void render_tree(FILE *f, struct hnd_daemon *d) {
                 fprintf(f, "hpcnode_image_refcount{image=\"%s\"} %" PRIu32 "\n", m->image_path, m->refcount);
                 for (uint32_t h = 0; h < m->refcount && m->holders; h++) {
                         char buf[32];
-                        const char *owner = hnd_tree_allocation_owner(d, m->holders[h], buf, sizeof(buf));
+                        const char *owner = hnd_owners_get(&d->mounts.owners, m->holders[h], buf, sizeof(buf));
                         unsigned k = 3;
                         for (unsigned b = 0; b < 3; b++)
                                 if (!strcmp(owner, bind_owners[b]))

@@ -259,6 +259,7 @@ int hnd_mounts_start(struct hnd_mounts *w, sd_event *ev, const struct hnd_config
         w->sink = sink;
         w->cfg = cfg;
         w->mountinfo_fd = -1;
+        hnd_owners_init(&w->owners, cfg->workdir_base);
         int r;
         /* the manager makes the bases */
         struct hn_mount_config mc = { .uenv_base = cfg->uenv_base,
@@ -303,4 +304,5 @@ void hnd_mounts_stop(struct hnd_mounts *w) {
         hn_mount_manager_free(w->manager);
         w->manager = NULL;
         hn_mount_guard_free(&w->guard);
+        hnd_owners_free(&w->owners);
 }

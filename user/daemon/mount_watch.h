@@ -11,6 +11,7 @@
 #include <hpcnode/monitor.h>
 #include <hpcnode/mount.h>
 
+#include "alloc_owner.h"
 #include "audit_sink.h"
 #include "config.h"
 
@@ -40,6 +41,7 @@ struct hnd_mounts {
         uint64_t tokens_usec; /* the pass rate limit's bucket (CLOCK_MONOTONIC; see mount_watch.c) */
         uint64_t pass_cost_usec; /* what the last pass took: the gap grows with it */
         bool deferred;
+        struct hnd_owners owners; /* who acquired each allocation's binds */
 };
 
 /* Makes the bases, the manager (audited through the sink), rebuilds its

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/xattr.h>
 #include <time.h>
 
 #include "clock.h"
@@ -199,17 +198,6 @@ int hnd_tree_scopes(struct hnd_daemon *d, const char *slice, json_object *array,
         return 0;
 }
 
-const char *hnd_tree_allocation_owner(struct hnd_daemon *d, const char *alloc, char *buf, size_t size) {
-        char dir[PATH_MAX];
-        ssize_t n = join(dir, sizeof(dir), d->cfg.workdir_base, alloc)
-                            ? getxattr(dir, "trusted.hpcnode.owner", buf, size - 1)
-                            : -1;
-        if (n <= 0)
-                return "unknown";
-        buf[n] = '\0';
-        return buf;
-}
-
 int hnd_tree_mounts(struct hnd_daemon *d, json_object **ret, struct hn_error *err) {
         struct hn_mount_info *list = NULL;
         size_t n = 0;
@@ -229,8 +217,8 @@ int hnd_tree_mounts(struct hnd_daemon *d, json_object **ret, struct hn_error *er
                         char owner[32];
                         json_object *ho = json_object_new_object();
                         json_object_object_add(ho, "allocation", json_object_new_string(m->holders[h]));
-                        json_object_object_add(ho, "owner", json_object_new_string(hnd_tree_allocation_owner(
-                                                                    d, m->holders[h], owner, sizeof(owner))));
+                        json_object_object_add(ho, "owner", json_object_new_string(hnd_owners_get(
+                                                                    &d->mounts.owners, m->holders[h], owner, sizeof(owner))));
                         json_object_array_add(holders, ho);
                 }
                 json_object_object_add(o, "holders", holders);

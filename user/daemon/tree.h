@@ -34,8 +34,6 @@ struct hnd_tree_counts {
         uint64_t scopes[HN_OWNER_WORKLOAD + 1], processes[HN_OWNER_WORKLOAD + 1], zombies[HN_OWNER_WORKLOAD + 1];
 };
 void hnd_tree_count(struct hnd_daemon *d, struct hnd_tree_counts *ret);
-/* Who acquired for the allocation (its workdir's owner xattr), or "unknown". */
-const char *hnd_tree_allocation_owner(struct hnd_daemon *d, const char *alloc, char *buf, size_t size);
 /* A cgroup's metrics as JSON fields of o (the API's and the tree's shape). */
 void hnd_cgroup_metrics_json(const struct hn_cgroup_metrics *m, json_object *o);
 

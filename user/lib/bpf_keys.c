@@ -136,9 +136,44 @@ int bpf_keys_replace(const struct bpf_map *map, const void *want, const uint8_t 
         return bpf_keys_delete_except(map, ksize, key_wanted, &w);
 }
 
+static bool keys_sorted(const char *keys, size_t n, size_t ksize) {
+        for (size_t i = 1; i < n; i++)
+                if (memcmp(keys + (i - 1) * ksize, keys + i * ksize, ksize) >= 0)
+                        return false;
+        return true;
+}
+
+/* Both sets sorted, each key once (how the guard gives them): one walk of
+ * the two side by side, no index and no search. */
+static int keys_update_merge(const struct bpf_map *map, const char *h, const uint8_t *had_values, size_t had_n,
+                             const char *w, const uint8_t *values, size_t n, size_t ksize) {
+        size_t j = 0;
+        for (size_t i = 0; i < n; i++) {
+                int c = -1;
+                while (j < had_n && (c = memcmp(h + j * ksize, w + i * ksize, ksize)) < 0)
+                        j++;
+                uint8_t v = values ? values[i] : 1;
+                if (j < had_n && c == 0 && (had_values ? had_values[j] : 1) == v)
+                        continue; /* there already, as it should be */
+                if (bpf_map__update_elem(map, w + i * ksize, ksize, &v, 1, BPF_ANY) < 0)
+                        return -errno;
+        }
+        size_t i = 0;
+        for (j = 0; j < had_n; j++) {
+                int c = -1;
+                while (i < n && (c = memcmp(w + i * ksize, h + j * ksize, ksize)) < 0)
+                        i++;
+                if ((i == n || c != 0) && bpf_map__delete_elem(map, h + j * ksize, ksize, 0) < 0 && errno != ENOENT)
+                        return -errno;
+        }
+        return 0;
+}
+
 int bpf_keys_update(const struct bpf_map *map, const void *had, const uint8_t *had_values, size_t had_n,
                     const void *want, const uint8_t *values, size_t n, size_t ksize) {
         const char *h = had, *w = want;
+        if (keys_sorted(h, had_n, ksize) && keys_sorted(w, n, ksize))
+                return keys_update_merge(map, h, had_values, had_n, w, values, n, ksize);
         _cleanup_free_ size_t *had_idx = index_sorted(h, had_n, ksize);
         _cleanup_free_ size_t *want_idx = index_sorted(w, n, ksize);
         if (!had_idx || !want_idx)

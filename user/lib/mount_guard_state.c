@@ -23,101 +23,33 @@
 #include "fileio.h"
 #include "libmount_cleanup.h"
 #include "macro.h"
+#include "mount_guard_table.h"
 #include "mount_internal.h"
 #include "mount_names.h"
-
-/* A growable array of fixed-size elements. */
-struct vec {
-        void *v;
-        size_t n, cap, size;
-};
-
-static int vec_push(struct vec *a, const void *elem) {
-        if (a->n == a->cap) {
-                size_t cap = a->cap ? 2 * a->cap : 16;
-                void *v = realloc(a->v, cap * a->size);
-                if (!v)
-                        return -ENOMEM;
-                a->v = v;
-                a->cap = cap;
-        }
-        memcpy((char *) a->v + a->n * a->size, elem, a->size);
-        a->n++;
-        return 0;
-}
-
-static int key_compare(const void *a, const void *b, void *size) {
-        return memcmp(a, b, *(size_t *) size);
-}
-
-/* Sorted, each key once. */
-static void vec_unique(struct vec *a) {
-        if (a->n < 2)
-                return;
-        qsort_r(a->v, a->n, a->size, key_compare, &a->size);
-        size_t k = 1;
-        for (size_t i = 1; i < a->n; i++) {
-                char *prev = (char *) a->v + (k - 1) * a->size, *cur = (char *) a->v + i * a->size;
-                if (memcmp(prev, cur, a->size) != 0)
-                        memmove((char *) a->v + k++ * a->size, cur, a->size);
-        }
-        a->n = k;
-}
-
-/* One mount of the table: its parent and its propagation. */
-struct table_mount {
-        uint32_t id, parent, shared, master;
-        const char *target;
-};
+#include "sorted_vec.h"
 
 struct guard_build {
         struct hn_mount_manager *m;
         /* a part only (hn_mount_guard_state_of): one image, one holder's bind */
         const char *only_image, *only_alloc;
-        struct libmnt_table *table;
-        struct table_mount *mounts;
-        size_t n_mounts;
-        struct vec held, ancestors, dirs, loops, images, names, paths;
+        /* the table read for this build, or the one kept from the last
+         * whole build (from_kept: not ours to free) */
+        struct guard_table table;
+        const struct guard_table *kept;
+        struct vec held, ancestors, dirs, loops, images, names, paths, held_seen;
 };
 
-static int mount_id_compare(const void *a, const void *b) {
-        uint32_t x = ((const struct table_mount *) a)->id, y = ((const struct table_mount *) b)->id;
-        return x < y ? -1 : x > y;
-}
-
-/* By id, in the table sorted by id (table_read): a lookup per directory
- * and per ancestor, so the build stays linear in the mounts. */
+/* By id (a lookup per directory and per ancestor, so the build stays
+ * linear in the mounts). */
 static const struct table_mount *table_find(const struct guard_build *b, uint32_t id) {
-        struct table_mount key = { .id = id };
-        return bsearch(&key, b->mounts, b->n_mounts, sizeof(*b->mounts), mount_id_compare);
+        return guard_table_find(b->kept ? b->kept : &b->table, id);
 }
 
-/* The table the caller read (a reconcile pass that changed nothing), or
- * a fresh read. */
-static int table_read(struct guard_build *b, struct libmnt_table *given) {
-        if (given)
-                mnt_ref_table(b->table = given);
-        else
-                b->table = mnt_new_table_from_file("/proc/self/mountinfo");
-        if (!b->table)
-                return -errno ? -errno : -EIO;
-        b->mounts = calloc((size_t) mnt_table_get_nents(b->table) + 1, sizeof(*b->mounts));
-        if (!b->mounts)
-                return -ENOMEM;
-        _cleanup_mnt_iter_ struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
-        struct libmnt_fs *fs;
-        while (it && mnt_table_next_fs(b->table, it, &fs) == 0) {
-                struct table_mount *t = &b->mounts[b->n_mounts++];
-                t->id = (uint32_t) mnt_fs_get_id(fs);
-                t->parent = (uint32_t) mnt_fs_get_parent_id(fs);
-                t->target = mnt_fs_get_target(fs);
-                const char *opt = mnt_fs_get_optional_fields(fs);
-                const char *s = opt ? strstr(opt, "shared:") : NULL, *ms = opt ? strstr(opt, "master:") : NULL;
-                t->shared = s ? (uint32_t) strtoul(s + 7, NULL, 10) : 0;
-                t->master = ms ? (uint32_t) strtoul(ms + 7, NULL, 10) : 0;
-        }
-        qsort(b->mounts, b->n_mounts, sizeof(*b->mounts), mount_id_compare);
-        return it ? 0 : -ENOMEM;
+static bool is_held(const struct guard_build *b, uint32_t id) {
+        for (size_t i = 0; i < b->held.n; i++)
+                if (((const uint32_t *) b->held.v)[i] == id)
+                        return true;
+        return false;
 }
 
 static int name_add(struct guard_build *b, uint32_t kind, uint32_t id, uint64_t ino, const char *path) {
@@ -138,7 +70,9 @@ static int dir_add(struct guard_build *b, uint32_t mnt_id, uint64_t ino, const c
         int r = vec_push(&b->dirs, &d);
         if (r == 0)
                 r = name_add(b, HN_GUARD_DIR_MOUNT, mnt_id, ino, path);
-        const struct table_mount *t = table_find(b, mnt_id);
+        /* a mount this part holds may be newer than the kept table (its id
+         * there another's, since reused): made private, in no group */
+        const struct table_mount *t = b->kept && is_held(b, mnt_id) ? NULL : table_find(b, mnt_id);
         uint32_t groups[2] = { t ? t->shared : 0, t ? t->master : 0 };
         for (size_t i = 0; r == 0 && i < ELEMENTSOF(groups); i++)
                 if (groups[i]) {
@@ -162,6 +96,23 @@ static int entry_ino(int dir_fd, const char *name, uint64_t *ret) {
                         return 0;
                 }
         return -ENOENT;
+}
+
+static int ancestors_add(struct guard_build *b, uint32_t id);
+
+/* From the kept table, a mount root met on the way must be there at the
+ * same place (else the table changed since: -ESTALE, and the part is
+ * built from a fresh read), or be one this part holds: newer than the
+ * table, its way up is then the mount of the directory it sits on. */
+static int kept_root_check(struct guard_build *b, uint32_t id, uint32_t up_id, const char *sofar) {
+        if (!b->kept)
+                return 0;
+        if (is_held(b, id)) {
+                int r = vec_push(&b->held_seen, &id);
+                return r < 0 ? r : ancestors_add(b, up_id);
+        }
+        const struct table_mount *t = table_find(b, id);
+        return t && t->target && !strcmp(t->target, sofar) ? 0 : -ESTALE;
 }
 
 struct walk_level {
@@ -196,7 +147,8 @@ static int walk_paths(struct guard_build *b) {
                                 break;
                         }
                         stack[depth++] = (struct walk_level){ .end = 0, .fd = fd, .mnt_id = (uint32_t) id };
-                        r = dir_add(b, (uint32_t) id, st.st_ino, "/");
+                        if ((r = kept_root_check(b, (uint32_t) id, 0, "/")) == 0)
+                                r = dir_add(b, (uint32_t) id, st.st_ino, "/");
                 }
                 prev = path;
                 size_t at = stack[depth - 1].end;
@@ -223,7 +175,8 @@ static int walk_paths(struct guard_build *b) {
                         stack[depth++] = (struct walk_level){ .end = end, .fd = fd, .mnt_id = (uint32_t) id };
                         r = dir_add(b, (uint32_t) id, st.st_ino, sofar);
                         /* a mount root: where it sits is guarded too */
-                        if (r == 0 && (uint32_t) id != up->mnt_id && entry_ino(up->fd, comp, &under) == 0)
+                        if (r == 0 && (uint32_t) id != up->mnt_id && (r = kept_root_check(b, (uint32_t) id, up->mnt_id, sofar)) == 0 &&
+                            entry_ino(up->fd, comp, &under) == 0)
                                 r = dir_add(b, up->mnt_id, under, sofar);
                         at = end;
                 }
@@ -284,10 +237,11 @@ static int image_add(struct guard_build *b, struct image *img) {
 
 /* Every mount above one: each parent up to the root of the table. */
 static int ancestors_add(struct guard_build *b, uint32_t id) {
-        for (size_t guard = 0; guard < b->n_mounts; guard++) {
+        size_t n = b->kept ? b->kept->n : b->table.n;
+        for (size_t guard = 0; guard < n; guard++) {
                 const struct table_mount *t = table_find(b, id);
                 if (!t)
-                        return 0;
+                        return guard == 0 && b->kept ? -ESTALE : 0;
                 int r = vec_push(&b->ancestors, &t->id);
                 if (r == 0 && t->target)
                         r = name_add(b, HN_GUARD_DIR_MOUNT, t->id, 0, t->target);
@@ -314,13 +268,13 @@ static void build_free(struct guard_build *b) {
         free(b->images.v);
         free(b->names.v);
         free(b->paths.v);
-        free(b->mounts);
-        mnt_unref_table(b->table);
+        free(b->held_seen.v);
+        guard_table_clear(&b->table);
 }
 
 static int build(struct guard_build *b, struct libmnt_table *given) {
         struct hn_mount_manager *m = b->m;
-        int r = table_read(b, given);
+        int r = b->kept ? 0 : guard_table_read(given, &b->table);
         for (struct image *img = m->images; r == 0 && img; img = img->next)
                 if (!img->foreign && (img->n_holders > 0 || img->deadline_usec) &&
                     (!b->only_image || !strcmp(img->path, b->only_image)))
@@ -332,23 +286,35 @@ static int build(struct guard_build *b, struct libmnt_table *given) {
                 if ((r = fd_mount_id(bases[i], &id)) == 0 && (r = ancestors_add(b, (uint32_t) id)) == 0)
                         r = path_add(b, base_paths[i]);
         }
-        /* held mounts' parents (a mount moved away in audit mode included) */
-        for (size_t i = 0; r == 0 && i < b->held.n; i++) {
+        /* held mounts' parents (a mount moved away in audit mode included);
+         * from the kept table, met on their way instead (kept_root_check) */
+        for (size_t i = 0; r == 0 && !b->kept && i < b->held.n; i++) {
                 const struct table_mount *t = table_find(b, ((uint32_t *) b->held.v)[i]);
                 if (t && t->parent != t->id)
                         r = ancestors_add(b, t->parent);
         }
         if (r == 0)
                 r = walk_paths(b);
+        /* from the kept table, each held mount met where it sits */
+        for (size_t i = 0; r == 0 && b->kept && i < b->held.n; i++) {
+                uint32_t id = ((uint32_t *) b->held.v)[i];
+                bool seen = false;
+                for (size_t k = 0; k < b->held_seen.n && !seen; k++)
+                        seen = ((uint32_t *) b->held_seen.v)[k] == id;
+                if (!seen)
+                        r = -ESTALE;
+        }
         return r;
 }
 
-int mount_guard_build_locked(struct hn_mount_manager *m, struct libmnt_table *table, const char *only_image,
-                             const char *only_alloc, struct hn_mount_guard *ret) {
+/* One build; on success the kept table is this build's if it was whole. */
+static int build_once(struct hn_mount_manager *m, struct libmnt_table *table, const char *only_image,
+                      const char *only_alloc, const struct guard_table *kept, struct hn_mount_guard *ret) {
         struct guard_build b = {
                 .m = m,
                 .only_image = only_image,
                 .only_alloc = only_alloc,
+                .kept = kept,
                 .held = { .size = sizeof(uint32_t) },
                 .ancestors = { .size = sizeof(uint32_t) },
                 .dirs = { .size = sizeof(struct hn_guard_dir) },
@@ -356,11 +322,19 @@ int mount_guard_build_locked(struct hn_mount_manager *m, struct libmnt_table *ta
                 .images = { .size = sizeof(struct hn_guard_file) },
                 .names = { .size = sizeof(struct hn_mount_guard_name) },
                 .paths = { .size = sizeof(char *) },
+                .held_seen = { .size = sizeof(uint32_t) },
         };
         int r = build(&b, table);
+        struct guard_table *keep = NULL;
+        if (r == 0 && !only_image && !only_alloc)
+                r = guard_table_keep(&b.table, &keep);
         if (r < 0) {
                 build_free(&b);
                 return r;
+        }
+        if (keep) {
+                mount_guard_table_free(m->guard_table);
+                m->guard_table = keep;
         }
         vec_unique(&b.held);
         vec_unique(&b.ancestors);
@@ -379,6 +353,21 @@ int mount_guard_build_locked(struct hn_mount_manager *m, struct libmnt_table *ta
         b.names.n = 0;
         build_free(&b);
         return 0;
+}
+
+int mount_guard_build_locked(struct hn_mount_manager *m, struct libmnt_table *table, const char *only_image,
+                             const char *only_alloc, struct hn_mount_guard *ret) {
+        /* A part after an acquire or release would read the whole table
+         * (thousands of lines at thousands of binds) for one bind: it is
+         * built from the last whole build's table where that still shows
+         * every mount on the part's way (the pass that the change itself
+         * wakes then builds the whole state from a fresh read). */
+        if (getenv("HN_NOKEPT") == NULL && only_image && !table && m->guard_table) {
+                int r = build_once(m, NULL, only_image, only_alloc, m->guard_table, ret);
+                if (r != -ESTALE)
+                        return r;
+        }
+        return build_once(m, table, only_image, only_alloc, NULL, ret);
 }
 
 static int guard_state(struct hn_mount_manager *m, const char *only_image, const char *only_alloc,

@@ -63,6 +63,10 @@ struct hn_mount_manager {
         char **reported;
         size_t n_reported;
         struct hn_emergency *emergency;
+        /* The mount table the last whole guard state was built from: a
+         * part is built from it, not from a fresh read of the table
+         * (mount_guard_build_locked). */
+        struct guard_table *guard_table;
 };
 
 /* Opens (and with create, makes, 0755) the directory rel below dirfd,
@@ -129,11 +133,15 @@ void image_unmount(struct hn_mount_manager *m, struct image *img, const char *wh
 /* Starts the image's hold timer (or unmounts at once with hold 0). */
 void image_start_hold(struct hn_mount_manager *m, struct image *img);
 /* The guard's state (hn_mount_guard_state; a part with only_image and
- * only_alloc), with the lock held, from table if given (one read of the
- * mount table for a whole pass) or a fresh read. -errno. */
+ * only_alloc), with the lock held. A whole state is built from table if
+ * given (one read of the mount table for a whole pass) or a fresh read,
+ * and keeps that table's mounts in m->guard_table; a part is built from
+ * m->guard_table where every mount on its way is there, at the same
+ * place, else from a fresh read. -errno. */
 struct libmnt_table;
 int mount_guard_build_locked(struct hn_mount_manager *m, struct libmnt_table *table, const char *only_image,
                              const char *only_alloc, struct hn_mount_guard *ret);
+void mount_guard_table_free(struct guard_table *t);
 /* The hold timer's thread: unmounts what nobody holds at its deadline. */
 void *mount_hold_main(void *arg);
 

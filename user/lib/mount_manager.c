@@ -164,6 +164,7 @@ void hn_mount_manager_free(struct hn_mount_manager *m) {
         for (size_t i = 0; i < m->n_reported; i++)
                 free(m->reported[i]);
         free(m->reported);
+        mount_guard_table_free(m->guard_table);
         closep(&m->uenv_fd);
         closep(&m->workdir_fd);
         pthread_cond_destroy(&m->wake);
