@@ -69,6 +69,12 @@ HN_PUBLIC int hn_mount_manager_new(const struct hn_mount_config *cfg, struct hn_
 HN_PUBLIC void hn_mount_manager_free(struct hn_mount_manager *m);
 HN_PUBLIC void hn_mount_manager_set_audit(struct hn_mount_manager *m, hn_audit_fn fn, void *userdata);
 HN_PUBLIC void hn_mount_manager_set_emergency(struct hn_mount_manager *m, struct hn_emergency *e);
+/* The caller puts each successful acquire's and release's part in force
+ * itself, right after the call (hn_mount_guard_state_of, _remove_bind;
+ * hpcnoded does, before its caller hears of the call): a pass
+ * (hn_mount_reconcile_parts) that comes between a call and its part then
+ * counts the call's binds as guarded already. */
+HN_PUBLIC void hn_mount_manager_set_parts(struct hn_mount_manager *m, bool caller_takes_parts);
 
 /* The image must be an absolute path with no "." or ".." components, a
  * regular file (the last component not a symlink) holding a squashfs
@@ -181,6 +187,18 @@ HN_PUBLIC int hn_mount_reconcile(struct hn_mount_manager *m, hn_drift_fn fn, voi
  * a failure to build it is an error after the drift was delivered. */
 HN_PUBLIC int hn_mount_reconcile_guard(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata,
                                        struct hn_mount_guard *ret_guard, struct hn_error *err);
+/* hn_mount_reconcile_guard for a caller that puts each acquire's and
+ * release's part in force itself (hn_mount_guard_state_of and _add,
+ * hn_mount_guard_remove_bind): when the mount table differs from the one
+ * the last whole state was built from by exactly those binds and image
+ * mounts, each by its mount id (no other mount made, removed, moved,
+ * remounted or made shared, and no image unmounted since), the pass has
+ * nothing to find and reads nothing more: returns 0 with *ret_whole false
+ * and *ret_guard untouched (the caller's state with its parts is the
+ * whole state). Otherwise the whole pass, *ret_whole true. The tick's
+ * pass stays whole (image files, loop devices, the bases). */
+HN_PUBLIC int hn_mount_reconcile_parts(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata,
+                                       struct hn_mount_guard *ret_guard, bool *ret_whole, struct hn_error *err);
 
 HN_PUBLIC uint64_t hn_mount_next_deadline(struct hn_mount_manager *m);
 

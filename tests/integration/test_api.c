@@ -212,6 +212,8 @@ static void mount_calls_mount_bind_release_and_count(void **state) {
         has(out, "hpcnode_images_mounted 1\n");
         has(out, "hpcnode_mount_holders{owner=\"operator\"} 1\n");
         has(out, "hpcnode_mount_holders{owner=\"workload\"} 0\n");
+        has(out, "hpcnode_mount_passes_total{kind=\"whole\"} ");
+        has(out, "hpcnode_mount_passes_total{kind=\"own\"} ");
 
         snprintf(cmd, sizeof(cmd), "mount release %s alloc1", image);
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), cmd), 0);

@@ -262,6 +262,91 @@ static void part_from_the_kept_table_is_the_whole_state(void **state) {
         assert_int_equal(umount2(e->workdir, MNT_DETACH), 0);
 }
 
+static int parts_pass(struct mount_env *e, struct hn_mount_guard *g, bool *whole) {
+        struct hn_error err = { 0 };
+        *g = (struct hn_mount_guard){ .n_held = 777 }; /* untouched unless whole */
+        int r = hn_mount_reconcile_parts(e->m, NULL, NULL, g, whole, &err);
+        if (r < 0)
+                fail_msg("pass: %s", err.message);
+        return r;
+}
+
+/* A pass after the manager's own binds, each guarded by its part, reads
+ * nothing more and gives no new state; any other change of the table (a
+ * mount not the manager's, a bind of its unmounted, remounted or made
+ * shared, an own bind with no part, an image unmounted) makes it whole,
+ * and the drift is found as before. */
+static void pass_after_own_guarded_binds_alone_reads_no_more(void **state) {
+        REQUIRE_MOUNT_ENV();
+        struct mount_env *e = *state;
+        struct hn_mount_handle h1, h2, h3;
+        struct hn_mount_guard g, part, state_now;
+        struct hn_error err = { 0 };
+        bool is_whole;
+        acquire(e, 0, "job-1", &h1);
+        assert_int_equal(parts_pass(e, &g, &is_whole), 0);
+        assert_true(is_whole); /* no whole state yet */
+        /* an acquire and its part, a release and its part: nothing more */
+        acquire(e, 0, "job-2", &h2);
+        assert_int_equal(hn_mount_guard_state_of(e->m, e->image[0], "job-2", &part, &err), 0);
+        assert_int_equal(hn_mount_guard_add(&g, &part, &err), 0);
+        assert_int_equal(parts_pass(e, &state_now, &is_whole), 0);
+        assert_false(is_whole);
+        assert_int_equal(state_now.n_held, 777);
+        release(e, &h2);
+        assert_int_equal(hn_mount_guard_remove_bind(e->m, &g, e->image[0], "job-2", &err), 0);
+        assert_int_equal(parts_pass(e, &state_now, &is_whole), 0);
+        assert_false(is_whole);
+        /* what the parts made is the whole state */
+        struct hn_mount_guard want;
+        whole(e, &want);
+        assert_same_guard(&g, &want);
+        hn_mount_guard_free(&want);
+        hn_mount_guard_free(&g);
+        /* an own bind whose part was never taken */
+        acquire(e, 1, "job-3", &h3);
+        assert_int_equal(parts_pass(e, &g, &is_whole), 0);
+        assert_true(is_whole);
+        hn_mount_guard_free(&g);
+        /* a mount not the manager's, anywhere */
+        char other[256];
+        snprintf(other, sizeof(other), "%s/other", e->dir);
+        assert_int_equal(mkdir(other, 0755), 0);
+        assert_int_equal(mount("hn-other", other, "tmpfs", 0, "size=4k"), 0);
+        assert_int_equal(parts_pass(e, &g, &is_whole), 0);
+        assert_true(is_whole);
+        hn_mount_guard_free(&g);
+        assert_int_equal(parts_pass(e, &g, &is_whole), 0);
+        assert_false(is_whole); /* nothing since */
+        /* a held bind made shared, then one unmounted: drift, repaired */
+        assert_int_equal(mount(NULL, h1.bind_path, NULL, MS_SHARED, NULL), 0);
+        assert_int_equal(parts_pass(e, &g, &is_whole), 1);
+        assert_true(is_whole);
+        hn_mount_guard_free(&g);
+        assert_int_equal(umount2(h3.bind_path, MNT_DETACH), 0);
+        assert_int_equal(parts_pass(e, &g, &is_whole), 1);
+        assert_true(is_whole);
+        hn_mount_guard_free(&g);
+        /* the manager's bind removed (its part taken), its mount id then
+         * taken by a mount at another place: not the manager's */
+        struct mnt_line b1, reused;
+        assert_true(mountinfo_find(h1.bind_path, &b1));
+        whole(e, &g);
+        release(e, &h1);
+        assert_int_equal(hn_mount_guard_remove_bind(e->m, &g, e->image[0], "job-1", &err), 0);
+        assert_int_equal(umount2(other, 0), 0);
+        assert_int_equal(mount("hn-other", other, "tmpfs", 0, "size=4k"), 0);
+        assert_true(mountinfo_find(other, &reused));
+        if (reused.id != b1.id)
+                fail_msg("the tmpfs got mount id %d, not the freed %d: the kernel reuses the lowest free id", reused.id,
+                         b1.id);
+        assert_int_equal(parts_pass(e, &state_now, &is_whole), 0);
+        assert_true(is_whole);
+        hn_mount_guard_free(&state_now);
+        hn_mount_guard_free(&g);
+        assert_int_equal(umount2(other, 0), 0);
+}
+
 /* Bad input is refused before anything is read or changed. */
 static void bad_input_refused(void **state) {
         REQUIRE_MOUNT_ENV();
@@ -306,6 +391,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(release_takes_exactly_the_bind, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(pass_and_guard_from_one_read, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(part_from_the_kept_table_is_the_whole_state, mount_env_setup,
+                                                mount_env_teardown),
+                cmocka_unit_test_setup_teardown(pass_after_own_guarded_binds_alone_reads_no_more, mount_env_setup,
                                                 mount_env_teardown),
                 cmocka_unit_test_setup_teardown(bad_input_refused, mount_env_setup, mount_env_teardown),
         };

@@ -145,6 +145,10 @@ int hnd_metrics_render(struct hnd_daemon *d, char **ret) {
         for (unsigned c = HN_DRIFT_HELD_MOUNT_REMOVED; c < HN_DRIFT_CLASS_MAX; c++)
                 fprintf(f, "hpcnode_mount_drift_total{class=\"%s\"} %" PRIu64 "\n", hn_drift_class_name(c),
                         d->mounts.drift_by_class[c]);
+        header(f, "hpcnode_mount_passes_total", "counter",
+               "Reconcile passes: whole, or own (the table changed by hpcnode's own guarded binds alone).");
+        fprintf(f, "hpcnode_mount_passes_total{kind=\"whole\"} %" PRIu64 "\n", d->mounts.passes - d->mounts.passes_own);
+        fprintf(f, "hpcnode_mount_passes_total{kind=\"own\"} %" PRIu64 "\n", d->mounts.passes_own);
         header(f, "hpcnode_audit_records_total", "counter", "Audit records written.");
         fprintf(f, "hpcnode_audit_records_total %" PRIu64 "\n", d->sink.records);
         header(f, "hpcnode_audit_write_failures_total", "counter", "Audit records the log file did not take.");

@@ -118,24 +118,34 @@ static void guard_update(struct hnd_mounts *w, struct hn_mount_guard *g) {
         w->guard = *g;
 }
 
-void hnd_mounts_reconcile(struct hnd_mounts *w) {
+/* parts: after a change of the table (the watch), where the manager's
+ * own binds, each guarded by its part already, may be all that changed:
+ * then nothing more is read (hn_mount_reconcile_parts). */
+static void reconcile(struct hnd_mounts *w, bool parts) {
         struct hn_error err = { 0 };
         struct hn_mount_guard g = { 0 };
+        bool whole = true;
         uint64_t start = monotonic_usec();
         w->passes++;
         if (w->drain)
                 w->drain(w->drain_userdata); /* the acts first: a drift can then name its actor */
-        if (!w->monitor) {
-                if (hn_mount_reconcile(w->manager, on_drift, w, &err) < 0)
-                        hnd_sink_note(w->sink, "mount.reconcile_failed", err.message, LOG_ERR);
-        } else if (hn_mount_reconcile_guard(w->manager, on_drift, w, &g, &err) < 0)
+        int r = !w->monitor ? hn_mount_reconcile(w->manager, on_drift, w, &err)
+                : parts     ? hn_mount_reconcile_parts(w->manager, on_drift, w, &g, &whole, &err)
+                            : hn_mount_reconcile_guard(w->manager, on_drift, w, &g, &err);
+        if (r < 0)
                 /* the reconcile's failure, or the guard's after it (named by the message) */
                 hnd_sink_note(w->sink, strncmp(err.message, "the mount guard", 15) ? "mount.reconcile_failed"
                                                                                      : "mount.guard_failed",
                               err.message, LOG_ERR);
-        else
+        else if (w->monitor && whole)
                 guard_update(w, &g);
+        if (!whole)
+                w->passes_own++;
         w->pass_cost_usec = monotonic_usec() - start;
+}
+
+void hnd_mounts_reconcile(struct hnd_mounts *w) {
+        reconcile(w, false);
 }
 
 void hnd_mounts_guard_bind(struct hnd_mounts *w, const char *image, const char *alloc, bool held) {
@@ -191,7 +201,7 @@ static int on_deferred(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) s;
         w->deferred = false;
         (void) take_token(w, usec);
-        hnd_mounts_reconcile(w);
+        reconcile(w, true);
         return 0;
 }
 
@@ -203,7 +213,7 @@ static int on_mountinfo(sd_event_source *s, int fd, uint32_t revents, void *user
         if (w->deferred)
                 return 0; /* the pass already due covers this change too */
         if (take_token(w, now)) {
-                hnd_mounts_reconcile(w);
+                reconcile(w, true);
                 return 0;
         }
         w->deferred = true; /* one pass when the next token is there */
@@ -269,6 +279,7 @@ int hnd_mounts_start(struct hnd_mounts *w, sd_event *ev, const struct hnd_config
                 return r;
         hn_mount_manager_set_audit(w->manager, hnd_sink_library, sink);
         hn_mount_manager_set_emergency(w->manager, emergency);
+        hn_mount_manager_set_parts(w->manager, true); /* then_guard, before the reply */
         char **live = NULL;
         size_t n = 0;
         if ((r = live_allocations(cfg->workdir_base, &live, &n)) < 0)

@@ -37,6 +37,7 @@ struct hnd_mounts {
         int mountinfo_fd;
         sd_event_source *io, *tick, *later; /* later: a pass deferred to the end of the gap */
         uint64_t passes, drifts;
+        uint64_t passes_own; /* of them: the table changed by the manager's own guarded binds alone */
         uint64_t drift_by_class[HN_DRIFT_CLASS_MAX];
         uint64_t tokens_usec; /* the pass rate limit's bucket (CLOCK_MONOTONIC; see mount_watch.c) */
         uint64_t pass_cost_usec; /* what the last pass took: the gap grows with it */

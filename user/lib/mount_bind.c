@@ -119,11 +119,14 @@ int mount_fd_attach(int mount_fd, int target_fd) {
 }
 
 /* Makes a read-only, private clone of the image mount at target_fd. */
-static int bind_attach(const struct image *img, int target_fd) {
+static int bind_attach(struct hn_mount_manager *m, const struct image *img, int target_fd, const char *path) {
         _cleanup_close_ int tree = open_tree(img->root_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
         if (tree < 0)
                 return -errno;
-        return mount_fd_attach(tree, target_fd);
+        int r = mount_fd_attach(tree, target_fd);
+        if (r == 0)
+                own_log_added(m, tree, path);
+        return r;
 }
 
 /* The manager's own record of what the bind directory is for, kept with
@@ -156,7 +159,7 @@ int bind_make(struct hn_mount_manager *m, struct image *img, const char *alloc, 
         if (r == 0)
                 bind_dir_record(target, img->path);
         if (r == 0)
-                r = bind_attach(img, target);
+                r = bind_attach(m, img, target, ret);
         if (r < 0) {
                 (void) bind_remove(m, alloc, img->name, MNT_DETACH);
                 mount_audit(m, "mount.acquire", HN_AUDIT_FAILED, ret, strerror(-r), r, false);
@@ -206,6 +209,9 @@ int bind_remove(struct hn_mount_manager *m, const char *alloc, const char *name,
                         /* no UMOUNT_NOFOLLOW: the magic link is the way to the mount */
                         if (umount2(p, umount_flags) < 0 && errno != EINVAL)
                                 return -errno;
+                        char path[PATH_MAX];
+                        bind_path_of(m, alloc, name, path, sizeof(path));
+                        own_log_removed(m, at, path);
                 }
                 closep(&bind);
         }

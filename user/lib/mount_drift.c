@@ -21,6 +21,7 @@
 #include "loopdev.h"
 #include "macro.h"
 #include "mount_drift_repair.h"
+#include "mount_guard_table.h"
 #include "mount_internal.h"
 #include "mount_table.h"
 
@@ -367,8 +368,25 @@ static int check_loops(struct hn_mount_manager *m, struct table *t, struct findi
         return 0;
 }
 
+/* The table differs from the last whole state's by the manager's own
+ * changes alone, each already guarded by its part: nothing to find, and
+ * the table read becomes the one parts are built from. Locked. */
+static bool only_own_changes(struct hn_mount_manager *m, struct table *t) {
+        struct guard_table now, *kept = NULL;
+        if (!m->guard_table || guard_table_read(t->mt, &now) < 0)
+                return false;
+        bool only = own_log_explains(m, m->guard_table, &now) && guard_table_keep(&now, &kept) == 0;
+        guard_table_clear(&now);
+        if (only) {
+                mount_guard_table_free(m->guard_table);
+                m->guard_table = kept;
+                own_log_clear(m);
+        }
+        return only;
+}
+
 static int pass(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata, struct hn_mount_guard *ret_guard,
-                struct hn_error *err) {
+                bool *ret_whole, struct hn_error *err) {
         struct table t = { 0 };
         struct hn_mount_guard guard = { 0 };
         int guard_r = 0;
@@ -383,6 +401,12 @@ static int pass(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata, stru
                 pthread_mutex_unlock(&m->lock);
                 mount_table_free(&t);
                 return hn_error_set(err, HN_ERR_IO, -r, "reading /proc/self/mountinfo: %s", strerror(-r));
+        }
+        if (ret_whole && only_own_changes(m, &t)) {
+                pthread_mutex_unlock(&m->lock);
+                mount_table_free(&t);
+                *ret_whole = false;
+                return 0;
         }
         bool broken = false;
         r = check_bases(m, &t, &f, &next, &n_next, &broken);
@@ -433,16 +457,25 @@ static int pass(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata, stru
                 return hn_error_set(err, HN_ERR_IO, -guard_r, "the mount guard's state: %s", strerror(-guard_r));
         if (ret_guard)
                 *ret_guard = guard;
+        if (ret_whole)
+                *ret_whole = true;
         return (int) n;
 }
 
 int hn_mount_reconcile(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata, struct hn_error *err) {
-        return pass(m, fn, userdata, NULL, err);
+        return pass(m, fn, userdata, NULL, NULL, err);
 }
 
 int hn_mount_reconcile_guard(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata,
                              struct hn_mount_guard *ret_guard, struct hn_error *err) {
         if (!ret_guard)
                 return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "invalid argument: ret_guard is NULL");
-        return pass(m, fn, userdata, ret_guard, err);
+        return pass(m, fn, userdata, ret_guard, NULL, err);
+}
+
+int hn_mount_reconcile_parts(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata,
+                             struct hn_mount_guard *ret_guard, bool *ret_whole, struct hn_error *err) {
+        if (!ret_guard || !ret_whole)
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "invalid argument: ret_guard or ret_whole is NULL");
+        return pass(m, fn, userdata, ret_guard, ret_whole, err);
 }

@@ -159,6 +159,7 @@ int hn_mount_guard_remove_bind(struct hn_mount_manager *m, struct hn_mount_guard
         snprintf(alloc_dir, sizeof(alloc_dir), "%s/%s", m->workdir, allocation_id);
         pthread_mutex_lock(&m->lock);
         bool still = allocation_holds(m, allocation_id);
+        own_log_cover_removed(m, bind);
         pthread_mutex_unlock(&m->lock);
         /* the allocation's own directories go with its last bind */
         const char *paths[3] = { bind, uenv, alloc_dir };

@@ -335,6 +335,7 @@ static int build_once(struct hn_mount_manager *m, struct libmnt_table *table, co
         if (keep) {
                 mount_guard_table_free(m->guard_table);
                 m->guard_table = keep;
+                own_log_clear(m); /* this whole state has them all */
         }
         vec_unique(&b.held);
         vec_unique(&b.ancestors);
@@ -374,6 +375,8 @@ static int guard_state(struct hn_mount_manager *m, const char *only_image, const
                        struct hn_mount_guard *ret, struct hn_error *err) {
         pthread_mutex_lock(&m->lock);
         int r = mount_guard_build_locked(m, NULL, only_image, only_alloc, ret);
+        if (r == 0 && only_image)
+                own_log_cover_added(m, ret->held, ret->n_held); /* the caller puts it in force */
         pthread_mutex_unlock(&m->lock);
         if (r < 0)
                 return hn_error_set(err, HN_ERR_IO, -r, "the mount guard's state: %s", strerror(-r));

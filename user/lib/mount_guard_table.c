@@ -32,6 +32,9 @@ int guard_table_read(struct libmnt_table *given, struct guard_table *ret) {
                 x->id = (uint32_t) mnt_fs_get_id(fs);
                 x->parent = (uint32_t) mnt_fs_get_parent_id(fs);
                 x->target = mnt_fs_get_target(fs);
+                x->devno = mnt_fs_get_devno(fs);
+                const char *vfs = mnt_fs_get_vfs_options(fs);
+                x->ro = vfs && mnt_optstr_get_option(vfs, "ro", NULL, NULL) == 0;
                 const char *opt = mnt_fs_get_optional_fields(fs);
                 const char *s = opt ? strstr(opt, "shared:") : NULL, *ms = opt ? strstr(opt, "master:") : NULL;
                 x->shared = s ? (uint32_t) strtoul(s + 7, NULL, 10) : 0;

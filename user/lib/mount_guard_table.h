@@ -4,6 +4,7 @@
 #ifndef HN_MOUNT_GUARD_TABLE_H
 #define HN_MOUNT_GUARD_TABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,6 +12,8 @@ struct libmnt_table;
 
 struct table_mount {
         uint32_t id, parent, shared, master;
+        uint64_t devno;
+        bool ro;
         const char *target;
 };
 

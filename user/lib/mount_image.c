@@ -73,6 +73,7 @@ static int image_attach(struct hn_mount_manager *m, struct image *img, int mnt) 
                 r = mount_fd_attach(mnt, target);
         if (r < 0)
                 return r;
+        own_log_added(m, mnt, img->mount_point);
         struct stat st;
         if (fstat(mnt, &st) < 0)
                 return -errno;
@@ -144,6 +145,7 @@ void image_unmount(struct hn_mount_manager *m, struct image *img, const char *wh
          * into goes too. Nobody holds it; the loop device goes with its
          * last user (autoclear). */
         int r = img->root_fd >= 0 ? mount_fd_detach(img->root_fd) : -EBADF;
+        own_log_dirty(m); /* no part takes an image away: the next pass is whole */
         if (r < 0 && r != -EINVAL && r != -ENOENT) {
                 mount_audit(m, "mount.unmount", HN_AUDIT_FAILED, img->mount_point, strerror(-r), r, false);
                 img->deadline_usec = monotonic_usec() + 1000000u; /* try again in a second */

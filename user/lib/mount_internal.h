@@ -67,6 +67,11 @@ struct hn_mount_manager {
          * part is built from it, not from a fresh read of the table
          * (mount_guard_build_locked). */
         struct guard_table *guard_table;
+        /* The manager's own changes since (mount_own.c); own_lost: one
+         * could not be logged, the next pass is whole. */
+        struct own_log *own;
+        bool own_lost;
+        bool caller_takes_parts; /* hn_mount_manager_set_parts */
 };
 
 /* Opens (and with create, makes, 0755) the directory rel below dirfd,
@@ -139,9 +144,23 @@ void image_start_hold(struct hn_mount_manager *m, struct image *img);
  * m->guard_table where every mount on its way is there, at the same
  * place, else from a fresh read. -errno. */
 struct libmnt_table;
+struct guard_table;
 int mount_guard_build_locked(struct hn_mount_manager *m, struct libmnt_table *table, const char *only_image,
                              const char *only_alloc, struct hn_mount_guard *ret);
 void mount_guard_table_free(struct guard_table *t);
+/* The manager's own changes to the mount table (mount_own.c), with the
+ * lock held: a mount it made (by its fd), one it removed, one no part
+ * covers; the parts that cover them; cleared with each whole state. */
+void own_log_added(struct hn_mount_manager *m, int mount_fd, const char *path);
+void own_log_removed(struct hn_mount_manager *m, uint64_t id, const char *path);
+void own_log_dirty(struct hn_mount_manager *m);
+void own_log_cover_added(struct hn_mount_manager *m, const uint32_t *held, size_t n);
+void own_log_cover_removed(struct hn_mount_manager *m, const char *path);
+void own_log_clear(struct hn_mount_manager *m);
+void own_log_free(struct hn_mount_manager *m);
+/* Whether the table now differs from kept by exactly the manager's own
+ * changes, each covered by its part. */
+bool own_log_explains(struct hn_mount_manager *m, const struct guard_table *kept, const struct guard_table *now);
 /* The hold timer's thread: unmounts what nobody holds at its deadline. */
 void *mount_hold_main(void *arg);
 

@@ -165,6 +165,7 @@ void hn_mount_manager_free(struct hn_mount_manager *m) {
                 free(m->reported[i]);
         free(m->reported);
         mount_guard_table_free(m->guard_table);
+        own_log_free(m);
         closep(&m->uenv_fd);
         closep(&m->workdir_fd);
         pthread_cond_destroy(&m->wake);
@@ -182,6 +183,12 @@ void hn_mount_manager_set_audit(struct hn_mount_manager *m, hn_audit_fn fn, void
 void hn_mount_manager_set_emergency(struct hn_mount_manager *m, struct hn_emergency *e) {
         pthread_mutex_lock(&m->lock);
         m->emergency = e;
+        pthread_mutex_unlock(&m->lock);
+}
+
+void hn_mount_manager_set_parts(struct hn_mount_manager *m, bool caller_takes_parts) {
+        pthread_mutex_lock(&m->lock);
+        m->caller_takes_parts = caller_takes_parts;
         pthread_mutex_unlock(&m->lock);
 }
 
