@@ -293,8 +293,23 @@ static void pass_after_own_guarded_binds_alone_reads_no_more(void **state) {
         assert_int_equal(parts_pass(e, &state_now, &is_whole), 0);
         assert_false(is_whole);
         assert_int_equal(state_now.n_held, 777);
+        struct mnt_line b2, b4;
+        assert_true(mountinfo_find(h2.bind_path, &b2));
         release(e, &h2);
         assert_int_equal(hn_mount_guard_remove_bind(e->m, &g, e->image[0], "job-2", &err), 0);
+        /* before any pass, the released bind's mount id given back to the
+         * next own bind */
+        struct hn_mount_handle h4;
+        acquire(e, 0, "job-4", &h4);
+        assert_true(mountinfo_find(h4.bind_path, &b4));
+        if (b4.id != b2.id)
+                fail_msg("job-4's bind got mount id %d, not the freed %d", b4.id, b2.id);
+        assert_int_equal(hn_mount_guard_state_of(e->m, e->image[0], "job-4", &part, &err), 0);
+        assert_int_equal(hn_mount_guard_add(&g, &part, &err), 0);
+        assert_int_equal(parts_pass(e, &state_now, &is_whole), 0);
+        assert_false(is_whole);
+        release(e, &h4);
+        assert_int_equal(hn_mount_guard_remove_bind(e->m, &g, e->image[0], "job-4", &err), 0);
         assert_int_equal(parts_pass(e, &state_now, &is_whole), 0);
         assert_false(is_whole);
         /* what the parts made is the whole state */
