@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <hpcnode/monitor.h>
@@ -15,6 +16,7 @@
 #include "cgroup_metrics_parse.h"
 #include "fileio.h"
 #include "fixture.h"
+#include "mountinfo.h"
 
 static void io_max_line_names_only_set_fields(void **state) {
         (void) state;
@@ -201,6 +203,60 @@ static void controller_masks(void **state) {
         assert_string_equal(hn_controller_mask_format(0, buf, sizeof(buf)), "");
 }
 
+static void mountinfo_text(const char *text, struct mountinfo *mi, int want) {
+        char path[] = "/tmp/hn-mountinfo.XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+        close(fd);
+        assert_int_equal(mountinfo_read(path, mi), want);
+        unlink(path);
+}
+
+/* mountinfo as the kernel writes it: escaped targets, optional fields
+ * (none, one, two), the per-mount read-only flag; a line without the
+ * separator or with a bad number refuses the whole table. */
+static void mountinfo_lines_parsed(void **state) {
+        (void) state;
+        struct mountinfo mi = { .n = 99 };
+        mountinfo_text("22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/vda rw\n"
+                       "36 22 7:3 / /run/a\\040b\\134c ro,nosuid,nodev shared:7 master:3 - squashfs /dev/loop3 ro\n"
+                       "37 36 7:3 /sub /w/x ro - squashfs /dev/loop3 ro\n"
+                       "38 22 0:50 / /rw rw,noatime,rop - tmpfs t rw\n",
+                       &mi, 0);
+        assert_int_equal(mi.n, 4);
+        assert_int_equal(mi.v[0].id, 22);
+        assert_int_equal(mi.v[0].parent, 1);
+        assert_string_equal(mi.v[0].target, "/");
+        assert_int_equal(mi.v[0].shared, 1);
+        assert_int_equal(mi.v[0].master, 0);
+        assert_false(mi.v[0].ro);
+        assert_string_equal(mi.v[1].target, "/run/a b\\c");
+        assert_true(mi.v[1].ro);
+        assert_int_equal(mi.v[1].shared, 7);
+        assert_int_equal(mi.v[1].master, 3);
+        assert_int_equal(major(mi.v[1].devno), 7);
+        assert_int_equal(minor(mi.v[1].devno), 3);
+        assert_string_equal(mi.v[2].target, "/w/x");
+        assert_int_equal(mi.v[2].shared + mi.v[2].master, 0);
+        assert_false(mi.v[3].ro); /* "rop" is not "ro" */
+        mountinfo_free(&mi);
+        struct mountinfo bad = { .n = 7 };
+        mountinfo_text("22 1 0:21 / / rw shared:1 ext4 /dev/vda rw\n", &bad, -EBADMSG);
+        assert_int_equal(bad.n, 7); /* untouched */
+        mountinfo_text("22 x 0:21 / / rw - ext4 /dev/vda rw\n", &bad, -EBADMSG);
+        mountinfo_text("22 1 0:21 / / rw shared:z - ext4 /dev/vda rw\n", &bad, -EBADMSG);
+        mountinfo_text("22 1 021 / / rw - ext4 /dev/vda rw\n", &bad, -EBADMSG);
+        assert_int_equal(mountinfo_read("/nonexistent/mountinfo", &bad), -ENOENT);
+        /* the real one: the root is there */
+        assert_int_equal(mountinfo_read("/proc/self/mountinfo", &mi), 0);
+        bool root = false;
+        for (size_t i = 0; i < mi.n; i++)
+                root |= !strcmp(mi.v[i].target, "/");
+        assert_true(root);
+        mountinfo_free(&mi);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(io_max_line_names_only_set_fields),
@@ -212,6 +268,7 @@ int main(void) {
                 cmocka_unit_test(pid_lines_counted),
                 cmocka_unit_test(keyed_values_read),
                 cmocka_unit_test(controller_masks),
+                cmocka_unit_test(mountinfo_lines_parsed),
         };
         return cmocka_run_group_tests_name("formats", tests, NULL, NULL);
 }

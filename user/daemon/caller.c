@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -17,6 +18,15 @@
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
 #endif
+
+/* PIDFD_GET_INFO (Linux 6.13): a live task's credentials by its pidfd,
+ * one ioctl where /proc/PID/status is a page of text made per read. */
+struct hnd_pidfd_info {
+        uint64_t mask, cgroupid;
+        uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid, spare0;
+};
+#define HND_PIDFD_INFO_CREDS (1ULL << 1)
+#define HND_PIDFD_GET_INFO _IOWR(0xFF, 11, struct hnd_pidfd_info)
 
 const char *hnd_role_name(enum hnd_role role) {
         switch (role) {
@@ -74,8 +84,14 @@ static int peer_cgroup(pid_t pid, const char *cgroup_mount, char *buf, size_t si
         return 0;
 }
 
-/* The real uid from /proc/PID/status: what the kernel side judges by. */
-static int peer_real_uid(pid_t pid, uid_t *ret) {
+/* The real uid: what the kernel side judges by. By the pidfd where the
+ * kernel has PIDFD_GET_INFO, else from /proc/PID/status. */
+static int peer_real_uid(pid_t pid, int pidfd, uid_t *ret) {
+        struct hnd_pidfd_info info = { .mask = HND_PIDFD_INFO_CREDS };
+        if (pidfd >= 0 && ioctl(pidfd, HND_PIDFD_GET_INFO, &info) == 0 && (info.mask & HND_PIDFD_INFO_CREDS)) {
+                *ret = (uid_t) info.ruid;
+                return 0;
+        }
         char p[64], text[4096];
         snprintf(p, sizeof(p), "/proc/%d/status", (int) pid);
         int r = read_file_at(AT_FDCWD, p, text, sizeof(text));
@@ -126,7 +142,7 @@ static int identify_pid(pid_t pid, uid_t uid, gid_t gid, int pidfd, const struct
                 c.exe_dev = exe.st_dev, c.exe_ino = exe.st_ino;
         ssize_t n = readlink(p, c.exe, sizeof(c.exe) - 1);
         c.exe[n > 0 ? n : 0] = '\0';
-        if (peer_real_uid(pid, &c.real_uid) < 0)
+        if (peer_real_uid(pid, pidfd, &c.real_uid) < 0)
                 c.have_exe = false; /* no uid to run it as: no executable identity */
         bool have_cgroup = peer_cgroup(pid, cgroup_mount, cgroup, sizeof(cgroup)) == 0;
         if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)

@@ -373,7 +373,7 @@ static int check_loops(struct hn_mount_manager *m, struct table *t, struct findi
  * the table read becomes the one parts are built from. Locked. */
 static bool only_own_changes(struct hn_mount_manager *m, struct table *t) {
         struct guard_table now, *kept = NULL;
-        if (!m->guard_table || guard_table_read(t->mt, &now) < 0)
+        if (!m->guard_table || guard_table_read(&t->mi, &now) < 0)
                 return false;
         bool only = own_log_explains(m, m->guard_table, &now) && guard_table_keep(&now, &kept) == 0;
         guard_table_clear(&now);
@@ -436,7 +436,7 @@ static int pass(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata, stru
          * else from a read after the repairs; under the same lock, so no
          * acquire comes between. */
         if (r == 0 && ret_guard)
-                guard_r = mount_guard_build_locked(m, f.n == 0 ? t.mt : NULL, NULL, NULL, &guard);
+                guard_r = mount_guard_build_locked(m, f.n == 0 ? &t.mi : NULL, NULL, NULL, &guard);
         pthread_cond_signal(&m->wake);
         pthread_mutex_unlock(&m->lock);
         for (size_t i = 0; i < n_next; i++)

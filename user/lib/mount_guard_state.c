@@ -21,7 +21,6 @@
 #include "error_set.h"
 #include "kernel_key.h"
 #include "fileio.h"
-#include "libmount_cleanup.h"
 #include "macro.h"
 #include "mount_guard_table.h"
 #include "mount_internal.h"
@@ -272,7 +271,7 @@ static void build_free(struct guard_build *b) {
         guard_table_clear(&b->table);
 }
 
-static int build(struct guard_build *b, struct libmnt_table *given) {
+static int build(struct guard_build *b, const struct mountinfo *given) {
         struct hn_mount_manager *m = b->m;
         int r = b->kept ? 0 : guard_table_read(given, &b->table);
         for (struct image *img = m->images; r == 0 && img; img = img->next)
@@ -308,7 +307,7 @@ static int build(struct guard_build *b, struct libmnt_table *given) {
 }
 
 /* One build; on success the kept table is this build's if it was whole. */
-static int build_once(struct hn_mount_manager *m, struct libmnt_table *table, const char *only_image,
+static int build_once(struct hn_mount_manager *m, const struct mountinfo *table, const char *only_image,
                       const char *only_alloc, const struct guard_table *kept, struct hn_mount_guard *ret) {
         struct guard_build b = {
                 .m = m,
@@ -356,7 +355,7 @@ static int build_once(struct hn_mount_manager *m, struct libmnt_table *table, co
         return 0;
 }
 
-int mount_guard_build_locked(struct hn_mount_manager *m, struct libmnt_table *table, const char *only_image,
+int mount_guard_build_locked(struct hn_mount_manager *m, const struct mountinfo *table, const char *only_image,
                              const char *only_alloc, struct hn_mount_guard *ret) {
         /* A part after an acquire or release would read the whole table
          * (thousands of lines at thousands of binds) for one bind: it is

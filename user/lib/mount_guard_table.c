@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libmount_cleanup.h"
 #include "mount_guard_table.h"
 #include "mount_internal.h"
 
@@ -12,33 +11,26 @@ static int mount_id_compare(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-int guard_table_read(struct libmnt_table *given, struct guard_table *ret) {
+int guard_table_read(const struct mountinfo *given, struct guard_table *ret) {
         struct guard_table t = { 0 };
-        if (given)
-                mnt_ref_table(t.mt = given);
-        else
-                t.mt = mnt_new_table_from_file("/proc/self/mountinfo");
-        if (!t.mt)
-                return errno ? -errno : -EIO;
-        t.mounts = calloc((size_t) mnt_table_get_nents(t.mt) + 1, sizeof(*t.mounts));
-        _cleanup_mnt_iter_ struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
-        if (!t.mounts || !it) {
+        int r;
+        if (!given && (r = mountinfo_read("/proc/self/mountinfo", &t.own)) < 0)
+                return r;
+        const struct mountinfo *mi = given ? given : &t.own;
+        t.mounts = calloc(mi->n + 1, sizeof(*t.mounts));
+        if (!t.mounts) {
                 guard_table_clear(&t);
                 return -ENOMEM;
         }
-        struct libmnt_fs *fs;
-        while (mnt_table_next_fs(t.mt, it, &fs) == 0) {
-                struct table_mount *x = &t.mounts[t.n++];
-                x->id = (uint32_t) mnt_fs_get_id(fs);
-                x->parent = (uint32_t) mnt_fs_get_parent_id(fs);
-                x->target = mnt_fs_get_target(fs);
-                x->devno = mnt_fs_get_devno(fs);
-                const char *vfs = mnt_fs_get_vfs_options(fs);
-                x->ro = vfs && mnt_optstr_get_option(vfs, "ro", NULL, NULL) == 0;
-                const char *opt = mnt_fs_get_optional_fields(fs);
-                const char *s = opt ? strstr(opt, "shared:") : NULL, *ms = opt ? strstr(opt, "master:") : NULL;
-                x->shared = s ? (uint32_t) strtoul(s + 7, NULL, 10) : 0;
-                x->master = ms ? (uint32_t) strtoul(ms + 7, NULL, 10) : 0;
+        for (size_t i = 0; i < mi->n; i++) {
+                const struct mountinfo_entry *e = &mi->v[i];
+                t.mounts[t.n++] = (struct table_mount){ .id = e->id,
+                                                        .parent = e->parent,
+                                                        .shared = e->shared,
+                                                        .master = e->master,
+                                                        .devno = e->devno,
+                                                        .ro = e->ro,
+                                                        .target = e->target };
         }
         qsort(t.mounts, t.n, sizeof(*t.mounts), mount_id_compare);
         *ret = t;
@@ -71,7 +63,7 @@ int guard_table_keep(struct guard_table *t, struct guard_table **ret) {
                 t->mounts[i].target = at;
                 at += n;
         }
-        mnt_unref_table(t->mt);
+        mountinfo_free(&t->own);
         *kept = (struct guard_table){ .mounts = t->mounts, .n = t->n, .targets = targets };
         *t = (struct guard_table){ 0 };
         *ret = kept;
@@ -81,7 +73,7 @@ int guard_table_keep(struct guard_table *t, struct guard_table **ret) {
 void guard_table_clear(struct guard_table *t) {
         free(t->mounts);
         free(t->targets);
-        mnt_unref_table(t->mt);
+        mountinfo_free(&t->own);
         *t = (struct guard_table){ 0 };
 }
 

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct libmnt_table;
+#include "mountinfo.h"
 
 struct table_mount {
         uint32_t id, parent, shared, master;
@@ -20,17 +20,18 @@ struct table_mount {
 struct guard_table {
         struct table_mount *mounts;
         size_t n;
-        /* the targets: in mt while it is held, else in one copy here */
-        struct libmnt_table *mt;
+        /* the targets: in the table read for this one (own), or the one
+         * given, else in one copy here */
+        struct mountinfo own;
         char *targets;
 };
 
-/* From given (referenced, not read again) or a fresh read of
+/* From given (which must outlive *ret) or a fresh read of
  * /proc/self/mountinfo. -errno; *ret is then empty. */
-int guard_table_read(struct libmnt_table *given, struct guard_table *ret);
+int guard_table_read(const struct mountinfo *given, struct guard_table *ret);
 const struct table_mount *guard_table_find(const struct guard_table *t, uint32_t id);
 /* t's mounts moved into a table of their own (the targets copied, the
- * libmount table let go): what a later part is built from. t is then
+ * table read let go): what a later part is built from. t is then
  * empty. -ENOMEM, with t as it was. */
 int guard_table_keep(struct guard_table *t, struct guard_table **ret);
 void guard_table_clear(struct guard_table *t);

@@ -143,9 +143,9 @@ void image_start_hold(struct hn_mount_manager *m, struct image *img);
  * and keeps that table's mounts in m->guard_table; a part is built from
  * m->guard_table where every mount on its way is there, at the same
  * place, else from a fresh read. -errno. */
-struct libmnt_table;
+struct mountinfo;
 struct guard_table;
-int mount_guard_build_locked(struct hn_mount_manager *m, struct libmnt_table *table, const char *only_image,
+int mount_guard_build_locked(struct hn_mount_manager *m, const struct mountinfo *table, const char *only_image,
                              const char *only_alloc, struct hn_mount_guard *ret);
 void mount_guard_table_free(struct guard_table *t);
 /* The manager's own changes to the mount table (mount_own.c), with the

@@ -4,14 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libmount_cleanup.h"
 #include "mount_table.h"
 
 void mount_table_free(struct table *t) {
         free(t->v);
         free(t->by_target);
         free(t->by_id);
-        mnt_unref_table(t->mt);
+        mountinfo_free(&t->mi);
         *t = (struct table){ 0 };
 }
 
@@ -66,27 +65,20 @@ struct mounted *mount_table_on(struct table *t, const char *target, size_t *pos)
 }
 
 int mount_table_read(struct table *t) {
-        t->mt = mnt_new_table_from_file("/proc/self/mountinfo");
-        _cleanup_mnt_iter_ struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
-        if (!t->mt || !it)
-                return errno ? -errno : -ENOMEM;
-        size_t n = (size_t) mnt_table_get_nents(t->mt);
-        t->v = calloc(n ? n : 1, sizeof(*t->v));
+        int r = mountinfo_read("/proc/self/mountinfo", &t->mi);
+        if (r < 0)
+                return r;
+        t->v = calloc(t->mi.n ? t->mi.n : 1, sizeof(*t->v));
         if (!t->v)
                 return -ENOMEM;
-        struct libmnt_fs *fs;
-        while (mnt_table_next_fs(t->mt, it, &fs) == 0 && t->n < n) {
-                const char *target = mnt_fs_get_target(fs);
-                if (!target)
-                        continue;
-                struct mounted *x = &t->v[t->n++];
-                x->target = target;
-                x->devno = mnt_fs_get_devno(fs);
-                x->id = mnt_fs_get_id(fs);
-                x->parent = mnt_fs_get_parent_id(fs);
-                const char *opts = mnt_fs_get_vfs_options(fs), *prop = mnt_fs_get_optional_fields(fs);
-                x->ro = opts && mnt_optstr_get_option(opts, "ro", NULL, NULL) == 0;
-                x->shared = prop && (strstr(prop, "shared:") || strstr(prop, "master:"));
+        for (size_t i = 0; i < t->mi.n; i++) {
+                const struct mountinfo_entry *e = &t->mi.v[i];
+                t->v[t->n++] = (struct mounted){ .target = e->target,
+                                                 .devno = e->devno,
+                                                 .id = (int) e->id,
+                                                 .parent = (int) e->parent,
+                                                 .ro = e->ro,
+                                                 .shared = e->shared || e->master };
         }
         return table_index(t);
 }

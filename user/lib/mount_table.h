@@ -9,11 +9,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct libmnt_table;
+#include "mountinfo.h"
 
 /* The mount table, reduced to what reconciling needs. */
 struct mounted {
-        const char *target; /* libmount's string, alive with the table */
+        const char *target; /* in the table's buffer (mi) */
         dev_t devno;
         int id, parent;
         bool claimed; /* matched to a managed mount */
@@ -29,7 +29,7 @@ struct table {
         size_t n;
         uint32_t *by_target, *by_id;
         size_t mask;
-        struct libmnt_table *mt;
+        struct mountinfo mi;
 };
 
 /* The table of this pass, read once; mount_mount_table_free() after it (also
