@@ -3,7 +3,7 @@
 
 # Debian bookworm packages, the one list: build, tests and benchmarks.
 DEPS_PKGS := gcc make pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev libssl-dev liburing-dev squashfs-tools util-linux \
+	libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev libssl-dev libmd-dev liburing-dev squashfs-tools util-linux \
 	qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu busybox-static cpio kmod xz-utils zstd groff-base \
 	systemd-journal-remote \
 	cargo rustc librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-thiserror-dev
@@ -12,7 +12,7 @@ VERSION := 0.3.0
 BUILD ?= build
 SANITIZE ?= 0
 
-PKG_LIBS := mount libbpf libsystemd json-c libcrypto
+PKG_LIBS := mount libbpf libsystemd json-c libcrypto libmd
 CC ?= cc
 CFLAGS_BASE := -std=gnu11 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 	-D_GNU_SOURCE -DHND_VERSION=\"$(VERSION)\" -fPIC -fvisibility=hidden -Iinclude -Iuser/lib -Iuser/daemon -Itests/lib
@@ -31,7 +31,7 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 PKG_LDLIBS = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS_BASE) -I$(BUILD)/bpf $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS_ALL = $(shell pkg-config --libs mount libbpf libcrypto 2>/dev/null) -lelf -lz -lpthread
+LDLIBS_ALL = $(shell pkg-config --libs mount libbpf libcrypto libmd 2>/dev/null) -lelf -lz -lpthread
 DAEMON_LDLIBS = $(PKG_LDLIBS) -lelf -lz -lpthread
 
 # BPF: CO-RE objects from bpf/*.bpf.c against the committed vmlinux.h.
@@ -204,7 +204,7 @@ $(DAEMON): $(DAEMON_OBJS) $(LIB_A)
 # The CLI needs only json-c (and libcrypto for audit verify): it speaks
 # the API, not the library.
 $(CTL): $(CTL_OBJS)
-	$(CC) $(LDFLAGS_BASE) -o $@ $^ $(shell pkg-config --libs json-c libcrypto 2>/dev/null)
+	$(CC) $(LDFLAGS_BASE) -o $@ $^ $(shell pkg-config --libs json-c libcrypto libmd 2>/dev/null)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIB_A)
 	$(CC) $(LDFLAGS_BASE) -o $@ $^ -lcmocka $(DAEMON_LDLIBS)
@@ -332,7 +332,7 @@ build/fuzz/fuzz_emergency: build/fuzz/obj/user/lib/emergency.o build/fuzz/obj/us
 build/fuzz/fuzz_audit_tail: build/fuzz/obj/user/daemon/audit_tail.o build/fuzz/obj/user/daemon/audit_chain.o \
 	build/fuzz/obj/user/lib/error.o
 build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o
-	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(shell pkg-config --libs json-c libcrypto 2>/dev/null)
+	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(shell pkg-config --libs json-c libcrypto libmd 2>/dev/null)
 fuzz-bins: $(FUZZ_BINS)
 
 fuzz:

@@ -25,7 +25,7 @@ pkgs=(
         kmod gzip tar
         iproute2 squashfs-tools e2fsprogs busybox bpftool libc-bin
         libc6-dev libbpf-dev libelf-dev zlib1g-dev libcmocka-dev libmount-dev libsystemd-dev libjson-c-dev
-        libssl-dev liburing-dev libasan8 libubsan1
+        libssl-dev libmd-dev liburing-dev libasan8 libubsan1
         libstd-rust-dev # the Rust standard library the crate's tests are cross-built against
 )
 want=$( (cat "$0" "$here/apt-private.sh"; echo "${pkgs[*]}") | sha256sum | cut -d' ' -f1)

@@ -4,6 +4,7 @@
  * is its command line and its life: setup (daemon_setup.c), the loop's
  * sources (daemon_loop.c, daemon_reload.c), --probe (daemon_probe.c). */
 #include <errno.h>
+#include <malloc.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -186,6 +187,10 @@ int main(int argc, char **argv) {
                 hnd_daemon_free(&d);
                 return 1;
         }
+        /* The load's transient memory (the kernel's BTF as libbpf read it,
+         * the objects' ELF) is free by now but still in the heap: given
+         * back, so the idle daemon is its working set. */
+        (void) malloc_trim(0);
         sd_notifyf(0, "READY=1\nSTATUS=%s mode: %s", mode, why);
 
         int r = sd_event_loop(ev);

@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <openssl/evp.h>
+#include <sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,23 +65,25 @@ static const char *pin_name(const char *name, char buf[64]) {
 }
 
 static void set_name(struct hn_monitor *m, uint32_t ringbuf_bytes, char out[33]) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int n = 0;
+        uint8_t md[SHA256_DIGEST_LENGTH];
         size_t size = 0;
-        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        SHA2_CTX ctx;
+        SHA256Init(&ctx);
         /* the bytes loaded: the full object's or the compat one's */
-        bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-                  EVP_DigestUpdate(ctx, m->skel->skeleton->data, m->skel->skeleton->data_sz);
+        SHA256Update(&ctx, m->skel->skeleton->data, m->skel->skeleton->data_sz);
         const void *rodata = bpf_map__initial_value(m->skel->maps.rodata, &size);
-        ok = ok && rodata && EVP_DigestUpdate(ctx, rodata, size);
+        bool ok = rodata != NULL;
+        if (ok)
+                SHA256Update(&ctx, rodata, size);
         struct bpf_program *p;
         bpf_object__for_each_program(p, m->skel->obj) {
                 unsigned char on = bpf_program__autoload(p);
                 const char *name = bpf_program__name(p);
-                ok = ok && EVP_DigestUpdate(ctx, name, strlen(name) + 1) && EVP_DigestUpdate(ctx, &on, 1);
+                SHA256Update(&ctx, (const uint8_t *) name, strlen(name) + 1);
+                SHA256Update(&ctx, &on, 1);
         }
-        ok = ok && EVP_DigestUpdate(ctx, &ringbuf_bytes, sizeof(ringbuf_bytes)) && EVP_DigestFinal_ex(ctx, md, &n);
-        EVP_MD_CTX_free(ctx);
+        SHA256Update(&ctx, (const uint8_t *) &ringbuf_bytes, sizeof(ringbuf_bytes));
+        SHA256Final(md, &ctx);
         if (!ok)
                 memset(md, 0, sizeof(md)); /* a name no set has: nothing is adopted */
         for (unsigned i = 0; i < 16; i++)
