@@ -703,8 +703,9 @@ static void pipelining_client_stalls_no_one(void **state) {
 
 /* The caller is identified again at every call, by the writer of the
  * request's bytes: a socket handed to another process (here a forked
- * child; the same holds for SCM_RIGHTS) and a caller that exec'd an
- * agent's binary after connecting are refused, and the connection closed. */
+ * child; the same holds for SCM_RIGHTS), a caller that exec'd an agent's
+ * binary after connecting and one that moved into an agent's cgroup are
+ * refused, and the connection closed. */
 static void borrowed_connections_refused(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
@@ -715,6 +716,12 @@ static void borrowed_connections_refused(void **state) {
         assert_int_equal(system(cmd), 0);
         snprintf(line, sizeof(line), "Executable=%s", agent_sh);
         d->workload_extra = line;
+        /* pact's agent also by its cgroup: one outside the slices, so that
+         * moving there is no slice's act (enforced in the VM suite) */
+        char agents[PATH_MAX], procs[PATH_MAX + 16];
+        snprintf(agents, sizeof(agents), "%s/hn-agents", d->cg->s.root);
+        assert_int_equal(mkdir(agents, 0755), 0);
+        d->pact_extra = "Cgroup=hn-agents";
         write_config(d, NULL);
         start(d);
         static const char req[] = "{\"call\":\"scope.create\",\"args\":{\"parent\":\"workload.slice\",\"name\":\"handed\"}}\n";
@@ -778,6 +785,45 @@ static void borrowed_connections_refused(void **state) {
                 fail_msg("want a changed caller in %s", json_object_to_json_string(o));
         json_object_put(o);
         assert_false(path_exists(env_path(d->cg, "workload.slice/handed.scope")));
+
+        /* connected as the operator, answered, then moved into pact's cgroup */
+        snprintf(out, sizeof(out), "%s/moved.out", d->dir);
+        snprintf(procs, sizeof(procs), "%s/cgroup.procs", agents);
+        child = fork();
+        if (child == 0) {
+                int s = api_connect(d);
+                static const char ask[] = "{\"call\":\"status\"}\n";
+                char reply[16384];
+                if (write(s, ask, sizeof(ask) - 1) != (ssize_t) (sizeof(ask) - 1) ||
+                    read_lines(s, reply, sizeof(reply), 1, 10000) <= 0 || !strstr(reply, "\"ok\":true"))
+                        _exit(122);
+                char me[32];
+                int n = snprintf(me, sizeof(me), "%d", (int) getpid());
+                int p = open(procs, O_WRONLY | O_CLOEXEC);
+                if (p < 0 || write(p, me, (size_t) n) != n)
+                        _exit(123);
+                close(p);
+                if (write(s, req, sizeof(req) - 1) != (ssize_t) (sizeof(req) - 1) ||
+                    read_lines(s, reply, sizeof(reply), 1, 10000) <= 0)
+                        _exit(124);
+                FILE *f = fopen(out, "w");
+                fputs(reply, f);
+                fclose(f);
+                _exit(0);
+        }
+        assert_int_equal(wait_pid_ms(child, 20000, &status), child);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        read_text(out, buf, sizeof(buf));
+        o = json_tokener_parse(buf);
+        if (!o)
+                fail_msg("no reply after the move: %s", buf);
+        assert_false(api_ok(o));
+        if (!strstr(str(o, "error", "message"), "changed since it connected (was operator as ") ||
+            !strstr(str(o, "error", "message"), ", now pact as "))
+                fail_msg("want a changed caller in %s", json_object_to_json_string(o));
+        json_object_put(o);
+        assert_false(path_exists(env_path(d->cg, "workload.slice/handed.scope")));
+        assert_int_equal(rmdir(agents), 0);
 
         /* the same request by a caller that connected and wrote it: served */
         o = api_call(d, "scope.create", "{\"parent\":\"workload.slice\",\"name\":\"handed\"}");

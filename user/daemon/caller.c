@@ -26,6 +26,8 @@ struct hnd_pidfd_info {
         uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid, spare0;
 };
 #define HND_PIDFD_INFO_CREDS (1ULL << 1)
+#define HND_PIDFD_INFO_CGROUPID (1ULL << 2)
+_Static_assert(sizeof(struct hnd_pidfd_info) == 64, "PIDFD_INFO_SIZE_VER0");
 #define HND_PIDFD_GET_INFO _IOWR(0xFF, 11, struct hnd_pidfd_info)
 
 const char *hnd_role_name(enum hnd_role role) {
@@ -84,14 +86,9 @@ static int peer_cgroup(pid_t pid, const char *cgroup_mount, char *buf, size_t si
         return 0;
 }
 
-/* The real uid: what the kernel side judges by. By the pidfd where the
- * kernel has PIDFD_GET_INFO, else from /proc/PID/status. */
-static int peer_real_uid(pid_t pid, int pidfd, uid_t *ret) {
-        struct hnd_pidfd_info info = { .mask = HND_PIDFD_INFO_CREDS };
-        if (pidfd >= 0 && ioctl(pidfd, HND_PIDFD_GET_INFO, &info) == 0 && (info.mask & HND_PIDFD_INFO_CREDS)) {
-                *ret = (uid_t) info.ruid;
-                return 0;
-        }
+/* The real uid from /proc/PID/status, where the kernel has no
+ * PIDFD_GET_INFO. */
+static int peer_real_uid(pid_t pid, uid_t *ret) {
         char p[64], text[4096];
         snprintf(p, sizeof(p), "/proc/%d/status", (int) pid);
         int r = read_file_at(AT_FDCWD, p, text, sizeof(text));
@@ -130,26 +127,44 @@ static enum hn_slice_owner match(const struct hnd_config *cfg, const struct hnd_
 
 /* Who pid is now, with uid (SO_PEERCRED's) and gid as given. pidfd, if
  * not -1, is pid's: it must still be alive once /proc was read, so a
- * recycled pid cannot lend its identity. */
+ * recycled pid cannot lend its identity. before: who it was (a recheck),
+ * or NULL. Where the kernel gives a pidfd's credentials and cgroup id
+ * (PIDFD_GET_INFO, 6.13), the real uid is read so, and the cgroup's path
+ * is before's while the id is (a v2 cgroup cannot be renamed, so one id
+ * is one path); else both from /proc. */
 static int identify_pid(pid_t pid, uid_t uid, gid_t gid, int pidfd, const struct hnd_config *cfg,
-                        const char *cgroup_mount, const char *cgroup_root, struct hnd_caller *ret) {
+                        const char *cgroup_mount, const char *cgroup_root, const struct hnd_caller *before,
+                        struct hnd_caller *ret) {
         struct hnd_caller c = { .pid = pid, .uid = uid, .gid = gid, .matched = "none", .real_uid = (uid_t) -1 };
-        char p[64], cgroup[PATH_MAX];
+        char p[64];
         struct stat exe;
         snprintf(p, sizeof(p), "/proc/%d/exe", (int) pid);
         c.have_exe = stat(p, &exe) == 0;
         if (c.have_exe)
                 c.exe_dev = exe.st_dev, c.exe_ino = exe.st_ino;
-        ssize_t n = readlink(p, c.exe, sizeof(c.exe) - 1);
-        c.exe[n > 0 ? n : 0] = '\0';
-        if (peer_real_uid(pid, pidfd, &c.real_uid) < 0)
+        if (before && c.have_exe && before->have_exe && before->exe_dev == c.exe_dev && before->exe_ino == c.exe_ino)
+                memcpy(c.exe, before->exe, sizeof(c.exe)); /* the same file: its name for messages */
+        else {
+                ssize_t n = readlink(p, c.exe, sizeof(c.exe) - 1);
+                c.exe[n > 0 ? n : 0] = '\0';
+        }
+        struct hnd_pidfd_info info = { .mask = HND_PIDFD_INFO_CREDS | HND_PIDFD_INFO_CGROUPID };
+        bool by_pidfd = pidfd >= 0 && ioctl(pidfd, HND_PIDFD_GET_INFO, &info) == 0;
+        if (by_pidfd && (info.mask & HND_PIDFD_INFO_CREDS))
+                c.real_uid = (uid_t) info.ruid;
+        else if (peer_real_uid(pid, &c.real_uid) < 0)
                 c.have_exe = false; /* no uid to run it as: no executable identity */
-        bool have_cgroup = peer_cgroup(pid, cgroup_mount, cgroup, sizeof(cgroup)) == 0;
+        c.cgroup_id = by_pidfd && (info.mask & HND_PIDFD_INFO_CGROUPID) ? info.cgroupid : 0;
+        if (before && c.cgroup_id && c.cgroup_id == before->cgroup_id && before->have_cgroup) {
+                c.have_cgroup = true;
+                memcpy(c.cgroup, before->cgroup, sizeof(c.cgroup));
+        } else
+                c.have_cgroup = peer_cgroup(pid, cgroup_mount, c.cgroup, sizeof(c.cgroup)) == 0;
         if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
                 return -ESRCH;
 
         const char *how = "none";
-        enum hn_slice_owner owner = match(cfg, &c, have_cgroup ? cgroup : NULL, cgroup_root, &how);
+        enum hn_slice_owner owner = match(cfg, &c, c.have_cgroup ? c.cgroup : NULL, cgroup_root, &how);
         if (owner != HN_OWNER_NONE) {
                 c.role = role_of(owner);
                 c.matched = how;
@@ -173,7 +188,7 @@ int hnd_caller_identify(int fd, const struct hnd_config *cfg, const char *cgroup
         if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
                 pidfd = -1;
         struct hnd_caller c;
-        int r = identify_pid(cred.pid, cred.uid, cred.gid, pidfd, cfg, cgroup_mount, cgroup_root, &c);
+        int r = identify_pid(cred.pid, cred.uid, cred.gid, pidfd, cfg, cgroup_mount, cgroup_root, NULL, &c);
         if (r < 0)
                 return r;
         *ret = c;
@@ -189,7 +204,7 @@ int hnd_caller_recheck(const struct hnd_caller *c, int pidfd, pid_t writer, cons
                 return -EPERM;
         }
         struct hnd_caller now;
-        if (identify_pid(c->pid, c->uid, c->gid, pidfd, cfg, cgroup_mount, cgroup_root, &now) < 0) {
+        if (identify_pid(c->pid, c->uid, c->gid, pidfd, cfg, cgroup_mount, cgroup_root, c, &now) < 0) {
                 snprintf(why, why_size, "the connected caller (pid %d) has exited", (int) c->pid);
                 return -EPERM;
         }

@@ -33,6 +33,9 @@ struct hnd_caller {
         dev_t exe_dev;
         ino_t exe_ino;
         uid_t real_uid; /* (uid_t) -1 when unreadable */
+        bool have_cgroup;
+        char cgroup[PATH_MAX]; /* absolute, under cgroup_mount */
+        uint64_t cgroup_id;    /* by the pidfd (Linux 6.13); 0 when not known so */
 };
 
 /* "unknown", "operator", "pact", "workload"; never NULL. */
