@@ -8,7 +8,7 @@ DEPS_PKGS := gcc make pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g
 	systemd-journal-remote \
 	cargo rustc librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-thiserror-dev
 
-VERSION := 0.3.0
+VERSION := 0.4.0
 BUILD ?= build
 SANITIZE ?= 0
 

@@ -2,7 +2,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,23 +84,6 @@ static int parse_u32(const char *v, uint32_t *ret) {
         return 0;
 }
 
-int hnd_parse_listen(const char *v, struct sockaddr_in *ret) {
-        char host[32];
-        const char *colon = strrchr(v, ':');
-        uint32_t port;
-        if (!colon || (size_t) (colon - v) >= sizeof(host) || parse_u32(colon + 1, &port) < 0 || port < 1 ||
-            port > 65535)
-                return -EINVAL;
-        memcpy(host, v, (size_t) (colon - v));
-        host[colon - v] = '\0';
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
-        if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-                return -EINVAL;
-        if (ret)
-                *ret = sa;
-        return 0;
-}
-
 /* A string key's test of its value (the string is then copied whole). */
 static bool path_ok(const char *v) {
         return *v == '/' && strlen(v) < PATH_MAX;
@@ -113,10 +95,6 @@ static bool path_or_empty_ok(const char *v) {
 
 static bool cgroup_root_ok(const char *v) {
         return !strcmp(v, "auto") || path_or_empty_ok(v);
-}
-
-static bool listen_ok(const char *v) {
-        return !*v || hnd_parse_listen(v, NULL) == 0;
 }
 
 static int parse_mode(const char *v, int *ret) {
@@ -186,8 +164,6 @@ static const struct main_key main_keys[] = {
         { "ApiIdleTimeoutMSec", KEY_U32, FIELD(api_idle_timeout_ms), .min = 100, .max = 3600000,
           .why = "100..3600000" },
         { "ApiMaxClients", KEY_U32, FIELD(api_max_clients), .min = 1, .max = 4096, .why = "1..4096" },
-        { "MetricsListen", KEY_STRING, FIELD(metrics_listen), .string_ok = listen_ok,
-          .why = "IPV4:PORT (e.g. 127.0.0.1:9464), or empty for none" },
         { "MetricsTextfile", KEY_STRING, FIELD(metrics_textfile), .string_ok = path_or_empty_ok,
           .why = "an absolute path, or empty for none" },
         { "MetricsIntervalSec", KEY_U32, FIELD(metrics_interval_secs), .min = 1, .max = 3600, .why = "1..3600" },
@@ -199,6 +175,12 @@ static int main_key(struct hnd_config *cfg, const char *key, const char *v, cons
         for (size_t i = 0; i < ELEMENTSOF(main_keys) && !k; i++)
                 if (!strcmp(main_keys[i].name, key))
                         k = &main_keys[i];
+        if (!k && !strcmp(key, "MetricsListen")) {
+                /* 0.3's HTTP exposition: gone, said so rather than "unknown" */
+                *why = "nothing: it is gone (0.4); hpcnoded opens no network socket, let node_exporter's textfile "
+                       "collector read MetricsTextfile=";
+                return -EINVAL;
+        }
         if (!k) {
                 *why = "unknown key";
                 return -ENOENT;

@@ -5,7 +5,6 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <netinet/in.h>
 #include <sys/types.h>
 
 #include <hpcnode/error.h>
@@ -46,7 +45,6 @@ struct hnd_config {
         uint32_t api_request_timeout_ms; /* ApiRequestTimeoutMSec=, 5000: first byte to newline */
         uint32_t api_idle_timeout_ms;  /* ApiIdleTimeoutMSec=, 60000: a connection with no request */
         uint32_t api_max_clients;      /* ApiMaxClients=, 256 */
-        char metrics_listen[64];       /* MetricsListen=, "" (off); IPV4:PORT, e.g. 127.0.0.1:9464 */
         char metrics_textfile[PATH_MAX]; /* MetricsTextfile=, /var/lib/prometheus/node-exporter/hpcnode.prom */
         uint32_t metrics_interval_secs; /* MetricsIntervalSec=, 15 */
         struct hnd_identity identities[HND_MAX_IDENTITIES];
@@ -62,8 +60,6 @@ void hnd_config_default(struct hnd_config *cfg);
  * and what is wrong. */
 int hnd_config_load(const char *path, bool must_exist, struct hnd_config *cfg, struct hn_error *err);
 const char *hnd_mode_name(enum hnd_mode mode);
-/* "127.0.0.1:9464" into *ret (may be NULL: just check). */
-int hnd_parse_listen(const char *v, struct sockaddr_in *ret);
 /* The [hpcnoded] keys whose values differ between a and b, ", "-separated
  * (every one of them applies at start only: a reload names them). */
 void hnd_config_restart_keys(const struct hnd_config *a, const struct hnd_config *b, char *buf, size_t size);

@@ -63,7 +63,7 @@ int main(int argc, char **argv) {
                                               {} };
         /* every fd -1: hnd_daemon_free() runs whatever setup got to */
         struct hnd_daemon d = { .config_path = HND_DEFAULT_CONFIG, .sink.fd = -1, .api.fd = -1, .api.tap_efd = -1,
-                                .api.done_efd = -1, .metrics.http_fd = -1, .mounts.mountinfo_fd = -1 };
+                                .api.done_efd = -1, .mounts.mountinfo_fd = -1 };
         bool echo = false, probe = false, unload = false, force = false;
         int c;
         libbpf_set_print(bpf_print_env); /* the process's, so set here: the library never does */

@@ -6,9 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -19,8 +17,6 @@
 #include "metrics.h"
 #include "timer.h"
 #include "tree.h"
-
-#define HTTP_REQUEST_MAX 4096
 
 static void header(FILE *f, const char *name, const char *type, const char *help) {
         fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -229,87 +225,9 @@ static int on_textfile(sd_event_source *s, uint64_t usec, void *userdata) {
         return hnd_timer_arm(s, usec + (uint64_t) d->cfg.metrics_interval_secs * 1000000u);
 }
 
-static void http_close(struct hnd_http_conn *c) {
-        c->src = sd_event_source_disable_unref(c->src);
-        if (c->fd >= 0)
-                close(c->fd);
-        c->fd = -1;
-}
-
-/* One scrape per connection: the request is read when it arrives (never
- * waited for), /metrics is answered, anything else gets 404, and the
- * connection is closed. */
-static int on_http_request(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        struct hnd_http_conn *c = userdata;
-        struct hnd_daemon *d = c->d;
-        (void) s, (void) revents;
-        char req[HTTP_REQUEST_MAX];
-        ssize_t n = recv(fd, req, sizeof(req) - 1, MSG_DONTWAIT);
-        if (n < 0 && errno == EAGAIN)
-                return 0;
-        if (n <= 0) {
-                http_close(c);
-                return 0;
-        }
-        req[n] = '\0';
-        d->metrics.scrapes++;
-        _cleanup_free_ char *text = NULL;
-        bool ok = !strncmp(req, "GET /metrics ", 13) || !strncmp(req, "GET /metrics?", 13);
-        if (ok && hnd_metrics_render(d, &text) < 0)
-                ok = false;
-        char head[256];
-        size_t len = text ? strlen(text) : 0;
-        int hl = ok ? snprintf(head, sizeof(head),
-                               "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-                               "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                               len)
-                    : snprintf(head, sizeof(head),
-                               "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 23\r\n"
-                               "Connection: close\r\n\r\nonly /metrics is here.\n");
-        /* Non-blocking: the exposition fits a loopback socket's buffer;
-         * a client that has not made room gets a short answer. */
-        struct iovec iov[2] = { { head, (size_t) hl }, { text, len } };
-        struct msghdr msg = { .msg_iov = iov, .msg_iovlen = ok ? 2 : 1 };
-        (void) !sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        http_close(c);
-        return 0;
-}
-
-static int on_http(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        struct hnd_daemon *d = userdata;
-        struct hnd_metrics_out *o = &d->metrics;
-        (void) s, (void) revents;
-        int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (cfd < 0)
-                return 0;
-        /* A fixed set of slots: a new connection takes a free one, or the
-         * oldest, whose client has had its time. */
-        struct hnd_http_conn *c = &o->conns[o->next_conn++ % HND_HTTP_CONNS];
-        http_close(c);
-        c->d = d;
-        c->fd = cfd;
-        if (sd_event_add_io(sd_event_source_get_event(s), &c->src, cfd, EPOLLIN, on_http_request, c) < 0)
-                http_close(c);
-        return 0;
-}
-
 int hnd_metrics_start(struct hnd_metrics_out *o, sd_event *ev, struct hnd_daemon *d, struct hn_error *err) {
-        *o = (struct hnd_metrics_out){ .d = d, .http_fd = -1 };
-        for (size_t i = 0; i < HND_HTTP_CONNS; i++)
-                o->conns[i].fd = -1;
+        *o = (struct hnd_metrics_out){ .d = d };
         int r;
-        if (d->cfg.metrics_listen[0]) {
-                struct sockaddr_in sa;
-                int one = 1;
-                (void) hnd_parse_listen(d->cfg.metrics_listen, &sa);
-                o->http_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-                if (o->http_fd < 0 || setsockopt(o->http_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-                    bind(o->http_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(o->http_fd, 16) < 0)
-                        return hn_error_set(err, HN_ERR_IO, errno, "MetricsListen=%s: %s", d->cfg.metrics_listen,
-                                            strerror(errno));
-                if ((r = sd_event_add_io(ev, &o->http_src, o->http_fd, EPOLLIN, on_http, d)) < 0)
-                        return hn_error_set(err, HN_ERR_IO, -r, "MetricsListen: %s", strerror(-r));
-        }
         if (d->cfg.metrics_textfile[0]) {
                 uint64_t now;
                 sd_event_now(ev, CLOCK_MONOTONIC, &now);
@@ -320,12 +238,5 @@ int hnd_metrics_start(struct hnd_metrics_out *o, sd_event *ev, struct hnd_daemon
 }
 
 void hnd_metrics_stop(struct hnd_metrics_out *o) {
-        for (size_t i = 0; i < HND_HTTP_CONNS; i++)
-                if (o->conns[i].d)
-                        http_close(&o->conns[i]);
-        o->http_src = sd_event_source_disable_unref(o->http_src);
         o->textfile_timer = sd_event_source_disable_unref(o->textfile_timer);
-        if (o->http_fd >= 0)
-                close(o->http_fd);
-        o->http_fd = -1;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Metrics in the Prometheus text exposition format (0.0.4): served on a
- * local HTTP port when MetricsListen= is set (off by default) and written
- * atomically (temporary file + rename) to MetricsTextfile= for the node
- * exporter's textfile collector, every MetricsIntervalSec. */
+/* Metrics in the Prometheus text exposition format (0.0.4): the API's
+ * `metrics` call, and written atomically (temporary file + rename) to
+ * MetricsTextfile= for the node exporter's textfile collector, every
+ * MetricsIntervalSec. No HTTP port: a root daemon with the guard's powers
+ * opens no network socket (0.3's MetricsListen= is refused, saying so). */
 #ifndef HND_METRICS_H
 #define HND_METRICS_H
 
@@ -17,21 +18,10 @@
 
 struct hnd_daemon;
 
-#define HND_HTTP_CONNS 8
-
-struct hnd_http_conn {
-        struct hnd_daemon *d;
-        int fd;
-        sd_event_source *src;
-};
-
 struct hnd_metrics_out {
         struct hnd_daemon *d;
-        struct hnd_http_conn conns[HND_HTTP_CONNS];
-        unsigned next_conn;
-        int http_fd;
-        sd_event_source *http_src, *textfile_timer;
-        uint64_t scrapes, textfile_writes, textfile_errors;
+        sd_event_source *textfile_timer;
+        uint64_t textfile_writes, textfile_errors;
         bool textfile_dir_missing; /* said once, not every interval */
 };
 
