@@ -4,6 +4,7 @@
  * deadline, the limits reconciler), the signals, and the group commit
  * after each batch. */
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -82,6 +83,17 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         return hnd_timer_arm(s, usec + (uint64_t) d->cfg.loss_check_ms * 1000u);
 }
 
+/* Memory the calls freed, given back to the kernel every TRIM_SECS: the
+ * heap (and the worker threads' arenas) keep what a burst of calls took
+ * otherwise, and the daemon's RSS would be the high-water mark of its
+ * busiest minute. */
+#define TRIM_SECS 10
+static int on_trim(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) userdata;
+        (void) malloc_trim(0);
+        return hnd_timer_arm(s, usec + TRIM_SECS * 1000000ull);
+}
+
 static void on_limit_change(const struct hnd_limit_change *c, void *userdata) {
         hnd_sink_limit_changed(userdata, c);
 }
@@ -142,6 +154,7 @@ int hnd_loop_sources_add(sd_event *ev, struct hnd_daemon *d, bool test_stall, co
         if ((r = sd_event_now(ev, CLOCK_MONOTONIC, &now)) < 0 ||
             (r = sd_event_add_time(ev, NULL, CLOCK_MONOTONIC, now + (uint64_t) d->cfg.loss_check_ms * 1000u, 1000,
                                    on_tick, d)) < 0 ||
+            (r = sd_event_add_time(ev, NULL, CLOCK_MONOTONIC, now + TRIM_SECS * 1000000ull, 1000000, on_trim, d)) < 0 ||
             (d->limits && (r = sd_event_add_time(ev, NULL, CLOCK_MONOTONIC,
                                                  now + (uint64_t) d->cfg.limit_check_ms * 1000u, 1000,
                                                  on_limits_tick, d)) < 0))
