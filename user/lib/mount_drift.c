@@ -21,37 +21,8 @@
 #include "loopdev.h"
 #include "macro.h"
 #include "mount_drift_repair.h"
-#include "mount_guard_table.h"
 #include "mount_internal.h"
 #include "mount_table.h"
-
-const char *hn_drift_class_name(enum hn_drift_class c) {
-        switch (c) {
-        case HN_DRIFT_HELD_MOUNT_REMOVED:
-                return "held_mount_removed";
-        case HN_DRIFT_BIND_REMOVED:
-                return "bind_removed";
-        case HN_DRIFT_FOREIGN_MOUNT:
-                return "foreign_mount";
-        case HN_DRIFT_REFCOUNT_MISMATCH:
-                return "refcount_mismatch";
-        case HN_DRIFT_LOOP_LEAK:
-                return "loop_leak";
-        case HN_DRIFT_MOVED:
-                return "moved";
-        case HN_DRIFT_REMOUNTED:
-                return "remounted";
-        case HN_DRIFT_SHADOWED:
-                return "shadowed";
-        case HN_DRIFT_IMAGE_CHANGED:
-                return "image_changed";
-        case HN_DRIFT_PROPAGATION:
-                return "propagation";
-        case HN_DRIFT_CLASS_MAX:
-                break;
-        }
-        return "unknown";
-}
 
 static bool under(const char *path, const char *base) {
         size_t n = strlen(base);
@@ -368,23 +339,6 @@ static int check_loops(struct hn_mount_manager *m, struct table *t, struct findi
         return 0;
 }
 
-/* The table differs from the last whole state's by the manager's own
- * changes alone, each already guarded by its part: nothing to find, and
- * the table read becomes the one parts are built from. Locked. */
-static bool only_own_changes(struct hn_mount_manager *m, struct table *t) {
-        struct guard_table now, *kept = NULL;
-        if (!m->guard_table || guard_table_read(&t->mi, &now) < 0)
-                return false;
-        bool only = own_log_explains(m, m->guard_table, &now) && guard_table_keep(&now, &kept) == 0;
-        guard_table_clear(&now);
-        if (only) {
-                mount_guard_table_free(m->guard_table);
-                m->guard_table = kept;
-                own_log_clear(m);
-        }
-        return only;
-}
-
 static int pass(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata, struct hn_mount_guard *ret_guard,
                 bool *ret_whole, struct hn_error *err) {
         struct table t = { 0 };
@@ -402,7 +356,7 @@ static int pass(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata, stru
                 mount_table_free(&t);
                 return hn_error_set(err, HN_ERR_IO, -r, "reading /proc/self/mountinfo: %s", strerror(-r));
         }
-        if (ret_whole && only_own_changes(m, &t)) {
+        if (ret_whole && own_log_explains_table(m, &t.mi)) {
                 pthread_mutex_unlock(&m->lock);
                 mount_table_free(&t);
                 *ret_whole = false;

@@ -161,6 +161,10 @@ void own_log_free(struct hn_mount_manager *m);
 /* Whether the table now differs from kept by exactly the manager's own
  * changes, each covered by its part. */
 bool own_log_explains(struct hn_mount_manager *m, const struct guard_table *kept, const struct guard_table *now);
+/* own_log_explains against the last whole state's table, for the table
+ * mi a pass read: if so, mi becomes the table parts are built from and
+ * the log starts again (nothing to find, nothing new to guard). */
+bool own_log_explains_table(struct hn_mount_manager *m, const struct mountinfo *mi);
 /* The hold timer's thread: unmounts what nobody holds at its deadline. */
 void *mount_hold_main(void *arg);
 

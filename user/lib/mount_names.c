@@ -127,3 +127,31 @@ void image_mount_name(const char *canonical, char *ret, size_t size) {
                 stem[0] = '_';
         snprintf(ret, size, "%s-%016" PRIx64, stem, fnv1a64(canonical));
 }
+
+const char *hn_drift_class_name(enum hn_drift_class c) {
+        switch (c) {
+        case HN_DRIFT_HELD_MOUNT_REMOVED:
+                return "held_mount_removed";
+        case HN_DRIFT_BIND_REMOVED:
+                return "bind_removed";
+        case HN_DRIFT_FOREIGN_MOUNT:
+                return "foreign_mount";
+        case HN_DRIFT_REFCOUNT_MISMATCH:
+                return "refcount_mismatch";
+        case HN_DRIFT_LOOP_LEAK:
+                return "loop_leak";
+        case HN_DRIFT_MOVED:
+                return "moved";
+        case HN_DRIFT_REMOUNTED:
+                return "remounted";
+        case HN_DRIFT_SHADOWED:
+                return "shadowed";
+        case HN_DRIFT_IMAGE_CHANGED:
+                return "image_changed";
+        case HN_DRIFT_PROPAGATION:
+                return "propagation";
+        case HN_DRIFT_CLASS_MAX:
+                break;
+        }
+        return "unknown";
+}

@@ -154,3 +154,18 @@ bool own_log_explains(struct hn_mount_manager *m, const struct guard_table *kept
                         return false;
         return true;
 }
+
+bool own_log_explains_table(struct hn_mount_manager *m, const struct mountinfo *mi) {
+        struct guard_table now, *kept = NULL;
+        if (!m->guard_table || guard_table_read(mi, &now) < 0)
+                return false;
+        bool only = own_log_explains(m, m->guard_table, &now) && guard_table_keep(&now, &kept) == 0;
+        guard_table_clear(&now);
+        if (only) {
+                /* the table read becomes the one parts are built from */
+                mount_guard_table_free(m->guard_table);
+                m->guard_table = kept;
+                own_log_clear(m);
+        }
+        return only;
+}
