@@ -717,12 +717,15 @@ static void borrowed_connections_refused(void **state) {
         assert_int_equal(system(cmd), 0);
         snprintf(line, sizeof(line), "Executable=%s", agent_sh);
         d->workload_extra = line;
-        /* pact's agent also by its cgroup: one outside the slices, so that
-         * moving there is no slice's act (enforced in the VM suite) */
+        /* pact's agent also by its cgroup, in pact's slice (there before
+         * the start, as the unit's would be): pact's own act moves a
+         * process there (the guard holds in the VM suite) */
         char agents[PATH_MAX], procs[PATH_MAX + 16];
-        snprintf(agents, sizeof(agents), "%s/hn-agents", d->cg->s.root);
+        snprintf(agents, sizeof(agents), "%s", env_path(d->cg, "pact.slice"));
+        assert_true(mkdir(agents, 0755) == 0 || errno == EEXIST);
+        snprintf(agents, sizeof(agents), "%s", env_path(d->cg, "pact.slice/agent.service"));
         assert_int_equal(mkdir(agents, 0755), 0);
-        d->pact_extra = "Cgroup=hn-agents";
+        d->pact_extra = "Cgroup=pact.slice/agent.service";
         write_config(d, NULL);
         start(d);
         static const char req[] = "{\"call\":\"scope.create\",\"args\":{\"parent\":\"workload.slice\",\"name\":\"handed\"}}\n";
@@ -787,23 +790,23 @@ static void borrowed_connections_refused(void **state) {
         json_object_put(o);
         assert_false(path_exists(env_path(d->cg, "workload.slice/handed.scope")));
 
-        /* connected as the operator, answered, then moved into pact's cgroup */
+        /* connected as the operator, answered, then moved (by pact) into
+         * pact's agent cgroup */
         snprintf(out, sizeof(out), "%s/moved.out", d->dir);
         snprintf(procs, sizeof(procs), "%s/cgroup.procs", agents);
+        int asked[2], moved[2];
+        assert_int_equal(pipe2(asked, O_CLOEXEC), 0);
+        assert_int_equal(pipe2(moved, O_CLOEXEC), 0);
         child = fork();
         if (child == 0) {
                 int s = api_connect(d);
                 static const char ask[] = "{\"call\":\"status\"}\n";
-                char reply[16384];
+                char reply[16384], go;
                 if (write(s, ask, sizeof(ask) - 1) != (ssize_t) (sizeof(ask) - 1) ||
                     read_lines(s, reply, sizeof(reply), 1, 10000) <= 0 || !strstr(reply, "\"ok\":true"))
                         _exit(122);
-                char me[32];
-                int n = snprintf(me, sizeof(me), "%d", (int) getpid());
-                int p = open(procs, O_WRONLY | O_CLOEXEC);
-                if (p < 0 || write(p, me, (size_t) n) != n)
+                if (write(asked[1], "a", 1) != 1 || read(moved[0], &go, 1) != 1)
                         _exit(123);
-                close(p);
                 if (write(s, req, sizeof(req) - 1) != (ssize_t) (sizeof(req) - 1) ||
                     read_lines(s, reply, sizeof(reply), 1, 10000) <= 0)
                         _exit(124);
@@ -812,8 +815,19 @@ static void borrowed_connections_refused(void **state) {
                 fclose(f);
                 _exit(0);
         }
+        char one;
+        close(asked[1]);
+        close(moved[0]);
+        assert_int_equal(read(asked[0], &one, 1), 1);
+        char pid_text[32];
+        snprintf(pid_text, sizeof(pid_text), "%d", (int) child);
+        assert_int_equal(agent_run(d->pact_exe, "write", procs, pid_text, NULL), 0);
+        assert_int_equal(write(moved[1], "m", 1), 1);
+        close(asked[0]);
+        close(moved[1]);
         assert_int_equal(wait_pid_ms(child, 20000, &status), child);
-        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fail_msg("the moved caller: status %#x", status);
         read_text(out, buf, sizeof(buf));
         o = json_tokener_parse(buf);
         if (!o)
@@ -824,7 +838,8 @@ static void borrowed_connections_refused(void **state) {
                 fail_msg("want a changed caller in %s", json_object_to_json_string(o));
         json_object_put(o);
         assert_false(path_exists(env_path(d->cg, "workload.slice/handed.scope")));
-        assert_int_equal(rmdir(agents), 0);
+        assert_int_equal(procs_count(agents), 0); /* the moved caller is gone */
+        assert_int_equal(agent_run(d->pact_exe, "rmdir", agents, NULL, NULL), 0);
 
         /* the same request by a caller that connected and wrote it: served */
         o = api_call(d, "scope.create", "{\"parent\":\"workload.slice\",\"name\":\"handed\"}");
