@@ -87,7 +87,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
  * heap (and the worker threads' arenas) keep what a burst of calls took
  * otherwise, and the daemon's RSS would be the high-water mark of its
  * busiest minute. */
-#define TRIM_SECS 10
+#define TRIM_SECS 2
 static int on_trim(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) userdata;
         (void) malloc_trim(0);
