@@ -1122,10 +1122,13 @@ static void metrics_scraped_and_parsed(void **state) {
         json_object_put(o);
         zombie_made_by_the_daemon(d, "workload.slice/m1.scope");
 
-        /* the textfile: written within the interval, whole, no temporary left */
+        /* the textfile: written within the interval after the zombie was
+         * marked (one written before it may be there already), whole, no
+         * temporary left */
         char text[1 << 16];
-        for (double end = now_s() + 5; now_s() < end; usleep(100000))
-                if (read_text(textfile, text, sizeof(text)) == 0 && strstr(text, "call=\"scope.create\"} 3"))
+        for (double end = now_s() + 10; now_s() < end; usleep(100000))
+                if (read_text(textfile, text, sizeof(text)) == 0 &&
+                    strstr(text, "hpcnode_zombie_scopes{owner=\"workload\"} 1\n"))
                         break;
         promtool_passes(textfile);
         json_object *s = json_object_new_object();
