@@ -333,6 +333,16 @@ static void pass_after_own_guarded_binds_alone_reads_no_more(void **state) {
         hn_mount_guard_free(&g);
         assert_int_equal(parts_pass(e, &g, &is_whole), 0);
         assert_false(is_whole); /* nothing since */
+        /* an own bind, its part taken, made shared before the pass read
+         * the table: not as the manager made it */
+        struct hn_mount_handle h5;
+        acquire(e, 2, "job-5", &h5);
+        assert_int_equal(hn_mount_guard_state_of(e->m, e->image[2], "job-5", &part, &err), 0);
+        hn_mount_guard_free(&part);
+        assert_int_equal(mount(NULL, h5.bind_path, NULL, MS_SHARED, NULL), 0);
+        assert_int_equal(parts_pass(e, &g, &is_whole), 1);
+        assert_true(is_whole);
+        hn_mount_guard_free(&g);
         /* a held bind made shared, then one unmounted: drift, repaired */
         assert_int_equal(mount(NULL, h1.bind_path, NULL, MS_SHARED, NULL), 0);
         assert_int_equal(parts_pass(e, &g, &is_whole), 1);

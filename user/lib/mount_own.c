@@ -122,6 +122,17 @@ static bool removed_then_added(const struct own_log *l, uint32_t id) {
         return false;
 }
 
+/* A mount the manager made, as it made it: where its log says, read-only
+ * and private. One changed before the pass's read (made shared, remounted
+ * read-write, moved) is not taken as the manager's. */
+static bool as_made(const struct own_log *l, const struct table_mount *b) {
+        for (size_t i = l->n; i-- > 0;)
+                if (l->v[i].id == b->id)
+                        return l->v[i].added && b->ro && !b->shared && !b->master && b->target &&
+                               !strcmp(b->target, l->v[i].path);
+        return false;
+}
+
 bool own_log_explains(struct hn_mount_manager *m, const struct guard_table *kept, const struct guard_table *now) {
         const struct own_log *l = m->own;
         if (m->own_lost || (l && l->dirty))
@@ -135,12 +146,12 @@ bool own_log_explains(struct hn_mount_manager *m, const struct guard_table *kept
                 const struct table_mount *a = k < kept->n ? &kept->mounts[k] : NULL;
                 const struct table_mount *b = n < now->n ? &now->mounts[n] : NULL;
                 if (a && b && a->id == b->id) {
-                        if (!same_mount(a, b) && !(l && removed_then_added(l, a->id)))
+                        if (!same_mount(a, b) && !(l && removed_then_added(l, a->id) && as_made(l, b)))
                                 return false; /* moved, remounted, made shared, reused... */
                         k++, n++;
                 } else if (b && (!a || b->id < a->id)) {
-                        if (!l || last_change(l, b->id) != 1)
-                                return false; /* a mount the manager did not make */
+                        if (!l || !as_made(l, b))
+                                return false; /* a mount the manager did not make, or not as made */
                         n++;
                 } else {
                         if (!l || last_change(l, a->id) != 0)
