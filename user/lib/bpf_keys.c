@@ -71,21 +71,25 @@ static int index_compare(const void *a, const void *b, void *userdata) {
         return memcmp(s->keys + *(const size_t *) a * s->ksize, s->keys + *(const size_t *) b * s->ksize, s->ksize);
 }
 
+/* Sorted, each key once. */
+static bool keys_sorted(const char *keys, size_t n, size_t ksize) {
+        for (size_t i = 1; i < n; i++)
+                if (memcmp(keys + (i - 1) * ksize, keys + i * ksize, ksize) >= 0)
+                        return false;
+        return true;
+}
+
 /* The positions of keys (n of ksize bytes) in key order; NULL without memory. */
 static size_t *index_sorted(const char *keys, size_t n, size_t ksize) {
         size_t *idx = malloc((n ? n : 1) * sizeof(size_t));
         if (!idx)
                 return NULL;
-        bool sorted = true;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++)
                 idx[i] = i;
-                if (sorted && i > 0 && memcmp(keys + (i - 1) * ksize, keys + i * ksize, ksize) > 0)
-                        sorted = false;
-        }
         /* The guard's key sets come sorted (vec_unique, the merges): then
          * the index is the identity, and n log n compares are saved on
          * every mount call's difference (two sets of thousands of keys). */
-        if (!sorted) {
+        if (!keys_sorted(keys, n, ksize)) {
                 struct sorted_index s = { keys, ksize };
                 qsort_r(idx, n, sizeof(size_t), index_compare, &s);
         }
@@ -134,13 +138,6 @@ int bpf_keys_replace(const struct bpf_map *map, const void *want, const uint8_t 
                 return -ENOMEM;
         struct wanted_keys w = { want, idx, n, ksize };
         return bpf_keys_delete_except(map, ksize, key_wanted, &w);
-}
-
-static bool keys_sorted(const char *keys, size_t n, size_t ksize) {
-        for (size_t i = 1; i < n; i++)
-                if (memcmp(keys + (i - 1) * ksize, keys + i * ksize, ksize) >= 0)
-                        return false;
-        return true;
 }
 
 /* Both sets sorted, each key once (how the guard gives them): one walk of

@@ -32,7 +32,7 @@ struct guard_build {
         /* a part only (hn_mount_guard_state_of): one image, one holder's bind */
         const char *only_image, *only_alloc;
         /* the table read for this build, or the one kept from the last
-         * whole build (from_kept: not ours to free) */
+         * whole build (kept: the manager's, not this build's to free) */
         struct guard_table table;
         const struct guard_table *kept;
         struct vec held, ancestors, dirs, loops, images, names, paths, held_seen;
