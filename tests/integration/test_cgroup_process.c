@@ -14,8 +14,7 @@
 
 static void set_opts(struct env *e, bool no_clone_into, bool no_kill) {
         struct hn_cgroup_options o;
-        hn_cgroup_options_default(&o);
-        o.kill_timeout_ms = 3000;
+        hn_cgroup_options_default(&o); /* kill timeout as shipped: see fixture.c */
         o.disable_clone_into_cgroup = no_clone_into;
         o.disable_cgroup_kill = no_kill;
         assert_int_equal(hn_cgroup_manager_set_options(e->workload, &o, NULL), 0);
