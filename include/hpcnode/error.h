@@ -23,6 +23,11 @@ enum hn_error_kind {
         HN_ERR_MOUNT_FAILED,
         HN_ERR_UNMOUNT_FAILED,
         HN_ERR_REFCOUNT_INCONSISTENCY,
+        /* the mount guard's state could not be built or written to the
+         * kernel's maps. A reconcile that says so has made its repairs;
+         * nothing the last state guarded is left unguarded (a state is
+         * written new before old, part by part). */
+        HN_ERR_GUARD_STATE,
 };
 
 #define HN_ERROR_MESSAGE_MAX 512

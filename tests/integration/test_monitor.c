@@ -671,6 +671,31 @@ static void losses_are_counted(void **state) {
         assert_string_equal(err.message, "invalid ring buffer size 5000: a power of two, at least 4096");
 }
 
+/* A guard state larger than the kernel's maps hold is refused as the
+ * guard's failure (HN_ERR_GUARD_STATE: the daemon then records
+ * mount.guard_failed, not a failed reconcile), with the kernel's errno;
+ * the next state that fits is written whole. */
+static void guard_larger_than_its_maps_refused(void **state) {
+        struct mon_env *m = *state;
+        REQUIRE_MONITOR(m);
+        enum { N = 4097 }; /* held_images holds 4,096 */
+        struct hn_guard_file *files = calloc(N, sizeof(*files));
+        assert_non_null(files);
+        for (size_t i = 0; i < N; i++)
+                files[i] = (struct hn_guard_file){ .dev = 7, .ino = 1000 + i };
+        struct hn_mount_guard g = { .images = files, .n_images = 1 };
+        struct hn_error err = { 0 };
+        assert_int_equal(hn_monitor_set_mount_guard(m->mon, &g, &err), 0);
+        g.n_images = N;
+        assert_int_equal(hn_monitor_set_mount_guard(m->mon, &g, &err), -E2BIG);
+        assert_int_equal(err.kind, HN_ERR_GUARD_STATE);
+        assert_int_equal(err.sys_errno, E2BIG);
+        assert_string_equal(err.message, "the mount guard: Argument list too long");
+        g.n_images = 2;
+        assert_int_equal(hn_monitor_set_mount_guard(m->mon, &g, &err), 0);
+        free(files);
+}
+
 /* Every program of a set says what its load cost the kernel's verifier
  * (bpf_prog_info.verified_insns, 5.16+), each within a bound: the
  * writer's identification and the record are global functions, verified
@@ -750,6 +775,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(kernel_notifications_are_not_writes, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(deep_executable_path_keeps_its_leaf_side, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(losses_are_counted, mon_setup, mon_teardown),
+                cmocka_unit_test_setup_teardown(guard_larger_than_its_maps_refused, mon_setup, mon_teardown),
                 cmocka_unit_test_setup_teardown(load_cost_is_bounded, mon_setup, mon_teardown),
                 /* the compat object, where its code differs: the task (fds,
                  * leader, registers), per-task maps, loops */

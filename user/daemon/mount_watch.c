@@ -133,9 +133,8 @@ static void reconcile(struct hnd_mounts *w, bool parts) {
                 : parts     ? hn_mount_reconcile_parts(w->manager, on_drift, w, &g, &whole, &err)
                             : hn_mount_reconcile_guard(w->manager, on_drift, w, &g, &err);
         if (r < 0)
-                /* the reconcile's failure, or the guard's after it (named by the message) */
-                hnd_sink_note(w->sink, strncmp(err.message, "the mount guard", 15) ? "mount.reconcile_failed"
-                                                                                     : "mount.guard_failed",
+                /* the reconcile's failure, or the guard's after its repairs */
+                hnd_sink_note(w->sink, err.kind == HN_ERR_GUARD_STATE ? "mount.guard_failed" : "mount.reconcile_failed",
                               err.message, LOG_ERR);
         else if (w->monitor && whole)
                 guard_update(w, &g);

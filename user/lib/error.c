@@ -41,6 +41,8 @@ const char *hn_error_kind_name(enum hn_error_kind kind) {
                 return "unmount_failed";
         case HN_ERR_REFCOUNT_INCONSISTENCY:
                 return "refcount_inconsistency";
+        case HN_ERR_GUARD_STATE:
+                return "guard_state";
         }
         return "unknown";
 }

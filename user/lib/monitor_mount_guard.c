@@ -156,7 +156,7 @@ int hn_monitor_set_mount_guard(struct hn_monitor *m, const struct hn_mount_guard
                 r = keys ? guard_part_set(m, p, keys, NULL, parts[p].n) : -ENOMEM;
         }
         if (r < 0)
-                return hn_error_set(err, HN_ERR_IO, -r, "the mount guard: %s", strerror(-r));
+                return hn_error_set(err, HN_ERR_GUARD_STATE, -r, "the mount guard: %s", strerror(-r));
         _Static_assert(sizeof(devs) == sizeof(m->image_devs), "image_devs");
         memcpy(m->image_devs, devs, sizeof(devs));
         memcpy(m->skel->bss->held_image_devs, devs, sizeof(devs));

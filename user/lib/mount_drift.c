@@ -408,7 +408,7 @@ static int pass(struct hn_mount_manager *m, hn_drift_fn fn, void *userdata, stru
         if (r < 0)
                 return hn_error_set(err, HN_ERR_IO, -r, "reconciling mounts: %s", strerror(-r));
         if (guard_r < 0)
-                return hn_error_set(err, HN_ERR_IO, -guard_r, "the mount guard's state: %s", strerror(-guard_r));
+                return hn_error_set(err, HN_ERR_GUARD_STATE, -guard_r, "the mount guard's state: %s", strerror(-guard_r));
         if (ret_guard)
                 *ret_guard = guard;
         if (ret_whole)

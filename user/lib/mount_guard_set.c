@@ -56,7 +56,7 @@ int hn_mount_guard_add(struct hn_mount_guard *g, struct hn_mount_guard *part, st
                 g->names = names; /* the same names, room for more: g is still whole */
         if (!u.held || !u.ancestors || !u.dirs || !u.loops || !u.images || !names) {
                 hn_mount_guard_free(&u);
-                return hn_error_set(err, HN_ERR_IO, ENOMEM, "the mount guard's state: out of memory");
+                return hn_error_set(err, HN_ERR_GUARD_STATE, ENOMEM, "the mount guard's state: out of memory");
         }
         /* the part's names move over (a name twice, until the next whole
          * state, only costs a lookup a step) */

@@ -362,7 +362,7 @@ int mount_guard_build_locked(struct hn_mount_manager *m, const struct mountinfo 
          * built from the last whole build's table where that still shows
          * every mount on the part's way (the pass that the change itself
          * wakes then builds the whole state from a fresh read). */
-        if (getenv("HN_NOKEPT") == NULL && only_image && !table && m->guard_table) {
+        if (only_image && !table && m->guard_table) {
                 int r = build_once(m, NULL, only_image, only_alloc, m->guard_table, ret);
                 if (r != -ESTALE)
                         return r;
@@ -378,7 +378,7 @@ static int guard_state(struct hn_mount_manager *m, const char *only_image, const
                 own_log_cover_added(m, ret->held, ret->n_held); /* the caller puts it in force */
         pthread_mutex_unlock(&m->lock);
         if (r < 0)
-                return hn_error_set(err, HN_ERR_IO, -r, "the mount guard's state: %s", strerror(-r));
+                return hn_error_set(err, HN_ERR_GUARD_STATE, -r, "the mount guard's state: %s", strerror(-r));
         return 0;
 }
 
