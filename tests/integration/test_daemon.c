@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "bpf_owned.h"
 #include "daemon_fixture.h"
 #include "fixture.h"
 #include "mount_fixture.h"
@@ -523,16 +524,24 @@ static void emergency_only_from_the_daemon(void **state) {
         }
 }
 
-/* The programs' pinned hpcnode programs, counted by their kernel names. */
-static int hn_programs_loaded(void) {
-        FILE *p = popen("bpftool prog show 2>/dev/null | grep -c ' name hn_'", "r");
-        int n = -1;
-        if (p) {
-                if (fscanf(p, "%d", &n) != 1)
-                        n = -1;
-                pclose(p);
+/* Every program the daemon holds is one of the pinned set's, but for the
+ * placement seed (run once at each start, never pinned). */
+static void holds_only_the_pinned(pid_t pid, const struct bpf_ids *pinned) {
+        struct bpf_ids now;
+        bpf_ids_of_pid(pid, &now);
+        size_t same = 0;
+        for (size_t i = 0; i < now.n; i++) {
+                char name[16];
+                if (bpf_ids_has(pinned, now.v[i])) {
+                        same++;
+                        continue;
+                }
+                bpf_prog_name_of(now.v[i], name);
+                if (strcmp(name, "hn_seed_placeme") != 0)
+                        fail_msg("the restarted daemon holds program %u (%s), not one of the pinned set", now.v[i],
+                                 name);
         }
-        return n;
+        assert_int_equal(same, pinned->n); /* the links it adopted: all of them */
 }
 
 /* Enforcement outlives the daemon: pinned, the programs hold while
@@ -546,17 +555,22 @@ static void programs_outlive_the_daemon(void **state) {
         require_root_cgroup2();
         REQUIRE_MOUNT_ENV();
         dmn_pin_setup(d);
-        int before = hn_programs_loaded(); /* anyone else's */
         write_config(d, NULL);
         start(d);
         json_object *o = wait_record(d->log, "hpcnoded.start", NULL);
         has(str(o, "detail", NULL), "programs pinned at ");
         json_object_put(o);
-        int loaded = hn_programs_loaded();
-        assert_true(loaded > before + 5);
+        /* by kernel id: the pinned set's programs, each held by the daemon */
+        struct bpf_ids pinned, held;
+        bpf_ids_of_pins(d->pin_dir, &pinned);
+        bpf_ids_of_pid(d->pid, &held);
+        assert_true(pinned.n > 5);
+        for (size_t i = 0; i < pinned.n; i++)
+                assert_true(bpf_ids_has(&held, pinned.v[i]));
         kill(d->pid, SIGKILL);
         assert_int_equal(wait_pid_ms(d->pid, 30000, NULL), d->pid);
         d->pid = 0;
+        assert_int_equal(bpf_ids_alive(&pinned), pinned.n);
         /* nobody runs hpcnoded now */
         bool enforce = can_enforce();
         const char *target = env_path(d->cg, "pact.slice/infra.slice/while-dead");
@@ -566,7 +580,7 @@ static void programs_outlive_the_daemon(void **state) {
         o = wait_record(d->log, "hpcnoded.start", NULL);
         json_object_put(o);
         assert_int_equal(count_lines(d->log, "programs adopted at "), 1);
-        assert_int_equal(hn_programs_loaded(), loaded); /* not a second set */
+        holds_only_the_pinned(d->pid, &pinned); /* not a second set */
         o = wait_record(d->log, "cgroup.mkdir", target);
         if (!o)
                 fail_msg("the act made while hpcnoded was dead is not in the trail");
@@ -593,14 +607,15 @@ static void programs_outlive_the_daemon(void **state) {
         read_text(cmd, out, sizeof(out));
         has(out, "held mounts are guarded by the pinned programs");
         assert_true(path_exists(d->pin_dir));
+        assert_int_equal(bpf_ids_alive(&pinned), pinned.n);
         snprintf(cmd, sizeof(cmd), "'%s' --config '%s' --unload --force > '%s/unload.out' 2>&1", daemon_path(), d->config,
                  d->dir);
         assert_int_equal(system(cmd), 0);
         assert_false(path_exists(d->pin_dir));
         /* the kernel frees detached programs a little later (RCU) */
-        for (double end = now_s() + 10; now_s() < end && hn_programs_loaded() != before;)
+        for (double end = now_s() + 10; now_s() < end && bpf_ids_alive(&pinned) != 0;)
                 usleep(50000);
-        assert_int_equal(hn_programs_loaded(), before);
+        assert_int_equal(bpf_ids_alive(&pinned), 0);
         /* and the rules are gone with them: the same act is not refused */
         const char *after = env_path(d->cg, "pact.slice/infra.slice/after-unload");
         act(d->workload_exe, "mkdir", after, NULL);
@@ -870,13 +885,16 @@ static void pins_removed_are_made_again(void **state) {
         d->pid = 0;
         start(d);
         assert_int_equal(count_lines(d->log, "programs adopted at "), 1);
-        int loaded = hn_programs_loaded();
+        struct bpf_ids linked;
+        snprintf(cmd, sizeof(cmd), "%s/links", set);
+        bpf_ids_of_pins(cmd, &linked);
+        assert_true(linked.n > 5);
         assert_int_equal(kill(d->pid, SIGSTOP), 0);
         snprintf(cmd, sizeof(cmd), "rm -rf '%s/links'", set);
         assert_int_equal(system(cmd), 0);
         const char *target = env_path(d->cg, "pact.slice/infra.slice/pins-gone");
         act(d->workload_exe, "mkdir", target, NULL);
-        assert_int_equal(hn_programs_loaded(), loaded);
+        assert_int_equal(bpf_ids_alive(&linked), linked.n); /* held by the daemon's link descriptors */
         assert_int_equal(kill(d->pid, SIGCONT), 0);
         o = wait_record(d->log, "cgroup.mkdir", target);
         if (!o)
