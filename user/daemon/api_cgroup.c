@@ -154,7 +154,8 @@ int hnd_call_scope_list(struct hnd_daemon *d, const struct hnd_caller *c, json_o
         if (r < 0)
                 return r;
         json_object *scopes = json_object_new_array();
-        r = hnd_tree_scopes(d, slice, scopes, err);
+        struct hnd_tree_src src = hnd_tree_src_of(d);
+        r = hnd_tree_scopes(&src, slice, scopes, err);
         if (r < 0) {
                 json_object_put(scopes);
                 return r;
@@ -166,5 +167,6 @@ int hnd_call_scope_list(struct hnd_daemon *d, const struct hnd_caller *c, json_o
 int hnd_call_tree(struct hnd_daemon *d, const struct hnd_caller *c, json_object *args, json_object *result,
                   struct hn_error *err) {
         (void) c, (void) args;
-        return hnd_tree_json(d, result, err);
+        struct hnd_tree_src src = hnd_tree_src_of(d);
+        return hnd_tree_json(&src, result, err);
 }

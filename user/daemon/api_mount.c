@@ -53,7 +53,8 @@ int hnd_call_mount_list(struct hnd_daemon *d, const struct hnd_caller *c, json_o
                         struct hn_error *err) {
         (void) c, (void) args;
         json_object *images = NULL;
-        int r = hnd_tree_mounts(d, &images, err);
+        struct hnd_tree_src src = hnd_tree_src_of(d);
+        int r = hnd_tree_mounts(&src, &images, err);
         if (r < 0)
                 return r;
         json_object_object_add(result, "images", images);

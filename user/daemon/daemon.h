@@ -18,6 +18,7 @@
 #include "limits_watch.h"
 #include "metrics.h"
 #include "mount_watch.h"
+#include "tree.h"
 
 #define HND_REFUSED_PER_SEC 20
 
@@ -63,6 +64,14 @@ struct hnd_daemon {
         uint64_t started_unix_usec;
         int exit_code;
 };
+
+/* What the slices' and images' views (tree.h) read of the daemon. */
+static inline struct hnd_tree_src hnd_tree_src_of(struct hnd_daemon *d) {
+        return (struct hnd_tree_src){ .cgroups = d->cgroups,
+                                      .mounts = d->mounts.manager,
+                                      .owners = &d->mounts.owners,
+                                      .emergency = d->emergency };
+}
 
 /* The emergency as the library holds it, told to the programs (with its
  * deadline) when it changed. */

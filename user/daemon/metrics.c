@@ -26,7 +26,8 @@ static void header(FILE *f, const char *name, const char *type, const char *help
  * images from the mount manager: typed, as they are now. */
 static void render_tree(FILE *f, struct hnd_daemon *d) {
         struct hnd_tree_counts c;
-        hnd_tree_count(d, &c);
+        struct hnd_tree_src src = hnd_tree_src_of(d);
+        hnd_tree_count(&src, &c);
         header(f, "hpcnode_scopes", "gauge", "Scopes (*.scope cgroups) under each owner's slice.");
         for (unsigned o = HN_OWNER_PACT; o <= HN_OWNER_WORKLOAD; o++)
                 fprintf(f, "hpcnode_scopes{owner=\"%s\"} %" PRIu64 "\n", hn_slice_owner_name(o), c.scopes[o]);

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "clock.h"
-#include "daemon.h"
+#include "alloc_owner.h"
 #include "error_set.h"
 #include "fileio.h"
 #include "macro.h"
@@ -31,7 +31,7 @@ struct tree_node {
 };
 
 struct walk {
-        struct hnd_daemon *d;
+        const struct hnd_tree_src *src;
         size_t nodes;
         /* Only *.scope nodes are read (the others are visited with their
          * names alone): the scope list needs nothing more. */
@@ -59,7 +59,7 @@ static void events_flags(const char *abs, bool *populated, bool *frozen) {
 }
 
 static void node_read(struct walk *w, const char *rel, struct tree_node *n) {
-        const char *root = hn_cgroup_manager_root(w->d->cgroups);
+        const char *root = hn_cgroup_manager_root(w->src->cgroups);
         char abs[PATH_MAX];
         if (!join(abs, sizeof(abs), root, rel))
                 abs[0] = '\0';
@@ -67,9 +67,9 @@ static void node_read(struct walk *w, const char *rel, struct tree_node *n) {
         *n = (struct tree_node){ .rel = rel, .name = slash ? slash + 1 : rel, .owner = hn_slice_owner(rel) };
         if (w->scopes_only && !ends_with(rel, ".scope"))
                 return;
-        n->has_metrics = hn_cgroup_read_metrics(w->d->cgroups, rel, &n->m, NULL) == 0;
+        n->has_metrics = hn_cgroup_read_metrics(w->src->cgroups, rel, &n->m, NULL) == 0;
         events_flags(abs, &n->populated, &n->frozen);
-        (void) hn_cgroup_is_zombie(w->d->cgroups, rel, &n->zombie, NULL);
+        (void) hn_cgroup_is_zombie(w->src->cgroups, rel, &n->zombie, NULL);
 }
 
 void hnd_cgroup_metrics_json(const struct hn_cgroup_metrics *m, json_object *o) {
@@ -99,7 +99,7 @@ static json_object *node_json(const struct tree_node *n) {
 /* The child directories of rel, sorted. */
 static int children(struct walk *w, const char *rel, char ***ret, size_t *ret_n) {
         char abs[PATH_MAX];
-        if (!join(abs, sizeof(abs), hn_cgroup_manager_root(w->d->cgroups), rel))
+        if (!join(abs, sizeof(abs), hn_cgroup_manager_root(w->src->cgroups), rel))
                 return -ENAMETOOLONG;
         _cleanup_closedir_ DIR *dir = opendir(abs);
         if (!dir)
@@ -181,14 +181,14 @@ static void *visit_count(struct walk *w, const struct tree_node *n, void *parent
 
 static const char *const slices[] = { HN_SLICE_PACT_ROOT, HN_SLICE_WORKLOAD_ROOT };
 
-int hnd_tree_scopes(struct hnd_daemon *d, const char *slice, json_object *array, struct hn_error *err) {
-        struct walk w = { .d = d, .scopes_only = true, .visit = visit_scopes, .userdata = array };
+int hnd_tree_scopes(const struct hnd_tree_src *src, const char *slice, json_object *array, struct hn_error *err) {
+        struct walk w = { .src = src, .scopes_only = true, .visit = visit_scopes, .userdata = array };
         if (slice) {
                 if (!*slice || slice[0] == '/' || strstr(slice, "..") || hn_slice_owner(slice) == HN_OWNER_NONE)
                         return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL,
                                             "slice \"%s\": expected a path inside pact.slice or workload.slice", slice);
                 char abs[PATH_MAX];
-                if (!join(abs, sizeof(abs), hn_cgroup_manager_root(d->cgroups), slice) || access(abs, F_OK) < 0)
+                if (!join(abs, sizeof(abs), hn_cgroup_manager_root(src->cgroups), slice) || access(abs, F_OK) < 0)
                         return hn_error_set(err, HN_ERR_NOT_FOUND, errno, "slice %s: %s", abs, strerror(errno));
                 walk(&w, slice, NULL, 0);
                 return 0;
@@ -198,10 +198,10 @@ int hnd_tree_scopes(struct hnd_daemon *d, const char *slice, json_object *array,
         return 0;
 }
 
-int hnd_tree_mounts(struct hnd_daemon *d, json_object **ret, struct hn_error *err) {
+int hnd_tree_mounts(const struct hnd_tree_src *src, json_object **ret, struct hn_error *err) {
         struct hn_mount_info *list = NULL;
         size_t n = 0;
-        int r = hn_mount_list(d->mounts.manager, &list, &n, err);
+        int r = hn_mount_list(src->mounts, &list, &n, err);
         if (r < 0)
                 return r;
         uint64_t now_usec = monotonic_usec();
@@ -218,7 +218,7 @@ int hnd_tree_mounts(struct hnd_daemon *d, json_object **ret, struct hn_error *er
                         json_object *ho = json_object_new_object();
                         json_object_object_add(ho, "allocation", json_object_new_string(m->holders[h]));
                         json_object_object_add(ho, "owner", json_object_new_string(hnd_owners_get(
-                                                                    &d->mounts.owners, m->holders[h], owner, sizeof(owner))));
+                                                                    src->owners, m->holders[h], owner, sizeof(owner))));
                         json_object_array_add(holders, ho);
                 }
                 json_object_object_add(o, "holders", holders);
@@ -233,28 +233,28 @@ int hnd_tree_mounts(struct hnd_daemon *d, json_object **ret, struct hn_error *er
         return 0;
 }
 
-int hnd_tree_json(struct hnd_daemon *d, json_object *result, struct hn_error *err) {
+int hnd_tree_json(const struct hnd_tree_src *src, json_object *result, struct hn_error *err) {
         json_object *images = NULL;
-        int r = hnd_tree_mounts(d, &images, err);
+        int r = hnd_tree_mounts(src, &images, err);
         if (r < 0)
                 return r;
-        struct walk w = { .d = d, .visit = visit_tree };
+        struct walk w = { .src = src, .visit = visit_tree };
         json_object *tops = json_object_new_array();
         for (size_t i = 0; i < ELEMENTSOF(slices); i++)
                 walk(&w, slices[i], tops, 0);
-        json_object_object_add(result, "root", json_object_new_string(hn_cgroup_manager_root(d->cgroups)));
+        json_object_object_add(result, "root", json_object_new_string(hn_cgroup_manager_root(src->cgroups)));
         json_object_object_add(result, "slices", tops);
         json_object_object_add(result, "truncated", json_object_new_boolean(w.nodes >= HND_TREE_MAX_NODES));
         json_object_object_add(result, "mounts", images);
         struct hn_emergency_info info;
         json_object_object_add(result, "emergency",
-                               json_object_new_boolean(hn_emergency_active(d->emergency, &info) > 0));
+                               json_object_new_boolean(hn_emergency_active(src->emergency, &info) > 0));
         return 0;
 }
 
-void hnd_tree_count(struct hnd_daemon *d, struct hnd_tree_counts *ret) {
+void hnd_tree_count(const struct hnd_tree_src *src, struct hnd_tree_counts *ret) {
         struct hnd_tree_counts c = { 0 };
-        struct walk w = { .d = d, .visit = visit_count, .userdata = &c };
+        struct walk w = { .src = src, .visit = visit_count, .userdata = &c };
         for (size_t i = 0; i < ELEMENTSOF(slices); i++)
                 walk(&w, slices[i], NULL, 0);
         *ret = c;
