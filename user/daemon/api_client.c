@@ -178,6 +178,20 @@ void api_client_queue_error(struct hnd_api_client *c, enum hn_error_kind kind, i
         json_object_put(o);
 }
 
+/* A call of c's, run on a thread, has returned: its reply, then the
+ * requests that waited for it. */
+static void call_done(void *owner, json_object *reply) {
+        struct hnd_api_client *c = owner;
+        c->busy = false;
+        if (c->gone) {
+                api_client_release(c);
+                return;
+        }
+        api_client_queue_json(c, reply);
+        api_client_process_input(c);
+        (void) api_client_flush(c);
+}
+
 static void handle_line(struct hnd_api_client *c, const char *line, size_t len) {
         struct hnd_api *a = c->api;
         /* identified again at each call: the writer of these bytes must
@@ -194,7 +208,7 @@ static void handle_line(struct hnd_api_client *c, const char *line, size_t len) 
         bool subscribe = false;
         struct hnd_api_pending *p = hnd_api_handle(a->d, &c->caller, line, len, reply, &subscribe);
         if (p) {
-                if (api_job_start(c, p, reply)) {
+                if (api_job_start(a, p, reply, call_done, c)) {
                         c->busy = true;
                         return;
                 }

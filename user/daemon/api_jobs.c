@@ -7,13 +7,13 @@
 #include <unistd.h>
 
 #include "api_calls.h"
-#include "api_client.h"
 #include "api_jobs.h"
-#include "api_server.h"
+#include "api_state.h"
 
 struct hnd_api_job {
         struct hnd_api *api;
-        struct hnd_api_client *client;
+        api_job_done_fn done;
+        void *owner; /* the connection whose call it is */
         struct hnd_api_pending *pending;
         json_object *reply;
         struct hnd_api_job *next;
@@ -82,12 +82,12 @@ static bool job_spawn(struct hnd_api_job *j) {
         return ok;
 }
 
-bool api_job_start(struct hnd_api_client *c, struct hnd_api_pending *p, json_object *reply) {
-        struct hnd_api *a = c->api;
+bool api_job_start(struct hnd_api *a, struct hnd_api_pending *p, json_object *reply, api_job_done_fn done,
+                   void *owner) {
         struct hnd_api_job *j = calloc(1, sizeof(*j));
         if (!j)
                 return false;
-        *j = (struct hnd_api_job){ .api = a, .client = c, .pending = p, .reply = reply };
+        *j = (struct hnd_api_job){ .api = a, .done = done, .owner = owner, .pending = p, .reply = reply };
         if (!a->waiting && job_spawn(j))
                 return true;
         *a->waiting_tail = j;
@@ -120,16 +120,8 @@ void api_jobs_finish(struct hnd_api *a) {
         pthread_mutex_unlock(&a->jobs_lock);
         while (j) {
                 struct hnd_api_job *next = j->next;
-                struct hnd_api_client *c = j->client;
                 (void) hnd_api_finish(j->pending, j->reply);
-                c->busy = false;
-                if (c->gone)
-                        api_client_release(c);
-                else {
-                        api_client_queue_json(c, j->reply);
-                        api_client_process_input(c); /* the requests that waited */
-                        (void) api_client_flush(c);
-                }
+                j->done(j->owner, j->reply);
                 json_object_put(j->reply);
                 free(j);
                 j = next;
@@ -151,8 +143,8 @@ void api_jobs_stop(struct hnd_api *a) {
                 next = j->next;
                 hnd_api_busy(j->pending);
                 (void) hnd_api_finish(j->pending, j->reply);
+                j->done(j->owner, j->reply); /* its connection is gone: closed by then */
                 json_object_put(j->reply);
-                api_client_release(j->client); /* gone: closed above */
                 free(j);
         }
         a->waiting = NULL;

@@ -9,12 +9,17 @@
 #include <systemd/sd-event.h>
 
 struct hnd_api;
-struct hnd_api_client;
 struct hnd_api_pending;
 
-/* Runs the call on a thread now, or queues it for the next free one;
- * false only without memory. The client is busy until its reply. */
-bool api_job_start(struct hnd_api_client *c, struct hnd_api_pending *p, json_object *reply);
+/* Called on the loop when a job's call has returned (reply filled) or,
+ * at stop, was answered busy without a thread; reply stays the pool's. */
+typedef void (*api_job_done_fn)(void *owner, json_object *reply);
+
+/* Runs the call p on a thread now, or queues it for the next free one;
+ * done(owner, reply) on the loop after it. false only without memory
+ * (nothing taken). Its connection (owner) waits until then. */
+bool api_job_start(struct hnd_api *a, struct hnd_api_pending *p, json_object *reply, api_job_done_fn done,
+                   void *owner);
 /* Replies of calls that ran on threads, back on the loop. */
 void api_jobs_finish(struct hnd_api *a);
 /* The done eventfd's handler (userdata: the api). */

@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "error_set.h"
 #include "macro.h"
+#include "metrics.h"
 
 int hnd_call_status(struct hnd_daemon *d, const struct hnd_caller *c, json_object *args, json_object *result,
                     struct hn_error *err) {

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "api_client.h"
-#include "api_server.h"
+#include "api_state.h"
 #include "api_stream.h"
 
 /* Any thread: queued for the loop. */

@@ -12,11 +12,10 @@
 #include <hpcnode/monitor.h>
 
 #include "api_calls.h"
-#include "api_server.h"
+#include "api_state.h"
 #include "audit_sink.h"
 #include "config.h"
 #include "limits_watch.h"
-#include "metrics.h"
 #include "mount_watch.h"
 #include "tree.h"
 
@@ -38,6 +37,8 @@ struct hnd_counters {
         uint64_t refused_suppressed;
 };
 
+struct hnd_metrics_out;
+
 struct hnd_daemon {
         struct hnd_config cfg;
         const char *config_path;
@@ -46,7 +47,7 @@ struct hnd_daemon {
         struct hnd_limits *limits;
         struct hnd_mounts mounts;
         struct hnd_api api;
-        struct hnd_metrics_out metrics;
+        struct hnd_metrics_out *metrics; /* metrics.c's */
         struct hnd_sink sink;
         /* The service's own manager (it owns no slice), and one per owner
          * through which API callers act: the library then refuses another

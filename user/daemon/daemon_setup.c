@@ -11,12 +11,14 @@
 
 #include <hpcnode/probe.h>
 
+#include "api_server.h"
 #include "daemon.h"
 #include "daemon_setup.h"
 #include "delegation.h"
 #include "emergency_key.h"
 #include "error_set.h"
 #include "macro.h"
+#include "metrics.h"
 
 /* Enforce where the kernel can deny (BPF LSM proved by the probe), audit
  * everywhere else; Mode=enforce without BPF LSM refuses to start rather
@@ -222,7 +224,8 @@ void hnd_daemon_free(struct hnd_daemon *d) {
         d->sink.tap = NULL;
         pthread_mutex_unlock(&d->sink.lock);
         hnd_api_stop(&d->api);
-        hnd_metrics_stop(&d->metrics);
+        hnd_metrics_stop(d->metrics);
+        d->metrics = NULL;
         hnd_mounts_stop(&d->mounts);
         hn_monitor_free(d->monitor);
         hnd_limits_free(d->limits);

@@ -25,6 +25,8 @@
 #include <hpcnode/monitor.h>
 #include <hpcnode/probe.h>
 
+#include "api_server.h"
+#include "api_stream.h"
 #include "bpf_print.h"
 #include "clock.h"
 #include "config.h"
@@ -33,6 +35,7 @@
 #include "daemon_probe.h"
 #include "daemon_setup.h"
 #include "macro.h"
+#include "metrics.h"
 
 static void usage(void) {
         printf("Usage: hpcnoded [--config PATH] [--foreground] [--probe] [--unload [--force]]\n"
@@ -157,7 +160,7 @@ int main(int argc, char **argv) {
         if (hn_monitor_set_mount_bases(d.monitor, d.cfg.uenv_base, d.cfg.workdir_base, &err) < 0 ||
             hnd_mounts_start(&d.mounts, ev, &d.cfg, &d.sink, d.emergency, &err) < 0 ||
             (d.cfg.control_socket[0] && hnd_api_start(&d.api, ev, &d, &err) < 0) ||
-            hnd_metrics_start(&d.metrics, ev, &d, &err) < 0) {
+            hnd_metrics_start(ev, &d, &d.metrics, &err) < 0) {
                 fprintf(stderr, "hpcnoded: %s\n", err.message);
                 hnd_daemon_free(&d);
                 sd_event_unref(ev);

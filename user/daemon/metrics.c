@@ -205,39 +205,56 @@ int hnd_metrics_write_textfile(struct hnd_daemon *d) {
         return 0;
 }
 
+struct hnd_metrics_out {
+        struct hnd_daemon *d;
+        sd_event_source *textfile_timer;
+        uint64_t textfile_writes, textfile_errors;
+        bool textfile_dir_missing; /* said once, not every interval */
+};
+
 static int on_textfile(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct hnd_daemon *d = userdata;
+        struct hnd_metrics_out *o = userdata;
+        struct hnd_daemon *d = o->d;
         int r = hnd_metrics_write_textfile(d);
         if (r == -ENOENT) {
-                if (!d->metrics.textfile_dir_missing)
+                if (!o->textfile_dir_missing)
                         hnd_sink_note(&d->sink, "metrics.textfile_skipped",
                                       "the directory of MetricsTextfile= does not exist (no node exporter here?)",
                                       LOG_INFO);
-                d->metrics.textfile_dir_missing = true;
+                o->textfile_dir_missing = true;
         } else if (r < 0) {
-                d->metrics.textfile_errors++;
+                o->textfile_errors++;
                 char detail[PATH_MAX + 64];
                 snprintf(detail, sizeof(detail), "%s: %s", d->cfg.metrics_textfile, strerror(-r));
                 hnd_sink_note(&d->sink, "metrics.textfile_failed", detail, LOG_WARNING);
         } else {
-                d->metrics.textfile_writes++;
-                d->metrics.textfile_dir_missing = false;
+                o->textfile_writes++;
+                o->textfile_dir_missing = false;
         }
         return hnd_timer_arm(s, usec + (uint64_t) d->cfg.metrics_interval_secs * 1000000u);
 }
 
-int hnd_metrics_start(struct hnd_metrics_out *o, sd_event *ev, struct hnd_daemon *d, struct hn_error *err) {
-        *o = (struct hnd_metrics_out){ .d = d };
-        int r;
+int hnd_metrics_start(sd_event *ev, struct hnd_daemon *d, struct hnd_metrics_out **ret, struct hn_error *err) {
+        struct hnd_metrics_out *o = calloc(1, sizeof(*o));
+        if (!o)
+                return hn_error_set(err, HN_ERR_IO, ENOMEM, "out of memory");
+        o->d = d;
         if (d->cfg.metrics_textfile[0]) {
                 uint64_t now;
                 sd_event_now(ev, CLOCK_MONOTONIC, &now);
-                if ((r = sd_event_add_time(ev, &o->textfile_timer, CLOCK_MONOTONIC, now, 1000000, on_textfile, d)) < 0)
+                int r = sd_event_add_time(ev, &o->textfile_timer, CLOCK_MONOTONIC, now, 1000000, on_textfile, o);
+                if (r < 0) {
+                        free(o);
                         return hn_error_set(err, HN_ERR_IO, -r, "MetricsTextfile: %s", strerror(-r));
+                }
         }
+        *ret = o;
         return 0;
 }
 
 void hnd_metrics_stop(struct hnd_metrics_out *o) {
-        o->textfile_timer = sd_event_source_disable_unref(o->textfile_timer);
+        if (!o)
+                return;
+        sd_event_source_disable_unref(o->textfile_timer);
+        free(o);
 }

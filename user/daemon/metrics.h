@@ -17,19 +17,17 @@
 #include <hpcnode/error.h>
 
 struct hnd_daemon;
-
-struct hnd_metrics_out {
-        struct hnd_daemon *d;
-        sd_event_source *textfile_timer;
-        uint64_t textfile_writes, textfile_errors;
-        bool textfile_dir_missing; /* said once, not every interval */
-};
+/* The textfile's timer and what it last found: metrics.c's own. */
+struct hnd_metrics_out;
 
 /* The whole exposition, malloc'ed. */
 int hnd_metrics_render(struct hnd_daemon *d, char **ret);
 /* Writes MetricsTextfile now; -ENOENT if its directory does not exist. */
 int hnd_metrics_write_textfile(struct hnd_daemon *d);
-int hnd_metrics_start(struct hnd_metrics_out *o, sd_event *ev, struct hnd_daemon *d, struct hn_error *err);
+/* The textfile's timer, if MetricsTextfile= names one; *ret untouched on
+ * failure. */
+int hnd_metrics_start(sd_event *ev, struct hnd_daemon *d, struct hnd_metrics_out **ret, struct hn_error *err);
+/* NULL is fine. */
 void hnd_metrics_stop(struct hnd_metrics_out *o);
 
 #endif
