@@ -485,10 +485,10 @@ static void every_call_refused_outside_its_roles(void **state) {
         assert_int_equal(wait_pid_ms(stranger, 10000, &st), stranger);
         assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
         /* the summaries are flushed a second at a time: until they add up
-         * (or 10 s) */
+         * (or 30 s: a deadline, not a speed) */
         int recorded = 0;
         long suppressed = 0, total = -1;
-        for (double end = now_s() + 10; now_s() < end; usleep(100000)) {
+        for (double end = now_s() + 30; now_s() < end; usleep(100000)) {
                 recorded = count_lines(d->log, "\"event\":\"api.refused\"");
                 suppressed = 0;
                 FILE *f2 = fopen(d->log, "r");
@@ -623,9 +623,10 @@ static void bad_requests_cost_the_request_not_the_daemon(void **state) {
         o = api_call(d, "status", NULL);
         assert_true(api_ok(o));
         json_object_put(o);
-        assert_true(now_s() - t0 < 0.25);
+        /* served before the slow one's timeout: nothing for it yet */
         char buf[512] = "";
         struct pollfd p = { .fd = slow, .events = POLLIN };
+        assert_int_equal(poll(&p, 1, 0), 0);
         assert_int_equal(poll(&p, 1, 3000), 1);
         ssize_t n = read(slow, buf, sizeof(buf) - 1);
         assert_true(n > 0);
@@ -1301,7 +1302,9 @@ static void slow_call_holds_no_one(void **state) {
         struct dmn *d = *state;
         require_root_cgroup2();
         char p[700], out[4096];
-        write_config(d, "KillTimeoutMSec=1500");
+        /* the kill's timeout is the room the acts meanwhile have: under TCG
+         * among six VMs they took over 1.2 s (fresh run 12-07) */
+        write_config(d, "KillTimeoutMSec=4000");
         start(d);
         assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "scope create workload.slice stuck"), 0);
         pid_t child = frozen_child(d, "workload.slice/stuck.scope");
@@ -1319,14 +1322,16 @@ static void slow_call_holds_no_one(void **state) {
         json_object *o = api_call(d, "status", NULL);
         assert_true(api_ok(o));
         json_object_put(o);
-        assert_true(now_s() - t1 < 0.5);
+        assert_true(now_s() - t1 < 2.0); /* not behind the destroy (4 s) */
         const char *target = env_path(d->cg, "pact.slice/infra.slice/meanwhile");
         pid_t writer;
         assert_int_equal(agent_run(d->workload_exe, "mkdir", target, NULL, &writer), can_enforce() ? EPERM : 0);
         o = wait_record(d->log, "cgroup.mkdir", can_enforce() ? NULL : target);
         assert_non_null(o);
         json_object_put(o);
-        assert_true(now_s() - t0 < 1.4); /* before the kill gave up */
+        /* all that before the kill gave up: its reply is not there yet */
+        struct pollfd pending = { .fd = fd, .events = POLLIN };
+        assert_int_equal(poll(&pending, 1, 0), 0);
 
         /* the replies, in order: kill_failed at the timeout, then status */
         char replies[16384];
@@ -1335,7 +1340,7 @@ static void slow_call_holds_no_one(void **state) {
                 fail_msg("expected two replies, got: %s", replies);
         double took = now_s() - t0;
         close(fd);
-        assert_true(took >= 1.4);
+        assert_true(took >= 3.9);
         char *second = strchr(replies, '\n') + 1;
         second[-1] = '\0';
         json_object *r1 = json_tokener_parse(replies), *r2 = json_tokener_parse(second);
