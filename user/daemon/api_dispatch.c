@@ -40,6 +40,10 @@ struct call {
          * (acquire adds it, release takes it away; the pass its table
          * change brings follows, rate-limited). */
         enum { THEN_NOTHING, THEN_RECONCILE, THEN_GUARD_ADD, THEN_GUARD_DROP } then;
+        /* Before the call, on the loop: what it takes of the loop's own
+         * state, put in its result (a slow call may not read that state
+         * from its thread). */
+        void (*prepare)(struct hnd_daemon *d, json_object *result);
 };
 
 struct hnd_api_pending {
@@ -70,7 +74,8 @@ static int check_args(const struct call *call, json_object *args, struct hn_erro
 static const struct call calls[] = {
         { .name = "status", .roles = KNOWN, .fn = hnd_call_status, .args = {} },
         { .name = "probe", .roles = KNOWN, .fn = hnd_call_probe, .args = {}, .slow = true },
-        { .name = "metrics", .roles = KNOWN, .fn = hnd_call_metrics, .args = {} },
+        { .name = "metrics", .roles = KNOWN, .fn = hnd_call_metrics, .args = {}, .slow = true,
+          .prepare = hnd_call_metrics_prepare }, /* a walk of every cgroup */
         { .name = "tree", .roles = KNOWN, .fn = hnd_call_tree, .args = {}, .slow = true }, /* a walk of every cgroup */
         { .name = "hierarchy.create", .roles = KNOWN, .fn = hnd_call_hierarchy_create, .args = {}, .slow = true },
         { .name = "scope.create", .roles = KNOWN, .fn = hnd_call_scope_create,
@@ -274,6 +279,8 @@ struct hnd_api_pending *hnd_api_handle(struct hnd_daemon *d, const struct hnd_ca
         *p = (struct hnd_api_pending){ .d = d, .call = call, .index = index, .req = req, .caller = *c,
                                        .args = args ? json_object_get(args) : json_object_new_object(),
                                        .result = json_object_new_object() };
+        if (call->prepare)
+                call->prepare(d, p->result);
         if (call->slow)
                 return p; /* the server runs it on a thread, then finishes it here */
         hnd_api_run(p);

@@ -38,5 +38,8 @@ hnd_call_fn hnd_call_mount_acquire, hnd_call_mount_release, hnd_call_mount_list,
 hnd_call_fn hnd_call_emergency_begin, hnd_call_emergency_end, hnd_call_emergency_status;
 /* the service itself (api_service.c) */
 hnd_call_fn hnd_call_status, hnd_call_probe, hnd_call_metrics, hnd_call_audit_tail, hnd_call_subscribe;
+/* metrics' part that the loop keeps, into result's "text", on the loop;
+ * hnd_call_metrics then adds the walk's, on its thread. */
+void hnd_call_metrics_prepare(struct hnd_daemon *d, json_object *result);
 
 #endif

@@ -89,11 +89,23 @@ int hnd_call_probe(struct hnd_daemon *d, const struct hnd_caller *c, json_object
         return 0;
 }
 
+void hnd_call_metrics_prepare(struct hnd_daemon *d, json_object *result) {
+        _cleanup_free_ char *kept = NULL;
+        if (hnd_metrics_render_kept(d, &kept) == 0)
+                json_object_object_add(result, "text", json_object_new_string(kept));
+}
+
 int hnd_call_metrics(struct hnd_daemon *d, const struct hnd_caller *c, json_object *args, json_object *result,
                      struct hn_error *err) {
         (void) c, (void) args;
-        _cleanup_free_ char *text = NULL;
-        int r = hnd_metrics_render(d, &text);
+        json_object *kept;
+        if (!json_object_object_get_ex(result, "text", &kept))
+                return hn_error_set(err, HN_ERR_IO, ENOMEM, "metrics: out of memory");
+        _cleanup_free_ char *walked = NULL, *text = NULL;
+        struct hnd_tree_src src = hnd_tree_src_of(d);
+        int r = hnd_metrics_render_walked(&src, &walked);
+        if (r >= 0)
+                r = hnd_metrics_join(json_object_get_string(kept), walked, &text);
         if (r < 0)
                 return hn_error_set(err, HN_ERR_IO, -r, "metrics: %s", strerror(-r));
         json_object_object_add(result, "text", json_object_new_string(text));

@@ -24,10 +24,9 @@ static void header(FILE *f, const char *name, const char *type, const char *help
 
 /* Scopes and zombies per owner from one walk of the slices, and the
  * images from the mount manager: typed, as they are now. */
-static void render_tree(FILE *f, struct hnd_daemon *d) {
+static void render_tree(FILE *f, const struct hnd_tree_src *src) {
         struct hnd_tree_counts c;
-        struct hnd_tree_src src = hnd_tree_src_of(d);
-        hnd_tree_count(&src, &c);
+        hnd_tree_count(src, &c);
         header(f, "hpcnode_scopes", "gauge", "Scopes (*.scope cgroups) under each owner's slice.");
         for (unsigned o = HN_OWNER_PACT; o <= HN_OWNER_WORKLOAD; o++)
                 fprintf(f, "hpcnode_scopes{owner=\"%s\"} %" PRIu64 "\n", hn_slice_owner_name(o), c.scopes[o]);
@@ -40,7 +39,7 @@ static void render_tree(FILE *f, struct hnd_daemon *d) {
 
         struct hn_mount_info *list = NULL;
         size_t n = 0;
-        if (hn_mount_list(d->mounts.manager, &list, &n, NULL) < 0)
+        if (hn_mount_list(src->mounts, &list, &n, NULL) < 0)
                 return;
         header(f, "hpcnode_image_refcount", "gauge", "Holders of each mounted image (0 while its hold runs).");
         uint64_t binds[4] = { 0 }, mounted = 0, foreign = 0;
@@ -55,7 +54,7 @@ static void render_tree(FILE *f, struct hnd_daemon *d) {
                 fprintf(f, "hpcnode_image_refcount{image=\"%s\"} %" PRIu32 "\n", m->image_path, m->refcount);
                 for (uint32_t h = 0; h < m->refcount && m->holders; h++) {
                         char buf[32];
-                        const char *owner = hnd_owners_get(&d->mounts.owners, m->holders[h], buf, sizeof(buf));
+                        const char *owner = hnd_owners_get(src->owners, m->holders[h], buf, sizeof(buf));
                         unsigned k = 3;
                         for (unsigned b = 0; b < 3; b++)
                                 if (!strcmp(owner, bind_owners[b]))
@@ -107,7 +106,28 @@ static void render_bpf(FILE *f, struct hnd_daemon *d) {
                         stats[i].run_cnt);
 }
 
-int hnd_metrics_render(struct hnd_daemon *d, char **ret) {
+/* What f (open_memstream onto *text) gathered, into *ret; on failure
+ * nothing (and *text freed). */
+static int memstream_close(FILE *f, char **text, char **ret) {
+        if (fclose(f) != 0) {
+                free(*text);
+                return -ENOMEM;
+        }
+        *ret = *text;
+        return 0;
+}
+
+int hnd_metrics_render_walked(const struct hnd_tree_src *src, char **ret) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f)
+                return -errno;
+        render_tree(f, src);
+        return memstream_close(f, &text, ret);
+}
+
+int hnd_metrics_render_kept(struct hnd_daemon *d, char **ret) {
         char *text = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);
@@ -168,93 +188,14 @@ int hnd_metrics_render(struct hnd_daemon *d, char **ret) {
         header(f, "hpcnode_api_dropped_subscribers_total", "counter", "Subscribers dropped for not keeping up.");
         fprintf(f, "hpcnode_api_dropped_subscribers_total %" PRIu64 "\n", d->api.dropped_subscribers);
 
-        render_tree(f, d);
         render_bpf(f, d);
-        if (fclose(f) != 0) {
-                free(text);
+        return memstream_close(f, &text, ret);
+}
+
+int hnd_metrics_join(const char *kept, const char *walked, char **ret) {
+        char *text = NULL;
+        if (asprintf(&text, "%s%s", kept, walked) < 0)
                 return -ENOMEM;
-        }
         *ret = text;
         return 0;
-}
-
-int hnd_metrics_write_textfile(struct hnd_daemon *d) {
-        const char *path = d->cfg.metrics_textfile;
-        char tmp[PATH_MAX];
-        uint64_t nonce;
-        if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t) sizeof(nonce))
-                return -errno;
-        /* a name nobody can guess, made new: no symlink or file planted
-         * there beforehand is followed or truncated */
-        if ((size_t) snprintf(tmp, sizeof(tmp), "%s.%016" PRIx64 ".tmp", path, nonce) >= sizeof(tmp))
-                return -ENAMETOOLONG;
-        _cleanup_free_ char *text = NULL;
-        int r = hnd_metrics_render(d, &text);
-        if (r < 0)
-                return r;
-        /* A scrape never sees half a file: written aside, then renamed. */
-        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return -errno;
-        size_t len = strlen(text);
-        if (write(fd, text, len) != (ssize_t) len || rename(tmp, path) < 0) {
-                r = -errno;
-                (void) unlink(tmp);
-                return r ? r : -EIO;
-        }
-        return 0;
-}
-
-struct hnd_metrics_out {
-        struct hnd_daemon *d;
-        sd_event_source *textfile_timer;
-        uint64_t textfile_writes, textfile_errors;
-        bool textfile_dir_missing; /* said once, not every interval */
-};
-
-static int on_textfile(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct hnd_metrics_out *o = userdata;
-        struct hnd_daemon *d = o->d;
-        int r = hnd_metrics_write_textfile(d);
-        if (r == -ENOENT) {
-                if (!o->textfile_dir_missing)
-                        hnd_sink_note(&d->sink, "metrics.textfile_skipped",
-                                      "the directory of MetricsTextfile= does not exist (no node exporter here?)",
-                                      LOG_INFO);
-                o->textfile_dir_missing = true;
-        } else if (r < 0) {
-                o->textfile_errors++;
-                char detail[PATH_MAX + 64];
-                snprintf(detail, sizeof(detail), "%s: %s", d->cfg.metrics_textfile, strerror(-r));
-                hnd_sink_note(&d->sink, "metrics.textfile_failed", detail, LOG_WARNING);
-        } else {
-                o->textfile_writes++;
-                o->textfile_dir_missing = false;
-        }
-        return hnd_timer_arm(s, usec + (uint64_t) d->cfg.metrics_interval_secs * 1000000u);
-}
-
-int hnd_metrics_start(sd_event *ev, struct hnd_daemon *d, struct hnd_metrics_out **ret, struct hn_error *err) {
-        struct hnd_metrics_out *o = calloc(1, sizeof(*o));
-        if (!o)
-                return hn_error_set(err, HN_ERR_IO, ENOMEM, "out of memory");
-        o->d = d;
-        if (d->cfg.metrics_textfile[0]) {
-                uint64_t now;
-                sd_event_now(ev, CLOCK_MONOTONIC, &now);
-                int r = sd_event_add_time(ev, &o->textfile_timer, CLOCK_MONOTONIC, now, 1000000, on_textfile, o);
-                if (r < 0) {
-                        free(o);
-                        return hn_error_set(err, HN_ERR_IO, -r, "MetricsTextfile: %s", strerror(-r));
-                }
-        }
-        *ret = o;
-        return 0;
-}
-
-void hnd_metrics_stop(struct hnd_metrics_out *o) {
-        if (!o)
-                return;
-        sd_event_source_disable_unref(o->textfile_timer);
-        free(o);
 }

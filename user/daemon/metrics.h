@@ -17,13 +17,18 @@
 #include <hpcnode/error.h>
 
 struct hnd_daemon;
-/* The textfile's timer and what it last found: metrics.c's own. */
+/* The textfile's timer and writer (metrics_textfile.c). */
 struct hnd_metrics_out;
 
-/* The whole exposition, malloc'ed. */
-int hnd_metrics_render(struct hnd_daemon *d, char **ret);
-/* Writes MetricsTextfile now; -ENOENT if its directory does not exist. */
-int hnd_metrics_write_textfile(struct hnd_daemon *d);
+struct hnd_tree_src;
+
+/* The exposition in two parts, each malloc'ed: what the loop keeps (its
+ * counters, the programs' stats), rendered on the loop; and what is read
+ * by walking the slices and the images, on any thread. */
+int hnd_metrics_render_kept(struct hnd_daemon *d, char **ret);
+int hnd_metrics_render_walked(const struct hnd_tree_src *src, char **ret);
+/* kept, then walked: the whole exposition. */
+int hnd_metrics_join(const char *kept, const char *walked, char **ret);
 /* The textfile's timer, if MetricsTextfile= names one; *ret untouched on
  * failure. */
 int hnd_metrics_start(sd_event *ev, struct hnd_daemon *d, struct hnd_metrics_out **ret, struct hn_error *err);
