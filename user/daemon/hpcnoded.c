@@ -37,6 +37,12 @@
 #include "macro.h"
 #include "metrics.h"
 
+
+/* malloc's thresholds while hpcnoded starts, and after (glibc's defaults) */
+#define START_MMAP_THRESHOLD (64 << 20)
+#define START_TRIM_THRESHOLD (256 << 20)
+#define DEFAULT_MMAP_THRESHOLD (128 << 10)
+#define DEFAULT_TRIM_THRESHOLD (128 << 10)
 static void usage(void) {
         printf("Usage: hpcnoded [--config PATH] [--foreground] [--probe] [--unload [--force]]\n"
                "  --config PATH  configuration file (default " HND_DEFAULT_CONFIG ")\n"
@@ -139,6 +145,15 @@ int main(int argc, char **argv) {
         /* The call threads (up to 16) share four arenas: one each kept what
          * each thread's busiest call took, 2 MiB a thread of free memory. */
         (void) mallopt(M_ARENA_MAX, 4);
+        /* The start parses the kernel's BTF up to three times (the LSM
+         * probe, the feature probe, the object's load: libbpf takes no
+         * parsed copy), about 12 MiB each. Page faults are most of a pinned
+         * restart's time: from the heap and kept there, a later parse
+         * reuses an earlier one's pages (by default the first is mmap'ed
+         * and unmapped, and the second faults in its pages anew: 25 ms
+         * more here). Set back once started, then trimmed (below). */
+        (void) mallopt(M_MMAP_THRESHOLD, START_MMAP_THRESHOLD);
+        (void) mallopt(M_TRIM_THRESHOLD, START_TRIM_THRESHOLD);
         if (hnd_daemon_setup(&d, echo, why, sizeof(why), &mode) < 0) {
                 hnd_daemon_free(&d);
                 return 1;
@@ -195,7 +210,10 @@ int main(int argc, char **argv) {
         }
         /* The load's transient memory (the kernel's BTF as libbpf read it,
          * the objects' ELF) is free by now but still in the heap: given
-         * back, so the idle daemon is its working set. */
+         * back, so the idle daemon is its working set; large blocks are
+         * mapped and trimmed as glibc does by default from now on. */
+        (void) mallopt(M_MMAP_THRESHOLD, DEFAULT_MMAP_THRESHOLD);
+        (void) mallopt(M_TRIM_THRESHOLD, DEFAULT_TRIM_THRESHOLD);
         (void) malloc_trim(0);
         sd_notifyf(0, "READY=1\nSTATUS=%s mode: %s", mode, why);
 
