@@ -952,6 +952,92 @@ static int self_acts_stranger(pid_t daemon, const char *key, const char *log) {
         return 0;
 }
 
+/* Lines of the log holding both a and b. */
+static long lines_with_both(const char *log, const char *a, const char *b) {
+        FILE *f = fopen(log, "r");
+        char line[16384];
+        long n = 0;
+        while (f && fgets(line, sizeof(line), f))
+                n += strstr(line, a) && strstr(line, b);
+        if (f)
+                fclose(f);
+        return n;
+}
+
+/* The counts of the record.suppressed lines that name pid. */
+static long suppressed_for(const char *log, pid_t pid) {
+        FILE *f = fopen(log, "r");
+        char line[16384], by[64];
+        long n = 0;
+        snprintf(by, sizeof(by), " by pid %d (", (int) pid);
+        while (f && fgets(line, sizeof(line), f)) {
+                char *p = strstr(line, "\"event\":\"record.suppressed\",\"detail\":\"");
+                if (p && strstr(line, by))
+                        n += strtol(p + strlen("\"event\":\"record.suppressed\",\"detail\":\""), NULL, 10);
+        }
+        if (f)
+                fclose(f);
+        return n;
+}
+
+/* The kernel's losses of one record type, as the resync records say them
+ * ("hpcnode.ptrace lost 494"). */
+static long lost_of(const char *log, const char *type) {
+        FILE *f = fopen(log, "r");
+        char line[16384], needle[96];
+        long n = 0;
+        snprintf(needle, sizeof(needle), "%s lost ", type);
+        while (f && fgets(line, sizeof(line), f)) {
+                char *p = strstr(line, needle);
+                if (p && strstr(line, "\"event\":\"resync\""))
+                        n += strtol(p + strlen(needle), NULL, 10);
+        }
+        if (f)
+                fclose(f);
+        return n;
+}
+
+/* A stranger reading hpcnoded's memory in a loop, as a debugger does
+ * (strace: once per system call it shows), is recorded at most
+ * HND_REPEAT_PER_SEC (20) times a second; the rest are counted in
+ * record.suppressed. Every read is in the trail, one by one or counted
+ * (or, where the burst outran the ring buffer, in a resync record's
+ * losses), and the trail does not grow with the loop. */
+static void repeated_acts_counted_not_flooding(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        start_in_audit_mode(d);
+        enum { READS = 2000, PER_SEC = 20 };
+        double t0 = now_s();
+        pid_t child = fork();
+        if (child == 0) {
+                char byte;
+                struct iovec local = { &byte, 1 }, remote = { (void *) 4096, 1 };
+                for (int i = 0; i < READS; i++)
+                        (void) process_vm_readv(d->pid, &local, 1, &remote, 1, 0);
+                _exit(0);
+        }
+        int status;
+        assert_int_equal(wait_pid_ms(child, 30000, &status), child);
+        double took = now_s() - t0;
+        char tgid[64];
+        snprintf(tgid, sizeof(tgid), "\"tgid\":%d,", (int) child);
+        long recorded = 0, suppressed = 0, lost = 0;
+        for (double end = now_s() + 30; now_s() < end; usleep(100000)) {
+                recorded = lines_with_both(d->log, "\"event\":\"hpcnode.ptrace\"", tgid);
+                suppressed = suppressed_for(d->log, child);
+                lost = lost_of(d->log, "hpcnode.ptrace");
+                if (recorded + suppressed + lost == READS)
+                        break;
+        }
+        printf("# %d reads in %.2f s: %ld recorded, %ld counted, %ld lost in the ring buffer\n", READS, took, recorded,
+               suppressed, lost);
+        assert_int_equal(recorded + suppressed + lost, READS);
+        assert_true(suppressed > 0);
+        assert_true(recorded >= PER_SEC);
+        assert_true(recorded <= PER_SEC * ((long) took + 2));
+}
+
 /* Audit mode: every act of a stranger on hpcnoded itself is recorded, each
  * with what was done and by whom: without BPF LSM from the tracepoints
  * (attribution level tracepoint), with it from the self guard's hooks. */
@@ -1529,6 +1615,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(hpcnoded_protects_itself, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(bpf_objects_taken_by_id_are_refused, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(self_acts_recorded_in_audit_mode, dmn_setup, dmn_teardown),
+                cmocka_unit_test_setup_teardown(repeated_acts_counted_not_flooding, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(bpf_commands_recorded_in_audit_mode, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(pins_removed_are_made_again, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(sighup_reloads_identities, dmn_setup, dmn_teardown),

@@ -13,6 +13,7 @@
 
 #include "api_calls.h"
 #include "api_state.h"
+#include "audit_repeat.h"
 #include "audit_sink.h"
 #include "config.h"
 #include "limits_watch.h"
@@ -58,6 +59,7 @@ struct hnd_daemon {
         struct hn_monitor *monitor;
         uint64_t lost[HN_EV_TYPE_MAX];
         struct hnd_counters counters;
+        struct hnd_repeats repeats; /* the loop's */
         bool emergency_active;
         uint64_t emergency_expires; /* as the programs were last told: unix seconds, 0 none */
         const char *mode;

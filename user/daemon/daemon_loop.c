@@ -13,10 +13,22 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "daemon_loop.h"
 #include "daemon_reload.h"
 #include "timer.h"
+
+/* One second's repeats of one act, counted instead of recorded
+ * (audit_repeat.h). */
+static void repeats_summary(const char *type, uint32_t tgid, const char *comm, uint64_t suppressed, void *userdata) {
+        struct hnd_daemon *d = userdata;
+        char detail[256];
+        snprintf(detail, sizeof(detail),
+                 "%" PRIu64 " more %s records by pid %u (%s) in one second, not recorded one by one (at most %u a second)",
+                 suppressed, type, tgid, comm, HND_REPEAT_PER_SEC);
+        hnd_sink_note(&d->sink, "record.suppressed", detail, LOG_WARNING);
+}
 
 void hnd_on_event(const struct hn_event *e, void *userdata) {
         struct hnd_daemon *d = userdata;
@@ -25,12 +37,12 @@ void hnd_on_event(const struct hn_event *e, void *userdata) {
                 if (e->flags & HN_EVF_CROSS_SLICE)
                         d->counters.cross_slice[e->type]++;
         }
-        if (hn_event_class_of(e->type) == HN_EVC_MOUNT) {
-                char path[4096];
-                hnd_mounts_act(&d->mounts, e, path, sizeof(path));
-                hnd_sink_event(&d->sink, e, path);
-        } else
-                hnd_sink_event(&d->sink, e, NULL);
+        char path[4096];
+        bool mount = hn_event_class_of(e->type) == HN_EVC_MOUNT;
+        if (mount)
+                hnd_mounts_act(&d->mounts, e, path, sizeof(path)); /* a drift may name it, counted or not */
+        if (hnd_repeat_admit(&d->repeats, e, monotonic_usec(), repeats_summary, d))
+                hnd_sink_event(&d->sink, e, mount ? path : NULL);
 }
 
 void hnd_drain_ring(void *userdata) {
@@ -71,6 +83,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 }
         }
         hnd_api_refusals_flush(d);
+        hnd_repeat_flush(&d->repeats, monotonic_usec(), repeats_summary, d);
         /* the programs' state as this process wrote it, or tampered with */
         char changed[512];
         if (hn_monitor_check_state(d->monitor, changed, sizeof(changed)) > 0) {
