@@ -490,15 +490,7 @@ static void every_call_refused_outside_its_roles(void **state) {
         long suppressed = 0, total = -1;
         for (double end = now_s() + 30; now_s() < end; usleep(100000)) {
                 recorded = count_lines(d->log, "\"event\":\"api.refused\"");
-                suppressed = 0;
-                FILE *f2 = fopen(d->log, "r");
-                while (fgets(rec, sizeof(rec), f2)) {
-                        char *p = strstr(rec, "\"event\":\"api.refused_suppressed\",\"detail\":\"");
-                        if (p)
-                                suppressed += strtol(p + strlen("\"event\":\"api.refused_suppressed\",\"detail\":\""), NULL,
-                                                     10);
-                }
-                fclose(f2);
+                suppressed = sum_after(d->log, NULL, "\"event\":\"api.refused_suppressed\",\"detail\":\"");
                 assert_int_equal(ctl_run(d, NULL, out, sizeof(out), "metrics"), 0);
                 char *m = strstr(out, "\nhpcnode_api_refused_total ");
                 assert_non_null(m);

@@ -952,51 +952,6 @@ static int self_acts_stranger(pid_t daemon, const char *key, const char *log) {
         return 0;
 }
 
-/* Lines of the log holding both a and b. */
-static long lines_with_both(const char *log, const char *a, const char *b) {
-        FILE *f = fopen(log, "r");
-        char line[16384];
-        long n = 0;
-        while (f && fgets(line, sizeof(line), f))
-                n += strstr(line, a) && strstr(line, b);
-        if (f)
-                fclose(f);
-        return n;
-}
-
-/* The counts of the record.suppressed lines that name pid. */
-static long suppressed_for(const char *log, pid_t pid) {
-        FILE *f = fopen(log, "r");
-        char line[16384], by[64];
-        long n = 0;
-        snprintf(by, sizeof(by), " by pid %d (", (int) pid);
-        while (f && fgets(line, sizeof(line), f)) {
-                char *p = strstr(line, "\"event\":\"record.suppressed\",\"detail\":\"");
-                if (p && strstr(line, by))
-                        n += strtol(p + strlen("\"event\":\"record.suppressed\",\"detail\":\""), NULL, 10);
-        }
-        if (f)
-                fclose(f);
-        return n;
-}
-
-/* The kernel's losses of one record type, as the resync records say them
- * ("hpcnode.ptrace lost 494"). */
-static long lost_of(const char *log, const char *type) {
-        FILE *f = fopen(log, "r");
-        char line[16384], needle[96];
-        long n = 0;
-        snprintf(needle, sizeof(needle), "%s lost ", type);
-        while (f && fgets(line, sizeof(line), f)) {
-                char *p = strstr(line, needle);
-                if (p && strstr(line, "\"event\":\"resync\""))
-                        n += strtol(p + strlen(needle), NULL, 10);
-        }
-        if (f)
-                fclose(f);
-        return n;
-}
-
 /* A stranger reading hpcnoded's memory in a loop, as a debugger does
  * (strace: once per system call it shows), is recorded at most
  * HND_REPEAT_PER_SEC (20) times a second; the rest are counted in
@@ -1020,13 +975,14 @@ static void repeated_acts_counted_not_flooding(void **state) {
         int status;
         assert_int_equal(wait_pid_ms(child, 30000, &status), child);
         double took = now_s() - t0;
-        char tgid[64];
+        char tgid[64], by[64];
         snprintf(tgid, sizeof(tgid), "\"tgid\":%d,", (int) child);
+        snprintf(by, sizeof(by), " by pid %d (", (int) child);
         long recorded = 0, suppressed = 0, lost = 0;
         for (double end = now_s() + 30; now_s() < end; usleep(100000)) {
-                recorded = lines_with_both(d->log, "\"event\":\"hpcnode.ptrace\"", tgid);
-                suppressed = suppressed_for(d->log, child);
-                lost = lost_of(d->log, "hpcnode.ptrace");
+                recorded = count_lines(d->log, tgid); /* only its reads name its tgid */
+                suppressed = sum_after(d->log, by, "\"event\":\"record.suppressed\",\"detail\":\"");
+                lost = sum_after(d->log, "\"event\":\"resync\"", "hpcnode.ptrace lost ");
                 if (recorded + suppressed + lost == READS)
                         break;
         }

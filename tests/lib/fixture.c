@@ -363,6 +363,20 @@ int count_lines(const char *path, const char *needle) {
         return n;
 }
 
+long sum_after(const char *path, const char *also, const char *lead) {
+        FILE *f = fopen(path, "re");
+        char line[16384];
+        long n = 0;
+        while (f && fgets(line, sizeof(line), f)) {
+                char *p = strstr(line, lead);
+                if (p && (!also || strstr(line, also)))
+                        n += strtol(p + strlen(lead), NULL, 10);
+        }
+        if (f)
+                fclose(f);
+        return n;
+}
+
 int dump_lines(const char *path, const char *needle) {
         FILE *f = fopen(path, "re");
         char line[8192];

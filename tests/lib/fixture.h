@@ -135,6 +135,9 @@ bool path_exists(const char *p);
 int read_text(const char *path, char *buf, size_t size);
 /* Lines of the text file path that contain needle (0 if it is missing). */
 int count_lines(const char *path, const char *needle);
+/* Over the lines of path holding lead (and also, unless NULL): the sum of
+ * the numbers right after lead ("1980 more ..." after "\"detail\":\""). */
+long sum_after(const char *path, const char *also, const char *lead);
 /* A stream socket connected to the unix socket at path; -1 and errno if not. */
 int unix_connect(const char *path);
 /* One request line (newline included) on fd and its one-line reply into
