@@ -20,10 +20,13 @@ static inline char *fuzz_string(const uint8_t *data, size_t size) {
         return s;
 }
 
-/* data written to a file of this process's; its path, valid until the next call. */
+/* data written to a file of this process's, in $TMPDIR (run.sh gives each
+ * target a directory of its own there, removed after it); its path, valid
+ * until the next call. */
 static inline const char *fuzz_file(const uint8_t *data, size_t size) {
-        static char path[64];
-        snprintf(path, sizeof(path), "/tmp/hn-fuzz.%d", (int) getpid());
+        static char path[4096];
+        const char *dir = getenv("TMPDIR");
+        snprintf(path, sizeof(path), "%s/hn-fuzz.%d", dir && *dir ? dir : "/tmp", (int) getpid());
         FILE *f = fopen(path, "we");
         if (!f || (size && fwrite(data, 1, size, f) != size))
                 abort();

@@ -15,10 +15,11 @@ trap 'rm -rf "$scratch"' EXIT
 for bin in "$build"/fuzz_*; do
         [ -x "$bin" ] || continue
         name=${bin##*/fuzz_}
-        mkdir -p "$scratch/$name"
+        mkdir -p "$scratch/$name" "$scratch/$name.tmp"
         log="$build/fuzz_$name.log"
         # -timeout: one input that hangs is a failure too
-        if timeout -s KILL $((secs + 60)) "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+        # TMPDIR: the files a target writes its inputs to (fuzz_input.h), gone with the scratch
+        if TMPDIR="$scratch/$name.tmp" timeout -s KILL $((secs + 60)) "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
                 -artifact_prefix="$build/crash-$name-" "$scratch/$name" "$here/corpus/$name" >"$log" 2>&1; then
                 runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -1)
                 printf 'fuzz %-14s ok: %s runs in %s s\n' "$name" "${runs:-?}" "$secs"
