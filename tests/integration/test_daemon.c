@@ -952,46 +952,70 @@ static int self_acts_stranger(pid_t daemon, const char *key, const char *log) {
         return 0;
 }
 
-/* A stranger reading hpcnoded's memory in a loop, as a debugger does
- * (strace: once per system call it shows), is recorded at most
- * HND_REPEAT_PER_SEC (20) times a second; the rest are counted in
- * record.suppressed. Every read is in the trail, one by one or counted
- * (or, where the burst outran the ring buffer, in a resync record's
- * losses), and the trail does not grow with the loop. */
-static void repeated_acts_counted_not_flooding(void **state) {
-        struct dmn *d = *state;
-        require_root_cgroup2();
-        start_in_audit_mode(d);
-        enum { READS = 2000, PER_SEC = 20 };
+/* A stranger that reads hpcnoded's memory n times, waited for; its pid,
+ * and in *took the seconds it took. */
+static pid_t memory_reader(pid_t daemon, int n, double *took) {
         double t0 = now_s();
         pid_t child = fork();
         if (child == 0) {
                 char byte;
                 struct iovec local = { &byte, 1 }, remote = { (void *) 4096, 1 };
-                for (int i = 0; i < READS; i++)
-                        (void) process_vm_readv(d->pid, &local, 1, &remote, 1, 0);
+                for (int i = 0; i < n; i++)
+                        (void) process_vm_readv(daemon, &local, 1, &remote, 1, 0);
                 _exit(0);
         }
         int status;
         assert_int_equal(wait_pid_ms(child, 30000, &status), child);
-        double took = now_s() - t0;
+        *took = now_s() - t0;
+        return child;
+}
+
+/* A reader's acts in the log: recorded one by one (only its records name
+ * its tgid), counted, and the ring buffer's losses of the type (anyone's). */
+static long reads_accounted(const char *log, pid_t reader, long *recorded, long *suppressed) {
         char tgid[64], by[64];
-        snprintf(tgid, sizeof(tgid), "\"tgid\":%d,", (int) child);
-        snprintf(by, sizeof(by), " by pid %d (", (int) child);
+        snprintf(tgid, sizeof(tgid), "\"tgid\":%d,", (int) reader);
+        snprintf(by, sizeof(by), " by pid %d (", (int) reader);
+        *recorded = count_lines(log, tgid);
+        *suppressed = sum_after(log, by, "\"event\":\"record.suppressed\",\"detail\":\"");
+        return sum_after(log, "\"event\":\"resync\"", "hpcnode.ptrace lost ");
+}
+
+/* A stranger reading hpcnoded's memory in a loop, as a debugger does
+ * (strace: once per system call it shows), is recorded at most
+ * HND_REPEAT_PER_SEC (20) times a second; the rest are counted in
+ * record.suppressed. Every read is in the trail, one by one or counted
+ * (or, where the burst outran the ring buffer, in a resync record's
+ * losses), and the trail does not grow with the loop; a stop within the
+ * second of a burst summarises its count before the stop record. */
+static void repeated_acts_counted_not_flooding(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        start_in_audit_mode(d);
+        enum { READS = 2000, PER_SEC = 20, AT_STOP = 500 };
+        double took;
+        pid_t reader = memory_reader(d->pid, READS, &took);
         long recorded = 0, suppressed = 0, lost = 0;
-        for (double end = now_s() + 30; now_s() < end; usleep(100000)) {
-                recorded = count_lines(d->log, tgid); /* only its reads name its tgid */
-                suppressed = sum_after(d->log, by, "\"event\":\"record.suppressed\",\"detail\":\"");
-                lost = sum_after(d->log, "\"event\":\"resync\"", "hpcnode.ptrace lost ");
-                if (recorded + suppressed + lost == READS)
+        for (double end = now_s() + 30; now_s() < end; usleep(100000))
+                if ((lost = reads_accounted(d->log, reader, &recorded, &suppressed)) + recorded + suppressed == READS)
                         break;
-        }
         printf("# %d reads in %.2f s: %ld recorded, %ld counted, %ld lost in the ring buffer\n", READS, took, recorded,
                suppressed, lost);
         assert_int_equal(recorded + suppressed + lost, READS);
         assert_true(suppressed > 0);
         assert_true(recorded >= PER_SEC);
         assert_true(recorded <= PER_SEC * ((long) took + 2));
+        /* stopped within the second of a burst: its count is in the trail too */
+        long lost_before = lost;
+        reader = memory_reader(d->pid, AT_STOP, &took);
+        kill(d->pid, SIGTERM);
+        assert_int_equal(wait_pid_ms(d->pid, 30000, NULL), d->pid);
+        d->pid = 0;
+        lost = reads_accounted(d->log, reader, &recorded, &suppressed) - lost_before;
+        printf("# %d reads, then a stop: %ld recorded, %ld counted, %ld lost\n", AT_STOP, recorded, suppressed, lost);
+        assert_int_equal(recorded + suppressed + lost, AT_STOP);
+        assert_true(suppressed > 0);
+        assert_int_equal(count_lines(d->log, "\"event\":\"hpcnoded.stop\""), 1);
 }
 
 /* Audit mode: every act of a stranger on hpcnoded itself is recorded, each

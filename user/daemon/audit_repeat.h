@@ -43,7 +43,8 @@ typedef void (*hnd_repeat_fn)(const char *type, uint32_t tgid, const char *comm,
  * above is. now: CLOCK_MONOTONIC, microseconds. A full table records. */
 bool hnd_repeat_admit(struct hnd_repeats *r, const struct hn_event *e, uint64_t now_usec, hnd_repeat_fn fn,
                       void *userdata);
-/* The summaries of the seconds that are over, and their slots freed. */
+/* The summaries of the seconds that are over, and their slots freed
+ * (now_usec UINT64_MAX: all of them). */
 void hnd_repeat_flush(struct hnd_repeats *r, uint64_t now_usec, hnd_repeat_fn fn, void *userdata);
 
 #endif

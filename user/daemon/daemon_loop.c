@@ -30,6 +30,10 @@ static void repeats_summary(const char *type, uint32_t tgid, const char *comm, u
         hnd_sink_note(&d->sink, "record.suppressed", detail, LOG_WARNING);
 }
 
+void hnd_repeats_flush_all(struct hnd_daemon *d) {
+        hnd_repeat_flush(&d->repeats, UINT64_MAX, repeats_summary, d); /* every second counts as over */
+}
+
 void hnd_on_event(const struct hn_event *e, void *userdata) {
         struct hnd_daemon *d = userdata;
         if (e->type < HN_EV_TYPE_MAX) {

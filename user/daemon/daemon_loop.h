@@ -18,6 +18,9 @@ struct hnd_daemon;
 
 /* One kernel record: counted, a mount's acted on, into the sink. */
 void hnd_on_event(const struct hn_event *e, void *userdata);
+/* At a stop: every repeat still being counted, summarised now (its second
+ * is not over), so that the trail has every act. */
+void hnd_repeats_flush_all(struct hnd_daemon *d);
 /* Before a mount pass: the kernel's records first, so drift has its actor. */
 void hnd_drain_ring(void *userdata);
 /* The loop's own sources, each checked: without the ring buffer's the
