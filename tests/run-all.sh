@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-all.sh: `make test` after the build. The VM suites (unless
 # HN_SKIP_VM=1, which says so) start first, in the background; beside them
-# the host suites, the fuzz targets briefly and the installed tree; then
+# the host suites, the fuzz targets briefly, the installed tree and the
+# code's layout (tests/layout-check.sh); then
 # the VMs' lines as they finish, and one closing line that adds everything
 # up. The exit status covers all of them.
 set -uo pipefail
@@ -32,6 +33,10 @@ add "$(tail -1 build/test/fuzz.out)"
 "$here/install-check.sh" build/install | tee build/test/install.out | sed 's/^\([0-9]* passed, \)/install: \1/'
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 add "$(tail -1 build/test/install.out)"
+# the code's rooms: no circle between files, short files, errors as values
+"$here/layout-check.sh" | tee build/test/layout.out | sed 's/^\([0-9]* passed, \)/layout: \1/'
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+add "$(tail -1 build/test/layout.out)"
 if [ "${HN_SKIP_VM:-0}" = 1 ]; then
         echo "vm: SKIP: HN_SKIP_VM=1 (the VM suites did not run)"
 else
@@ -44,8 +49,8 @@ fi
 # name" lines and crashed suites, of every run above.
 if [ "$status" -ne 0 ]; then
         echo "failed:"
-        cat build/test/host.out build/test/fuzz.out build/test/install.out build/test/vm.out 2>/dev/null |
-                grep -E ' [1-9][0-9]* failed|\[  FAILED  \] [a-z_]|\[  ERROR   \]|crashed or aborted|did not finish|^fuzz .*FAILED' |
+        cat build/test/host.out build/test/fuzz.out build/test/install.out build/test/layout.out build/test/vm.out 2>/dev/null |
+                grep -E ' [1-9][0-9]* failed|^FAILED: |\[  FAILED  \] [a-z_]|\[  ERROR   \]|crashed or aborted|did not finish|^fuzz .*FAILED' |
                 grep -vE '^vm-([0-9.]+|systemd|arm64): [0-9]+ passed' | tail -40
 fi
 echo "total: $total_p passed, $total_f failed, $total_s skipped"

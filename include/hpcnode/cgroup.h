@@ -154,8 +154,9 @@ HN_PUBLIC int hn_cgroup_is_zombie(struct hn_cgroup_manager *m, const char *path,
                                   struct hn_error *err);
 
 /* The cgroup2 mount from /proc/self/mountinfo: /sys/fs/cgroup if it is
- * cgroup2, else /sys/fs/cgroup/unified, else the first one. -ENOENT if none. */
-HN_PUBLIC int hn_cgroup2_find_mount(char *ret, size_t size);
+ * cgroup2, else /sys/fs/cgroup/unified, else the first one. -ENOENT if none,
+ * -ENAMETOOLONG if it does not fit in size (ret untouched on failure). */
+HN_PUBLIC int hn_cgroup2_find_mount(char *ret, size_t size, struct hn_error *err);
 
 /* "cpu io memory pids" style list of the bits in mask, into buf. */
 HN_PUBLIC const char *hn_controller_mask_format(unsigned mask, char *buf, size_t size);

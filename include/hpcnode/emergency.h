@@ -69,7 +69,7 @@ HN_PUBLIC int hn_emergency_end(struct hn_emergency *e, const char *actor, struct
  * An emergency found expired is ended here, with an emergency.end record
  * whose detail is "expired". The state file is re-read each time, so two
  * processes sharing it agree. */
-HN_PUBLIC int hn_emergency_active(struct hn_emergency *e, struct hn_emergency_info *ret_info);
+HN_PUBLIC int hn_emergency_active(struct hn_emergency *e, struct hn_emergency_info *ret_info, struct hn_error *err);
 
 #ifdef __cplusplus
 }

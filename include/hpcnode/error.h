@@ -32,8 +32,9 @@ enum hn_error_kind {
 
 #define HN_ERROR_MESSAGE_MAX 512
 
-/* Filled by every library call that fails, when the caller passes one.
- * Untouched on success. */
+/* Every library call that can fail takes one as its last argument and
+ * fills it when it fails, if the caller passes one; untouched on success
+ * (and so are the call's outputs). Calls without one cannot fail. */
 struct hn_error {
         enum hn_error_kind kind;
         int sys_errno; /* positive errno, 0 if none applies */

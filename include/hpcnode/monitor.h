@@ -149,8 +149,8 @@ HN_PUBLIC int hn_monitor_set_mount_guard(struct hn_monitor *m, const struct hn_m
 HN_PUBLIC enum hn_attribution hn_monitor_attribution(const struct hn_monitor *m);
 /* "auto", "lsm", "tracepoint", "off"; NULL for a bad value. */
 HN_PUBLIC const char *hn_attribution_name(enum hn_attribution a);
-/* The inverse; -EINVAL for an unknown name. */
-HN_PUBLIC int hn_attribution_from_name(const char *name, enum hn_attribution *ret);
+/* The inverse; -EINVAL for an unknown name (*ret untouched). */
+HN_PUBLIC int hn_attribution_from_name(const char *name, enum hn_attribution *ret, struct hn_error *err);
 
 /* Attaches the programs (and, without BPF LSM, the fanotify witness),
  * then reads the state: the slice roots, and where the tasks already in a
@@ -163,11 +163,13 @@ HN_PUBLIC int hn_monitor_start(struct hn_monitor *m, struct hn_error *err);
 HN_PUBLIC int hn_monitor_resync(struct hn_monitor *m, struct hn_error *err);
 
 typedef void (*hn_event_fn)(const struct hn_event *event, void *userdata);
-/* An fd that is readable when records wait, for an event loop. */
-HN_PUBLIC int hn_monitor_fd(struct hn_monitor *m);
+/* An fd that is readable when records wait, for an event loop; -EBADF
+ * before hn_monitor_start. */
+HN_PUBLIC int hn_monitor_fd(struct hn_monitor *m, struct hn_error *err);
 /* Delivers waiting records (waiting up to timeout_ms for the first);
  * returns how many, or a negative errno. */
-HN_PUBLIC int hn_monitor_poll(struct hn_monitor *m, int timeout_ms, hn_event_fn fn, void *userdata);
+HN_PUBLIC int hn_monitor_poll(struct hn_monitor *m, int timeout_ms, hn_event_fn fn, void *userdata,
+                              struct hn_error *err);
 /* Records the kernel could not queue, per event type, since start (the
  * fanotify witness's overflows count as control-file writes). */
 HN_PUBLIC int hn_monitor_losses(struct hn_monitor *m, uint64_t ret[HN_EV_TYPE_MAX], struct hn_error *err);
@@ -177,31 +179,33 @@ HN_PUBLIC int hn_monitor_drops(struct hn_monitor *m, uint64_t ret[HN_DROP_MAX], 
  * only while the sysctl kernel.bpf_stats_enabled is 1 (zero otherwise),
  * and the instructions its verifier processed at load (5.16+, else 0):
  * what a load costs. Fills up to max entries; *ret_n is how many there
- * are. */
+ * are (set only on success; on failure the entries may be part-filled). */
 struct hn_prog_stat {
         char name[64];
         uint64_t run_time_ns;
         uint64_t run_cnt;
         uint32_t verified_insns;
 };
-HN_PUBLIC int hn_monitor_prog_stats(struct hn_monitor *m, struct hn_prog_stat *ret, size_t max, size_t *ret_n);
+HN_PUBLIC int hn_monitor_prog_stats(struct hn_monitor *m, struct hn_prog_stat *ret, size_t max, size_t *ret_n,
+                                    struct hn_error *err);
 /* The kernel memory the programs' maps hold (each map's memlock, as the
  * kernel reports it in its fdinfo), and how many maps, read again at most
  * every 5 s (it moves only as maps without preallocation fill). Outputs
  * untouched on failure (a negative errno). */
-HN_PUBLIC int hn_monitor_map_memory(struct hn_monitor *m, uint64_t *ret_bytes, size_t *ret_maps);
+HN_PUBLIC int hn_monitor_map_memory(struct hn_monitor *m, uint64_t *ret_bytes, size_t *ret_maps, struct hn_error *err);
 
 /* The emergency in force until expires_unix (CLOCK_REALTIME seconds), or
  * none (0). The programs hold it against the kernel's boot clock, so it
  * ends at its deadline in the kernel too, whether or not anyone says so. */
-HN_PUBLIC int hn_monitor_set_emergency(struct hn_monitor *m, uint64_t expires_unix);
+HN_PUBLIC int hn_monitor_set_emergency(struct hn_monitor *m, uint64_t expires_unix, struct hn_error *err);
 
 /* Compares the programs' state (slice roots, identities, emergency flag,
  * mount bases, held mounts, their own maps' ids) with what this process
  * wrote, and restores what differs: someone else wrote it (a root stranger
  * with bpftool; where BPF LSM runs, opening the maps for writing is refused
  * to all but this process). Returns how many parts differed, naming them
- * in ret_detail ("slice_root_id, emergency"). */
+ * in ret_detail ("slice_root_id, emergency"). Never fails: a part that
+ * cannot be read is compared again at the next check. */
 HN_PUBLIC int hn_monitor_check_state(struct hn_monitor *m, char *ret_detail, size_t size);
 
 /* dev_t as the kernel keeps it in super_block.s_dev (major << 20 | minor),
@@ -211,20 +215,24 @@ static inline uint32_t hn_kernel_dev(dev_t dev) {
 }
 
 /* The cgroup id (kernfs id) of a directory in a cgroup2 mount. */
-HN_PUBLIC int hn_cgroup_id(const char *path, uint64_t *ret);
-/* The path of a live cgroup from its id (open_by_handle_at below mount). */
-HN_PUBLIC int hn_cgroup_path_by_id(const char *mount, uint64_t id, char *ret, size_t size);
+HN_PUBLIC int hn_cgroup_id(const char *path, uint64_t *ret, struct hn_error *err);
+/* The path of a live cgroup from its id (open_by_handle_at below the
+ * cgroup2 mount open at mount_fd, which the caller keeps: a sink naming
+ * the cgroup of every record opens nothing per record). -ESTALE once the
+ * cgroup is gone, -ENAMETOOLONG if the path does not fit (ret untouched
+ * on failure). */
+HN_PUBLIC int hn_cgroup_path_by_id(int mount_fd, uint64_t id, char *ret, size_t size, struct hn_error *err);
 /* The writer's executable from hn_event.exe as an absolute path
  * ("/usr/bin/agent"); a path too deep for the record starts with "…/".
  * -ENOENT when the kernel saw none (a kernel thread), -ENAMETOOLONG when
  * size is too small. */
-HN_PUBLIC int hn_event_exe_path(const struct hn_event *e, char *ret, size_t size);
+HN_PUBLIC int hn_event_exe_path(const struct hn_event *e, char *ret, size_t size, struct hn_error *err);
 /* A record as the ring buffer holds it (size bytes at data) into *ret,
  * its strings NUL-terminated: 0, or -EPROTO when it is not of this
  * library's layout (HN_EVENT_VERSION, sizeof(struct hn_event)), *ret
  * untouched. The monitor drops such a record and counts it
  * (HN_DROP_RECORD_FOREIGN). */
-HN_PUBLIC int hn_event_from_record(const void *data, size_t size, struct hn_event *ret);
+HN_PUBLIC int hn_event_from_record(const void *data, size_t size, struct hn_event *ret, struct hn_error *err);
 /* "cgroup.mkdir", …; never NULL. */
 HN_PUBLIC const char *hn_event_type_name(unsigned type);
 /* "task_storage", "pid_unread", "record_foreign"; never NULL. */

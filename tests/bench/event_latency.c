@@ -81,7 +81,7 @@ int main(void) {
                         else
                                 mkdir(p, 0755);
                         while (!w.got)
-                                if (hn_monitor_poll(mon, 100, on_event, &w) <= 0)
+                                if (hn_monitor_poll(mon, 100, on_event, &w, NULL) <= 0)
                                         break;
                         uint64_t t1 = boottime_ns();
                         if (!w.got) {

@@ -240,7 +240,7 @@ int main(void) {
                         for (int l = 0; l < LOOPS; l++) {
                                 res[l][v][r] = run_loop(l, slice, &pl, iters[l]);
                                 if (mon)
-                                        while (hn_monitor_poll(mon, 0, drop, NULL) > 0)
+                                        while (hn_monitor_poll(mon, 0, drop, NULL, NULL) > 0)
                                                 ;
                         }
                         floor_free(&floor);

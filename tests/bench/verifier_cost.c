@@ -82,7 +82,7 @@ int main(void) {
                         return 1;
                 }
                 double t2 = now_us();
-                if (r == 0 && hn_monitor_prog_stats(mon, stats, PROGS_MAX, &n) < 0) {
+                if (r == 0 && hn_monitor_prog_stats(mon, stats, PROGS_MAX, &n, NULL) < 0) {
                         fprintf(stderr, "verifier_cost: program info: %s\n", strerror(errno));
                         return 1;
                 }

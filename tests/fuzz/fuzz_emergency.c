@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (hn_emergency_new(path, &e, &err) < 0)
                 return 0;
         struct hn_emergency_info info;
-        if (hn_emergency_active(e, &info) > 0) {
+        if (hn_emergency_active(e, &info, NULL) > 0) {
                 FUZZ_ASSERT(strlen(info.actor) <= HN_EMERGENCY_TEXT_MAX && strlen(info.reason) <= HN_EMERGENCY_TEXT_MAX);
                 FUZZ_ASSERT(info.expires_unix > info.started_unix &&
                             info.expires_unix - info.started_unix <= HN_EMERGENCY_MAX_DURATION_SECS);

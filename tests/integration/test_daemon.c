@@ -83,7 +83,7 @@ static void cross_slice_mkdir_is_one_record(void **state) {
         assert_string_equal(str(o, "target", "owner"), "pact");
         uint64_t id;
         /* a denied mkdir names the cgroup it would have been made in */
-        assert_int_equal(hn_cgroup_id(enforce ? env_path(d->cg, "pact.slice/infra.slice") : target, &id), 0);
+        assert_int_equal(hn_cgroup_id(enforce ? env_path(d->cg, "pact.slice/infra.slice") : target, &id, NULL), 0);
         assert_true((uint64_t) num(o, "target", "cgroup_id") == id);
         assert_int_equal(num(o, "writer", "pid"), pid);
         assert_int_equal(num(o, "writer", "tgid"), pid);

@@ -3,6 +3,7 @@
  * writer, the cgroup is unchanged, and exactly one "denied" record says who
  * tried what. Where the kernel has no BPF LSM these SKIP with the probe's
  * reason; the VM suite (Debian 6.1 and 6.12, lsm=...,bpf) runs them. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +104,7 @@ static void cross_slice_mkdir_denied(void **state) {
         event_log_drain(&m->log, m->mon);
         const struct hn_event *e = only_denied(m, HN_EV_CGROUP_MKDIR);
         uint64_t parent;
-        assert_int_equal(hn_cgroup_id(env_path(m->cg, "pact.slice/infra.slice"), &parent), 0);
+        assert_int_equal(hn_cgroup_id(env_path(m->cg, "pact.slice/infra.slice"), &parent, NULL), 0);
         assert_true(e->cgroup_id == parent);
         assert_string_equal(e->path, "intruder");
         assert_int_equal(e->tgid, pid);
@@ -112,9 +113,18 @@ static void cross_slice_mkdir_denied(void **state) {
         assert_string_equal(e->comm, "lattice-agent");
         char resolved[PATH_MAX];
         char mount[PATH_MAX];
-        assert_int_equal(hn_cgroup2_find_mount(mount, sizeof(mount)), 0);
-        assert_int_equal(hn_cgroup_path_by_id(mount, e->cgroup_id, resolved, sizeof(resolved)), 0);
+        assert_int_equal(hn_cgroup2_find_mount(mount, sizeof(mount), NULL), 0);
+        int mount_fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(mount_fd >= 0);
+        assert_int_equal(hn_cgroup_path_by_id(mount_fd, e->cgroup_id, resolved, sizeof(resolved), NULL), 0);
         assert_string_equal(resolved, env_path(m->cg, "pact.slice/infra.slice"));
+        /* a path that does not fit is refused whole, the output untouched */
+        struct hn_error err = { 0 };
+        char small[8] = "keep";
+        assert_int_equal(hn_cgroup_path_by_id(mount_fd, e->cgroup_id, small, sizeof(small), &err), -ENAMETOOLONG);
+        assert_string_equal(small, "keep");
+        assert_non_null(strstr(err.message, "does not fit in 8 bytes"));
+        close(mount_fd);
         /* the owner may: allowed, recorded by the tracepoint, not denied */
         assert_int_equal(agent_run(m->pact_exe, "mkdir", target, NULL, NULL), 0);
         assert_true(path_exists(target));
@@ -127,7 +137,7 @@ static void cross_slice_mkdir_denied(void **state) {
         event_log_drain(&m->log, m->mon);
         e = only_denied(m, HN_EV_CGROUP_RMDIR);
         uint64_t id;
-        assert_int_equal(hn_cgroup_id(target, &id), 0);
+        assert_int_equal(hn_cgroup_id(target, &id, NULL), 0);
         assert_true(e->cgroup_id == id);
 }
 
@@ -152,7 +162,7 @@ static void cross_slice_control_writes_denied(void **state) {
                 const struct hn_event *e = only_denied(m, HN_EV_CONTROL_OPEN);
                 assert_string_equal(e->path, files[i]);
                 uint64_t id;
-                assert_int_equal(hn_cgroup_id(h.path, &id), 0);
+                assert_int_equal(hn_cgroup_id(h.path, &id, NULL), 0);
                 assert_true(e->cgroup_id == id);
         }
         /* nothing happened: the job lives, unfrozen, alone in its scope */
@@ -191,7 +201,7 @@ static void emergency_opens_kill_for_pact(void **state) {
         snprintf(p, sizeof(p), "%s/cgroup.kill", h.path);
         assert_int_equal(agent_run(m->pact_exe, "write", p, "1", NULL), EPERM);
         assert_int_equal(kill(job, 0), 0);
-        assert_int_equal(hn_monitor_set_emergency(m->mon, (uint64_t) time(NULL) + 600), 0);
+        assert_int_equal(hn_monitor_set_emergency(m->mon, (uint64_t) time(NULL) + 600, NULL), 0);
         event_log_drain(&m->log, m->mon);
         assert_int_equal(agent_run(m->pact_exe, "write", p, "1", NULL), 0);
         int status;
@@ -214,7 +224,7 @@ static void emergency_opens_kill_for_pact(void **state) {
         /* the emergency opens kill and freeze, not placement */
         snprintf(p, sizeof(p), "%s/cgroup.procs", h.path);
         assert_int_equal(agent_run(m->pact_exe, "write", p, "0", NULL), EPERM);
-        assert_int_equal(hn_monitor_set_emergency(m->mon, 0), 0);
+        assert_int_equal(hn_monitor_set_emergency(m->mon, 0, NULL), 0);
 }
 
 /* Reads are never recorded, never refused (RI6), nor is a write outside

@@ -124,7 +124,7 @@ static void assert_writer_in(const struct hn_event *e, pid_t pid, const char *ex
         assert_int_equal(stat("/proc/self/ns/mnt", &ns), 0); /* the writer runs in ours */
         assert_true(e->mnt_ns == ns.st_ino);
         char path[PATH_MAX];
-        assert_int_equal(hn_event_exe_path(e, path, sizeof(path)), 0);
+        assert_int_equal(hn_event_exe_path(e, path, sizeof(path), NULL), 0);
         assert_string_equal(path, exe);
         if (writer_cg) {
                 assert_true(e->writer_cgroup_id == writer_cg);
@@ -135,9 +135,9 @@ static void assert_writer_in(const struct hn_event *e, pid_t pid, const char *ex
         char cg[PATH_MAX], abs[PATH_MAX + 64];
         assert_int_equal(proc_cgroup_path(getpid(), cg, sizeof(cg)), 0);
         char mount[PATH_MAX];
-        assert_int_equal(hn_cgroup2_find_mount(mount, sizeof(mount)), 0);
+        assert_int_equal(hn_cgroup2_find_mount(mount, sizeof(mount), NULL), 0);
         snprintf(abs, sizeof(abs), "%s%s", mount, cg);
-        assert_int_equal(hn_cgroup_id(abs, &own_cg), 0);
+        assert_int_equal(hn_cgroup_id(abs, &own_cg, NULL), 0);
         assert_true(e->writer_cgroup_id == own_cg); /* the child runs where the test runs */
         assert_true(e->ts_boot_ns > 0);
 }
@@ -160,7 +160,7 @@ static void workload_mkdir_in_pact_is_cross_slice(void **state) {
         assert_int_equal(e->target_owner, HN_EVO_PACT);
         assert_int_equal(e->writer_owner, HN_EVO_WORKLOAD);
         uint64_t id;
-        assert_int_equal(hn_cgroup_id(target, &id), 0);
+        assert_int_equal(hn_cgroup_id(target, &id, NULL), 0);
         assert_true(e->cgroup_id == id);
         assert_string_equal(e->path, path_below_mount(&m->cg->s, target));
         assert_true(path_exists(target)); /* audit mode: the write happened */
@@ -210,7 +210,7 @@ static void attach_and_populated_are_reported(void **state) {
         event_log_drain(&m->log, m->mon);
         const struct hn_event *e = only(m, HN_EV_CGROUP_ATTACH);
         uint64_t id;
-        assert_int_equal(hn_cgroup_id(h.path, &id), 0);
+        assert_int_equal(hn_cgroup_id(h.path, &id, NULL), 0);
         /* cgroup_attach_task fires after the move: a process moving itself
          * is already in the destination when it is recorded */
         assert_writer_in(e, pid, m->workload_exe, "lattice-agent", id);
@@ -240,7 +240,7 @@ static void freeze_is_attributed(void **state) {
         char freeze[PATH_MAX + 32];
         snprintf(freeze, sizeof(freeze), "%s/cgroup.freeze", h.path);
         uint64_t id;
-        assert_int_equal(hn_cgroup_id(h.path, &id), 0);
+        assert_int_equal(hn_cgroup_id(h.path, &id, NULL), 0);
         for (int frozen = 1; frozen >= 0; frozen--) {
                 event_log_drain(&m->log, m->mon);
                 pid_t pid = act(m->workload_exe, "write", freeze, frozen ? "1" : "0");
@@ -343,7 +343,7 @@ static void identities_by_cgroup_and_uid(void **state) {
         event_log_drain(&m->log, m->mon);
         const struct hn_event *e = only(m, HN_EV_CGROUP_MKDIR);
         uint64_t id;
-        assert_int_equal(hn_cgroup_id(deeper, &id), 0);
+        assert_int_equal(hn_cgroup_id(deeper, &id, NULL), 0);
         assert_writer_in(e, pid, helper_path(), "hn_test_helper", id);
         assert_int_equal(e->writer_owner, HN_EVO_PACT); /* the nearer ancestor, not agents' workload */
         assert_int_equal(e->flags, HN_EVF_CROSS_SLICE);
@@ -422,7 +422,7 @@ static void control_write_attributed_by_syscall_exit(void **state) {
         char file[PATH_MAX + 32], buf[64];
         snprintf(file, sizeof(file), "%s/cgroup.max.depth", dir);
         uint64_t id;
-        assert_int_equal(hn_cgroup_id(dir, &id), 0);
+        assert_int_equal(hn_cgroup_id(dir, &id, NULL), 0);
         event_log_drain(&m->log, m->mon);
         pid_t pid = act(m->workload_exe, "write", file, "7");
         event_log_drain(&m->log, m->mon);
@@ -468,7 +468,7 @@ static void kill_is_one_record_per_write(void **state) {
         char kill_file[PATH_MAX + 32];
         snprintf(kill_file, sizeof(kill_file), "%s/cgroup.kill", h.path);
         uint64_t id;
-        assert_int_equal(hn_cgroup_id(h.path, &id), 0);
+        assert_int_equal(hn_cgroup_id(h.path, &id, NULL), 0);
         event_log_drain(&m->log, m->mon);
         pid_t pid = act(m->workload_exe, "write", kill_file, "1");
         for (int i = 0; i < 3; i++) {
@@ -538,7 +538,7 @@ static void attribution_off_witnesses_writes_by_pid(void **state) {
         assert_int_equal(w->flags, HN_EVF_CROSS_SLICE | HN_EVF_NAME_ONLY);
         assert_string_equal(w->path, "cgroup.max.descendants");
         uint64_t id;
-        assert_int_equal(hn_cgroup_id(env_path(m->cg, "workload.slice"), &id), 0);
+        assert_int_equal(hn_cgroup_id(env_path(m->cg, "workload.slice"), &id, NULL), 0);
         assert_true(w->cgroup_id == id);
         agent_release(writer);
         hn_monitor_free(off);
@@ -627,7 +627,7 @@ static void deep_executable_path_keeps_its_leaf_side(void **state) {
                 if (e->type != HN_EV_CGROUP_MKDIR && e->source != HN_EVS_FSNOTIFY)
                         continue;
                 char shown[PATH_MAX];
-                assert_int_equal(hn_event_exe_path(e, shown, sizeof(shown)), 0);
+                assert_int_equal(hn_event_exe_path(e, shown, sizeof(shown), NULL), 0);
                 if (strncmp(shown, "…/", strlen("…/")) != 0)
                         fail_msg("%s record: \"%s\" is not marked cut", hn_event_type_name(e->type), shown);
                 const char *tail = shown + strlen("…");
@@ -718,7 +718,7 @@ static bool kernel_reports_verified_insns(void) {
 static void programs_within_their_verifier_cost(struct hn_monitor *mon, const char *what) {
         struct hn_prog_stat stats[128];
         size_t n = 0;
-        assert_int_equal(hn_monitor_prog_stats(mon, stats, 128, &n), 0);
+        assert_int_equal(hn_monitor_prog_stats(mon, stats, 128, &n, NULL), 0);
         assert_true(n > 0 && n <= 128);
         unsigned long long total = 0;
         const struct hn_prog_stat *most = &stats[0];

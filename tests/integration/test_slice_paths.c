@@ -104,7 +104,7 @@ static const char *file_of(const struct hn_cgroup_handle *h, const char *name) {
 
 static uint64_t id_of(const char *path) {
         uint64_t id = 0;
-        assert_int_equal(hn_cgroup_id(path, &id), 0);
+        assert_int_equal(hn_cgroup_id(path, &id, NULL), 0);
         return id;
 }
 
@@ -163,7 +163,7 @@ static void writer_is(const struct hn_event *e, pid_t pid, const char *exe, unsi
         assert_true(e->exe_ino == st.st_ino);
         assert_int_equal(e->exe_dev, hn_kernel_dev(st.st_dev));
         char path[PATH_MAX];
-        assert_int_equal(hn_event_exe_path(e, path, sizeof(path)), 0);
+        assert_int_equal(hn_event_exe_path(e, path, sizeof(path), NULL), 0);
         assert_string_equal(path, exe);
         assert_int_equal(e->writer_owner, owner);
         assert_int_equal(e->uid, 0);
@@ -738,9 +738,9 @@ static void seventy_thousand_cgroups_change_nothing(void **state) {
                 if (mkdir(dir, 0755) < 0)
                         fail_msg("mkdir %s: %s", dir, strerror(errno));
                 if (i % 4096 == 0)
-                        (void) hn_monitor_poll(p->mon, 0, NULL, NULL); /* the manager's own records: read, dropped */
+                        (void) hn_monitor_poll(p->mon, 0, NULL, NULL, NULL); /* the manager's own records: read, dropped */
         }
-        while (hn_monitor_poll(p->mon, 0, NULL, NULL) > 0)
+        while (hn_monitor_poll(p->mon, 0, NULL, NULL, NULL) > 0)
                 ;
         struct hn_cgroup_handle fresh;
         assert_int_equal(hn_cgroup_create_scope(p->cg->workload, HN_SLICE_WORKLOAD_ROOT, "fresh", NULL, &fresh, NULL),
@@ -763,7 +763,7 @@ static void seventy_thousand_cgroups_change_nothing(void **state) {
                 snprintf(dir, sizeof(dir), "%s/c%d", fill, i);
                 rmdir(dir);
                 if (i % 4096 == 0)
-                        (void) hn_monitor_poll(p->mon, 0, NULL, NULL);
+                        (void) hn_monitor_poll(p->mon, 0, NULL, NULL, NULL);
         }
 }
 

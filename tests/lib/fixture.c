@@ -524,7 +524,7 @@ static void event_log_add(const struct hn_event *e, void *userdata) {
 void event_log_drain(struct event_log *log, struct hn_monitor *mon) {
         log->n = 0;
         int r;
-        while ((r = hn_monitor_poll(mon, 50, event_log_add, log)) > 0)
+        while ((r = hn_monitor_poll(mon, 50, event_log_add, log, NULL)) > 0)
                 ;
         if (r < 0)
                 fail_msg("reading the monitor's records: %s", strerror(-r)); /* a dead pipeline is a failure */

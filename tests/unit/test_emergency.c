@@ -43,9 +43,9 @@ static void begin_persists_and_survives_restart(void **state) {
         struct hn_error err = { 0 };
         assert_int_equal(hn_emergency_new(c->path, &e, &err), 0);
         hn_emergency_set_audit(e, audit_record, &c->log);
-        assert_int_equal(hn_emergency_active(e, &info), 0);
+        assert_int_equal(hn_emergency_active(e, &info, NULL), 0);
         assert_int_equal(hn_emergency_begin(e, "operator:alice", "node 17 hung jobs", 600, &err), 0);
-        assert_int_equal(hn_emergency_active(e, &info), 1);
+        assert_int_equal(hn_emergency_active(e, &info, NULL), 1);
         assert_string_equal(info.actor, "operator:alice");
         assert_string_equal(info.reason, "node 17 hung jobs");
         assert_true(info.expires_unix == info.started_unix + 600);
@@ -59,7 +59,7 @@ static void begin_persists_and_survives_restart(void **state) {
 
         /* A second process (or a restarted one) sees the same state. */
         assert_int_equal(hn_emergency_new(c->path, &again, &err), 0);
-        assert_int_equal(hn_emergency_active(again, &info), 1);
+        assert_int_equal(hn_emergency_active(again, &info, NULL), 1);
         assert_string_equal(info.actor, "operator:alice");
 
         /* Only one at a time. */
@@ -68,7 +68,7 @@ static void begin_persists_and_survives_restart(void **state) {
         assert_non_null(strstr(err.message, "declared by operator:alice"));
 
         assert_int_equal(hn_emergency_end(again, "operator:alice", &err), 0);
-        assert_int_equal(hn_emergency_active(e, NULL), 0);
+        assert_int_equal(hn_emergency_active(e, NULL, NULL), 0);
         assert_false(path_exists(c->path));
         assert_int_equal(hn_emergency_end(e, "operator:alice", &err), -ENOENT);
         assert_int_equal(err.kind, HN_ERR_NOT_FOUND);
@@ -85,14 +85,14 @@ static void expiry_closes_the_door_and_is_audited(void **state) {
         struct timespec before;
         clock_gettime(CLOCK_REALTIME, &before);
         assert_int_equal(hn_emergency_begin(e, "op", "short", 1, NULL), 0);
-        assert_int_equal(hn_emergency_active(e, &info), 1);
+        assert_int_equal(hn_emergency_active(e, &info, NULL), 1);
         /* At least the second asked for, however close to a second's end
          * it was declared (a whole-second deadline from time() gave 0..1 s). */
         uint64_t before_ns = (uint64_t) before.tv_sec * 1000000000ull + (uint64_t) before.tv_nsec;
         assert_true(info.expires_unix * 1000000000ull >= before_ns + 1000000000ull);
         assert_true(info.expires_unix * 1000000000ull < before_ns + 2000000000ull + 100000000ull);
         sleep(2);
-        assert_int_equal(hn_emergency_active(e, NULL), 0);
+        assert_int_equal(hn_emergency_active(e, NULL, NULL), 0);
         int i = audit_find(&c->log, "emergency.end", HN_AUDIT_DONE);
         assert_true(i >= 0);
         assert_string_equal(c->log.e[i].detail, "expired");
@@ -139,10 +139,13 @@ static void malformed_state_never_counts_as_active(void **state) {
         fputs("actor=x\nexpires=99999999999\n", f); /* no reason, no start */
         fclose(f);
         assert_int_equal(hn_emergency_new(c->path, &e, NULL), 0);
-        assert_true(hn_emergency_active(e, NULL) < 0);
+        struct hn_error err = { 0 };
+        assert_true(hn_emergency_active(e, NULL, &err) < 0);
+        assert_int_equal(err.kind, HN_ERR_IO);
+        assert_non_null(strstr(err.message, c->path)); /* names the state file */
         /* A new declaration replaces it. */
         assert_int_equal(hn_emergency_begin(e, "op", "repair", 60, NULL), 0);
-        assert_int_equal(hn_emergency_active(e, NULL), 1);
+        assert_int_equal(hn_emergency_active(e, NULL, NULL), 1);
         hn_emergency_free(e);
 }
 
@@ -173,7 +176,7 @@ static void sealed_state_is_the_managers_alone(void **state) {
         assert_int_equal(hn_emergency_new(c->path, &e, &err), 0);
         hn_emergency_set_audit(e, audit_record, &c->log);
         assert_int_equal(hn_emergency_set_key(e, key, sizeof(key), &err), 0);
-        assert_int_equal(hn_emergency_active(e, &info), 0);
+        assert_int_equal(hn_emergency_active(e, &info, NULL), 0);
         assert_false(path_exists(c->path));
         int i = audit_find(&c->log, "emergency.state_tampered", HN_AUDIT_REFUSED);
         assert_true(i >= 0);
@@ -182,7 +185,7 @@ static void sealed_state_is_the_managers_alone(void **state) {
         /* written while it runs: ignored, removed again, reported */
         c->log.n = 0;
         write_text_file(c->path, forged);
-        assert_int_equal(hn_emergency_active(e, &info), 0);
+        assert_int_equal(hn_emergency_active(e, &info, NULL), 0);
         assert_false(path_exists(c->path));
         assert_true(audit_find(&c->log, "emergency.state_tampered", HN_AUDIT_REFUSED) >= 0);
 
@@ -193,7 +196,7 @@ static void sealed_state_is_the_managers_alone(void **state) {
         assert_non_null(strstr(sealed, "\nseal="));
         c->log.n = 0;
         write_text_file(c->path, "actor=pact\nreason=drain\nstarted=1\nexpires=2\n");
-        assert_int_equal(hn_emergency_active(e, &info), 1);
+        assert_int_equal(hn_emergency_active(e, &info, NULL), 1);
         assert_string_equal(info.actor, "operator:alice");
         assert_true(audit_find(&c->log, "emergency.state_tampered", HN_AUDIT_REFUSED) >= 0);
         char *now = NULL;
@@ -202,19 +205,19 @@ static void sealed_state_is_the_managers_alone(void **state) {
         free(now);
         /* removed behind its back: put back */
         assert_int_equal(unlink(c->path), 0);
-        assert_int_equal(hn_emergency_active(e, &info), 1);
+        assert_int_equal(hn_emergency_active(e, &info, NULL), 1);
         assert_true(path_exists(c->path));
         hn_emergency_free(e);
 
         /* a restart with the key honours it; with another key it is not */
         assert_int_equal(hn_emergency_new(c->path, &e, &err), 0);
         assert_int_equal(hn_emergency_set_key(e, key, sizeof(key), &err), 0);
-        assert_int_equal(hn_emergency_active(e, &info), 1);
+        assert_int_equal(hn_emergency_active(e, &info, NULL), 1);
         assert_string_equal(info.actor, "operator:alice");
         hn_emergency_free(e);
         assert_int_equal(hn_emergency_new(c->path, &e, &err), 0);
         assert_int_equal(hn_emergency_set_key(e, other, sizeof(other), &err), 0);
-        assert_int_equal(hn_emergency_active(e, &info), 0);
+        assert_int_equal(hn_emergency_active(e, &info, NULL), 0);
         assert_false(path_exists(c->path));
         /* a key too short is refused */
         assert_int_equal(hn_emergency_set_key(e, key, 8, &err), -EINVAL);

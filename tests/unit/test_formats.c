@@ -146,16 +146,25 @@ static void event_exe_path_decoding(void **state) {
         struct hn_event e = { 0 };
         char out[PATH_MAX];
         memcpy(e.exe, "agent\0bin\0usr\0\0", 16);
-        assert_int_equal(hn_event_exe_path(&e, out, sizeof(out)), 0);
+        assert_int_equal(hn_event_exe_path(&e, out, sizeof(out), NULL), 0);
         assert_string_equal(out, "/usr/bin/agent");
-        assert_int_equal(hn_event_exe_path(&e, out, 14), -ENAMETOOLONG);
+        struct hn_error err = { 0 };
+        char before[sizeof(out)];
+        memcpy(before, out, sizeof(out));
+        assert_int_equal(hn_event_exe_path(&e, out, 14, &err), -ENAMETOOLONG);
+        assert_int_equal(err.kind, HN_ERR_INVALID_ARGUMENT);
+        assert_int_equal(err.sys_errno, ENAMETOOLONG);
+        assert_string_equal(err.message, "the executable's path (15 bytes) does not fit in 14");
+        assert_memory_equal(out, before, sizeof(out)); /* untouched */
         memset(e.exe, 0, sizeof(e.exe));
-        assert_int_equal(hn_event_exe_path(&e, out, sizeof(out)), -ENOENT);
+        assert_int_equal(hn_event_exe_path(&e, out, sizeof(out), &err), -ENOENT);
+        assert_int_equal(err.kind, HN_ERR_NOT_FOUND);
+        assert_string_equal(err.message, "the record names no executable (a kernel thread)");
         /* too deep for the record: the leaf side is kept, and marked */
         memset(e.exe, 'x', sizeof(e.exe));
         memcpy(e.exe, "agent\0deep\0", 11);
         e.exe[sizeof(e.exe) - 1] = '\0';
-        assert_int_equal(hn_event_exe_path(&e, out, sizeof(out)), 0);
+        assert_int_equal(hn_event_exe_path(&e, out, sizeof(out), NULL), 0);
         assert_string_equal(out, "…/deep/agent");
 }
 
@@ -169,7 +178,7 @@ static void records_of_another_layout_refused(void **state) {
         rec.version = HN_EVENT_VERSION;
         rec.type = HN_EV_CGROUP_MKDIR;
         rec.pid = 4242;
-        assert_int_equal(hn_event_from_record(&rec, sizeof(rec), &out), 0);
+        assert_int_equal(hn_event_from_record(&rec, sizeof(rec), &out, NULL), 0);
         assert_int_equal(out.type, HN_EV_CGROUP_MKDIR);
         assert_int_equal(out.pid, 4242);
         assert_int_equal(out.comm[sizeof(out.comm) - 1], '\0');
@@ -180,12 +189,19 @@ static void records_of_another_layout_refused(void **state) {
         memset(&untouched, 0x5a, sizeof(untouched));
         memcpy(&out, &untouched, sizeof(out));
         rec.version = HN_EVENT_VERSION - 1;
-        assert_int_equal(hn_event_from_record(&rec, sizeof(rec), &out), -EPROTO);
+        struct hn_error err = { 0 };
+        char want[128];
+        assert_int_equal(hn_event_from_record(&rec, sizeof(rec), &out, &err), -EPROTO);
+        snprintf(want, sizeof(want), "a record of version %u, not %u", HN_EVENT_VERSION - 1, HN_EVENT_VERSION);
+        assert_string_equal(err.message, want);
+        assert_int_equal(err.sys_errno, EPROTO);
         rec.version = HN_EVENT_VERSION;
-        assert_int_equal(hn_event_from_record(&rec, sizeof(rec) - 8, &out), -EPROTO);
+        assert_int_equal(hn_event_from_record(&rec, sizeof(rec) - 8, &out, &err), -EPROTO);
+        snprintf(want, sizeof(want), "a record of %zu bytes, not %zu", sizeof(rec) - 8, sizeof(rec));
+        assert_string_equal(err.message, want);
         char longer[sizeof(rec) + 8] = { 0 };
         memcpy(longer, &rec, sizeof(rec));
-        assert_int_equal(hn_event_from_record(longer, sizeof(longer), &out), -EPROTO);
+        assert_int_equal(hn_event_from_record(longer, sizeof(longer), &out, NULL), -EPROTO);
         assert_memory_equal(&out, &untouched, sizeof(out));
         assert_string_equal(hn_drop_cause_name(HN_DROP_RECORD_FOREIGN), "record_foreign");
 }

@@ -11,7 +11,7 @@
 
 void api_emergency_json(struct hnd_daemon *d, json_object *o) {
         struct hn_emergency_info info;
-        bool active = hn_emergency_active(d->emergency, &info) > 0;
+        bool active = hn_emergency_active(d->emergency, &info, NULL) > 0;
         json_object_object_add(o, "active", json_object_new_boolean(active));
         if (!active)
                 return;

@@ -43,7 +43,7 @@ int hnd_call_status(struct hnd_daemon *d, const struct hnd_caller *c, json_objec
                 json_object_object_add(bp, "why", json_object_new_string(d->pin_note[0] ? d->pin_note : "BpfPinDir= is empty"));
         uint64_t map_bytes;
         size_t maps;
-        if (hn_monitor_map_memory(d->monitor, &map_bytes, &maps) == 0) {
+        if (hn_monitor_map_memory(d->monitor, &map_bytes, &maps, NULL) == 0) {
                 json_object_object_add(bp, "maps", json_object_new_int64((int64_t) maps));
                 json_object_object_add(bp, "map_bytes", json_object_new_int64((int64_t) map_bytes));
         }
@@ -101,11 +101,9 @@ int hnd_call_metrics(struct hnd_daemon *d, const struct hnd_caller *c, json_obje
         json_object *kept;
         if (!json_object_object_get_ex(result, "text", &kept))
                 return hn_error_set(err, HN_ERR_IO, ENOMEM, "metrics: out of memory");
-        _cleanup_free_ char *walked = NULL, *text = NULL;
+        _cleanup_free_ char *text = NULL;
         struct hnd_tree_src src = hnd_tree_src_of(d);
-        int r = hnd_metrics_render_walked(&src, &walked);
-        if (r >= 0)
-                r = hnd_metrics_join(json_object_get_string(kept), walked, &text);
+        int r = hnd_metrics_complete(&src, json_object_get_string(kept), &text);
         if (r < 0)
                 return hn_error_set(err, HN_ERR_IO, -r, "metrics: %s", strerror(-r));
         json_object_object_add(result, "text", json_object_new_string(text));

@@ -42,7 +42,7 @@ static const char *owner_name(unsigned o) {
 /* The writer's executable as the kernel saw it at the act, so an exited
  * writer is named too; the device and inode if the kernel saw no path. */
 static void writer_exe(const struct hn_event *e, char *buf, size_t size) {
-        if (hn_event_exe_path(e, buf, size) == 0)
+        if (hn_event_exe_path(e, buf, size, NULL) == 0)
                 return;
         snprintf(buf, size, "dev=%u:%u ino=%" PRIu64, e->exe_dev >> 20, e->exe_dev & 0xfffff, e->exe_ino);
 }
@@ -106,7 +106,7 @@ static const char *source_name(const struct hn_event *e) {
 
 /* A cgroup by id as the records name it: its path, or "(cgroup N)" once gone. */
 static void cgroup_path(const struct hnd_sink *s, uint64_t id, char *buf, size_t size) {
-        if (hn_cgroup_path_by_id(s->cgroup_mount, id, buf, size) < 0)
+        if (hn_cgroup_path_by_id(s->cgroup_mount_fd, id, buf, size, NULL) < 0)
                 snprintf(buf, size, "(cgroup %" PRIu64 ")", id);
 }
 
@@ -174,7 +174,7 @@ static json_object *writer_json(const struct hnd_sink *s, const struct hn_event 
         json_object_object_add(w, "mnt_ns", json_object_new_int64((int64_t) e->mnt_ns));
         json_object_object_add(w, "identity", json_object_new_string(owner_name(e->writer_owner)));
         char cg[PATH_MAX], alloc[NAME_MAX + 1];
-        if (e->writer_cgroup_id && hn_cgroup_path_by_id(s->cgroup_mount, e->writer_cgroup_id, cg, sizeof(cg)) == 0) {
+        if (e->writer_cgroup_id && hn_cgroup_path_by_id(s->cgroup_mount_fd, e->writer_cgroup_id, cg, sizeof(cg), NULL) == 0) {
                 add_allocation(s, w, cg, alloc, sizeof(alloc));
         }
         return w;

@@ -61,7 +61,7 @@ static void read_host(char *buf, size_t size) {
 
 int hnd_sink_open(struct hnd_sink *s, const struct hnd_config *cfg, const char *cgroup_mount, bool echo,
                   struct hn_error *err) {
-        *s = (struct hnd_sink){ .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .fsync = cfg->audit_fsync,
+        *s = (struct hnd_sink){ .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .cgroup_mount_fd = -1, .fsync = cfg->audit_fsync,
                                 .journal = cfg->journal, .echo = echo,
                                 .mode = "audit" };
         memcpy(s->chain.last, AUDIT_CHAIN_GENESIS, AUDIT_CHAIN_HEX);
@@ -78,6 +78,10 @@ int hnd_sink_open(struct hnd_sink *s, const struct hnd_config *cfg, const char *
                 if (s->fd < 0)
                         return hn_error_set(err, HN_ERR_IO, -s->fd, "audit log %s: %s", s->path, strerror(-s->fd));
         }
+        /* none ("" when the node has no cgroup2 mount): records name
+         * cgroups by id */
+        if (*cgroup_mount)
+                s->cgroup_mount_fd = open(cgroup_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         return 0;
 }
 
@@ -126,6 +130,9 @@ void hnd_sink_close(struct hnd_sink *s) {
         if (s->fd >= 0)
                 close(s->fd);
         s->fd = -1;
+        if (s->cgroup_mount_fd >= 0)
+                close(s->cgroup_mount_fd);
+        s->cgroup_mount_fd = -1;
 }
 
 void sink_add_time(json_object *o, int64_t real_ns) {

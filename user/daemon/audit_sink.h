@@ -31,6 +31,7 @@ struct hnd_sink {
         bool unsynced;                /* written since the last fdatasync */
         const char *mode;             /* "audit" or "enforce" */
         char cgroup_mount[PATH_MAX];  /* event paths are below it */
+        int cgroup_mount_fd;          /* open on it: a record's cgroup named with nothing opened */
         /* Where an allocation is named in a path (hnd_sink_set_places):
          * "<root>/workload.slice/" and "<WorkdirBase>/", "" until set. */
         char workload_dir[PATH_MAX], workdir_base[PATH_MAX];

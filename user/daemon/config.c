@@ -108,7 +108,7 @@ static int parse_mode(const char *v, int *ret) {
 
 static int parse_attribution(const char *v, int *ret) {
         enum hn_attribution a;
-        int r = hn_attribution_from_name(v, &a);
+        int r = hn_attribution_from_name(v, &a, NULL);
         if (r < 0)
                 return r;
         *ret = (int) a;

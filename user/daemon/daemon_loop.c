@@ -51,13 +51,13 @@ void hnd_on_event(const struct hn_event *e, void *userdata) {
 
 void hnd_drain_ring(void *userdata) {
         struct hnd_daemon *d = userdata;
-        (void) hn_monitor_poll(d->monitor, 0, hnd_on_event, d);
+        (void) hn_monitor_poll(d->monitor, 0, hnd_on_event, d, NULL);
 }
 
 static int on_ring(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct hnd_daemon *d = userdata;
         (void) s, (void) fd, (void) revents;
-        (void) hn_monitor_poll(d->monitor, 0, hnd_on_event, d);
+        (void) hn_monitor_poll(d->monitor, 0, hnd_on_event, d, NULL);
         return 0;
 }
 
@@ -76,7 +76,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                                 any = true;
                         }
                 if (any) {
-                        (void) hn_monitor_poll(d->monitor, 0, hnd_on_event, d);
+                        (void) hn_monitor_poll(d->monitor, 0, hnd_on_event, d, NULL);
                         struct hn_error err = { 0 };
                         int r = hn_monitor_resync(d->monitor, &err);
                         if (r < 0)
@@ -156,7 +156,10 @@ int hnd_loop_sources_add(sd_event *ev, struct hnd_daemon *d, bool test_stall, co
         int r;
         uint64_t now;
         *ret_what = "the ring buffer";
-        if ((r = sd_event_add_io(ev, NULL, hn_monitor_fd(d->monitor), EPOLLIN, on_ring, d)) < 0)
+        int ring = hn_monitor_fd(d->monitor, NULL);
+        if (ring < 0)
+                return ring;
+        if ((r = sd_event_add_io(ev, NULL, ring, EPOLLIN, on_ring, d)) < 0)
                 return r;
         *ret_what = "the signals";
         if ((r = sd_event_add_signal(ev, NULL, SIGTERM, on_term, d)) < 0 ||

@@ -61,7 +61,7 @@ int hnd_probe_main(void) {
                hn_kernel_bpf_object(&features) == HN_BPF_OBJECT_FULL
                        ? "full (Linux 5.17+)"
                        : "compat (the same programs without what the kernel lacks above)");
-        (void) hn_cgroup2_find_mount(mount, sizeof(mount));
+        (void) hn_cgroup2_find_mount(mount, sizeof(mount), NULL);
         hn_probe_bpf_lsm(NULL, &lsm);
         struct hn_monitor_options off = { .attribution = HN_ATTRIBUTION_OFF };
         int r = hn_monitor_new(&off, &mon, &err);

@@ -83,9 +83,9 @@ int hnd_protect_own_files(struct hnd_daemon *d, struct hn_error *err) {
 
 void hnd_emergency_sync(struct hnd_daemon *d) {
         struct hn_emergency_info info;
-        uint64_t expires = hn_emergency_active(d->emergency, &info) > 0 ? info.expires_unix : 0;
+        uint64_t expires = hn_emergency_active(d->emergency, &info, NULL) > 0 ? info.expires_unix : 0;
         if (expires != d->emergency_expires) {
-                (void) hn_monitor_set_emergency(d->monitor, expires);
+                (void) hn_monitor_set_emergency(d->monitor, expires, NULL);
                 d->emergency_expires = expires;
         }
         d->emergency_active = expires != 0;
@@ -118,7 +118,7 @@ int hnd_daemon_setup(struct hnd_daemon *d, bool echo, char *why, size_t why_size
         }
         /* Kernel records carry paths from the hierarchy's root: the mount. */
         char mount[4096] = "";
-        (void) hn_cgroup2_find_mount(mount, sizeof(mount));
+        (void) hn_cgroup2_find_mount(mount, sizeof(mount), NULL);
         if (hnd_sink_open(&d->sink, &d->cfg, mount, echo, &err) < 0) {
                 fprintf(stderr, "hpcnoded: %s\n", err.message);
                 return -1;

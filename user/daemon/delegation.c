@@ -160,8 +160,9 @@ int hnd_delegated_root(char *ret, size_t size, char *why, size_t why_size) {
                         ret[0] = '\0';
                 return 0;
         }
-        if ((r = hn_cgroup2_find_mount(mount, sizeof(mount))) < 0) {
-                snprintf(why, why_size, "no cgroup2 mount");
+        struct hn_error err = { 0 };
+        if ((r = hn_cgroup2_find_mount(mount, sizeof(mount), &err)) < 0) {
+                snprintf(why, why_size, "%s", err.message);
                 return r;
         }
         _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;

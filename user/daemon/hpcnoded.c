@@ -218,7 +218,7 @@ int main(int argc, char **argv) {
         sd_notifyf(0, "READY=1\nSTATUS=%s mode: %s", mode, why);
 
         int r = sd_event_loop(ev);
-        (void) hn_monitor_poll(d.monitor, 0, hnd_on_event, &d); /* what is queued is still recorded */
+        (void) hn_monitor_poll(d.monitor, 0, hnd_on_event, &d, NULL); /* what is queued is still recorded */
         hnd_repeats_flush_all(&d);
         hnd_sink_note(&d.sink, "hpcnoded.stop", r < 0 ? strerror(-r) : "signal", LOG_NOTICE);
         sd_event_unref(ev);

@@ -90,11 +90,11 @@ static void render_bpf(FILE *f, struct hnd_daemon *d) {
         }
         uint64_t map_bytes;
         size_t maps;
-        if (hn_monitor_map_memory(d->monitor, &map_bytes, &maps) == 0) {
+        if (hn_monitor_map_memory(d->monitor, &map_bytes, &maps, NULL) == 0) {
                 header(f, "hpcnode_bpf_map_bytes", "gauge", "Kernel memory held by the BPF programs' maps (memlock).");
                 fprintf(f, "hpcnode_bpf_map_bytes %" PRIu64 "\n", map_bytes);
         }
-        if (hn_monitor_prog_stats(d->monitor, stats, ELEMENTSOF(stats), &n) < 0)
+        if (hn_monitor_prog_stats(d->monitor, stats, ELEMENTSOF(stats), &n, NULL) < 0)
                 return;
         header(f, "hpcnode_bpf_prog_run_seconds_total", "counter", "Time the kernel spent in each BPF program.");
         for (size_t i = 0; i < n && i < ELEMENTSOF(stats); i++)
@@ -117,12 +117,13 @@ static int memstream_close(FILE *f, char **text, char **ret) {
         return 0;
 }
 
-int hnd_metrics_render_walked(const struct hnd_tree_src *src, char **ret) {
+int hnd_metrics_complete(const struct hnd_tree_src *src, const char *kept, char **ret) {
         char *text = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);
         if (!f)
                 return -errno;
+        fputs(kept, f);
         render_tree(f, src);
         return memstream_close(f, &text, ret);
 }
@@ -137,7 +138,7 @@ int hnd_metrics_render_kept(struct hnd_daemon *d, char **ret) {
         fprintf(f, "hpcnode_info{version=\"%s\",mode=\"%s\",attribution=\"%s\"} 1\n", HND_VERSION, d->mode,
                 hn_attribution_name(hn_monitor_attribution(d->monitor)));
         header(f, "hpcnode_emergency_active", "gauge", "1 while an emergency is declared (RI3).");
-        fprintf(f, "hpcnode_emergency_active %d\n", hn_emergency_active(d->emergency, NULL) > 0);
+        fprintf(f, "hpcnode_emergency_active %d\n", hn_emergency_active(d->emergency, NULL, NULL) > 0);
 
         header(f, "hpcnode_events_total", "counter", "Kernel records by type and verdict.");
         for (unsigned t = 1; t < HN_EV_TYPE_MAX; t++)
@@ -192,10 +193,3 @@ int hnd_metrics_render_kept(struct hnd_daemon *d, char **ret) {
         return memstream_close(f, &text, ret);
 }
 
-int hnd_metrics_join(const char *kept, const char *walked, char **ret) {
-        char *text = NULL;
-        if (asprintf(&text, "%s%s", kept, walked) < 0)
-                return -ENOMEM;
-        *ret = text;
-        return 0;
-}

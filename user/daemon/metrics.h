@@ -22,13 +22,12 @@ struct hnd_metrics_out;
 
 struct hnd_tree_src;
 
-/* The exposition in two parts, each malloc'ed: what the loop keeps (its
- * counters, the programs' stats), rendered on the loop; and what is read
- * by walking the slices and the images, on any thread. */
+/* The exposition in two steps, each malloc'ed: what the loop keeps (its
+ * counters, the programs' stats), rendered on the loop; then, on any
+ * thread, that text followed by what is read by walking the slices and
+ * the images: the whole exposition. */
 int hnd_metrics_render_kept(struct hnd_daemon *d, char **ret);
-int hnd_metrics_render_walked(const struct hnd_tree_src *src, char **ret);
-/* kept, then walked: the whole exposition. */
-int hnd_metrics_join(const char *kept, const char *walked, char **ret);
+int hnd_metrics_complete(const struct hnd_tree_src *src, const char *kept, char **ret);
 /* The textfile's timer, if MetricsTextfile= names one; *ret untouched on
  * failure. */
 int hnd_metrics_start(sd_event *ev, struct hnd_daemon *d, struct hnd_metrics_out **ret, struct hn_error *err);

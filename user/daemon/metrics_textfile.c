@@ -61,10 +61,8 @@ static int textfile_write(const char *path, const char *text) {
 
 static void *textfile_writer(void *arg) {
         struct hnd_metrics_out *o = arg;
-        _cleanup_free_ char *walked = NULL, *text = NULL;
-        int r = hnd_metrics_render_walked(&o->src, &walked);
-        if (r >= 0)
-                r = hnd_metrics_join(o->kept, walked, &text);
+        _cleanup_free_ char *text = NULL;
+        int r = hnd_metrics_complete(&o->src, o->kept, &text);
         if (r >= 0)
                 r = textfile_write(o->path, text);
         free(o->kept);

@@ -248,7 +248,7 @@ int hnd_tree_json(const struct hnd_tree_src *src, json_object *result, struct hn
         json_object_object_add(result, "mounts", images);
         struct hn_emergency_info info;
         json_object_object_add(result, "emergency",
-                               json_object_new_boolean(hn_emergency_active(src->emergency, &info) > 0));
+                               json_object_new_boolean(hn_emergency_active(src->emergency, &info, NULL) > 0));
         return 0;
 }
 

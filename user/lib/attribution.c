@@ -6,6 +6,7 @@
 
 #include <hpcnode/monitor.h>
 
+#include "error_set.h"
 #include "macro.h"
 
 static const char *const attribution_names[] = {
@@ -19,11 +20,12 @@ const char *hn_attribution_name(enum hn_attribution a) {
         return (unsigned) a < ELEMENTSOF(attribution_names) ? attribution_names[a] : NULL;
 }
 
-int hn_attribution_from_name(const char *name, enum hn_attribution *ret) {
-        for (size_t i = 0; name && i < ELEMENTSOF(attribution_names); i++)
+int hn_attribution_from_name(const char *name, enum hn_attribution *ret, struct hn_error *err) {
+        for (size_t i = 0; name && ret && i < ELEMENTSOF(attribution_names); i++)
                 if (!strcmp(name, attribution_names[i])) {
                         *ret = (enum hn_attribution) i;
                         return 0;
                 }
-        return -EINVAL;
+        return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL,
+                            "unknown attribution \"%s\" (auto, lsm, tracepoint or off)", name ? name : "(null)");
 }

@@ -53,7 +53,7 @@ void cgroup_audit_emergency_intent(struct hn_cgroup_manager *m, const char *acti
                                    const char *detail) {
         struct hn_emergency_info info = { .actor = "" };
         if (m->emergency)
-                (void) hn_emergency_active(m->emergency, &info);
+                (void) hn_emergency_active(m->emergency, &info, NULL);
         emit(m, action, HN_AUDIT_INTENT, rel, info.actor, detail, 0, true);
 }
 
@@ -70,7 +70,7 @@ int cgroup_check_access(struct hn_cgroup_manager *m, const char *rel, enum cgrou
         /* RI3: only pact, only in workload.slice, only to kill or freeze, only
          * while an emergency is in force. */
         if (access != ACCESS_WRITE && m->caller == HN_OWNER_PACT && target == HN_OWNER_WORKLOAD && m->emergency &&
-            hn_emergency_active(m->emergency, NULL) > 0) {
+            hn_emergency_active(m->emergency, NULL, NULL) > 0) {
                 if (ret_emergency)
                         *ret_emergency = true;
                 return 0;

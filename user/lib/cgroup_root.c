@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cgroup_internal.h"
+#include "error_set.h"
 #include "libmount_cleanup.h"
 
 /* Prefers /sys/fs/cgroup (pure v2), then /sys/fs/cgroup/unified (hybrid),
@@ -42,6 +43,13 @@ int cgroup2_find_mount(char *ret, size_t size) {
         return 0;
 }
 
-int hn_cgroup2_find_mount(char *ret, size_t size) {
-        return cgroup2_find_mount(ret, size);
+int hn_cgroup2_find_mount(char *ret, size_t size, struct hn_error *err) {
+        int r = cgroup2_find_mount(ret, size);
+        if (r == -ENAMETOOLONG)
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, -r, "the cgroup2 mount's path does not fit in %zu bytes",
+                                    size);
+        if (r < 0)
+                return hn_error_set(err, HN_ERR_NOT_FOUND, -r, "no cgroup2 mount in /proc/self/mountinfo: %s",
+                                    strerror(-r));
+        return 0;
 }

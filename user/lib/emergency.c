@@ -392,10 +392,14 @@ int hn_emergency_end(struct hn_emergency *e, const char *actor, struct hn_error 
         return r;
 }
 
-int hn_emergency_active(struct hn_emergency *e, struct hn_emergency_info *ret_info) {
+int hn_emergency_active(struct hn_emergency *e, struct hn_emergency_info *ret_info, struct hn_error *err) {
+        if (!e)
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EINVAL, "invalid argument: no emergency");
         pthread_mutex_lock(&e->lock);
         int r = current(e, ret_info);
         pthread_mutex_unlock(&e->lock);
         /* An unreadable or malformed state never opens the doors. */
-        return r > 0 ? 1 : r == 0 ? 0 : r;
+        if (r < 0)
+                return hn_error_set(err, HN_ERR_IO, -r, "emergency state %s: %s", e->path, strerror(-r));
+        return r > 0 ? 1 : 0;
 }

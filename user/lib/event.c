@@ -8,6 +8,8 @@
 
 #include <hpcnode/monitor.h>
 
+#include "error_set.h"
+
 const char *hn_event_type_name(unsigned type) {
         switch (type) {
         case HN_EV_CGROUP_MKDIR:
@@ -56,7 +58,7 @@ const char *hn_event_type_name(unsigned type) {
         return "unknown";
 }
 
-int hn_event_exe_path(const struct hn_event *e, char *ret, size_t size) {
+int hn_event_exe_path(const struct hn_event *e, char *ret, size_t size, struct hn_error *err) {
         const char *comp[HN_EVENT_EXE_LEN / 2];
         size_t n = 0, at = 0;
         bool complete = false;
@@ -73,7 +75,7 @@ int hn_event_exe_path(const struct hn_event *e, char *ret, size_t size) {
                 at += len + 1;
         }
         if (n == 0)
-                return -ENOENT;
+                return hn_error_set(err, HN_ERR_NOT_FOUND, ENOENT, "the record names no executable (a kernel thread)");
         size_t used = 0;
         char buf[PATH_MAX];
         if (!complete)
@@ -81,7 +83,8 @@ int hn_event_exe_path(const struct hn_event *e, char *ret, size_t size) {
         for (size_t i = n; i-- > 0 && used < sizeof(buf);)
                 used += (size_t) snprintf(buf + used, sizeof(buf) - used, "/%s", comp[i]);
         if (used >= size)
-                return -ENAMETOOLONG;
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, ENAMETOOLONG,
+                                    "the executable's path (%zu bytes) does not fit in %zu", used + 1, size);
         memcpy(ret, buf, used + 1);
         return 0;
 }
@@ -99,13 +102,15 @@ const char *hn_drop_cause_name(unsigned cause) {
         return "unknown";
 }
 
-int hn_event_from_record(const void *data, size_t size, struct hn_event *ret) {
+int hn_event_from_record(const void *data, size_t size, struct hn_event *ret, struct hn_error *err) {
         struct hn_event e;
         if (size != sizeof(e))
-                return -EPROTO;
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EPROTO, "a record of %zu bytes, not %zu", size,
+                                    sizeof(e));
         memcpy(&e, data, sizeof(e));
         if (e.version != HN_EVENT_VERSION)
-                return -EPROTO;
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EPROTO, "a record of version %u, not %u",
+                                    (unsigned) e.version, (unsigned) HN_EVENT_VERSION);
         e.comm[sizeof(e.comm) - 1] = '\0';
         e.path[sizeof(e.path) - 1] = '\0';
         *ret = e;

@@ -159,6 +159,12 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
                 free(m);
                 return hn_error_set(err, HN_ERR_NOT_FOUND, r, "cgroup path not found: %s: %s", root, strerror(-r));
         }
+        m->mount_fd = open(m->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (m->mount_fd < 0) {
+                r = -errno;
+                free(m);
+                return hn_error_set(err, HN_ERR_IO, -r, "cgroup2 mount %s: %s", mount, strerror(-r));
+        }
         /* What this kernel lacks is named here, before load, never left to
          * surface as a verifier error or a half-loaded object. */
         struct hn_kernel_features features;
@@ -224,6 +230,7 @@ void hn_monitor_free(struct hn_monitor *m) {
         hn_fsnotify_free(m->fsn);
         if (m->epoll_fd >= 0)
                 close(m->epoll_fd);
+        close(m->mount_fd);
         ring_buffer__free(m->rb);
         if (m->skel && m->skel->bss && (m->pinned || m->adopted))
                 monitor_manager_clear(m); /* the programs stay; their manager goes */

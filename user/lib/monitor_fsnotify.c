@@ -123,7 +123,7 @@ static void from_fd(int fd, struct witnessed *w) {
         if (!slash)
                 return;
         *slash = '\0';
-        if (hn_cgroup_id(path, &w->cgroup_id) < 0)
+        if (hn_cgroup_id(path, &w->cgroup_id, NULL) < 0)
                 w->cgroup_id = 0;
         snprintf(w->name, sizeof(w->name), "%s", slash + 1);
 }
@@ -279,7 +279,7 @@ static bool structural(const char *name) {
  * one outside the root or gone already (its handle is stale: where it was
  * is lost). */
 static enum hn_slice_owner owner_of_id(const struct hn_monitor *m, uint64_t id, char path[PATH_MAX]) {
-        if (hn_cgroup_path_by_id(m->mount, id, path, PATH_MAX) < 0)
+        if (hn_cgroup_path_by_id(m->mount_fd, id, path, PATH_MAX, NULL) < 0)
                 return HN_OWNER_NONE;
         size_t n = strlen(m->root);
         if (strncmp(path, m->root, n) != 0 || path[n] != '/')
@@ -373,7 +373,7 @@ static bool writer_from_proc(struct hn_monitor *m, const struct witnessed *w, st
                                         continue;
                                 snprintf(dir, sizeof(dir), "%s%.*s", m->mount, (int) len, line);
                                 uint64_t id;
-                                if (hn_cgroup_id(dir, &id) == 0) {
+                                if (hn_cgroup_id(dir, &id, NULL) == 0) {
                                         if (len == strlen(line))
                                                 e->writer_cgroup_id = id;
                                         if (owner == HN_EVO_NONE)

@@ -25,7 +25,7 @@ int monitor_slice_roots_update(struct hn_monitor *m) {
                 enum hn_event_owner owner;
         } slices[] = { { HN_SLICE_PACT_ROOT, HN_EVO_PACT }, { HN_SLICE_WORKLOAD_ROOT, HN_EVO_WORKLOAD } };
         uint64_t root;
-        int r = hn_cgroup_id(m->root, &root);
+        int r = hn_cgroup_id(m->root, &root, NULL);
         if (r < 0)
                 return r;
         m->skel->bss->hier_root_id = root;
@@ -33,7 +33,7 @@ int monitor_slice_roots_update(struct hn_monitor *m) {
                 char dir[PATH_MAX + 32];
                 uint64_t id = 0;
                 snprintf(dir, sizeof(dir), "%s/%s", m->root, slices[i].slice);
-                r = hn_cgroup_id(dir, &id);
+                r = hn_cgroup_id(dir, &id, NULL);
                 if (r < 0 && r != -ENOENT)
                         return r;
                 /* ENOENT: that slice does not exist (yet); the programs
@@ -44,7 +44,7 @@ int monitor_slice_roots_update(struct hn_monitor *m) {
         if (m->helper_leaf[0]) {
                 char dir[PATH_MAX + NAME_MAX + 2];
                 snprintf(dir, sizeof(dir), "%s/%s", m->root, m->helper_leaf);
-                r = hn_cgroup_id(dir, &leaf);
+                r = hn_cgroup_id(dir, &leaf, NULL);
                 if (r < 0 && r != -ENOENT)
                         return r;
         }
@@ -112,11 +112,11 @@ static uint64_t boot_deadline_ns(uint64_t expires_unix) {
         return end_real <= now_real ? 1 /* already over: a deadline in the past */ : now_boot + (end_real - now_real);
 }
 
-int hn_monitor_set_emergency(struct hn_monitor *m, uint64_t expires_unix) {
+int hn_monitor_set_emergency(struct hn_monitor *m, uint64_t expires_unix, struct hn_error *err) {
         uint32_t zero = 0;
         uint64_t deadline = boot_deadline_ns(expires_unix);
         if (bpf_map__update_elem(m->skel->maps.emergency, &zero, sizeof(zero), &deadline, sizeof(deadline), BPF_ANY) < 0)
-                return -errno;
+                return hn_error_set(err, HN_ERR_IO, errno, "the programs' emergency map: %s", strerror(errno));
         m->emergency_deadline = deadline;
         return 0;
 }
@@ -194,7 +194,7 @@ void tamper_note_add(struct tamper_note *t, const char *what) {
  * the root cgroup, id 1); 0 where it cannot be told (a cgroup namespace). */
 static int expected_slice_level(const struct hn_monitor *m) {
         uint64_t id;
-        if (hn_cgroup_id(m->mount, &id) < 0 || id != 1)
+        if (hn_cgroup_id(m->mount, &id, NULL) < 0 || id != 1)
                 return 0;
         size_t n = strlen(m->mount);
         if (strncmp(m->root, m->mount, n) != 0)

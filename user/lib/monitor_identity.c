@@ -71,7 +71,7 @@ static int identity_resolve(const struct hn_identity *id, struct identity_key *r
                 k.key.uid = (uint32_t) id->uid;
                 break;
         case HN_IDENTITY_CGROUP:
-                if (!id->path || (r = hn_cgroup_id(id->path, &cg)) < 0)
+                if (!id->path || (r = hn_cgroup_id(id->path, &cg, NULL)) < 0)
                         return hn_error_set(err, HN_ERR_NOT_FOUND, id->path ? -r : EINVAL, "identity cgroup %s: %s",
                                             id->path ? id->path : "(null)", strerror(id->path ? -r : EINVAL));
                 k.map = 2;

@@ -36,6 +36,7 @@ struct hn_monitor {
         bool syscall_perf_event[HN_SYSCALL_HOOKS];
         char root[PATH_MAX];  /* the directory holding the slices */
         char mount[PATH_MAX]; /* the cgroup2 mount it is in */
+        int mount_fd;         /* open on it: cgroup ids become paths with nothing opened */
         int epoll_fd;         /* the ring buffer's and the fanotify watch's, as one fd */
         struct hn_fsnotify *fsn; /* levels tracepoint and off: writes the programs do not see */
         uint64_t fsn_lost;       /* fanotify queue overflows */

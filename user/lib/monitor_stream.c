@@ -28,7 +28,7 @@ void monitor_deliver(struct hn_monitor *m, const struct hn_event *e) {
 static int on_record(void *ctx, void *data, size_t size) {
         struct hn_monitor *m = ctx;
         struct hn_event e;
-        if (hn_event_from_record(data, size, &e) < 0) {
+        if (hn_event_from_record(data, size, &e, NULL) < 0) {
                 m->records_foreign++; /* programs of another build: counted, never misread */
                 return 0;
         }
@@ -64,16 +64,18 @@ int monitor_witness_start(struct hn_monitor *m, struct hn_error *err) {
         return 0;
 }
 
-int hn_monitor_fd(struct hn_monitor *m) {
-        return m->epoll_fd >= 0 ? m->epoll_fd : -EBADF;
+int hn_monitor_fd(struct hn_monitor *m, struct hn_error *err) {
+        if (!m || m->epoll_fd < 0)
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EBADF, "the monitor is not started");
+        return m->epoll_fd;
 }
 
-int hn_monitor_poll(struct hn_monitor *m, int timeout_ms, hn_event_fn fn, void *userdata) {
-        if (!m->rb)
-                return -EBADF;
+int hn_monitor_poll(struct hn_monitor *m, int timeout_ms, hn_event_fn fn, void *userdata, struct hn_error *err) {
+        if (!m || !m->rb)
+                return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, EBADF, "the monitor is not started");
         struct epoll_event ev[2];
         if (epoll_wait(m->epoll_fd, ev, 2, timeout_ms) < 0 && errno != EINTR)
-                return -errno;
+                return hn_error_set(err, HN_ERR_IO, errno, "waiting for records: %s", strerror(errno));
         m->fn = fn;
         m->userdata = userdata;
         m->delivered = 0;
@@ -90,7 +92,9 @@ int hn_monitor_poll(struct hn_monitor *m, int timeout_ms, hn_event_fn fn, void *
                         hn_fsnotify_judge(m->fsn);
         }
         m->fn = NULL;
-        return r < 0 ? r : (int) m->delivered;
+        if (r < 0)
+                return hn_error_set(err, HN_ERR_IO, -r, "reading records: %s", strerror(-r));
+        return (int) m->delivered;
 }
 
 static int percpu_sum(const struct bpf_map *map, uint32_t key, uint64_t *ret) {
@@ -134,7 +138,8 @@ int hn_monitor_drops(struct hn_monitor *m, uint64_t ret[HN_DROP_MAX], struct hn_
         return 0;
 }
 
-int hn_monitor_prog_stats(struct hn_monitor *m, struct hn_prog_stat *ret, size_t max, size_t *ret_n) {
+int hn_monitor_prog_stats(struct hn_monitor *m, struct hn_prog_stat *ret, size_t max, size_t *ret_n,
+                          struct hn_error *err) {
         struct bpf_program *prog;
         size_t n = 0;
         bpf_object__for_each_program(prog, m->skel->obj) {
@@ -145,7 +150,8 @@ int hn_monitor_prog_stats(struct hn_monitor *m, struct hn_prog_stat *ret, size_t
                         struct bpf_prog_info info = { 0 };
                         __u32 len = sizeof(info);
                         if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-                                return -errno;
+                                return hn_error_set(err, HN_ERR_IO, errno, "program %s: its info: %s",
+                                                    bpf_program__name(prog), strerror(errno));
                         struct hn_prog_stat *s = &ret[n];
                         snprintf(s->name, sizeof(s->name), "%s", bpf_program__name(prog));
                         s->run_time_ns = info.run_time_ns;
@@ -158,7 +164,7 @@ int hn_monitor_prog_stats(struct hn_monitor *m, struct hn_prog_stat *ret, size_t
         return 0;
 }
 
-int hn_monitor_map_memory(struct hn_monitor *m, uint64_t *ret_bytes, size_t *ret_maps) {
+int hn_monitor_map_memory(struct hn_monitor *m, uint64_t *ret_bytes, size_t *ret_maps, struct hn_error *err) {
         struct bpf_map *map;
         uint64_t now = monotonic_usec();
         if (m->map_bytes_usec && now - m->map_bytes_usec < HN_MAP_MEMORY_FRESH_USEC) {
@@ -178,7 +184,8 @@ int hn_monitor_map_memory(struct hn_monitor *m, uint64_t *ret_bytes, size_t *ret
                 uint64_t v;
                 int r = hn_fdinfo_field(fd, "memlock", &v);
                 if (r < 0)
-                        return r;
+                        return hn_error_set(err, HN_ERR_IO, -r, "map %s: its memlock in fdinfo: %s", bpf_map__name(map),
+                                            strerror(-r));
                 bytes += v;
                 n++;
         }

@@ -29,7 +29,7 @@ void mount_audit(struct hn_mount_manager *m, const char *action, enum hn_audit_o
                 return;
         struct hn_emergency_info info = { .actor = "" };
         if (emergency && m->emergency)
-                (void) hn_emergency_active(m->emergency, &info);
+                (void) hn_emergency_active(m->emergency, &info, NULL);
         struct hn_audit_record rec = {
                 .action = action,
                 .outcome = outcome,
@@ -318,7 +318,7 @@ int hn_mount_force_unmount(struct hn_mount_manager *m, const char *image_path, s
         if (r < 0)
                 return r;
         pthread_mutex_lock(&m->lock);
-        if (!m->emergency || hn_emergency_active(m->emergency, NULL) <= 0) {
+        if (!m->emergency || hn_emergency_active(m->emergency, NULL, NULL) <= 0) {
                 mount_audit(m, "mount.force_unmount", HN_AUDIT_REFUSED, canonical, "no emergency in force", EPERM,
                             false);
                 r = hn_error_set(err, HN_ERR_PERMISSION_DENIED, EPERM,

@@ -232,8 +232,10 @@ static int adopt_recorded(struct hn_mount_manager *m, const char *alloc) {
                 bool known = false;
                 for (struct image *i = m->images; i && !known; i = i->next)
                         known = !i->foreign && !strcmp(i->name, de->d_name);
+                if (known)
+                        continue; /* its mount is in the table: nothing to open (most entries, at 10,000 binds) */
                 _cleanup_close_ int dir = open_beneath(uenv, de->d_name, RESOLVE_NO_XDEV);
-                if (known || dir < 0 || bind_dir_recorded(dir, image, sizeof(image)) < 0 ||
+                if (dir < 0 || bind_dir_recorded(dir, image, sizeof(image)) < 0 ||
                     image_path_canonical(image, canonical, sizeof(canonical), NULL) < 0)
                         continue;
                 image_mount_name(canonical, expected, sizeof(expected));
