@@ -21,6 +21,15 @@ int write_file_at(int dirfd, const char *name, const char *value) {
         return 0;
 }
 
+/* read(2), again after a signal. */
+static ssize_t read_retrying(int fd, char *buf, size_t size) {
+        ssize_t n;
+        do
+                n = read(fd, buf, size);
+        while (n < 0 && errno == EINTR);
+        return n < 0 ? -errno : n;
+}
+
 int read_file_at(int dirfd, const char *name, char *buf, size_t size) {
         if (size == 0)
                 return -EINVAL;
@@ -29,12 +38,9 @@ int read_file_at(int dirfd, const char *name, char *buf, size_t size) {
                 return -errno;
         size_t have = 0;
         for (;;) {
-                ssize_t n = read(fd, buf + have, size - 1 - have);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
+                ssize_t n = read_retrying(fd, buf + have, size - 1 - have);
+                if (n < 0)
+                        return (int) n;
                 if (n == 0)
                         break;
                 have += (size_t) n;
@@ -63,12 +69,9 @@ int read_full_file_at(int dirfd, const char *name, char **ret, size_t *ret_size)
                         buf = n;
                         cap *= 2;
                 }
-                ssize_t n = read(fd, buf + have, cap - have - 1);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
+                ssize_t n = read_retrying(fd, buf + have, cap - have - 1);
+                if (n < 0)
+                        return (int) n;
                 if (n == 0)
                         break;
                 have += (size_t) n;
