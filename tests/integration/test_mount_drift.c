@@ -302,27 +302,69 @@ static void detached_loop_then_umount_is_remounted(void **state) {
 }
 
 /* A bind removed while no manager watched (the daemon was down): a fresh
- * manager's reconstruct sees the live allocation's empty bind directory,
- * and the first reconcile re-binds it. */
+ * manager's reconstruct sees the live allocation's empty bind directory
+ * beside the binds the table shows (a0's, a2's), and the first reconcile
+ * re-binds it. */
 static void bind_removed_while_down_found_at_start(void **state) {
         struct mount_env *e = *state;
         REQUIRE_MOUNT_ENV();
-        struct hn_mount_handle h;
+        struct hn_mount_handle h, h0, h2;
         struct drifts d;
+        assert_int_equal(hn_mount_acquire(e->m, e->image[3], "a0", &h0, NULL), 0);
         assert_int_equal(hn_mount_acquire(e->m, e->image[3], "a1", &h, NULL), 0);
+        assert_int_equal(hn_mount_acquire(e->m, e->image[3], "a2", &h2, NULL), 0);
         assert_int_equal(umount2(h.bind_path, 0), 0);
         struct hn_mount_manager *fresh;
         assert_int_equal(hn_mount_manager_new(&e->cfg, &fresh, NULL), 0);
-        const char *live[] = { "a1" };
-        assert_int_equal(hn_mount_reconstruct_state(fresh, live, 1, NULL), 0);
+        const char *live[] = { "a2", "a1", "a0" };
+        assert_int_equal(hn_mount_reconstruct_state(fresh, live, 3, NULL), 0);
         uint32_t n;
         assert_int_equal(hn_mount_refcount(fresh, e->image[3], &n, NULL), 0);
-        assert_int_equal(n, 1);
+        assert_int_equal(n, 3);
         d = (struct drifts){ 0 };
         assert_int_equal(hn_mount_reconcile(fresh, collect, &d, NULL), 1);
         assert_int_equal(d.v[0].cls, HN_DRIFT_BIND_REMOVED);
         assert_true(d.v[0].repaired);
         assert_image_content(h.bind_path, 3);
+        hn_mount_manager_free(fresh);
+}
+
+/* An image's mount and every bind of it gone while no manager watched:
+ * nothing in the table names the image any more, only the record on the
+ * live allocations' bind directories. A fresh manager's reconstruct knows
+ * the image again from that record, with both allocations as holders, and
+ * the first reconcile mounts it and binds it again for each. */
+static void image_and_binds_gone_while_down_found_at_start(void **state) {
+        struct mount_env *e = *state;
+        REQUIRE_MOUNT_ENV();
+        struct hn_mount_handle h1, h2;
+        struct drifts d;
+        struct mnt_line l;
+        assert_int_equal(hn_mount_acquire(e->m, e->image[3], "a1", &h1, NULL), 0);
+        assert_int_equal(hn_mount_acquire(e->m, e->image[3], "a2", &h2, NULL), 0);
+        assert_int_equal(umount2(h1.bind_path, 0), 0);
+        assert_int_equal(umount2(h2.bind_path, 0), 0);
+        assert_int_equal(umount2(h1.mount_point, MNT_DETACH), 0); /* the old manager still holds it open */
+        assert_false(mountinfo_find(h1.mount_point, &l));
+        struct hn_mount_manager *fresh;
+        assert_int_equal(hn_mount_manager_new(&e->cfg, &fresh, NULL), 0);
+        const char *live[] = { "a2", "a1" };
+        assert_int_equal(hn_mount_reconstruct_state(fresh, live, 2, NULL), 0);
+        struct hn_mount_info *list;
+        size_t cnt;
+        assert_int_equal(hn_mount_list(fresh, &list, &cnt, NULL), 0);
+        assert_int_equal(cnt, 1);
+        assert_string_equal(list[0].image_path, e->image[3]);
+        assert_int_equal(list[0].refcount, 2);
+        assert_string_equal(list[0].holders[0], "a1");
+        assert_string_equal(list[0].holders[1], "a2");
+        hn_mount_list_free(list, cnt);
+        d = (struct drifts){ 0 };
+        assert_true(hn_mount_reconcile(fresh, collect, &d, NULL) >= 1);
+        assert_true(d.v[0].repaired);
+        assert_image_content(h1.bind_path, 3);
+        assert_image_content(h2.bind_path, 3);
+        assert_true(mountinfo_find(h1.mount_point, &l));
         hn_mount_manager_free(fresh);
 }
 
@@ -358,6 +400,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(gone_allocation_is_an_overcount, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(leaked_loop_reported, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(detached_loop_then_umount_is_remounted, mount_env_setup,
+                                                mount_env_teardown),
+                cmocka_unit_test_setup_teardown(image_and_binds_gone_while_down_found_at_start, mount_env_setup,
                                                 mount_env_teardown),
                 cmocka_unit_test_setup_teardown(bind_removed_while_down_found_at_start, mount_env_setup,
                                                 mount_env_teardown),

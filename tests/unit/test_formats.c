@@ -229,16 +229,17 @@ static void mountinfo_text(const char *text, struct mountinfo *mi, int want) {
         unlink(path);
 }
 
-/* mountinfo as the kernel writes it: escaped targets, optional fields
- * (none, one, two), the per-mount read-only flag; a line without the
- * separator or with a bad number refuses the whole table. */
+/* mountinfo as the kernel writes it: escaped targets and sources, optional
+ * fields (none, one, two), the per-mount read-only flag, the type and the
+ * source; a line without the separator, the source, or with a bad number
+ * refuses the whole table. */
 static void mountinfo_lines_parsed(void **state) {
         (void) state;
         struct mountinfo mi = { .n = 99 };
         mountinfo_text("22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/vda rw\n"
                        "36 22 7:3 / /run/a\\040b\\134c ro,nosuid,nodev shared:7 master:3 - squashfs /dev/loop3 ro\n"
                        "37 36 7:3 /sub /w/x ro - squashfs /dev/loop3 ro\n"
-                       "38 22 0:50 / /rw rw,noatime,rop - tmpfs t rw\n",
+                       "38 22 0:50 / /rw rw,noatime,rop - tmpfs my\\040t rw\n",
                        &mi, 0);
         assert_int_equal(mi.n, 4);
         assert_int_equal(mi.v[0].id, 22);
@@ -256,6 +257,10 @@ static void mountinfo_lines_parsed(void **state) {
         assert_string_equal(mi.v[2].target, "/w/x");
         assert_int_equal(mi.v[2].shared + mi.v[2].master, 0);
         assert_false(mi.v[3].ro); /* "rop" is not "ro" */
+        assert_string_equal(mi.v[1].fstype, "squashfs");
+        assert_string_equal(mi.v[1].source, "/dev/loop3");
+        assert_string_equal(mi.v[3].fstype, "tmpfs");
+        assert_string_equal(mi.v[3].source, "my t"); /* unescaped too */
         mountinfo_free(&mi);
         struct mountinfo bad = { .n = 7 };
         mountinfo_text("22 1 0:21 / / rw shared:1 ext4 /dev/vda rw\n", &bad, -EBADMSG);
@@ -263,6 +268,7 @@ static void mountinfo_lines_parsed(void **state) {
         mountinfo_text("22 x 0:21 / / rw - ext4 /dev/vda rw\n", &bad, -EBADMSG);
         mountinfo_text("22 1 0:21 / / rw shared:z - ext4 /dev/vda rw\n", &bad, -EBADMSG);
         mountinfo_text("22 1 021 / / rw - ext4 /dev/vda rw\n", &bad, -EBADMSG);
+        mountinfo_text("22 1 0:21 / / rw - ext4\n", &bad, -EBADMSG); /* no source */
         assert_int_equal(mountinfo_read("/nonexistent/mountinfo", &bad), -ENOENT);
         /* the real one: the root is there */
         assert_int_equal(mountinfo_read("/proc/self/mountinfo", &mi), 0);

@@ -31,6 +31,7 @@ struct image {
         dev_t devno;        /* the squashfs superblock: binds of it share it */
         char **holders;     /* allocation ids with a bind */
         size_t n_holders;
+        size_t table_holders; /* reconstruct: the first this many holders came from the table, sorted */
         uint64_t deadline_usec; /* hold timer, CLOCK_MONOTONIC; 0 = none */
         bool foreign;
         /* The manager binds what it mounted, by these, never by a path:

@@ -122,8 +122,14 @@ static int parse_line(char *line, struct mountinfo_entry *e) {
         }
         if (!opt)
                 return -EBADMSG; /* no separator: not a mountinfo line */
+        char *fstype = field(&s), *source = field(&s);
+        if (!fstype || !source)
+                return -EBADMSG;
         unescape(target);
+        unescape(source);
         e->target = target;
+        e->fstype = fstype;
+        e->source = source;
         return 0;
 }
 

@@ -17,6 +17,8 @@ struct mountinfo_entry {
         bool ro;                 /* the per-mount read-only flag */
         uint32_t shared, master; /* peer group ids, 0 when not */
         const char *target;      /* unescaped, in the table's buffer */
+        const char *fstype;      /* "squashfs", …; in the buffer */
+        const char *source;      /* "/dev/loop3", …; unescaped, in the buffer */
 };
 
 struct mountinfo {
