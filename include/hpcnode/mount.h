@@ -191,8 +191,10 @@ HN_PUBLIC int hn_mount_reconcile_guard(struct hn_mount_manager *m, hn_drift_fn f
  * release's part in force itself (hn_mount_guard_state_of and _add,
  * hn_mount_guard_remove_bind): when the mount table differs from the one
  * the last whole state was built from by exactly those binds and image
- * mounts, each by its mount id (no other mount made, removed, moved,
- * remounted or made shared, and no image unmounted since), the pass has
+ * mounts, each by its mount id, and by mounts away from the bases (none at
+ * or below a base, nor on the way to one: no other mount there made,
+ * removed, moved, remounted or made shared, and no image unmounted
+ * since), the pass has
  * nothing to find and reads nothing more: returns 0 with *ret_whole false
  * and *ret_guard untouched (the caller's state with its parts is the
  * whole state). Otherwise the whole pass, *ret_whole true. The tick's

@@ -5,20 +5,26 @@
  *     mount -o loop,ro makes (LOOP_CTL_GET_FREE + LOOP_CONFIGURE + mount),
  *     and vs mount(8) itself;
  *  2. a further acquire (bind only) vs the raw mkdirs + bind + ro remount;
- *  3. 128 concurrent first acquires of one image by 128 allocations;
+ *  3. 128 concurrent first acquires of one image by 128 allocations, vs
+ *     the per-job way (uenv, squashfs-mount): 128 jobs at once, each in a
+ *     mount namespace of its own (unshare -m) mounting the image with
+ *     mount -o loop,ro, a loop device each;
  *  4. reconstruct_state over 1,000 and 10,000 bind mounts, against the
  *     floor any reader of the table pays: one read of
  *     /proc/self/mountinfo at that size (the kernel printing every line). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/loop.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,6 +82,70 @@ static double mountinfo_read_us(void) {
         if (fd >= 0)
                 close(fd);
         return now_us() - t;
+}
+
+/* One job the per-job way: waits for go (EOF on go_fd), then a mount
+ * namespace of its own and mount(8) with a loop device of its own, says
+ * done (a byte on done_fd) and keeps the mount until end_fd closes: its
+ * namespace, and with it the mount and the loop device, go when it exits. */
+static _Noreturn void per_job(const char *image, const char *target, int go_fd, int done_fd, int end_fd) {
+        char c;
+        (void) !read(go_fd, &c, 1);
+        int ok = unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
+        if (ok) {
+                pid_t pid = fork();
+                if (pid == 0) {
+                        execlp("mount", "mount", "-t", "squashfs", "-o", "loop,ro,nosuid,nodev", image, target,
+                               (char *) NULL);
+                        _exit(127);
+                }
+                int status = 0;
+                ok = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        }
+        c = ok ? 'y' : 'n';
+        (void) !write(done_fd, &c, 1);
+        (void) !read(end_fd, &c, 1);
+        _exit(0);
+}
+
+/* n jobs the per-job way at once: microseconds from go until every job
+ * has its mount; failures counted into *ret_failed. */
+static double per_job_concurrent(const char *image, const char *dir, int n, int *ret_failed) {
+        int go[2], done[2], end[2];
+        if (pipe2(go, O_CLOEXEC) < 0 || pipe2(done, O_CLOEXEC) < 0 || pipe2(end, O_CLOEXEC) < 0)
+                return -1;
+        pid_t kids[n];
+        for (int i = 0; i < n; i++) {
+                char target[PATH_MAX];
+                snprintf(target, sizeof(target), "%s/job-%d", dir, i);
+                mkdir(target, 0755);
+                kids[i] = fork();
+                if (kids[i] == 0) {
+                        close(go[1]);
+                        close(done[0]);
+                        close(end[1]);
+                        per_job(image, target, go[0], done[1], end[0]);
+                }
+        }
+        close(go[0]);
+        close(done[1]);
+        close(end[0]);
+        double t = now_us();
+        close(go[1]); /* go: every job reads EOF */
+        int got = 0;
+        char c;
+        while (got < n && read(done[0], &c, 1) == 1) {
+                got++;
+                *ret_failed += c != 'y';
+        }
+        double took = now_us() - t;
+        *ret_failed += n - got;
+        close(end[1]); /* the jobs end, their namespaces with them */
+        for (int i = 0; i < n; i++)
+                if (kids[i] > 0)
+                        waitpid(kids[i], NULL, 0);
+        close(done[0]);
+        return took;
 }
 
 static void print_drift(const struct hn_drift *d, void *userdata) {
@@ -169,6 +239,12 @@ int main(void) {
                 failures += racers[i].r < 0;
         }
         double concurrent = now_us() - t;
+        char jobs_dir[300];
+        snprintf(jobs_dir, sizeof(jobs_dir), "%s/jobs", e->dir);
+        mkdir(jobs_dir, 0755);
+        int per_job_failed = 0;
+        double per_job_us = per_job_concurrent(e->image[2], jobs_dir, RACERS, &per_job_failed);
+        failures += per_job_failed;
         uint32_t rc = 0;
         hn_mount_refcount(m, e->image[2], &rc, NULL);
 
@@ -231,8 +307,10 @@ int main(void) {
                lib1 / tool1);
         printf("%-52s %12.0f %12.0f %7.2fx\n", "further acquire vs raw mkdir x3 + bind + ro remount", lib2, raw2,
                lib2 / raw2);
-        printf("%-52s %12.0f %12.0f %7.2fx\n", "128 concurrent first acquires vs squashfs-mount#12", concurrent,
-               1.87e6, concurrent / 1.87e6);
+        printf("%-52s %12.0f %12.0f %7.2fx\n", "128 concurrent first acquires vs the per-job way", concurrent,
+               per_job_us, concurrent / per_job_us);
+        printf("%-52s %12.0f %12.0f %7.2fx\n", "  (and vs squashfs-mount#12's reported 1.87 s)", concurrent, 1.87e6,
+               concurrent / 1.87e6);
         printf("%-52s %12.0f %12.0f %7.2fx\n", "reconstruct_state, 1,000 binds vs one mountinfo read", rec[0],
                table[0], rec[0] / table[0]);
         printf("%-52s %12.0f %12.0f %7.2fx\n", "reconstruct_state, 10,000 binds vs one mountinfo read", rec[1],
@@ -246,7 +324,8 @@ int main(void) {
         printf("%-52s %12.0f %12s %8s\n", "guard state build, 1,000 binds held", guard[0], "-", "-");
         printf("%-52s %12.0f %12s %7.2fx\n", "guard state build, 10,000 binds held (ratio: vs 1,000)", guard[1], "-",
                guard[1] / guard[0]);
-        printf("(squashfs-mount#12: 1.87 s reported for 128 concurrent mounts of one image, a different machine)\n");
+        printf("(the per-job way: 128 jobs at once, each unshare -m + mount -o loop,ro of the image, a loop device\n"
+               " each, in this run; squashfs-mount#12: 1.87 s reported for 128 such mounts, a different machine)\n");
         if (failures)
                 printf("FAILED operations: %d\n", failures);
         hn_mount_manager_free(m);

@@ -970,6 +970,33 @@ static pid_t memory_reader(pid_t daemon, int n, double *took) {
         return child;
 }
 
+/* A fork storm: n reads of daemon's memory, each by a process of its own
+ * (all forked by one child, the test's executable, in its cgroup), one
+ * after another. Returns the forking child. */
+static pid_t memory_reader_storm(pid_t daemon, int n, double *took) {
+        double t0 = now_s();
+        pid_t child = fork();
+        if (child == 0) {
+                for (int i = 0; i < n; i++) {
+                        pid_t one = fork();
+                        if (one == 0) {
+                                char byte;
+                                struct iovec local = { &byte, 1 }, remote = { (void *) 4096, 1 };
+                                (void) process_vm_readv(daemon, &local, 1, &remote, 1, 0);
+                                _exit(0);
+                        }
+                        if (one < 0 || waitpid(one, NULL, 0) != one)
+                                _exit(1);
+                }
+                _exit(0);
+        }
+        int status;
+        assert_int_equal(wait_pid_ms(child, 60000, &status), child);
+        assert_int_equal(WEXITSTATUS(status), 0);
+        *took = now_s() - t0;
+        return child;
+}
+
 /* A reader's acts in the log: recorded one by one (only its records name
  * its tgid), counted, and the ring buffer's losses of the type (anyone's). */
 static long reads_accounted(const char *log, pid_t reader, long *recorded, long *suppressed) {
@@ -1005,6 +1032,29 @@ static void repeated_acts_counted_not_flooding(void **state) {
         assert_true(suppressed > 0);
         assert_true(recorded >= PER_SEC);
         assert_true(recorded <= PER_SEC * ((long) took + 2));
+        /* a fork storm, a new pid per read: one actor (the executable, the
+         * uid, the cgroup), counted as one; each counted read is in a
+         * summary naming the others */
+        enum { STORM = 300 };
+        long ptrace_before = count_lines(d->log, "\"event\":\"hpcnode.ptrace\"");
+        long lost_storm = lost;
+        pid_t storm = memory_reader_storm(d->pid, STORM, &took);
+        long storm_recorded = 0, storm_counted = 0;
+        for (double end = now_s() + 30; now_s() < end; usleep(100000)) {
+                storm_recorded = count_lines(d->log, "\"event\":\"hpcnode.ptrace\"") - ptrace_before;
+                storm_counted = sum_after(d->log, " and other processes of its executable, uid and cgroup",
+                                          "\"event\":\"record.suppressed\",\"detail\":\"");
+                lost_storm = sum_after(d->log, "\"event\":\"resync\"", "hpcnode.ptrace lost ") - lost;
+                if (storm_recorded + storm_counted + lost_storm == STORM)
+                        break;
+        }
+        printf("# a storm of %d readers, one read each, in %.2f s: %ld recorded, %ld counted, %ld lost\n", STORM, took,
+               storm_recorded, storm_counted, lost_storm);
+        assert_int_equal(storm_recorded + storm_counted + lost_storm, STORM);
+        assert_true(storm_counted > 0);
+        assert_true(storm_recorded <= PER_SEC * ((long) took + 2));
+        (void) storm;
+        lost += lost_storm;
         /* stopped within the second of a burst: its count is in the trail too */
         long lost_before = lost;
         reader = memory_reader(d->pid, AT_STOP, &took);

@@ -262,6 +262,23 @@ static void part_from_the_kept_table_is_the_whole_state(void **state) {
         assert_int_equal(umount2(e->workdir, MNT_DETACH), 0);
 }
 
+/* The first drift a pass reports, and how many. */
+struct drifts {
+        unsigned n;
+        struct {
+                enum hn_drift_class cls;
+                char path[PATH_MAX];
+        } v[1];
+};
+
+static void collect(const struct hn_drift *d, void *userdata) {
+        struct drifts *x = userdata;
+        if (x->n++ == 0) {
+                x->v[0].cls = d->cls;
+                snprintf(x->v[0].path, sizeof(x->v[0].path), "%s", d->path);
+        }
+}
+
 static int parts_pass(struct mount_env *e, struct hn_mount_guard *g, bool *whole) {
         struct hn_error err = { 0 };
         *g = (struct hn_mount_guard){ .n_held = 777 }; /* untouched unless whole */
@@ -272,10 +289,11 @@ static int parts_pass(struct mount_env *e, struct hn_mount_guard *g, bool *whole
 }
 
 /* A pass after the manager's own binds, each guarded by its part, reads
- * nothing more and gives no new state; any other change of the table (a
- * mount not the manager's, a bind of its unmounted, remounted or made
- * shared, an own bind with no part, an image unmounted) makes it whole,
- * and the drift is found as before. */
+ * nothing more and gives no new state; so does one after mounts away from
+ * the bases (made, remounted, gone). Any other change of the table (a
+ * mount under a base or on the way to one, a bind of its unmounted,
+ * remounted or made shared, an own bind with no part, an image unmounted)
+ * makes it whole, and the drift is found as before. */
 static void pass_after_own_guarded_binds_alone_reads_no_more(void **state) {
         REQUIRE_MOUNT_ENV();
         struct mount_env *e = *state;
@@ -323,13 +341,39 @@ static void pass_after_own_guarded_binds_alone_reads_no_more(void **state) {
         assert_int_equal(parts_pass(e, &g, &is_whole), 0);
         assert_true(is_whole);
         hn_mount_guard_free(&g);
-        /* a mount not the manager's, anywhere */
-        char other[256];
+        /* a mount not the manager's, away from the bases (a container
+         * runtime's): made, remounted, and another gone, with nothing
+         * more read and the state as it was */
+        char other[256], away[300];
         snprintf(other, sizeof(other), "%s/other", e->dir);
+        snprintf(away, sizeof(away), "%s/away", e->dir);
         assert_int_equal(mkdir(other, 0755), 0);
+        assert_int_equal(mkdir(away, 0755), 0);
+        assert_int_equal(mount("hn-away", away, "tmpfs", 0, "size=4k"), 0);
+        whole(e, &g); /* away is in the whole state's table */
+        hn_mount_guard_free(&g);
         assert_int_equal(mount("hn-other", other, "tmpfs", 0, "size=4k"), 0);
+        assert_int_equal(mount(NULL, away, NULL, MS_REMOUNT | MS_RDONLY, "size=4k"), 0);
         assert_int_equal(parts_pass(e, &g, &is_whole), 0);
+        assert_false(is_whole);
+        assert_int_equal(g.n_held, 777);
+        assert_int_equal(umount2(away, 0), 0);
+        assert_int_equal(parts_pass(e, &g, &is_whole), 0);
+        assert_false(is_whole);
+        /* one under a base: foreign, found by a whole pass */
+        char under[PATH_MAX];
+        snprintf(under, sizeof(under), "%s/not-an-allocation", e->workdir);
+        assert_int_equal(mkdir(under, 0755), 0);
+        assert_int_equal(mount("hn-under", under, "tmpfs", 0, "size=4k"), 0);
+        struct drifts found = { 0 };
+        assert_int_equal(hn_mount_reconcile_parts(e->m, collect, &found, &g, &is_whole, &err), 1);
         assert_true(is_whole);
+        assert_int_equal(found.v[0].cls, HN_DRIFT_FOREIGN_MOUNT);
+        assert_string_equal(found.v[0].path, under);
+        hn_mount_guard_free(&g);
+        assert_int_equal(umount2(under, 0), 0);
+        assert_int_equal(parts_pass(e, &g, &is_whole), 0);
+        assert_true(is_whole); /* gone from under a base: whole too */
         hn_mount_guard_free(&g);
         assert_int_equal(parts_pass(e, &g, &is_whole), 0);
         assert_false(is_whole); /* nothing since */
@@ -370,6 +414,16 @@ static void pass_after_own_guarded_binds_alone_reads_no_more(void **state) {
         hn_mount_guard_free(&state_now);
         hn_mount_guard_free(&g);
         assert_int_equal(umount2(other, 0), 0);
+        /* a mount on the way to the bases (over their parent, hiding
+         * them; the only change of the table): whole */
+        assert_int_equal(parts_pass(e, &g, &is_whole), 0);
+        hn_mount_guard_free(&g);
+        assert_int_equal(mount("hn-over", e->dir, "tmpfs", 0, "size=4k"), 0);
+        int r = hn_mount_reconcile_parts(e->m, NULL, NULL, &g, &is_whole, &err);
+        assert_int_equal(umount2(e->dir, MNT_DETACH), 0);
+        assert_true(r >= 0);
+        assert_true(is_whole);
+        hn_mount_guard_free(&g);
 }
 
 /* Bad input is refused before anything is read or changed. */

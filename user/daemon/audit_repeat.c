@@ -20,10 +20,13 @@ static bool limited(uint32_t type) {
 }
 
 /* FNV-1a over what tells two acts of one kind apart: its numbers (the
- * signal, the op, the inode or id), its verdict, and its name. */
+ * signal, the op, the inode or id), its verdict, its name, and who acted
+ * (the executable, the uid, the cgroup; not the pid, which a fork storm
+ * makes new for every act). */
 static uint64_t what_of(const struct hn_event *e) {
         uint64_t h = 14695981039346656037ull;
-        const uint64_t parts[] = { e->value, e->other_cgroup_id, e->cgroup_id, e->flags & HN_EVF_DENIED };
+        const uint64_t parts[] = { e->value,   e->other_cgroup_id, e->cgroup_id,        e->flags & HN_EVF_DENIED,
+                                   e->exe_ino, e->exe_dev,         e->writer_cgroup_id, e->uid };
         const unsigned char *p = (const unsigned char *) parts;
         for (size_t i = 0; i < sizeof(parts); i++)
                 h = (h ^ p[i]) * 1099511628211ull;
@@ -34,8 +37,9 @@ static uint64_t what_of(const struct hn_event *e) {
 
 static void summarise(struct hnd_repeat *s, hnd_repeat_fn fn, void *userdata) {
         if (s->suppressed)
-                fn(hn_event_type_name(s->type), s->tgid, s->comm, s->suppressed, userdata);
+                fn(hn_event_type_name(s->type), s->tgid, s->comm, s->others, s->suppressed, userdata);
         s->suppressed = 0;
+        s->others = false;
 }
 
 bool hnd_repeat_admit(struct hnd_repeats *r, const struct hn_event *e, uint64_t now_usec, hnd_repeat_fn fn,
@@ -46,7 +50,7 @@ bool hnd_repeat_admit(struct hnd_repeats *r, const struct hn_event *e, uint64_t 
         struct hnd_repeat *s = NULL, *free_slot = NULL;
         for (size_t i = 0; i < HND_REPEAT_SLOTS && !s; i++) {
                 struct hnd_repeat *c = &r->v[i];
-                if (c->window_usec && c->type == e->type && c->tgid == e->tgid && c->what == what)
+                if (c->window_usec && c->type == e->type && c->what == what)
                         s = c;
                 else if (!free_slot && (!c->window_usec || (now_usec - c->window_usec >= WINDOW_USEC &&
                                                             !c->suppressed)))
@@ -63,6 +67,8 @@ bool hnd_repeat_admit(struct hnd_repeats *r, const struct hn_event *e, uint64_t 
                 s->window_usec = now_usec;
                 s->in_window = 0;
         }
+        if (e->tgid != s->tgid)
+                s->others = true;
         if (s->in_window < HND_REPEAT_PER_SEC) {
                 s->in_window++;
                 return true;

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Acts that repeat themselves, on objects that do not change: hpcnoded
  * itself (signals, ptrace and memory reads, its files), its BPF objects,
- * the held images and their loop devices. One process's acts of one kind
+ * the held images and their loop devices. One actor's acts of one kind
  * on one target are recorded at most HND_REPEAT_PER_SEC a second; the
  * rest are counted, and once their second is over one record.suppressed
- * says how many and by whom. A debugger on hpcnoded (strace reads its
+ * says how many and by whom. The actor is an executable run by a uid in a
+ * cgroup, not a pid: a fork storm (a new process per act) is one actor,
+ * and counted as one. A debugger on hpcnoded (strace reads its
  * memory once per system call it shows: 12,000 records a second here) or
  * a loop of writes to a held image cannot fill the trail, and every act
  * is still in it: one by one, or counted. Structural acts (a cgroup or a
@@ -23,8 +25,10 @@
 #define HND_REPEAT_SLOTS 64
 
 struct hnd_repeat {
-        uint32_t type, tgid;
-        uint64_t what;          /* the act and its target, hashed */
+        uint32_t type;
+        uint32_t tgid;          /* the first process seen acting */
+        bool others;            /* and other processes of the same actor */
+        uint64_t what;          /* the act, its target and its actor, hashed */
         uint64_t window_usec;   /* its second's start; 0: a free slot */
         unsigned in_window;
         uint64_t suppressed;
@@ -35,8 +39,9 @@ struct hnd_repeats {
         struct hnd_repeat v[HND_REPEAT_SLOTS];
 };
 
-/* What a summary says: fn(event type name, the writer, how many). */
-typedef void (*hnd_repeat_fn)(const char *type, uint32_t tgid, const char *comm, uint64_t suppressed,
+/* What a summary says: fn(event type name, the first writer, whether
+ * other processes of its actor acted too, how many were counted). */
+typedef void (*hnd_repeat_fn)(const char *type, uint32_t tgid, const char *comm, bool others, uint64_t suppressed,
                               void *userdata);
 
 /* Whether e is to be recorded (else it is counted); every type but those

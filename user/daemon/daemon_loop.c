@@ -21,12 +21,15 @@
 
 /* One second's repeats of one act, counted instead of recorded
  * (audit_repeat.h). */
-static void repeats_summary(const char *type, uint32_t tgid, const char *comm, uint64_t suppressed, void *userdata) {
+static void repeats_summary(const char *type, uint32_t tgid, const char *comm, bool others, uint64_t suppressed,
+                            void *userdata) {
         struct hnd_daemon *d = userdata;
-        char detail[256];
+        char detail[320];
         snprintf(detail, sizeof(detail),
-                 "%" PRIu64 " more %s records by pid %u (%s) in one second, not recorded one by one (at most %u a second)",
-                 suppressed, type, tgid, comm, HND_REPEAT_PER_SEC);
+                 "%" PRIu64 " more %s records by pid %u (%s)%s in one second, not recorded one by one (at most %u a "
+                 "second)",
+                 suppressed, type, tgid, comm,
+                 others ? " and other processes of its executable, uid and cgroup" : "", HND_REPEAT_PER_SEC);
         hnd_sink_note(&d->sink, "record.suppressed", detail, LOG_WARNING);
 }
 

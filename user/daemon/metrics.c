@@ -164,7 +164,8 @@ int hnd_metrics_render_kept(struct hnd_daemon *d, char **ret) {
                 fprintf(f, "hpcnode_mount_drift_total{class=\"%s\"} %" PRIu64 "\n", hn_drift_class_name(c),
                         d->mounts.drift_by_class[c]);
         header(f, "hpcnode_mount_passes_total", "counter",
-               "Reconcile passes: whole, or own (the table changed by hpcnode's own guarded binds alone).");
+               "Reconcile passes: whole, or own (the table changed by hpcnode's own guarded binds and by mounts away "
+               "from its bases alone).");
         fprintf(f, "hpcnode_mount_passes_total{kind=\"whole\"} %" PRIu64 "\n", d->mounts.passes - d->mounts.passes_own);
         fprintf(f, "hpcnode_mount_passes_total{kind=\"own\"} %" PRIu64 "\n", d->mounts.passes_own);
         header(f, "hpcnode_audit_records_total", "counter", "Audit records written.");

@@ -159,12 +159,11 @@ void own_log_cover_added(struct hn_mount_manager *m, const uint32_t *held, size_
 void own_log_cover_removed(struct hn_mount_manager *m, const char *path);
 void own_log_clear(struct hn_mount_manager *m);
 void own_log_free(struct hn_mount_manager *m);
-/* Whether the table now differs from kept by exactly the manager's own
- * changes, each covered by its part. */
-bool own_log_explains(struct hn_mount_manager *m, const struct guard_table *kept, const struct guard_table *now);
-/* own_log_explains against the last whole state's table, for the table
- * mi a pass read: if so, mi becomes the table parts are built from and
- * the log starts again (nothing to find, nothing new to guard). */
+/* Whether the table mi a pass read differs from the last whole state's
+ * by exactly the manager's own changes, each covered by its part, and
+ * mounts unrelated to the bases (none at, below or on the way to one):
+ * if so, mi becomes the table parts are built from and the log starts
+ * again (nothing to find, nothing new to guard). */
 bool own_log_explains_table(struct hn_mount_manager *m, const struct mountinfo *mi);
 /* The hold timer's thread: unmounts what nobody holds at its deadline. */
 void *mount_hold_main(void *arg);

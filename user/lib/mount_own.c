@@ -5,11 +5,16 @@
  * (hn_mount_guard_state_of, hn_mount_guard_remove_bind). When the table
  * differs from the one the whole state was built from by exactly these,
  * a pass has nothing to find and nothing to guard anew: it reads no more
- * than the table (own_log_explains). Any other change of the manager's
- * (an image unmounted, a repair, a log too long) leaves the next pass
- * whole. */
+ * than the table (own_log_explains). So may mounts that have nothing to
+ * do with what it holds come, go and change (a container runtime's, a
+ * user's automount): none is at, below or on the way to a base. Any other
+ * change of the manager's (an image unmounted, a repair, a log too long),
+ * or any change at or near a base, leaves the next pass whole. */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mount_guard_table.h"
 #include "mount_internal.h"
@@ -133,7 +138,47 @@ static bool as_made(const struct own_log *l, const struct table_mount *b) {
         return false;
 }
 
-bool own_log_explains(struct hn_mount_manager *m, const struct guard_table *kept, const struct guard_table *now) {
+/* path is dir or below it, on a component boundary. */
+static bool path_at_or_below(const char *path, const char *dir) {
+        size_t n = strlen(dir);
+        if (n == 1 && dir[0] == '/')
+                return true;
+        return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* The bases as configured, and where they are now as the kernel names
+ * them (their fds' paths, in the table's terms: a symlink on the way to a
+ * base, or a base renamed since the manager started, hides nothing). */
+struct bases {
+        const char *path[4];
+        char now[2][PATH_MAX];
+};
+
+static int fd_path(int fd, char *ret, size_t size) {
+        char link[64];
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(link, ret, size - 1);
+        if (n <= 0 || ret[0] != '/')
+                return -1;
+        ret[n] = '\0';
+        return 0;
+}
+
+/* A mount with nothing to do with what the manager holds: its target is
+ * neither at or below a base (a mount there is the manager's, or foreign
+ * under a base, or on a bind) nor a directory on the way to one (a mount
+ * there could hide a base). */
+static bool unrelated(const struct bases *b, const struct table_mount *t) {
+        if (!b || !t->target)
+                return false;
+        for (size_t i = 0; i < 4; i++)
+                if (path_at_or_below(t->target, b->path[i]) || path_at_or_below(b->path[i], t->target))
+                        return false;
+        return true;
+}
+
+static bool own_log_explains(struct hn_mount_manager *m, const struct bases *bases, const struct guard_table *kept,
+                             const struct guard_table *now) {
         const struct own_log *l = m->own;
         if (m->own_lost || (l && l->dirty))
                 return false;
@@ -146,15 +191,16 @@ bool own_log_explains(struct hn_mount_manager *m, const struct guard_table *kept
                 const struct table_mount *a = k < kept->n ? &kept->mounts[k] : NULL;
                 const struct table_mount *b = n < now->n ? &now->mounts[n] : NULL;
                 if (a && b && a->id == b->id) {
-                        if (!same_mount(a, b) && !(l && removed_then_added(l, a->id) && as_made(l, b)))
+                        if (!same_mount(a, b) && !(l && removed_then_added(l, a->id) && as_made(l, b)) &&
+                            !(unrelated(bases, a) && unrelated(bases, b)))
                                 return false; /* moved, remounted, made shared, reused... */
                         k++, n++;
                 } else if (b && (!a || b->id < a->id)) {
-                        if (!l || !as_made(l, b))
+                        if (!(l && as_made(l, b)) && !unrelated(bases, b))
                                 return false; /* a mount the manager did not make, or not as made */
                         n++;
                 } else {
-                        if (!l || last_change(l, a->id) != 0)
+                        if (!(l && last_change(l, a->id) == 0) && !unrelated(bases, a))
                                 return false; /* gone, and not by the manager */
                         k++;
                 }
@@ -168,9 +214,13 @@ bool own_log_explains(struct hn_mount_manager *m, const struct guard_table *kept
 
 bool own_log_explains_table(struct hn_mount_manager *m, const struct mountinfo *mi) {
         struct guard_table now, *kept = NULL;
+        struct bases b = { .path = { m->uenv, m->workdir, b.now[0], b.now[1] } };
+        /* without the bases' places, no mount counts as unrelated */
+        bool placed = fd_path(m->uenv_fd, b.now[0], sizeof(b.now[0])) == 0 &&
+                      fd_path(m->workdir_fd, b.now[1], sizeof(b.now[1])) == 0;
         if (!m->guard_table || guard_table_read(mi, &now) < 0)
                 return false;
-        bool only = own_log_explains(m, m->guard_table, &now) && guard_table_keep(&now, &kept) == 0;
+        bool only = own_log_explains(m, placed ? &b : NULL, m->guard_table, &now) && guard_table_keep(&now, &kept) == 0;
         guard_table_clear(&now);
         if (only) {
                 /* the table read becomes the one parts are built from */
