@@ -171,12 +171,14 @@ int hn_monitor_new(const struct hn_monitor_options *opts, struct hn_monitor **re
         hn_probe_kernel_features(&features);
         if ((r = hn_kernel_features_check(&features, err)) < 0 ||
             (r = object_choose(opts->bpf_object, &features, &m->object, err)) < 0) {
+                close(m->mount_fd);
                 free(m);
                 return r;
         }
         m->skel = skeleton_open(m->object);
         if (!m->skel) {
                 r = -errno;
+                close(m->mount_fd);
                 free(m);
                 return hn_error_set(err, HN_ERR_IO, r, "BPF: opening hpcnode: %s", strerror(-r));
         }
