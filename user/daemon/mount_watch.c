@@ -88,8 +88,56 @@ static const struct hnd_mount_act *actor_of(struct hnd_mounts *w, const struct h
         return NULL;
 }
 
+/* The drifts one pass found, each with its actor, held until the guard's
+ * new state is in the kernel's maps: a mount the pass repaired is guarded
+ * before anything else is done (its record's write and fdatasync among
+ * them). One that cannot be held (no memory) is recorded at once. */
+struct held_drift {
+        struct hn_drift d;
+        char *path, *image, *detail;
+        bool has_actor;
+        struct hn_event actor;
+};
+
+struct pass_drifts {
+        struct hnd_mounts *w;
+        struct held_drift *v;
+        size_t n;
+};
+
+static bool hold_drift(struct pass_drifts *p, const struct hn_drift *d, const struct hn_event *actor) {
+        struct held_drift *v = realloc(p->v, (p->n + 1) * sizeof(*v));
+        if (!v)
+                return false;
+        p->v = v;
+        struct held_drift *h = &v[p->n];
+        *h = (struct held_drift){ .d = *d, .path = strdup(d->path), .image = strdup(d->image),
+                                  .detail = strdup(d->detail), .has_actor = actor != NULL };
+        if (!h->path || !h->image || !h->detail) {
+                free(h->path), free(h->image), free(h->detail);
+                return false;
+        }
+        h->d.path = h->path, h->d.image = h->image, h->d.detail = h->detail;
+        if (actor)
+                h->actor = *actor;
+        p->n++;
+        return true;
+}
+
+/* Their records, in the order found. */
+static void record_drifts(struct pass_drifts *p) {
+        for (size_t i = 0; i < p->n; i++) {
+                struct held_drift *h = &p->v[i];
+                hnd_sink_drift(p->w->sink, &h->d, h->has_actor ? &h->actor : NULL);
+                free(h->path), free(h->image), free(h->detail);
+        }
+        free(p->v);
+        *p = (struct pass_drifts){ .w = p->w };
+}
+
 static void on_drift(const struct hn_drift *d, void *userdata) {
-        struct hnd_mounts *w = userdata;
+        struct pass_drifts *p = userdata;
+        struct hnd_mounts *w = p->w;
         const struct hnd_mount_act *a = actor_of(w, d);
         if (!a && w->drain) {
                 /* The act may have come after this pass's first drain and
@@ -101,7 +149,8 @@ static void on_drift(const struct hn_drift *d, void *userdata) {
         w->drifts++;
         if ((unsigned) d->cls < ELEMENTSOF(w->drift_by_class))
                 w->drift_by_class[d->cls]++;
-        hnd_sink_drift(w->sink, d, a ? &a->e : NULL);
+        if (!hold_drift(p, d, a ? &a->e : NULL))
+                hnd_sink_drift(w->sink, d, a ? &a->e : NULL);
 }
 
 /* The guard's state: what the manager holds now, after this pass's
@@ -124,20 +173,22 @@ static void guard_update(struct hnd_mounts *w, struct hn_mount_guard *g) {
 static void reconcile(struct hnd_mounts *w, bool parts) {
         struct hn_error err = { 0 };
         struct hn_mount_guard g = { 0 };
+        struct pass_drifts found = { .w = w };
         bool whole = true;
         uint64_t start = monotonic_usec();
         w->passes++;
         if (w->drain)
                 w->drain(w->drain_userdata); /* the acts first: a drift can then name its actor */
-        int r = !w->monitor ? hn_mount_reconcile(w->manager, on_drift, w, &err)
-                : parts     ? hn_mount_reconcile_parts(w->manager, on_drift, w, &g, &whole, &err)
-                            : hn_mount_reconcile_guard(w->manager, on_drift, w, &g, &err);
+        int r = !w->monitor ? hn_mount_reconcile(w->manager, on_drift, &found, &err)
+                : parts     ? hn_mount_reconcile_parts(w->manager, on_drift, &found, &g, &whole, &err)
+                            : hn_mount_reconcile_guard(w->manager, on_drift, &found, &g, &err);
+        if (r >= 0 && w->monitor && whole)
+                guard_update(w, &g);
+        record_drifts(&found); /* after the guard's maps hold the repairs */
         if (r < 0)
                 /* the reconcile's failure, or the guard's after its repairs */
                 hnd_sink_note(w->sink, err.kind == HN_ERR_GUARD_STATE ? "mount.guard_failed" : "mount.reconcile_failed",
                               err.message, LOG_ERR);
-        else if (w->monitor && whole)
-                guard_update(w, &g);
         if (!whole)
                 w->passes_own++;
         w->pass_cost_usec = monotonic_usec() - start;
