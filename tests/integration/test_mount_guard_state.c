@@ -290,8 +290,9 @@ static int parts_pass(struct mount_env *e, struct hn_mount_guard *g, bool *whole
 
 /* A pass after the manager's own binds, each guarded by its part, reads
  * nothing more and gives no new state; so does one after mounts away from
- * the bases (made, remounted, gone). Any other change of the table (a
- * mount under a base or on the way to one, a bind of its unmounted,
+ * the bases and the held images (made, remounted, gone). Any other change
+ * of the table (a mount under a base or on the way to one or to a held
+ * image's file, a bind of its unmounted,
  * remounted or made shared, an own bind with no part, an image unmounted)
  * makes it whole, and the drift is found as before. */
 static void pass_after_own_guarded_binds_alone_reads_no_more(void **state) {
@@ -360,6 +361,16 @@ static void pass_after_own_guarded_binds_alone_reads_no_more(void **state) {
         assert_int_equal(umount2(away, 0), 0);
         assert_int_equal(parts_pass(e, &g, &is_whole), 0);
         assert_false(is_whole);
+        /* one over the held images' directory, away from the bases
+         * (another file could stand where an image was): whole */
+        assert_int_equal(mount("hn-images", e->images, "tmpfs", 0, "size=4k"), 0);
+        assert_true(parts_pass(e, &g, &is_whole) >= 0);
+        assert_true(is_whole);
+        hn_mount_guard_free(&g);
+        assert_int_equal(umount2(e->images, 0), 0);
+        assert_true(parts_pass(e, &g, &is_whole) >= 0);
+        assert_true(is_whole); /* gone from there: whole too */
+        hn_mount_guard_free(&g);
         /* one under a base: foreign, found by a whole pass */
         char under[PATH_MAX];
         snprintf(under, sizeof(under), "%s/not-an-allocation", e->workdir);

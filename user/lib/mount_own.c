@@ -148,10 +148,12 @@ static bool path_at_or_below(const char *path, const char *dir) {
 
 /* The bases as configured, and where they are now as the kernel names
  * them (their fds' paths, in the table's terms: a symlink on the way to a
- * base, or a base renamed since the manager started, hides nothing). */
+ * base, or a base renamed since the manager started, hides nothing); and
+ * the images held, whose files and loop devices are reached by path. */
 struct bases {
         const char *path[4];
         char now[2][PATH_MAX];
+        const struct image *images;
 };
 
 static int fd_path(int fd, char *ret, size_t size) {
@@ -167,12 +169,18 @@ static int fd_path(int fd, char *ret, size_t size) {
 /* A mount with nothing to do with what the manager holds: its target is
  * neither at or below a base (a mount there is the manager's, or foreign
  * under a base, or on a bind) nor a directory on the way to one (a mount
- * there could hide a base). */
+ * there could hide a base), nor on the way to a held image's file or loop
+ * device (one there could put another file where the image was: the whole
+ * pass compares the file with the one first acquired). */
 static bool unrelated(const struct bases *b, const struct table_mount *t) {
         if (!b || !t->target)
                 return false;
         for (size_t i = 0; i < 4; i++)
                 if (path_at_or_below(t->target, b->path[i]) || path_at_or_below(b->path[i], t->target))
+                        return false;
+        for (const struct image *img = b->images; img; img = img->next)
+                if (!img->foreign && ((img->path[0] && path_at_or_below(img->path, t->target)) ||
+                                      (img->loop[0] && path_at_or_below(img->loop, t->target))))
                         return false;
         return true;
 }
@@ -214,7 +222,7 @@ static bool own_log_explains(struct hn_mount_manager *m, const struct bases *bas
 
 bool own_log_explains_table(struct hn_mount_manager *m, const struct mountinfo *mi) {
         struct guard_table now, *kept = NULL;
-        struct bases b = { .path = { m->uenv, m->workdir, b.now[0], b.now[1] } };
+        struct bases b = { .path = { m->uenv, m->workdir, b.now[0], b.now[1] }, .images = m->images };
         /* without the bases' places, no mount counts as unrelated */
         bool placed = fd_path(m->uenv_fd, b.now[0], sizeof(b.now[0])) == 0 &&
                       fd_path(m->workdir_fd, b.now[1], sizeof(b.now[1])) == 0;
