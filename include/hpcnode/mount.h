@@ -192,7 +192,8 @@ HN_PUBLIC int hn_mount_reconcile_guard(struct hn_mount_manager *m, hn_drift_fn f
  * hn_mount_guard_remove_bind): when the mount table differs from the one
  * the last whole state was built from by exactly those binds and image
  * mounts, each by its mount id, and by mounts away from the bases (none at
- * or below a base, nor on the way to one: no other mount there made,
+ * or below a base, nor on the way to one or to a held image's file or
+ * loop device: no other mount there made,
  * removed, moved, remounted or made shared, and no image unmounted
  * since), the pass has
  * nothing to find and reads nothing more: returns 0 with *ret_whole false
