@@ -12,6 +12,7 @@
 #include <hpcnode/monitor.h>
 
 #include "error_set.h"
+#include "fileio.h"
 #include "macro.h"
 
 int hn_cgroup_id(const char *path, uint64_t *ret, struct hn_error *err) {
@@ -52,16 +53,14 @@ int hn_cgroup_path_by_id(int mount_fd, uint64_t id, char *ret, size_t size, stru
         if (fd < 0)
                 return hn_error_set(err, errno == ESTALE ? HN_ERR_NOT_FOUND : HN_ERR_IO, errno, "cgroup %" PRIu64 ": %s",
                                     id, strerror(errno));
-        char link[64], path[PATH_MAX];
-        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-        ssize_t n = readlink(link, path, sizeof(path));
-        if (n < 0)
-                return hn_error_set(err, HN_ERR_IO, errno, "cgroup %" PRIu64 ": reading %s: %s", id, link,
-                                    strerror(errno));
-        if ((size_t) n >= size || (size_t) n >= sizeof(path))
+        char path[PATH_MAX];
+        int r = fd_path(fd, path, sizeof(path));
+        size_t n = r == 0 ? strlen(path) : 0;
+        if (r < 0 && r != -ENAMETOOLONG)
+                return hn_error_set(err, HN_ERR_IO, -r, "cgroup %" PRIu64 ": its path: %s", id, strerror(-r));
+        if (r < 0 || n >= size)
                 return hn_error_set(err, HN_ERR_INVALID_ARGUMENT, ENAMETOOLONG,
                                     "cgroup %" PRIu64 ": its path does not fit in %zu bytes", id, size);
-        memcpy(ret, path, (size_t) n);
-        ret[n] = '\0';
+        memcpy(ret, path, n + 1);
         return 0;
 }

@@ -108,6 +108,18 @@ int read_keyed_u64_at(int dirfd, const char *name, const char *key, unsigned lon
         return -ENODATA;
 }
 
+int fd_path(int fd, char *ret, size_t size) {
+        char link[64];
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(link, ret, size);
+        if (n < 0)
+                return -errno;
+        if ((size_t) n >= size)
+                return -ENAMETOOLONG;
+        ret[n] = '\0';
+        return 0;
+}
+
 DIR *opendir_at(int dirfd, const char *name) {
         int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)

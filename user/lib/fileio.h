@@ -17,6 +17,9 @@ int read_full_file_at(int dirfd, const char *name, char **ret, size_t *ret_size)
 /* The directory name below dirfd (symlinks not followed; "." for dirfd
  * itself, which may be O_PATH) opened for readdir; NULL with errno set. */
 DIR *opendir_at(int dirfd, const char *name);
+/* The path the kernel gives an open fd (/proc/self/fd/N), NUL-terminated:
+ * -errno, or -ENAMETOOLONG when it does not fit in size. */
+int fd_path(int fd, char *ret, size_t size);
 /* Value of "key value" line in a flat-keyed file such as cgroup.events. */
 int read_keyed_u64_at(int dirfd, const char *name, const char *key, unsigned long long *ret);
 

@@ -112,13 +112,11 @@ int hn_fsnotify_new(struct hn_monitor *m, struct hn_fsnotify **ret) {
 /* An event's file by its fd (the fd mode): its directory's cgroup id and
  * its name. */
 static void from_fd(int fd, struct witnessed *w) {
-        char link[64], path[PATH_MAX];
-        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-        ssize_t n = readlink(link, path, sizeof(path) - 1);
+        char path[PATH_MAX];
+        int r = fd_path(fd, path, sizeof(path));
         close(fd);
-        if (n <= 0)
+        if (r < 0 || !path[0])
                 return;
-        path[n] = '\0';
         char *slash = strrchr(path, '/');
         if (!slash)
                 return;

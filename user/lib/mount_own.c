@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "mount_guard_table.h"
 #include "mount_internal.h"
 
@@ -156,14 +157,9 @@ struct bases {
         const struct image *images;
 };
 
-static int fd_path(int fd, char *ret, size_t size) {
-        char link[64];
-        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-        ssize_t n = readlink(link, ret, size - 1);
-        if (n <= 0 || ret[0] != '/')
-                return -1;
-        ret[n] = '\0';
-        return 0;
+/* A base's place now: its fd's path, if the kernel gives one. */
+static bool base_now(int fd, char *ret, size_t size) {
+        return fd_path(fd, ret, size) == 0 && ret[0] == '/';
 }
 
 /* A mount with nothing to do with what the manager holds: its target is
@@ -224,8 +220,8 @@ bool own_log_explains_table(struct hn_mount_manager *m, const struct mountinfo *
         struct guard_table now, *kept = NULL;
         struct bases b = { .path = { m->uenv, m->workdir, b.now[0], b.now[1] }, .images = m->images };
         /* without the bases' places, no mount counts as unrelated */
-        bool placed = fd_path(m->uenv_fd, b.now[0], sizeof(b.now[0])) == 0 &&
-                      fd_path(m->workdir_fd, b.now[1], sizeof(b.now[1])) == 0;
+        bool placed = base_now(m->uenv_fd, b.now[0], sizeof(b.now[0])) &&
+                      base_now(m->workdir_fd, b.now[1], sizeof(b.now[1]));
         if (!m->guard_table || guard_table_read(mi, &now) < 0)
                 return false;
         bool only = own_log_explains(m, placed ? &b : NULL, m->guard_table, &now) && guard_table_keep(&now, &kept) == 0;
