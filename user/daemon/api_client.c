@@ -288,6 +288,11 @@ static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *user
                         if (!c->first_byte_usec && !c->subscriber)
                                 c->first_byte_usec = now_usec(c->api->ev);
                         api_client_process_input(c);
+                        /* A short read took all there was: the next is the
+                         * loop's (EPOLLIN is level-triggered), not an EAGAIN
+                         * a call. */
+                        if ((size_t) n < sizeof(buf))
+                                break;
                 }
                 if (eof) {
                         if (c->in_len && !c->subscriber)

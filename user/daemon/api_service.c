@@ -20,7 +20,7 @@ int hnd_call_status(struct hnd_daemon *d, const struct hnd_caller *c, json_objec
         (void) args, (void) err;
         uint64_t now_usec = realtime_now_ns() / 1000u;
         json_object_object_add(result, "version", json_object_new_string(HND_VERSION));
-        json_object_object_add(result, "pid", json_object_new_int(getpid()));
+        json_object_object_add(result, "pid", json_object_new_int(d->pid));
         json_object_object_add(result, "mode", json_object_new_string(d->mode));
         json_object_object_add(result, "mode_reason", json_object_new_string(d->mode_why));
         json_object_object_add(result, "attribution",

@@ -155,12 +155,20 @@ static int identify_pid(pid_t pid, uid_t uid, gid_t gid, int pidfd, const struct
         else if (peer_real_uid(pid, &c.real_uid) < 0)
                 c.have_exe = false; /* no uid to run it as: no executable identity */
         c.cgroup_id = by_pidfd && (info.mask & HND_PIDFD_INFO_CGROUPID) ? info.cgroupid : 0;
+        /* /proc read after the pidfd last answered: the pidfd asked again */
+        bool read_since = !by_pidfd;
         if (before && c.cgroup_id && c.cgroup_id == before->cgroup_id && before->have_cgroup) {
                 c.have_cgroup = true;
                 memcpy(c.cgroup, before->cgroup, sizeof(c.cgroup));
-        } else
+        } else {
                 c.have_cgroup = peer_cgroup(pid, cgroup_mount, c.cgroup, sizeof(c.cgroup)) == 0;
-        if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+                read_since = true;
+        }
+        /* Still the process the pidfd names, once /proc was read: a
+         * recycled pid cannot lend its identity. PIDFD_GET_INFO answering
+         * after the last /proc read already says so (it fails with ESRCH
+         * once the task is gone), which saves a call a request. */
+        if (pidfd >= 0 && read_since && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
                 return -ESRCH;
 
         const char *how = "none";

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <hpcnode/cgroup.h>
 #include <hpcnode/emergency.h>
@@ -65,6 +66,7 @@ struct hnd_daemon {
         const char *mode;
         char mode_why[512];
         uint64_t started_unix_usec;
+        pid_t pid; /* its own, for status: read once, not a system call a call */
         int exit_code;
 };
 

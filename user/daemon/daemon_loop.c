@@ -139,15 +139,6 @@ static int on_test_stall(sd_event_source *s, const struct signalfd_siginfo *si, 
         return 0;
 }
 
-/* Group commit: after every batch of event sources, before the loop
- * sleeps, what was written is synced (AuditFsync). */
-static int on_post(sd_event_source *s, void *userdata) {
-        struct hnd_daemon *d = userdata;
-        (void) s;
-        hnd_sink_sync(&d->sink);
-        return 0;
-}
-
 static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         (void) userdata;
         sd_notify(0, "STOPPING=1");
@@ -170,9 +161,6 @@ int hnd_loop_sources_add(sd_event *ev, struct hnd_daemon *d, bool test_stall, co
             (r = sd_event_add_signal(ev, NULL, SIGHUP, hnd_on_hup, d)) < 0 ||
             (test_stall && (r = sd_event_add_signal(ev, NULL, SIGUSR2, on_test_stall, d)) < 0))
                 return r;
-        *ret_what = "the post hook";
-        if ((r = sd_event_add_post(ev, NULL, on_post, d)) < 0)
-                return r;
         *ret_what = "the timers";
         if ((r = sd_event_now(ev, CLOCK_MONOTONIC, &now)) < 0 ||
             (r = sd_event_add_time(ev, NULL, CLOCK_MONOTONIC, now + (uint64_t) d->cfg.loss_check_ms * 1000u, 1000,
@@ -185,4 +173,20 @@ int hnd_loop_sources_add(sd_event *ev, struct hnd_daemon *d, bool test_stall, co
         *ret_what = "the watchdog";
         r = sd_event_set_watchdog(ev, true); /* > 0: on, 0: no WatchdogSec= */
         return r < 0 ? r : 0;
+}
+
+/* Group commit: after each turn of the loop (sd_event_run dispatches one
+ * source a turn), before it waits again, what was written is synced
+ * (AuditFsync). Here rather than in a post source: a post source is one
+ * more turn, an epoll_wait and a gettid, after every call a client makes. */
+int hnd_loop_run(sd_event *ev, struct hnd_daemon *d) {
+        while (sd_event_get_state(ev) != SD_EVENT_FINISHED) {
+                int r = sd_event_run(ev, UINT64_MAX);
+                hnd_sink_sync(&d->sink);
+                if (r < 0)
+                        return r;
+        }
+        int code = 0;
+        int r = sd_event_get_exit_code(ev, &code);
+        return r < 0 ? r : code;
 }

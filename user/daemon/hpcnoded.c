@@ -161,6 +161,7 @@ int main(int argc, char **argv) {
         d.mode = mode;
         snprintf(d.mode_why, sizeof(d.mode_why), "%s", why);
         d.started_unix_usec = realtime_now_ns() / 1000u;
+        d.pid = getpid();
 
         sd_event *ev = NULL;
         int er = sd_event_default(&ev);
@@ -217,7 +218,7 @@ int main(int argc, char **argv) {
         (void) malloc_trim(0);
         sd_notifyf(0, "READY=1\nSTATUS=%s mode: %s", mode, why);
 
-        int r = sd_event_loop(ev);
+        int r = hnd_loop_run(ev, &d);
         (void) hn_monitor_poll(d.monitor, 0, hnd_on_event, &d, NULL); /* what is queued is still recorded */
         hnd_repeats_flush_all(&d);
         hnd_sink_note(&d.sink, "hpcnoded.stop", r < 0 ? strerror(-r) : "signal", LOG_NOTICE);
