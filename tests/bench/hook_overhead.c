@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include <hpcnode/monitor.h>
@@ -41,6 +42,7 @@
 #define ROUNDS_MAX 21
 #define LOOPS 8
 #define FILES 64
+#define RING_BYTES (16u << 20) /* 15,000 records of the longest recorded loop, and room */
 
 static double now_ns(void) {
         struct timespec ts;
@@ -141,6 +143,46 @@ static double run_loop(int which, const char *dir, const struct plain *pl, int n
         return (now_ns() - t) / n;
 }
 
+/* The run time of every BPF program of the system (kernel.bpf_stats:
+ * counted only while enabled), by id. */
+#define PROGS_MAX 512
+struct prog_times {
+        size_t n;
+        __u32 id[PROGS_MAX];
+        double ns[PROGS_MAX];
+};
+
+static void prog_times_read(struct prog_times *t) {
+        __u32 id = 0;
+        t->n = 0;
+        while (t->n < PROGS_MAX && bpf_prog_get_next_id(id, &id) == 0) {
+                int fd = bpf_prog_get_fd_by_id(id);
+                struct bpf_prog_info info = { 0 };
+                __u32 len = sizeof(info);
+                if (fd < 0)
+                        continue;
+                if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+                        t->id[t->n] = id;
+                        t->ns[t->n++] = (double) info.run_time_ns;
+                }
+                close(fd);
+        }
+}
+
+/* ns run between two readings by the programs in both (one freed or
+ * loaded in between is not this loop's: the variant's stay loaded). */
+static double prog_times_delta(const struct prog_times *a, const struct prog_times *b) {
+        double total = 0;
+        for (size_t i = 0, j = 0; i < a->n && j < b->n;) /* both ascend by id */
+                if (a->id[i] < b->id[j])
+                        i++;
+                else if (a->id[i] > b->id[j])
+                        j++;
+                else
+                        total += b->ns[j++] - a->ns[i++];
+        return total;
+}
+
 #define FLOOR_EXITS 6
 
 struct floor {
@@ -190,6 +232,53 @@ static int floor_attach(struct floor *f, enum hn_attribution level) {
         return 0;
 }
 
+static const enum hn_attribution levels[] = { HN_ATTRIBUTION_OFF, HN_ATTRIBUTION_TRACEPOINT, HN_ATTRIBUTION_LSM };
+
+/* Variant v (0: nothing; per level l: 1 + 2l the floor, 2 + 2l the
+ * watcher) attached, each loop run, detached: ns per call into res[][v][r];
+ * with bpf_ns, the ns inside BPF per call into bpf_ns[][v] too. */
+static int run_variant(struct env *e, struct plain *pl, const char *slice, int v, const int *iters,
+                       double res[LOOPS][7][ROUNDS_MAX + 1], int r, double bpf_ns[LOOPS][7]) {
+        struct floor floor = { 0 };
+        struct hn_monitor *mon = NULL;
+        struct hn_error err = { 0 };
+        if (v > 0) {
+                enum hn_attribution level = levels[(v - 1) / 2];
+                /* a ring that holds every record of the longest loop
+                 * (drained between loops): each act is recorded, none
+                 * counted lost, which would cost less */
+                struct hn_monitor_options o = { .cgroup_root = e->s.root,
+                                                .lsm = level == HN_ATTRIBUTION_LSM,
+                                                .attribution = level,
+                                                .ringbuf_bytes = RING_BYTES };
+                if ((v - 1) % 2 == 0 ? floor_attach(&floor, level) < 0
+                                     : hn_monitor_new(&o, &mon, &err) < 0 || hn_monitor_start(mon, &err) < 0 ||
+                                               guard_an_image_beside(mon, pl, &err) < 0) {
+                        fprintf(stderr, "hook_overhead: level %s: %s\n", hn_attribution_name(level),
+                                err.message[0] ? err.message : "floor did not attach");
+                        floor_free(&floor);
+                        hn_monitor_free(mon);
+                        return -1;
+                }
+        }
+        for (int l = 0; l < LOOPS; l++) {
+                static struct prog_times before, after;
+                if (bpf_ns)
+                        prog_times_read(&before);
+                res[l][v][r] = run_loop(l, slice, pl, iters[l]);
+                if (bpf_ns) {
+                        prog_times_read(&after);
+                        bpf_ns[l][v] = prog_times_delta(&before, &after) / iters[l];
+                }
+                if (mon)
+                        while (hn_monitor_poll(mon, 0, drop, NULL, NULL) > 0)
+                                ;
+        }
+        floor_free(&floor);
+        hn_monitor_free(mon);
+        return 0;
+}
+
 int main(void) {
         struct env *e;
         if (geteuid() != 0 || env_setup((void **) &e) < 0) {
@@ -201,7 +290,6 @@ int main(void) {
         snprintf(slice, sizeof(slice), "%s", env_path(e, "workload.slice"));
         struct hn_bpf_lsm_probe lsm;
         hn_probe_bpf_lsm(NULL, &lsm);
-        const enum hn_attribution levels[] = { HN_ATTRIBUTION_OFF, HN_ATTRIBUTION_TRACEPOINT, HN_ATTRIBUTION_LSM };
         int n_levels = lsm.available ? 3 : 2;
         const char *names[LOOPS] = { "getppid", "open RDONLY cgroup.procs", "open WRONLY cgroup.max.depth",
                                      "mkdir + rmdir in a slice", "stat+open+read+close, 64 files", "pread 4 KiB",
@@ -216,36 +304,20 @@ int main(void) {
                 return 1;
         }
         /* variant 0: nothing; per level: 1 + 2l floor, 2 + 2l watcher */
-        static double res[LOOPS][7][ROUNDS_MAX];
+        static double res[LOOPS][7][ROUNDS_MAX + 1]; /* the last: the stats round's */
         int n_variants = 1 + 2 * n_levels;
         for (int r = 0; r < rounds; r++)
-                for (int v = 0; v < n_variants; v++) {
-                        struct floor floor = { 0 };
-                        struct hn_monitor *mon = NULL;
-                        struct hn_error err = { 0 };
-                        if (v > 0) {
-                                enum hn_attribution level = levels[(v - 1) / 2];
-                                struct hn_monitor_options o = { .cgroup_root = e->s.root,
-                                                                .lsm = level == HN_ATTRIBUTION_LSM,
-                                                                .attribution = level };
-                                if ((v - 1) % 2 == 0 ? floor_attach(&floor, level) < 0
-                                                     : hn_monitor_new(&o, &mon, &err) < 0 ||
-                                                               hn_monitor_start(mon, &err) < 0 ||
-                                                               guard_an_image_beside(mon, &pl, &err) < 0) {
-                                        fprintf(stderr, "hook_overhead: level %s: %s\n", hn_attribution_name(level),
-                                                err.message[0] ? err.message : "floor did not attach");
-                                        return 1;
-                                }
-                        }
-                        for (int l = 0; l < LOOPS; l++) {
-                                res[l][v][r] = run_loop(l, slice, &pl, iters[l]);
-                                if (mon)
-                                        while (hn_monitor_poll(mon, 0, drop, NULL, NULL) > 0)
-                                                ;
-                        }
-                        floor_free(&floor);
-                        hn_monitor_free(mon);
-                }
+                for (int v = 0; v < n_variants; v++)
+                        if (run_variant(e, &pl, slice, v, iters, res, r, NULL) < 0)
+                                return 1;
+        /* One more round, with the kernel timing each program run (which
+         * costs the timed rounds nothing: it is off then): the ns spent
+         * inside BPF per call, floor and watcher. */
+        static double bpf_ns[LOOPS][7];
+        int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+        for (int v = 1; stats_fd >= 0 && v < n_variants; v++)
+                if (run_variant(e, &pl, slice, v, iters, res, ROUNDS_MAX, bpf_ns) < 0)
+                        return 1;
         printf("hook_overhead: ns per call, median of %d interleaved rounds; ratios are the median of the\n"
                "per-round ratios (variants of one round run back to back, so the machine's drift cancels)%s\n",
                rounds, lsm.available ? "" : "\n(no BPF LSM here: level lsm runs in the VM)");
@@ -270,6 +342,17 @@ int main(void) {
                                to_none[k][rounds / 2], to_floor[k][rounds / 2]);
                 }
         }
+        if (stats_fd >= 0) {
+                printf("ns per call inside BPF programs (kernel.bpf_stats, one more round; the floor's programs are empty)\n");
+                printf("%-30s %-10s %9s %9s %11s\n", "loop", "level", "floor", "watcher", "watch-floor");
+                for (int l = 0; l < LOOPS; l++)
+                        for (int k = 0; k < n_levels; k++)
+                                printf("%-30s %-10s %9.1f %9.1f %11.1f\n", k ? "" : names[l],
+                                       hn_attribution_name(levels[k]), bpf_ns[l][1 + 2 * k], bpf_ns[l][2 + 2 * k],
+                                       bpf_ns[l][2 + 2 * k] - bpf_ns[l][1 + 2 * k]);
+                close(stats_fd);
+        } else
+                printf("(no BPF run-time statistics here: %s)\n", strerror(errno));
         plain_remove(&pl);
         env_teardown((void **) &e);
         return 0;
