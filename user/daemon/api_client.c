@@ -25,6 +25,7 @@ static uint64_t now_usec(sd_event *ev) {
 
 void api_client_release(struct hnd_api_client *c) {
         closep(&c->pidfd);
+        closep(&c->proc_fd);
         free(c->in);
         free(c->out);
         free(c);
@@ -197,7 +198,7 @@ static void handle_line(struct hnd_api_client *c, const char *line, size_t len) 
         /* identified again at each call: the writer of these bytes must
          * be the caller, unchanged; a refused connection is closed */
         char why[PATH_MAX * 2 + 160];
-        if (hnd_caller_recheck(&c->caller, c->pidfd, c->in_writer, &a->d->cfg, a->d->sink.cgroup_mount,
+        if (hnd_caller_recheck(&c->caller, c->pidfd, c->proc_fd, c->in_writer, &a->d->cfg, a->d->sink.cgroup_mount,
                                hn_cgroup_manager_root(a->d->cgroups), why, sizeof(why)) < 0) {
                 api_client_queue_error(c, HN_ERR_PERMISSION_DENIED, EPERM, why);
                 c->closing = true;
@@ -333,9 +334,9 @@ int api_client_add(struct hnd_api *a, int *cfd) {
         if (!c)
                 return -ENOMEM;
         c->api = a;
-        c->pidfd = -1;
+        c->pidfd = c->proc_fd = -1;
         int r = hnd_caller_identify(*cfd, &a->d->cfg, a->d->sink.cgroup_mount, hn_cgroup_manager_root(a->d->cgroups),
-                                    &c->caller, &c->pidfd);
+                                    &c->caller, &c->pidfd, &c->proc_fd);
         if (r >= 0 && (r = sd_event_add_io(a->ev, &c->io, *cfd, EPOLLIN, on_client_io, c)) >= 0 &&
             (r = sd_event_add_defer(a->ev, &c->more, on_more, c)) >= 0)
                 r = sd_event_add_time(a->ev, &c->timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_client_timer, c);
@@ -343,6 +344,7 @@ int api_client_add(struct hnd_api *a, int *cfd) {
                 sd_event_source_disable_unref(c->io);
                 sd_event_source_disable_unref(c->more);
                 closep(&c->pidfd);
+                closep(&c->proc_fd);
                 free(c);
                 return r;
         }

@@ -27,6 +27,7 @@ struct hnd_api_client {
         sd_event_source *more; /* one request per turn of the loop: the next is deferred */
         struct hnd_caller caller;
         int pidfd;      /* the caller's, where the kernel gives one; -1 */
+        int proc_fd;    /* the caller's /proc directory, where it is rechecked */
         pid_t in_writer; /* who wrote the buffered bytes (SCM_CREDENTIALS); -1: more than one */
         char *in;
         size_t in_len, in_cap;

@@ -30,10 +30,15 @@ static void *job_worker(void *arg) {
                 pthread_mutex_unlock(&a->jobs_lock);
                 hnd_api_run(j->pending);
                 pthread_mutex_lock(&a->jobs_lock);
+                /* the loop takes the whole list at once: only the first
+                 * reply of a batch needs to wake it (under the lock the
+                 * loop takes the list under, so none is left unseen) */
+                bool wake = !a->done;
                 j->next = a->done;
                 a->done = j;
                 uint64_t one = 1;
-                (void) !write(a->done_efd, &one, sizeof(one));
+                if (wake)
+                        (void) !write(a->done_efd, &one, sizeof(one));
                 a->jobs_running--;
                 pthread_cond_broadcast(&a->jobs_cond);
                 a->workers_idle++;

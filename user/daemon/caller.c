@@ -70,10 +70,9 @@ static bool path_within(const char *path, const char *dir) {
 }
 
 /* The peer's cgroup, absolute: the cgroup2 mount + the "0::" line. */
-static int peer_cgroup(pid_t pid, const char *cgroup_mount, char *buf, size_t size) {
-        char p[64], text[PATH_MAX + 64];
-        snprintf(p, sizeof(p), "/proc/%d/cgroup", (int) pid);
-        int r = read_file_at(AT_FDCWD, p, text, sizeof(text));
+static int peer_cgroup(int proc_fd, const char *cgroup_mount, char *buf, size_t size) {
+        char text[PATH_MAX + 64];
+        int r = read_file_at(proc_fd, "cgroup", text, sizeof(text));
         if (r < 0)
                 return r;
         char *line = strstr(text, "0::");
@@ -88,10 +87,9 @@ static int peer_cgroup(pid_t pid, const char *cgroup_mount, char *buf, size_t si
 
 /* The real uid from /proc/PID/status, where the kernel has no
  * PIDFD_GET_INFO. */
-static int peer_real_uid(pid_t pid, uid_t *ret) {
-        char p[64], text[4096];
-        snprintf(p, sizeof(p), "/proc/%d/status", (int) pid);
-        int r = read_file_at(AT_FDCWD, p, text, sizeof(text));
+static int peer_real_uid(int proc_fd, uid_t *ret) {
+        char text[4096];
+        int r = read_file_at(proc_fd, "status", text, sizeof(text));
         if (r < 0)
                 return r;
         const char *uid = strstr(text, "\nUid:");
@@ -125,34 +123,34 @@ static enum hn_slice_owner match(const struct hnd_config *cfg, const struct hnd_
         return HN_OWNER_NONE;
 }
 
-/* Who pid is now, with uid (SO_PEERCRED's) and gid as given. pidfd, if
+/* Who pid is now, with uid (SO_PEERCRED's) and gid as given, read in
+ * proc_fd (its /proc directory, opened at connect: once that process is
+ * gone every name in it fails, whoever has the number since). pidfd, if
  * not -1, is pid's: it must still be alive once /proc was read, so a
  * recycled pid cannot lend its identity. before: who it was (a recheck),
  * or NULL. Where the kernel gives a pidfd's credentials and cgroup id
  * (PIDFD_GET_INFO, 6.13), the real uid is read so, and the cgroup's path
  * is before's while the id is (a v2 cgroup cannot be renamed, so one id
  * is one path); else both from /proc. */
-static int identify_pid(pid_t pid, uid_t uid, gid_t gid, int pidfd, const struct hnd_config *cfg,
+static int identify_pid(pid_t pid, uid_t uid, gid_t gid, int pidfd, int proc_fd, const struct hnd_config *cfg,
                         const char *cgroup_mount, const char *cgroup_root, const struct hnd_caller *before,
                         struct hnd_caller *ret) {
         struct hnd_caller c = { .pid = pid, .uid = uid, .gid = gid, .matched = "none", .real_uid = (uid_t) -1 };
-        char p[64];
         struct stat exe;
-        snprintf(p, sizeof(p), "/proc/%d/exe", (int) pid);
-        c.have_exe = stat(p, &exe) == 0;
+        c.have_exe = fstatat(proc_fd, "exe", &exe, 0) == 0;
         if (c.have_exe)
                 c.exe_dev = exe.st_dev, c.exe_ino = exe.st_ino;
         if (before && c.have_exe && before->have_exe && before->exe_dev == c.exe_dev && before->exe_ino == c.exe_ino)
                 memcpy(c.exe, before->exe, sizeof(c.exe)); /* the same file: its name for messages */
         else {
-                ssize_t n = readlink(p, c.exe, sizeof(c.exe) - 1);
+                ssize_t n = readlinkat(proc_fd, "exe", c.exe, sizeof(c.exe) - 1);
                 c.exe[n > 0 ? n : 0] = '\0';
         }
         struct hnd_pidfd_info info = { .mask = HND_PIDFD_INFO_CREDS | HND_PIDFD_INFO_CGROUPID };
         bool by_pidfd = pidfd >= 0 && ioctl(pidfd, HND_PIDFD_GET_INFO, &info) == 0;
         if (by_pidfd && (info.mask & HND_PIDFD_INFO_CREDS))
                 c.real_uid = (uid_t) info.ruid;
-        else if (peer_real_uid(pid, &c.real_uid) < 0)
+        else if (peer_real_uid(proc_fd, &c.real_uid) < 0)
                 c.have_exe = false; /* no uid to run it as: no executable identity */
         c.cgroup_id = by_pidfd && (info.mask & HND_PIDFD_INFO_CGROUPID) ? info.cgroupid : 0;
         /* /proc read after the pidfd last answered: the pidfd asked again */
@@ -161,7 +159,7 @@ static int identify_pid(pid_t pid, uid_t uid, gid_t gid, int pidfd, const struct
                 c.have_cgroup = true;
                 memcpy(c.cgroup, before->cgroup, sizeof(c.cgroup));
         } else {
-                c.have_cgroup = peer_cgroup(pid, cgroup_mount, c.cgroup, sizeof(c.cgroup)) == 0;
+                c.have_cgroup = peer_cgroup(proc_fd, cgroup_mount, c.cgroup, sizeof(c.cgroup)) == 0;
                 read_since = true;
         }
         /* Still the process the pidfd names, once /proc was read: a
@@ -186,7 +184,7 @@ static int identify_pid(pid_t pid, uid_t uid, gid_t gid, int pidfd, const struct
 }
 
 int hnd_caller_identify(int fd, const struct hnd_config *cfg, const char *cgroup_mount, const char *cgroup_root,
-                        struct hnd_caller *ret, int *ret_pidfd) {
+                        struct hnd_caller *ret, int *ret_pidfd, int *ret_proc_fd) {
         struct ucred cred;
         socklen_t len = sizeof(cred);
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
@@ -195,16 +193,22 @@ int hnd_caller_identify(int fd, const struct hnd_config *cfg, const char *cgroup
         len = sizeof(int);
         if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
                 pidfd = -1;
+        char p[64];
+        snprintf(p, sizeof(p), "/proc/%d", (int) cred.pid);
+        _cleanup_close_ int proc_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (proc_fd < 0)
+                return -errno;
         struct hnd_caller c;
-        int r = identify_pid(cred.pid, cred.uid, cred.gid, pidfd, cfg, cgroup_mount, cgroup_root, NULL, &c);
+        int r = identify_pid(cred.pid, cred.uid, cred.gid, pidfd, proc_fd, cfg, cgroup_mount, cgroup_root, NULL, &c);
         if (r < 0)
                 return r;
         *ret = c;
         *ret_pidfd = take_fd(&pidfd);
+        *ret_proc_fd = take_fd(&proc_fd);
         return 0;
 }
 
-int hnd_caller_recheck(const struct hnd_caller *c, int pidfd, pid_t writer, const struct hnd_config *cfg,
+int hnd_caller_recheck(const struct hnd_caller *c, int pidfd, int proc_fd, pid_t writer, const struct hnd_config *cfg,
                        const char *cgroup_mount, const char *cgroup_root, char *why, size_t why_size) {
         if (writer != c->pid) {
                 snprintf(why, why_size, "the request was written by pid %d, not by the connected caller (pid %d)",
@@ -212,7 +216,7 @@ int hnd_caller_recheck(const struct hnd_caller *c, int pidfd, pid_t writer, cons
                 return -EPERM;
         }
         struct hnd_caller now;
-        if (identify_pid(c->pid, c->uid, c->gid, pidfd, cfg, cgroup_mount, cgroup_root, c, &now) < 0) {
+        if (identify_pid(c->pid, c->uid, c->gid, pidfd, proc_fd, cfg, cgroup_mount, cgroup_root, c, &now) < 0) {
                 snprintf(why, why_size, "the connected caller (pid %d) has exited", (int) c->pid);
                 return -EPERM;
         }

@@ -51,17 +51,19 @@ json_object *hnd_caller_json(const struct hnd_caller *c);
  * configured root (Cgroup= identities are below that). Where the kernel
  * offers SO_PEERPIDFD (6.5+), the peer is checked to be still the same
  * process after its /proc entries were read, so a recycled pid cannot lend
- * its identity; the pidfd is returned in *ret_pidfd (-1 without it) for
- * hnd_caller_recheck. */
+ * its identity; the pidfd is returned in *ret_pidfd (-1 without it), and
+ * the peer's /proc directory, open, in *ret_proc_fd, for
+ * hnd_caller_recheck: read there, a later check cannot reach another
+ * process that has the number since. */
 int hnd_caller_identify(int fd, const struct hnd_config *cfg, const char *cgroup_mount, const char *cgroup_root,
-                        struct hnd_caller *ret, int *ret_pidfd);
+                        struct hnd_caller *ret, int *ret_pidfd, int *ret_proc_fd);
 
 /* Each call: the request's bytes were written by writer (their
  * SCM_CREDENTIALS pid), which must be the caller identified at connect,
  * still alive (pidfd, where there is one) and still the same (executable,
  * real uid, role). Otherwise -EPERM and why: a socket handed to another
  * process, or a caller that exec'd another binary since, is refused. */
-int hnd_caller_recheck(const struct hnd_caller *c, int pidfd, pid_t writer, const struct hnd_config *cfg,
+int hnd_caller_recheck(const struct hnd_caller *c, int pidfd, int proc_fd, pid_t writer, const struct hnd_config *cfg,
                        const char *cgroup_mount, const char *cgroup_root, char *why, size_t why_size);
 
 #endif
