@@ -75,7 +75,12 @@ int hn_mount_guard_add(struct hn_mount_guard *g, struct hn_mount_guard *part, st
         return 0;
 }
 
-static bool path_in(const char *path, const char *const *paths, size_t n) {
+/* path is one of paths, each at or below under (of under_len bytes): one
+ * comparison with under rules out nearly every name of a large state (the
+ * other allocations'), where one per path would be made. */
+static bool path_in(const char *path, const char *under, size_t under_len, const char *const *paths, size_t n) {
+        if (strncmp(path, under, under_len) != 0 || (path[under_len] != '\0' && path[under_len] != '/'))
+                return false;
         for (size_t i = 0; i < n; i++)
                 if (!strcmp(path, paths[i]))
                         return true;
@@ -105,14 +110,14 @@ static void sorted_remove(void *v, size_t *n, size_t size, const void *key) {
         }
 }
 
-/* g without the keys that only names in paths stand for (a key another
- * path names too, a directory reached two ways, stays), in place: nothing
- * is allocated, so nothing can fail half-way. */
-static void remove_paths(struct hn_mount_guard *g, const char *const *paths, size_t n_paths) {
-        size_t k = 0;
+/* g without the keys that only names in paths (each at or below under)
+ * stand for (a key another path names too, a directory reached two ways,
+ * stays), in place: nothing is allocated, so nothing can fail half-way. */
+static void remove_paths(struct hn_mount_guard *g, const char *under, const char *const *paths, size_t n_paths) {
+        size_t k = 0, under_len = strlen(under);
         /* the names that go to the end (kept order in front) */
         for (size_t i = 0; i < g->n_names; i++)
-                if (!path_in(g->names[i].path, paths, n_paths)) {
+                if (!path_in(g->names[i].path, under, under_len, paths, n_paths)) {
                         struct hn_mount_guard_name t = g->names[k];
                         g->names[k++] = g->names[i];
                         g->names[i] = t;
@@ -163,6 +168,6 @@ int hn_mount_guard_remove_bind(struct hn_mount_manager *m, struct hn_mount_guard
         pthread_mutex_unlock(&m->lock);
         /* the allocation's own directories go with its last bind */
         const char *paths[3] = { bind, uenv, alloc_dir };
-        remove_paths(g, paths, still ? 1 : 3);
+        remove_paths(g, alloc_dir, paths, still ? 1 : 3);
         return 0;
 }
