@@ -54,7 +54,10 @@ json_object *hnd_caller_json(const struct hnd_caller *c);
  * its identity; the pidfd is returned in *ret_pidfd (-1 without it), and
  * the peer's /proc directory, open, in *ret_proc_fd, for
  * hnd_caller_recheck: read there, a later check cannot reach another
- * process that has the number since. */
+ * process that has the number since. A peer whose /proc directory cannot
+ * be opened (it has exited, or its pid is 0: not in hpcnoded's PID
+ * namespace) could not be rechecked: negative errno, and the server
+ * closes the connection. */
 int hnd_caller_identify(int fd, const struct hnd_config *cfg, const char *cgroup_mount, const char *cgroup_root,
                         struct hnd_caller *ret, int *ret_pidfd, int *ret_proc_fd);
 
