@@ -145,7 +145,7 @@ static double run_loop(int which, const char *dir, const struct plain *pl, int n
 
 /* The run time of every BPF program of the system (kernel.bpf_stats:
  * counted only while enabled), by id. */
-#define PROGS_MAX 512
+#define PROGS_MAX 4096 /* more than a node loads; past it the newest (this variant's) would be missed */
 struct prog_times {
         size_t n;
         __u32 id[PROGS_MAX];
