@@ -352,7 +352,7 @@ int main(void) {
                                        bpf_ns[l][2 + 2 * k] - bpf_ns[l][1 + 2 * k]);
                 close(stats_fd);
         } else
-                printf("(no BPF run-time statistics here: %s)\n", strerror(errno));
+                printf("(no BPF run-time statistics here: %s)\n", strerror(-stats_fd)); /* libbpf: -errno */
         plain_remove(&pl);
         env_teardown((void **) &e);
         return 0;

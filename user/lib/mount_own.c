@@ -219,11 +219,11 @@ static bool own_log_explains(struct hn_mount_manager *m, const struct bases *bas
 bool own_log_explains_table(struct hn_mount_manager *m, const struct mountinfo *mi) {
         struct guard_table now, *kept = NULL;
         struct bases b = { .path = { m->uenv, m->workdir, b.now[0], b.now[1] }, .images = m->images };
+        if (!m->guard_table || guard_table_read(mi, &now) < 0)
+                return false;
         /* without the bases' places, no mount counts as unrelated */
         bool placed = base_now(m->uenv_fd, b.now[0], sizeof(b.now[0])) &&
                       base_now(m->workdir_fd, b.now[1], sizeof(b.now[1]));
-        if (!m->guard_table || guard_table_read(mi, &now) < 0)
-                return false;
         bool only = own_log_explains(m, placed ? &b : NULL, m->guard_table, &now) && guard_table_keep(&now, &kept) == 0;
         guard_table_clear(&now);
         if (only) {
