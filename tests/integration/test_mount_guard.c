@@ -102,15 +102,18 @@ static json_object *wait_drift(const char *log, const char *cls) {
         snprintf(needle, sizeof(needle), "\"class\":\"%s\"", cls);
         for (double end = now_s() + 10; now_s() < end; usleep(20000)) {
                 FILE *f = fopen(log, "r");
-                char line[8192];
-                while (f && fgets(line, sizeof(line), f))
+                char *line = NULL;
+                size_t size = 0;
+                while (f && getline(&line, &size, f) > 0 && line_complete(line))
                         if (strstr(line, "\"event\":\"mount.drift\"") && strstr(line, needle)) {
                                 fclose(f);
                                 json_object *o = json_tokener_parse(line);
                                 if (!o)
                                         fail_msg("not JSON: %s", line);
+                                free(line);
                                 return o;
                         }
+                free(line);
                 if (f)
                         fclose(f);
         }

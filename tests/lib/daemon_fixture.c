@@ -121,10 +121,6 @@ double now_s(void) {
         return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-/* The first record in the log with "event" == name (and, if non-NULL,
- * target.path == path), waiting up to 10 s of wall time. Only lines that
- * mention the name are parsed: a storm's log is long. The caller
- * json_object_put()s the result. */
 int wait_lines(const char *log, const char *needle, int n) {
         int found = count_lines(log, needle);
         for (double end = now_s() + 10; found < n && now_s() < end; found = count_lines(log, needle))
@@ -132,13 +128,18 @@ int wait_lines(const char *log, const char *needle, int n) {
         return found;
 }
 
+/* The first record in the log with "event" == name (and, if non-NULL,
+ * target.path == path), waiting up to 10 s of wall time. Only lines that
+ * mention the name are parsed: a storm's log is long. The caller
+ * json_object_put()s the result. */
 json_object *wait_record(const char *log, const char *name, const char *path) {
         char needle[128];
         snprintf(needle, sizeof(needle), "\"event\":\"%s\"", name);
         for (double end = now_s() + 10; now_s() < end;) {
                 FILE *f = fopen(log, "r");
-                char line[8192];
-                while (f && fgets(line, sizeof(line), f)) {
+                char *line = NULL;
+                size_t size = 0;
+                while (f && getline(&line, &size, f) > 0 && line_complete(line)) {
                         if (!strstr(line, needle) || (path && !strstr(line, path)))
                                 continue;
                         json_object *o = json_tokener_parse(line), *v, *t;
@@ -149,10 +150,12 @@ json_object *wait_record(const char *log, const char *name, const char *path) {
                                        json_object_object_get_ex(t, "path", &v) &&
                                        !strcmp(json_object_get_string(v), path)))) {
                                 fclose(f);
+                                free(line);
                                 return o;
                         }
                         json_object_put(o);
                 }
+                free(line);
                 if (f)
                         fclose(f);
                 usleep(20000);

@@ -352,12 +352,24 @@ void promtool_passes(const char *path) {
                 fail_msg("promtool check metrics %s: status %d: %s", path, WIFEXITED(st) ? WEXITSTATUS(st) : -1, said);
 }
 
+/* A record is one writev of the line and its newline, but a reader can
+ * see it before the kernel has copied all of it (the file's size grows
+ * page by page): a line without its newline is still being written, and
+ * the next poll reads it whole. Lines are read with getline, so a long
+ * line is one line and only the file's last one can lack its newline. */
+bool line_complete(const char *line) {
+        size_t n = strlen(line);
+        return n > 0 && line[n - 1] == '\n';
+}
+
 int count_lines(const char *path, const char *needle) {
         FILE *f = fopen(path, "re");
-        char line[8192];
+        char *line = NULL;
+        size_t size = 0;
         int n = 0;
-        while (f && fgets(line, sizeof(line), f))
+        while (f && getline(&line, &size, f) > 0 && line_complete(line))
                 n += strstr(line, needle) != NULL;
+        free(line);
         if (f)
                 fclose(f);
         return n;

@@ -133,7 +133,11 @@ const char *helper_path(void);
 
 bool path_exists(const char *p);
 int read_text(const char *path, char *buf, size_t size);
-/* Lines of the text file path that contain needle (0 if it is missing). */
+/* Whether a line read from a file that is still growing is whole (ends in
+ * its newline). */
+bool line_complete(const char *line);
+/* Whole lines of the text file path that contain needle (0 if it is
+ * missing); a last line without its newline is not counted yet. */
 int count_lines(const char *path, const char *needle);
 /* Over the lines of path holding lead (and also, unless NULL): the sum of
  * the numbers right after lead ("1980 more ..." after "\"detail\":\""). */
