@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1367,6 +1368,77 @@ static void slow_call_holds_no_one(void **state) {
         assert_false(path_exists(env_path(d->cg, "workload.slice/quick.scope")));
 }
 
+/* The thread of hpcnoded's named name (its comm); 0 if there is none. */
+static pid_t thread_named(pid_t pid, const char *name) {
+        char dir[64], path[128], comm[64];
+        snprintf(dir, sizeof(dir), "/proc/%d/task", (int) pid);
+        DIR *tasks = opendir(dir);
+        pid_t found = 0;
+        for (struct dirent *t; !found && tasks && (t = readdir(tasks));) {
+                if (t->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof(path), "%s/%s/comm", dir, t->d_name);
+                if (read_text(path, comm, sizeof(comm)) == 0 && !strncmp(comm, name, strlen(name)) &&
+                    comm[strlen(name)] == '\n')
+                        found = (pid_t) atoi(t->d_name);
+        }
+        if (tasks)
+                closedir(tasks);
+        return found;
+}
+
+/* AuditFsync=yes (the default): a call's reply goes once its record is
+ * on disk, and the loop does not wait for the disk meanwhile. The log's
+ * sync thread is held in a ptrace stop (one thread stops, the others
+ * run): the call's record is written but cannot be synced, so no reply,
+ * while another client's status is answered at once; let go, the reply
+ * comes. Audit mode: the self guard, where BPF LSM runs, refuses a
+ * ptrace of hpcnoded. */
+static void reply_waits_for_its_record_on_disk(void **state) {
+        struct dmn *d = *state;
+        require_root_cgroup2();
+        write_config(d, "Mode=audit");
+        d->mode = "mode audit";
+        start(d);
+        pid_t tid = thread_named(d->pid, "hpcnoded-sync");
+        if (tid <= 0)
+                fail_msg("no thread named hpcnoded-sync in hpcnoded (pid %d)", (int) d->pid);
+        assert_int_equal(ptrace(PTRACE_SEIZE, tid, 0, 0), 0);
+        assert_int_equal(ptrace(PTRACE_INTERRUPT, tid, 0, 0), 0);
+        int st;
+        assert_int_equal(waitpid(tid, &st, __WALL), tid);
+        assert_true(WIFSTOPPED(st));
+
+        int fd = api_connect(d);
+        const char *req = "{\"call\":\"scope.create\",\"args\":{\"parent\":\"workload.slice\",\"name\":\"synced\"},\"id\":7}\n";
+        assert_int_equal(write(fd, req, strlen(req)), (ssize_t) strlen(req));
+        /* the act is done and its record written: only the sync is missing */
+        const char *scope = env_path(d->cg, "workload.slice/synced.scope");
+        char needle[600];
+        snprintf(needle, sizeof(needle), "\"path\":\"%s\"", scope);
+        assert_true(wait_lines(d->log, needle, 1) >= 1);
+        assert_true(path_exists(scope));
+        /* the loop answers others meanwhile */
+        double t = now_s();
+        json_object *o = api_call(d, "status", NULL);
+        assert_true(api_ok(o));
+        json_object_put(o);
+        assert_true(now_s() - t < 2.0);
+        struct pollfd held = { .fd = fd, .events = POLLIN };
+        assert_int_equal(poll(&held, 1, 300), 0);
+
+        assert_int_equal(ptrace(PTRACE_DETACH, tid, 0, 0), 0);
+        char reply[4096];
+        (void) read_lines(fd, reply, sizeof(reply), 1, 10000);
+        close(fd);
+        o = json_tokener_parse(reply);
+        if (!o)
+                fail_msg("no reply after the sync thread went on: \"%s\"", reply);
+        assert_int_equal(num(o, "id", NULL), 7);
+        assert_true(api_ok(o));
+        json_object_put(o);
+}
+
 /* The unit's CapabilityBoundingSet=, as setpriv --bounding-set takes it. */
 static void unit_bounding_set(char *buf, size_t size) {
         char unit[PATH_MAX], text[8192];
@@ -1466,6 +1538,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(tree_matches_the_kernel, dmn_setup, slow_teardown),
                 cmocka_unit_test_setup_teardown(unit_capabilities_suffice, dmn_setup, dmn_teardown),
                 cmocka_unit_test_setup_teardown(slow_call_holds_no_one, dmn_setup, slow_teardown),
+                cmocka_unit_test_setup_teardown(reply_waits_for_its_record_on_disk, dmn_setup, dmn_teardown),
         };
         test_filter_from_env();
         return cmocka_run_group_tests(tests, NULL, NULL);

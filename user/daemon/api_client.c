@@ -109,7 +109,7 @@ static void client_update(struct hnd_api_client *c) {
         const struct hnd_config *cfg = &c->api->d->cfg;
         uint32_t events = 0;
         size_t pending = c->out_len - c->out_off;
-        if (pending)
+        if (pending && !c->hold_seq)
                 events |= EPOLLOUT;
         if (!c->closing && !c->busy && (c->subscriber || (pending < HND_API_REPLY_BACKLOG && !has_line(c))))
                 events |= EPOLLIN;
@@ -131,8 +131,20 @@ static void client_update(struct hnd_api_client *c) {
                 (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
 }
 
-/* Writes what it can now; false if the client is gone. */
+void api_client_hold(struct hnd_api_client *c, uint64_t seq) {
+        if (seq > c->hold_seq)
+                c->hold_seq = seq;
+}
+
+/* Writes what it can now; false if the client is gone. Replies held for
+ * their records' sync go when the sink says they are on disk (the loop is
+ * told through its durable_efd, api_server.c). */
 bool api_client_flush(struct hnd_api_client *c) {
+        if (c->hold_seq && !hnd_sink_durable(&c->api->d->sink, c->hold_seq)) {
+                client_update(c);
+                return true;
+        }
+        c->hold_seq = 0;
         while (c->out_off < c->out_len) {
                 ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (n < 0) {
@@ -181,19 +193,20 @@ void api_client_queue_error(struct hnd_api_client *c, enum hn_error_kind kind, i
 
 /* A call of c's, run on a thread, has returned: its reply, then the
  * requests that waited for it. */
-static void call_done(void *owner, json_object *reply) {
+static void call_done(void *owner, json_object *reply, uint64_t seq) {
         struct hnd_api_client *c = owner;
         c->busy = false;
         if (c->gone) {
                 api_client_release(c);
                 return;
         }
+        api_client_hold(c, seq);
         api_client_queue_json(c, reply);
         api_client_process_input(c);
         (void) api_client_flush(c);
 }
 
-static void handle_line(struct hnd_api_client *c, const char *line, size_t len) {
+static void handle_request(struct hnd_api_client *c, const char *line, size_t len) {
         struct hnd_api *a = c->api;
         /* identified again at each call: the writer of these bytes must
          * be the caller, unchanged; a refused connection is closed */
@@ -224,6 +237,14 @@ static void handle_line(struct hnd_api_client *c, const char *line, size_t len) 
                 a->n_subscribers++;
                 pthread_mutex_unlock(&a->tap_lock);
         }
+}
+
+/* The records a request makes on the loop (a refusal, a call run here)
+ * are on disk before its reply goes: their seq, taken after it. */
+static void handle_line(struct hnd_api_client *c, const char *line, size_t len) {
+        (void) hnd_sink_thread_seq_take(); /* the loop's records until now are not this request's */
+        handle_request(c, line, len);
+        api_client_hold(c, hnd_sink_thread_seq_take());
 }
 
 /* One complete line in the buffer is one request: one per turn of the

@@ -38,6 +38,9 @@ struct hnd_api_client {
         bool subscriber; /* a stream of audit records, no more requests */
         bool busy;       /* a call of its runs on a thread; requests wait */
         bool gone;       /* closed while busy: freed when the call returns */
+        /* out is held until this audit record is on disk: a call's reply
+         * follows its records (AuditFsync); 0 when nothing waits */
+        uint64_t hold_seq;
 };
 
 
@@ -48,8 +51,12 @@ int api_client_add(struct hnd_api *a, int *cfd);
  * the client's returns (then api_client_release()). */
 void api_client_free(struct hnd_api_client *c);
 void api_client_release(struct hnd_api_client *c);
-/* Writes what it can now; false if the client is gone. */
+/* Writes what it can now (nothing while its replies wait for their
+ * records' sync); false if the client is gone. */
 bool api_client_flush(struct hnd_api_client *c);
+/* The replies queued from now on wait until audit record seq is on disk
+ * (0: no record, nothing to wait for). */
+void api_client_hold(struct hnd_api_client *c, uint64_t seq);
 /* A reply line (newline added); on no memory the client is closed. */
 void api_client_queue_line(struct hnd_api_client *c, const char *text, size_t n);
 void api_client_queue_json(struct hnd_api_client *c, json_object *o);

@@ -223,9 +223,6 @@ static void then_guard(struct hnd_api_pending *p) {
 
 bool hnd_api_finish(struct hnd_api_pending *p, json_object *reply) {
         bool subscribe = false;
-        /* The call's records are on disk before its caller hears it is
-         * done (AuditFsync; a no-op when it made none). */
-        hnd_sink_sync(&p->d->sink);
         if (p->r >= 0) {
                 then_guard(p);
                 json_object_object_add(reply, "ok", json_object_new_boolean(true));
@@ -272,7 +269,6 @@ struct hnd_api_pending *hnd_api_handle(struct hnd_daemon *d, const struct hnd_ca
                 reply_error(reply, r, &err);
         hnd_sink_set_client(NULL);
         if (!p) {
-                hnd_sink_sync(&d->sink); /* a refusal's record, before its reply */
                 json_object_put(req);
                 return NULL;
         }

@@ -9,6 +9,7 @@
 #include "api_calls.h"
 #include "api_jobs.h"
 #include "api_state.h"
+#include "audit_sink.h"
 
 struct hnd_api_job {
         struct hnd_api *api;
@@ -16,6 +17,7 @@ struct hnd_api_job {
         void *owner; /* the connection whose call it is */
         struct hnd_api_pending *pending;
         json_object *reply;
+        uint64_t seq; /* the last audit record the call made on its thread */
         struct hnd_api_job *next;
 };
 
@@ -28,7 +30,9 @@ static void *job_worker(void *arg) {
         pthread_mutex_lock(&a->jobs_lock);
         for (;;) {
                 pthread_mutex_unlock(&a->jobs_lock);
+                (void) hnd_sink_thread_seq_take();
                 hnd_api_run(j->pending);
+                j->seq = hnd_sink_thread_seq_take();
                 pthread_mutex_lock(&a->jobs_lock);
                 /* the loop takes the whole list at once: only the first
                  * reply of a batch needs to wake it (under the lock the
@@ -125,8 +129,10 @@ void api_jobs_finish(struct hnd_api *a) {
         pthread_mutex_unlock(&a->jobs_lock);
         while (j) {
                 struct hnd_api_job *next = j->next;
-                (void) hnd_api_finish(j->pending, j->reply);
-                j->done(j->owner, j->reply);
+                (void) hnd_sink_thread_seq_take();
+                (void) hnd_api_finish(j->pending, j->reply); /* the guard's update may record too */
+                uint64_t seq = hnd_sink_thread_seq_take();
+                j->done(j->owner, j->reply, seq > j->seq ? seq : j->seq);
                 json_object_put(j->reply);
                 free(j);
                 j = next;
@@ -148,7 +154,7 @@ void api_jobs_stop(struct hnd_api *a) {
                 next = j->next;
                 hnd_api_busy(j->pending);
                 (void) hnd_api_finish(j->pending, j->reply);
-                j->done(j->owner, j->reply); /* its connection is gone: closed by then */
+                j->done(j->owner, j->reply, 0); /* its connection is gone: closed by then */
                 json_object_put(j->reply);
                 free(j);
         }

@@ -12,8 +12,10 @@ struct hnd_api;
 struct hnd_api_pending;
 
 /* Called on the loop when a job's call has returned (reply filled) or,
- * at stop, was answered busy without a thread; reply stays the pool's. */
-typedef void (*api_job_done_fn)(void *owner, json_object *reply);
+ * at stop, was answered busy without a thread; reply stays the pool's.
+ * seq: the last audit record the call made (0: none), which the reply
+ * waits for. */
+typedef void (*api_job_done_fn)(void *owner, json_object *reply, uint64_t seq);
 
 /* Runs the call p on a thread now, or queues it for the next free one;
  * done(owner, reply) on the loop after it. false only without memory

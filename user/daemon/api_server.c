@@ -46,6 +46,22 @@ static int on_connect(sd_event_source *s, int fd, uint32_t revents, void *userda
         return 0;
 }
 
+/* The sink's sync thread has put more of the log on disk: the replies
+ * that waited for it go (a client's flush asks the sink again, and one
+ * still waiting has the sink tell the loop at its next sync). */
+static int on_durable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct hnd_api *a = userdata;
+        uint64_t v;
+        (void) s, (void) revents;
+        (void) !read(fd, &v, sizeof(v));
+        for (struct hnd_api_client *c = a->clients, *next; c; c = next) {
+                next = c->next; /* a flush may close c */
+                if (c->hold_seq)
+                        (void) api_client_flush(c);
+        }
+        return 0;
+}
+
 int hnd_api_start(struct hnd_api *a, sd_event *ev, struct hnd_daemon *d, struct hn_error *err) {
         const char *path = d->cfg.control_socket;
         *a = (struct hnd_api){ .d = d, .ev = ev, .fd = -1, .tap_efd = -1, .done_efd = -1,
@@ -82,7 +98,9 @@ int hnd_api_start(struct hnd_api *a, sd_event *ev, struct hnd_daemon *d, struct 
                 return hn_error_set(err, HN_ERR_IO, errno, "API socket: eventfd: %s", strerror(errno));
         if ((r = sd_event_add_io(ev, &a->src, a->fd, EPOLLIN, on_connect, a)) < 0 ||
             (r = sd_event_add_io(ev, &a->tap_src, a->tap_efd, EPOLLIN, api_stream_on_tap, a)) < 0 ||
-            (r = sd_event_add_io(ev, &a->done_src, a->done_efd, EPOLLIN, api_jobs_on_done, a)) < 0)
+            (r = sd_event_add_io(ev, &a->done_src, a->done_efd, EPOLLIN, api_jobs_on_done, a)) < 0 ||
+            (d->sink.durable_efd >= 0 &&
+             (r = sd_event_add_io(ev, &a->durable_src, d->sink.durable_efd, EPOLLIN, on_durable, a)) < 0))
                 return hn_error_set(err, HN_ERR_IO, -r, "API socket %s: %s", path, strerror(-r));
         return 0;
 }
@@ -92,6 +110,7 @@ void hnd_api_stop(struct hnd_api *a) {
                 api_client_free(a->clients);
         api_jobs_stop(a);
         a->done_src = sd_event_source_disable_unref(a->done_src);
+        a->durable_src = sd_event_source_disable_unref(a->durable_src); /* the sink's eventfd: the sink closes it */
         if (a->done_efd >= 0)
                 close(a->done_efd);
         a->done_efd = -1;

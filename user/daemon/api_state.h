@@ -58,6 +58,7 @@ struct hnd_api {
         bool workers_stop;
         int done_efd;
         sd_event_source *done_src;
+        sd_event_source *durable_src; /* the sink's durable_efd: held replies may go */
 };
 
 #endif

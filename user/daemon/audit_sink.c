@@ -22,6 +22,7 @@
 #include "audit_chain.h"
 #include "audit_line.h"
 #include "audit_sink.h"
+#include "audit_sync.h"
 #include "caller.h"
 #include "clock.h"
 #include "error_set.h"
@@ -61,7 +62,9 @@ static void read_host(char *buf, size_t size) {
 
 int hnd_sink_open(struct hnd_sink *s, const struct hnd_config *cfg, const char *cgroup_mount, bool echo,
                   struct hn_error *err) {
-        *s = (struct hnd_sink){ .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .cgroup_mount_fd = -1, .fsync = cfg->audit_fsync,
+        *s = (struct hnd_sink){ .lock = PTHREAD_MUTEX_INITIALIZER, .sync_wanted = PTHREAD_COND_INITIALIZER,
+                                .synced = PTHREAD_COND_INITIALIZER, .durable_efd = -1,
+                                .fd = -1, .cgroup_mount_fd = -1, .fsync = cfg->audit_fsync,
                                 .journal = cfg->journal, .echo = echo,
                                 .mode = "audit" };
         memcpy(s->chain.last, AUDIT_CHAIN_GENESIS, AUDIT_CHAIN_HEX);
@@ -98,24 +101,16 @@ int hnd_sink_reopen(struct hnd_sink *s) {
         pthread_mutex_unlock(&s->lock);
         if (!*s->path)
                 return 0;
-        hnd_sink_sync(s); /* what went to the old file is on disk before it is let go */
         int fd = open_log(s->path, false); /* a new file goes on with the chain where the old one ended */
         if (fd < 0)
                 return fd;
         pthread_mutex_lock(&s->lock);
+        sink_sync_quiesce_locked(s); /* what went to the old file is on disk before it is let go */
         if (s->fd >= 0)
                 close(s->fd);
         s->fd = fd;
         pthread_mutex_unlock(&s->lock);
         return 0;
-}
-
-void hnd_sink_sync(struct hnd_sink *s) {
-        pthread_mutex_lock(&s->lock);
-        if (s->unsynced && s->fd >= 0 && fdatasync(s->fd) < 0)
-                s->failures++;
-        s->unsynced = false;
-        pthread_mutex_unlock(&s->lock);
 }
 
 struct audit_chain hnd_sink_chain(struct hnd_sink *s) {
@@ -126,6 +121,7 @@ struct audit_chain hnd_sink_chain(struct hnd_sink *s) {
 }
 
 void hnd_sink_close(struct hnd_sink *s) {
+        sink_sync_stop(s);
         hnd_sink_sync(s);
         if (s->fd >= 0)
                 close(s->fd);
@@ -182,8 +178,8 @@ uint64_t sink_write_line(struct hnd_sink *s, json_object *o) {
                 struct iovec iov[2] = { { (void *) text, len }, { "\n", 1 } };
                 if (writev(s->fd, iov, 2) != (ssize_t) len + 1)
                         s->failures++;
-                else
-                        s->unsynced = s->fsync;
+                else if (s->fsync)
+                        sink_sync_want_locked(s, s->chain.seq);
         }
         if (s->echo) {
                 fputs(text, stdout);

@@ -16,11 +16,10 @@
 #include "limits_watch.h"
 
 /* Where every record goes: JSON lines appended to a file (with AuditFsync,
- * fdatasync'ed once per batch: hnd_sink_sync() runs before the daemon's
- * loop waits again, so a record is on disk before the daemon sleeps, and a
- * burst pays one sync, not one per record (a record from the hold timer's
- * thread waits for the loop's next turn, a second at most); reopened on
- * SIGHUP so logrotate can move it),
+ * fdatasync'ed by a thread of the sink's own, audit_sync.c: the records
+ * written while one sync runs share the next, and no thread that writes
+ * records waits for the disk; a call's reply is held until its records
+ * are on disk; reopened on SIGHUP so logrotate can move it),
  * the journal as structured fields, and stdout in the foreground. */
 struct hnd_sink {
         /* The mount manager's hold timer writes from its own thread. */
@@ -28,7 +27,16 @@ struct hnd_sink {
         int fd;
         char path[PATH_MAX];
         bool fsync, journal, echo;
-        bool unsynced;                /* written since the last fdatasync */
+        bool unsynced;                /* written since the last fdatasync began */
+        /* The group commit (audit_sync.c), under lock: the sync thread
+         * fdatasyncs while syncing, synced_seq is the last record known
+         * on disk; the loop, when it waits for one (loop_waiting), hears
+         * of it through durable_efd. */
+        pthread_t sync_thread;
+        pthread_cond_t sync_wanted, synced;
+        bool sync_running, sync_stop, syncing, loop_waiting;
+        uint64_t synced_seq;
+        int durable_efd;
         const char *mode;             /* "audit" or "enforce" */
         char cgroup_mount[PATH_MAX];  /* event paths are below it */
         int cgroup_mount_fd;          /* open on it: a record's cgroup named with nothing opened */
@@ -56,8 +64,17 @@ int hnd_sink_open(struct hnd_sink *s, const struct hnd_config *cfg, const char *
 void hnd_sink_set_places(struct hnd_sink *s, const char *cgroup_root, const char *workdir_base);
 /* A new file at the same path (log rotation, SIGHUP); the host name read again. */
 int hnd_sink_reopen(struct hnd_sink *s);
-/* fdatasync of what was written since the last one (AuditFsync). */
+/* The sync thread (AuditFsync with a log file; nothing otherwise). Until
+ * it runs, and if it cannot, each sync is made on the thread that wants it. */
+int hnd_sink_sync_start(struct hnd_sink *s, struct hn_error *err);
+/* Waits until every record written so far is on disk (AuditFsync). */
 void hnd_sink_sync(struct hnd_sink *s);
+/* Whether record seq is on disk (or needs no sync); if not, durable_efd
+ * is written once it is, and the caller asks again then. 0: none. */
+bool hnd_sink_durable(struct hnd_sink *s, uint64_t seq);
+/* The last record this thread wrote that waits for a sync since the last
+ * take (0: none), and the count starts again. */
+uint64_t hnd_sink_thread_seq_take(void);
 void hnd_sink_close(struct hnd_sink *s);
 /* Where the chain stands: the last record's seq and hash. */
 struct audit_chain hnd_sink_chain(struct hnd_sink *s);

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The event loop's own sources: the ring buffer's records into the sink,
  * the ticks (losses and resync, the programs' state, the emergency's
- * deadline, the limits reconciler), the signals, and the group commit
- * after each batch. */
+ * deadline, the limits reconciler), the signals. */
 #include <inttypes.h>
 #include <malloc.h>
 #include <signal.h>
@@ -173,20 +172,4 @@ int hnd_loop_sources_add(sd_event *ev, struct hnd_daemon *d, bool test_stall, co
         *ret_what = "the watchdog";
         r = sd_event_set_watchdog(ev, true); /* > 0: on, 0: no WatchdogSec= */
         return r < 0 ? r : 0;
-}
-
-/* Group commit: after each turn of the loop (sd_event_run dispatches one
- * source a turn), before it waits again, what was written is synced
- * (AuditFsync). Here rather than in a post source: a post source is one
- * more turn, an epoll_wait and a gettid, after every call a client makes. */
-int hnd_loop_run(sd_event *ev, struct hnd_daemon *d) {
-        while (sd_event_get_state(ev) != SD_EVENT_FINISHED) {
-                int r = sd_event_run(ev, UINT64_MAX);
-                hnd_sink_sync(&d->sink);
-                if (r < 0)
-                        return r;
-        }
-        int code = 0;
-        int r = sd_event_get_exit_code(ev, &code);
-        return r < 0 ? r : code;
 }

@@ -27,7 +27,5 @@ void hnd_drain_ring(void *userdata);
  * audit would go silent, without a signal's the daemon would not stop.
  * *ret_what names the one that failed. */
 int hnd_loop_sources_add(sd_event *ev, struct hnd_daemon *d, bool test_stall, const char **ret_what);
-/* sd_event_loop, with the audit trail synced after each turn; its exit code. */
-int hnd_loop_run(sd_event *ev, struct hnd_daemon *d);
 
 #endif

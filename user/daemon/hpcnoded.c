@@ -173,7 +173,8 @@ int main(int argc, char **argv) {
         d.mounts.monitor = d.monitor;
         d.mounts.drain = hnd_drain_ring;
         d.mounts.drain_userdata = &d;
-        if (hn_monitor_set_mount_bases(d.monitor, d.cfg.uenv_base, d.cfg.workdir_base, &err) < 0 ||
+        if (hnd_sink_sync_start(&d.sink, &err) < 0 ||
+            hn_monitor_set_mount_bases(d.monitor, d.cfg.uenv_base, d.cfg.workdir_base, &err) < 0 ||
             hnd_mounts_start(&d.mounts, ev, &d.cfg, &d.sink, d.emergency, &err) < 0 ||
             (d.cfg.control_socket[0] && hnd_api_start(&d.api, ev, &d, &err) < 0) ||
             hnd_metrics_start(ev, &d, &d.metrics, &err) < 0) {
@@ -218,7 +219,9 @@ int main(int argc, char **argv) {
         (void) malloc_trim(0);
         sd_notifyf(0, "READY=1\nSTATUS=%s mode: %s", mode, why);
 
-        int r = hnd_loop_run(ev, &d);
+        /* the records the loop's turns write are synced by the sink's own
+         * thread (audit_sync.c): the loop never waits for the disk */
+        int r = sd_event_loop(ev);
         (void) hn_monitor_poll(d.monitor, 0, hnd_on_event, &d, NULL); /* what is queued is still recorded */
         hnd_repeats_flush_all(&d);
         hnd_sink_note(&d.sink, "hpcnoded.stop", r < 0 ? strerror(-r) : "signal", LOG_NOTICE);

@@ -90,8 +90,8 @@ static const struct hnd_mount_act *actor_of(struct hnd_mounts *w, const struct h
 
 /* The drifts one pass found, each with its actor, held until the guard's
  * new state is in the kernel's maps: a mount the pass repaired is guarded
- * before anything else is done (its record's write and fdatasync among
- * them). One that cannot be held (no memory) is recorded at once. */
+ * before anything else is done (its record's write among them; the sync
+ * is the sink's thread's). One that cannot be held (no memory) is recorded at once. */
 struct held_drift {
         struct hn_drift d;
         char *path, *image, *detail;
