@@ -16,7 +16,7 @@
 #include "limits_watch.h"
 
 /* Where every record goes: JSON lines appended to a file (with AuditFsync,
- * fdatasync'ed by a thread of the sink's own, audit_sync.c: the records
+ * fdatasync'ed by a thread of the sink's own: the records
  * written while one sync runs share the next, and no thread that writes
  * records waits for the disk; a call's reply is held until its records
  * are on disk; reopened on SIGHUP so logrotate can move it),
@@ -28,7 +28,7 @@ struct hnd_sink {
         char path[PATH_MAX];
         bool fsync, journal, echo;
         bool unsynced;                /* written since the last fdatasync began */
-        /* The group commit (audit_sync.c), under lock: the sync thread
+        /* The group commit, under lock: the sync thread
          * fdatasyncs while syncing, synced_seq is the last record known
          * on disk; the loop, when it waits for one (loop_waiting), hears
          * of it through durable_efd. */

@@ -220,7 +220,7 @@ int main(int argc, char **argv) {
         sd_notifyf(0, "READY=1\nSTATUS=%s mode: %s", mode, why);
 
         /* the records the loop's turns write are synced by the sink's own
-         * thread (audit_sync.c): the loop never waits for the disk */
+         * thread (audit_sink.c): the loop never waits for the disk */
         int r = sd_event_loop(ev);
         (void) hn_monitor_poll(d.monitor, 0, hnd_on_event, &d, NULL); /* what is queued is still recorded */
         hnd_repeats_flush_all(&d);
