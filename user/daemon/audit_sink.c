@@ -47,8 +47,9 @@ uint64_t hnd_sink_thread_seq_take(void) {
         return seq;
 }
 
-/* Everything written, and not yet synced, is on disk when this returns:
- * nothing waits for a sync, or one in progress covers it. */
+/* Whether record seq is on disk: a sync has covered it, or no record
+ * waits for one and none is running (a record whose write failed, or one
+ * made without AuditFsync, waits for nothing). */
 static bool all_durable_locked(const struct hnd_sink *s, uint64_t seq) {
         return s->synced_seq >= seq || (!s->unsynced && !s->syncing);
 }
