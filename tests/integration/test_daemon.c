@@ -890,6 +890,10 @@ static void pins_removed_are_made_again(void **state) {
         bpf_ids_of_pins(cmd, &linked);
         assert_true(linked.n > 5);
         assert_int_equal(kill(d->pid, SIGSTOP), 0);
+        /* counted now: the first half may have made more than one (the
+         * records are not this half's, and the pins they name came back
+         * before them) */
+        int tampered = count_lines(d->log, "\"event\":\"bpf.state_tampered\"");
         snprintf(cmd, sizeof(cmd), "rm -rf '%s/links'", set);
         assert_int_equal(system(cmd), 0);
         const char *target = env_path(d->cg, "pact.slice/infra.slice/pins-gone");
@@ -900,7 +904,7 @@ static void pins_removed_are_made_again(void **state) {
         if (!o)
                 fail_msg("with its pins gone, the adopted set's programs no longer ran");
         json_object_put(o);
-        assert_int_equal(wait_lines(d->log, "\"event\":\"bpf.state_tampered\"", 2), 2);
+        assert_true(wait_lines(d->log, "\"event\":\"bpf.state_tampered\"", tampered + 1) > tampered);
         assert_true(path_exists(link));
 }
 
