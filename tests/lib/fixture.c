@@ -377,13 +377,15 @@ int count_lines(const char *path, const char *needle) {
 
 long sum_after(const char *path, const char *also, const char *lead) {
         FILE *f = fopen(path, "re");
-        char line[16384];
+        char *line = NULL;
+        size_t size = 0;
         long n = 0;
-        while (f && fgets(line, sizeof(line), f)) {
+        while (f && getline(&line, &size, f) > 0 && line_complete(line)) {
                 char *p = strstr(line, lead);
                 if (p && (!also || strstr(line, also)))
                         n += strtol(p + strlen(lead), NULL, 10);
         }
+        free(line);
         if (f)
                 fclose(f);
         return n;

@@ -139,8 +139,9 @@ bool line_complete(const char *line);
 /* Whole lines of the text file path that contain needle (0 if it is
  * missing); a last line without its newline is not counted yet. */
 int count_lines(const char *path, const char *needle);
-/* Over the lines of path holding lead (and also, unless NULL): the sum of
- * the numbers right after lead ("1980 more ..." after "\"detail\":\""). */
+/* Over the whole lines of path holding lead (and also, unless NULL): the
+ * sum of the numbers right after lead ("1980 more ..." after
+ * "\"detail\":\""); a last line without its newline is not read yet. */
 long sum_after(const char *path, const char *also, const char *lead);
 /* A stream socket connected to the unix socket at path; -1 and errno if not. */
 int unix_connect(const char *path);
