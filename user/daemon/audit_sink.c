@@ -120,15 +120,15 @@ int hnd_sink_sync_start(struct hnd_sink *s, struct hn_error *err) {
         if (efd < 0)
                 return hn_error_set(err, HN_ERR_IO, errno, "audit log %s: its sync thread's eventfd: %s", s->path,
                                     strerror(errno));
+        /* under the lock: the thread reads these under it, once started */
         pthread_mutex_lock(&s->lock);
-        s->durable_efd = efd;
         int r = pthread_create(&s->sync_thread, NULL, sync_main, s);
-        s->sync_running = r == 0;
+        if (r == 0) {
+                s->durable_efd = efd;
+                s->sync_running = true;
+        }
         pthread_mutex_unlock(&s->lock);
         if (r != 0) {
-                pthread_mutex_lock(&s->lock);
-                s->durable_efd = -1;
-                pthread_mutex_unlock(&s->lock);
                 close(efd);
                 return hn_error_set(err, HN_ERR_IO, r, "audit log %s: its sync thread: %s", s->path, strerror(r));
         }
