@@ -13,7 +13,9 @@
  *   soak      HN_BENCH_SOAK calls (default 100,000) of the same mix: the
  *             daemon's RSS idle, after, and its change.
  * The daemon runs in this process's private mount namespace on a scratch
- * cgroup root; everything is removed at the end. */
+ * cgroup root; its bases are on a tmpfs, as /run (where they are by
+ * default) is under systemd, and its audit log on the disk of /tmp;
+ * everything is removed at the end. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -21,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -269,8 +273,17 @@ int main(void) {
         }
         struct scratch cg;
         char conf[128], log[128];
+        char run[160];
         if (scratch_new(&cg) < 0 || !mkdtemp(dir))
                 return 1;
+        snprintf(run, sizeof(run), "%s/run", dir);
+        if (mkdir(run, 0755) < 0 || mount("tmpfs", run, "tmpfs", 0, "mode=0755") < 0) {
+                fprintf(stderr, "api_load: a tmpfs on %s: %s\n", run, strerror(errno));
+                (void) rmdir(run);
+                (void) rmdir(dir);
+                scratch_remove(&cg);
+                return 1;
+        }
         snprintf(conf, sizeof(conf), "%s/hpcnoded.conf", dir);
         snprintf(log, sizeof(log), "%s/audit.jsonl", dir);
         snprintf(sock_path, sizeof(sock_path), "%s/hpcnoded.sock", dir);
@@ -290,7 +303,7 @@ int main(void) {
         FILE *f = fopen(conf, "w");
         fprintf(f, "[hpcnoded]\nCgroupRoot=%s\nAuditLog=%s\nJournal=no\nEmergencyState=%s/emergency\nUenvBase=%s/uenv\n"
                    "WorkdirBase=%s/workdir\nControlSocket=%s\nMetricsTextfile=\nApiMaxClients=64\n",
-                cg.root, log, dir, dir, dir, sock_path);
+                cg.root, log, dir, run, run, sock_path);
         fclose(f);
         pid = daemon_spawn(conf, NULL, true);
         char reply[65536];
