@@ -130,7 +130,8 @@ HN_PUBLIC void hn_mount_guard_free(struct hn_mount_guard *g);
  * what only that bind's path names (after hn_mount_release; with its
  * allocation's directories when the allocation holds nothing else). g and
  * part are states as hn_mount_guard_state and _state_of give them (their
- * arrays sorted); on failure g is as it was. The next whole state (after
+ * arrays sorted, the names by key and path, each once: a part's name g
+ * has already is dropped); on failure g is as it was. The next whole state (after
  * a reconcile pass) replaces g. */
 HN_PUBLIC int hn_mount_guard_state_of(struct hn_mount_manager *m, const char *image_path, const char *allocation_id,
                                       struct hn_mount_guard *ret, struct hn_error *err);

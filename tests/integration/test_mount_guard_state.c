@@ -57,6 +57,17 @@ static void assert_same_guard(const struct hn_mount_guard *got, const struct hn_
         assert_same_set(got->dirs, got->n_dirs, whole->dirs, whole->n_dirs, 16, "directories");
         assert_same_set(got->loops, got->n_loops, whole->loops, whole->n_loops, 4, "loop devices");
         assert_same_set(got->images, got->n_images, whole->images, whole->n_images, 16, "image files");
+        /* the names too, each once and in the same order (a merge keeps
+         * them sorted by key and path) */
+        if (got->n_names != whole->n_names)
+                fail_msg("names: %zu, the whole state %zu", got->n_names, whole->n_names);
+        for (size_t i = 0; i < got->n_names; i++) {
+                const struct hn_mount_guard_name *a = &got->names[i], *b = &whole->names[i];
+                if (a->kind != b->kind || a->id != b->id || a->ino != b->ino || strcmp(a->path, b->path) != 0)
+                        fail_msg("name %zu: %s (%u %u %llu), the whole state %s (%u %u %llu)", i, a->path, a->kind,
+                                 a->id, (unsigned long long) a->ino, b->path, b->kind, b->id,
+                                 (unsigned long long) b->ino);
+        }
 }
 
 static bool holds_id(const struct hn_mount_guard *g, uint32_t id) {
@@ -162,6 +173,39 @@ static void release_takes_exactly_the_bind(void **state) {
         assert_same_guard(&g, &after);
         assert_false(names_under(&g, alloc_dir));
         assert_true(names_under(&g, b0.bind_path));
+        hn_mount_guard_free(&g);
+        hn_mount_guard_free(&after);
+}
+
+/* Binds acquired and released one after another, each change made by
+ * its part: the state's names stay the whole state's, however many come
+ * and go between whole states (each part's names on the shared way, /
+ * and the bases, were added again at every acquire and never taken away:
+ * a release's scan and the memory grew with every mount call until the
+ * next reconcile pass). */
+static void names_stay_the_whole_states_over_many_binds(void **state) {
+        REQUIRE_MOUNT_ENV();
+        struct mount_env *e = *state;
+        struct hn_mount_handle kept, h;
+        struct hn_mount_guard g, part, after;
+        struct hn_error err = { 0 };
+        acquire(e, 1, "job-kept", &kept);
+        whole(e, &g);
+        size_t names = g.n_names;
+        for (int i = 0; i < 20; i++) {
+                char alloc[32];
+                snprintf(alloc, sizeof(alloc), "job-%d", i);
+                acquire(e, 0, alloc, &h);
+                assert_int_equal(hn_mount_guard_state_of(e->m, e->image[0], alloc, &part, &err), 0);
+                assert_int_equal(hn_mount_guard_add(&g, &part, &err), 0);
+                release(e, &h);
+                assert_int_equal(hn_mount_guard_remove_bind(e->m, &g, e->image[0], alloc, &err), 0);
+        }
+        whole(e, &after);
+        assert_same_guard(&g, &after); /* names included: as many, the same */
+        /* image 0 stays mounted for its hold time: its mount's names came */
+        assert_true(g.n_names > names);
+        assert_true(g.n_names < names + 20);
         hn_mount_guard_free(&g);
         hn_mount_guard_free(&after);
 }
@@ -479,6 +523,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(acquire_part_added_is_the_whole_state, mount_env_setup,
                                                 mount_env_teardown),
                 cmocka_unit_test_setup_teardown(release_takes_exactly_the_bind, mount_env_setup, mount_env_teardown),
+                cmocka_unit_test_setup_teardown(names_stay_the_whole_states_over_many_binds, mount_env_setup,
+                                                mount_env_teardown),
                 cmocka_unit_test_setup_teardown(pass_and_guard_from_one_read, mount_env_setup, mount_env_teardown),
                 cmocka_unit_test_setup_teardown(part_from_the_kept_table_is_the_whole_state, mount_env_setup,
                                                 mount_env_teardown),

@@ -4,7 +4,7 @@
  * what a release takes away (every key only the bind's paths name). A
  * mount call then costs the node its own bind, and a pass over the
  * state's arrays in memory (they stay sorted: merges are linear, nothing
- * is sorted again and no name is copied); the next reconcile pass writes
+ * is sorted again and no name's path is copied); the next reconcile pass writes
  * the whole state again, as the kernel has it. */
 #include <errno.h>
 #include <limits.h>
@@ -50,23 +50,33 @@ int hn_mount_guard_add(struct hn_mount_guard *g, struct hn_mount_guard *part, st
         u.dirs = sorted_union(g->dirs, g->n_dirs, part->dirs, part->n_dirs, sizeof(*u.dirs), &u.n_dirs);
         u.loops = sorted_union(g->loops, g->n_loops, part->loops, part->n_loops, sizeof(uint32_t), &u.n_loops);
         u.images = sorted_union(g->images, g->n_images, part->images, part->n_images, sizeof(*u.images), &u.n_images);
-        struct hn_mount_guard_name *names =
-                realloc(g->names, (g->n_names + part->n_names ? g->n_names + part->n_names : 1) * sizeof(*names));
-        if (names)
-                g->names = names; /* the same names, room for more: g is still whole */
+        struct hn_mount_guard_name *names = malloc((g->n_names + part->n_names ?: 1) * sizeof(*names));
         if (!u.held || !u.ancestors || !u.dirs || !u.loops || !u.images || !names) {
+                free(names);
                 hn_mount_guard_free(&u);
                 return hn_error_set(err, HN_ERR_GUARD_STATE, ENOMEM, "the mount guard's state: out of memory");
         }
-        /* the part's names move over (a name twice, until the next whole
-         * state, only costs a lookup a step) */
-        if (part->n_names) /* (no memcpy from a NULL array, even of nothing) */
-                memcpy(g->names + g->n_names, part->names, part->n_names * sizeof(*names));
-        u.names = g->names;
-        u.n_names = g->n_names + part->n_names;
+        /* the names, both sorted, merged: a part's name the state has
+         * already (/, the bases, the image's mount) is dropped, so the names
+         * stay as many as the state's keys however many binds come and go
+         * between whole states (they grew by each part's shared names) */
+        size_t i = 0, j = 0, k = 0;
+        while (i < g->n_names || j < part->n_names) {
+                bool from_g = j == part->n_names ||
+                              (i < g->n_names && mount_guard_name_compare(&g->names[i], &part->names[j]) <= 0);
+                struct hn_mount_guard_name next = from_g ? g->names[i++] : part->names[j++];
+                if (k > 0 && mount_guard_name_compare(&names[k - 1], &next) == 0) {
+                        free(next.path); /* the part's: the state's came first */
+                        continue;
+                }
+                names[k++] = next;
+        }
+        u.names = names;
+        u.n_names = k;
         free(part->names);
         part->names = NULL;
         part->n_names = 0;
+        free(g->names);
         g->names = NULL;
         g->n_names = 0;
         hn_mount_guard_free(part);

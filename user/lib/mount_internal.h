@@ -146,6 +146,11 @@ void image_start_hold(struct hn_mount_manager *m, struct image *img);
  * place, else from a fresh read. -errno. */
 struct mountinfo;
 struct guard_table;
+/* The order a guard state's names are kept in: by key (kind, id, inode),
+ * then path; each name once. A merge of a part is then one walk, and a
+ * name shared with the state (/, the bases: on every part's way) is not
+ * added again at every acquire. */
+int mount_guard_name_compare(const struct hn_mount_guard_name *a, const struct hn_mount_guard_name *b);
 int mount_guard_build_locked(struct hn_mount_manager *m, const struct mountinfo *table, const char *only_image,
                              const char *only_alloc, struct hn_mount_guard *ret);
 void mount_guard_table_free(struct guard_table *t);
