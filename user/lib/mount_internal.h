@@ -151,6 +151,9 @@ struct guard_table;
  * name shared with the state (/, the bases: on every part's way) is not
  * added again at every acquire. */
 int mount_guard_name_compare(const struct hn_mount_guard_name *a, const struct hn_mount_guard_name *b);
+/* names (a vec of struct hn_mount_guard_name) in that order, each once. */
+struct vec;
+void mount_guard_names_sorted(struct vec *names);
 int mount_guard_build_locked(struct hn_mount_manager *m, const struct mountinfo *table, const char *only_image,
                              const char *only_alloc, struct hn_mount_guard *ret);
 void mount_guard_table_free(struct guard_table *t);
