@@ -138,6 +138,14 @@ int image_remount(struct hn_mount_manager *m, struct image *img);
 void image_unmount(struct hn_mount_manager *m, struct image *img, const char *why);
 /* Starts the image's hold timer (or unmounts at once with hold 0). */
 void image_start_hold(struct hn_mount_manager *m, struct image *img);
+/* The order a guard state's names are kept in (mount_guard_names.c): by
+ * key (kind, id, inode), then path; each name once. A merge of a part is
+ * then one walk, and a name shared with the state (/, the bases: on every
+ * part's way) is not added again at every acquire. */
+int mount_guard_name_compare(const struct hn_mount_guard_name *a, const struct hn_mount_guard_name *b);
+/* names (a vec of struct hn_mount_guard_name) in that order, each once. */
+struct vec;
+void mount_guard_names_sorted(struct vec *names);
 /* The guard's state (hn_mount_guard_state; a part with only_image and
  * only_alloc), with the lock held. A whole state is built from table if
  * given (one read of the mount table for a whole pass) or a fresh read,
@@ -146,14 +154,6 @@ void image_start_hold(struct hn_mount_manager *m, struct image *img);
  * place, else from a fresh read. -errno. */
 struct mountinfo;
 struct guard_table;
-/* The order a guard state's names are kept in: by key (kind, id, inode),
- * then path; each name once. A merge of a part is then one walk, and a
- * name shared with the state (/, the bases: on every part's way) is not
- * added again at every acquire. */
-int mount_guard_name_compare(const struct hn_mount_guard_name *a, const struct hn_mount_guard_name *b);
-/* names (a vec of struct hn_mount_guard_name) in that order, each once. */
-struct vec;
-void mount_guard_names_sorted(struct vec *names);
 int mount_guard_build_locked(struct hn_mount_manager *m, const struct mountinfo *table, const char *only_image,
                              const char *only_alloc, struct hn_mount_guard *ret);
 void mount_guard_table_free(struct guard_table *t);
