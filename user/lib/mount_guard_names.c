@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A guard state's names (what a record's mount id and inode stand for):
  * kept sorted by key and path, each once, so that a part's merge is one
- * walk and a record's name one search. */
+ * walk (and drops what the state has already) and a record's name one
+ * search. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,16 @@ static int name_qsort_compare(const void *a, const void *b) {
         return mount_guard_name_compare(a, b);
 }
 
+/* name after the last of v (*n of them, sorted), unless it is that one
+ * again: then its path is freed. */
+static void push_once(struct hn_mount_guard_name *v, size_t *n, struct hn_mount_guard_name name) {
+        if (*n > 0 && mount_guard_name_compare(&v[*n - 1], &name) == 0) {
+                free(name.path);
+                return;
+        }
+        v[(*n)++] = name;
+}
+
 /* The names in their order, each once (a walk names a mount met again as
  * an ancestor, a held mount as the parent of another). */
 void mount_guard_names_sorted(struct vec *names) {
@@ -32,14 +43,19 @@ void mount_guard_names_sorted(struct vec *names) {
         size_t k = 0;
         if (names->n)
                 qsort(v, names->n, sizeof(*v), name_qsort_compare);
-        for (size_t i = 0; i < names->n; i++) {
-                if (k > 0 && mount_guard_name_compare(&v[k - 1], &v[i]) == 0) {
-                        free(v[i].path);
-                        continue;
-                }
-                v[k++] = v[i];
-        }
+        for (size_t i = 0; i < names->n; i++)
+                push_once(v, &k, v[i]);
         names->n = k;
+}
+
+size_t mount_guard_names_merge(const struct hn_mount_guard_name *a, size_t na, const struct hn_mount_guard_name *b,
+                               size_t nb, struct hn_mount_guard_name *ret) {
+        size_t i = 0, j = 0, k = 0;
+        while (i < na || j < nb) {
+                bool from_a = j == nb || (i < na && mount_guard_name_compare(&a[i], &b[j]) <= 0);
+                push_once(ret, &k, from_a ? a[i++] : b[j++]);
+        }
+        return k;
 }
 
 /* The first name at or after key's (kind, id, inode), by a search of the

@@ -60,19 +60,8 @@ int hn_mount_guard_add(struct hn_mount_guard *g, struct hn_mount_guard *part, st
          * already (/, the bases, the image's mount) is dropped, so the names
          * stay as many as the state's keys however many binds come and go
          * between whole states (they grew by each part's shared names) */
-        size_t i = 0, j = 0, k = 0;
-        while (i < g->n_names || j < part->n_names) {
-                bool from_g = j == part->n_names ||
-                              (i < g->n_names && mount_guard_name_compare(&g->names[i], &part->names[j]) <= 0);
-                struct hn_mount_guard_name next = from_g ? g->names[i++] : part->names[j++];
-                if (k > 0 && mount_guard_name_compare(&names[k - 1], &next) == 0) {
-                        free(next.path); /* the part's: the state's came first */
-                        continue;
-                }
-                names[k++] = next;
-        }
         u.names = names;
-        u.n_names = k;
+        u.n_names = mount_guard_names_merge(g->names, g->n_names, part->names, part->n_names, names);
         free(part->names);
         part->names = NULL;
         part->n_names = 0;

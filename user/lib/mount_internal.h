@@ -146,6 +146,11 @@ int mount_guard_name_compare(const struct hn_mount_guard_name *a, const struct h
 /* names (a vec of struct hn_mount_guard_name) in that order, each once. */
 struct vec;
 void mount_guard_names_sorted(struct vec *names);
+/* a and b, each in that order, into ret (room for na + nb), in that
+ * order: the paths move, and b's name equal to one of a's is dropped (its
+ * path freed). Returns how many ret holds. */
+size_t mount_guard_names_merge(const struct hn_mount_guard_name *a, size_t na, const struct hn_mount_guard_name *b,
+                               size_t nb, struct hn_mount_guard_name *ret);
 /* The guard's state (hn_mount_guard_state; a part with only_image and
  * only_alloc), with the lock held. A whole state is built from table if
  * given (one read of the mount table for a whole pass) or a fresh read,
